@@ -1,0 +1,103 @@
+"""Every metric, label and rule name of the project, defined once.
+
+The exporter, the SLO rule generator, the alert generator, the dashboards and the tests all
+import names from here, so a rename is one edit and drift between them is impossible.
+"""
+
+NAMESPACE = "openclaw"
+
+# --- labels -------------------------------------------------------------------------------
+LABEL_TARGET = "target"
+LABEL_MODULE = "module"
+LABEL_PHASE = "phase"
+LABEL_RESULT = "result"
+LABEL_WINDOW = "window"
+LABEL_QUANTILE = "quantile"
+LABEL_SLO = "slo"
+
+# --- common probe metrics (every module) -----------------------------------------------------
+PROBE_SUCCESS = "openclaw_probe_success"
+PROBE_ATTEMPTS = "openclaw_probe_attempts"  # counter; exposed with the _total suffix
+PROBE_ATTEMPTS_TOTAL = PROBE_ATTEMPTS + "_total"
+PROBE_DURATION = "openclaw_probe_duration_seconds"  # histogram
+PROBE_LATENCY = "openclaw_probe_latency_seconds"  # sliding-window quantiles
+PROBE_TIMEOUTS = "openclaw_probe_timeouts"  # counter by phase
+PROBE_TIMEOUTS_TOTAL = PROBE_TIMEOUTS + "_total"
+PROBE_LAST_TIMESTAMP = "openclaw_probe_last_run_timestamp_seconds"
+PROBE_SKIPPED = "openclaw_probe_skipped_ticks"  # counter
+PROBE_SKIPPED_TOTAL = PROBE_SKIPPED + "_total"
+PROBE_LATENCY_GOOD = "openclaw_probe_latency_good"  # counter: probes faster than an SLO threshold
+PROBE_LATENCY_GOOD_TOTAL = PROBE_LATENCY_GOOD + "_total"
+LABEL_THRESHOLD = "threshold_seconds"
+
+# The phase every module reports.
+PHASE_TOTAL = "total"
+
+# --- exporter self-metrics ---------------------------------------------------------------------
+EXPORTER_BUILD_INFO = "openclaw_exporter_build_info"
+EXPORTER_RELOAD_SUCCESS = "openclaw_exporter_config_last_reload_successful"
+EXPORTER_RELOAD_TIMESTAMP = "openclaw_exporter_config_last_reload_success_timestamp_seconds"
+EXPORTER_PROBES_IN_FLIGHT = "openclaw_exporter_probes_in_flight"
+EXPORTER_TARGETS = "openclaw_exporter_targets"
+
+# --- readiness module (from the gateway's /readyz body) ----------------------------------------
+GATEWAY_READY = "openclaw_gateway_ready"
+GATEWAY_READINESS_FAILING = "openclaw_gateway_readiness_failing"
+LABEL_SUBSYSTEM = "subsystem"
+GATEWAY_EVENT_LOOP_DELAY_P99 = "openclaw_gateway_event_loop_delay_p99_seconds"
+GATEWAY_EVENT_LOOP_DELAY_MAX = "openclaw_gateway_event_loop_delay_max_seconds"
+GATEWAY_EVENT_LOOP_UTILIZATION = "openclaw_gateway_event_loop_utilization_ratio"
+GATEWAY_CPU_CORE_RATIO = "openclaw_gateway_cpu_core_ratio"
+GATEWAY_UPTIME = "openclaw_gateway_uptime_seconds"
+
+# --- websocket module (from hello-ok and the health RPC) ---------------------------------------
+GATEWAY_INFO = "openclaw_gateway_info"
+GATEWAY_PLUGINS_LOADED = "openclaw_gateway_plugins_loaded"
+GATEWAY_PLUGIN_ERRORS = "openclaw_gateway_plugin_errors"
+
+# --- model module ----------------------------------------------------------------------------
+MODEL_AVAILABLE = "openclaw_model_available"
+LABEL_PROVIDER = "provider"
+LABEL_MODEL = "model"
+MODEL_SYNTHETIC_CALLS = "openclaw_model_synthetic_calls"  # counter
+MODEL_SYNTHETIC_CALLS_TOTAL = MODEL_SYNTHETIC_CALLS + "_total"
+MODEL_SYNTHETIC_CAP_REMAINING = "openclaw_model_synthetic_calls_remaining_today"
+
+# --- kubernetes watcher ----------------------------------------------------------------------
+LABEL_NAMESPACE = "namespace"
+LABEL_POD = "pod"
+LABEL_CONTAINER = "container"
+LABEL_REASON = "reason"
+LABEL_EXIT_CODE = "exit_code"
+POD_CONTAINER_RESTARTS = "openclaw_pod_container_restarts"  # counter-like, from restartCount
+POD_CONTAINER_RESTARTS_TOTAL = POD_CONTAINER_RESTARTS + "_total"
+POD_RESTARTS_LAST_HOUR = "openclaw_pod_container_restarts_last_hour"
+POD_CONTAINER_WAITING = "openclaw_pod_container_waiting"
+POD_CONTAINER_WAITING_SECONDS = "openclaw_pod_container_waiting_seconds"
+POD_CONTAINER_LAST_TERMINATED = "openclaw_pod_container_last_terminated"
+POD_READY = "openclaw_pod_ready"
+POD_PHASE = "openclaw_pod_phase"
+POD_STARTUP = "openclaw_pod_startup_seconds"  # histogram
+POD_EVENTS = "openclaw_pod_events"  # counter
+POD_EVENTS_TOTAL = POD_EVENTS + "_total"
+KUBE_WATCH_ERRORS = "openclaw_kube_watch_errors"
+KUBE_WATCH_ERRORS_TOTAL = KUBE_WATCH_ERRORS + "_total"
+KUBE_LAST_SYNC = "openclaw_kube_last_sync_timestamp_seconds"
+
+# --- live SLO state in the exporter ----------------------------------------------------------
+SLO_SLI_RATIO = "openclaw_slo_sli_ratio"
+SLO_BUDGET_REMAINING = "openclaw_slo_error_budget_remaining_ratio"
+SLO_BURN_RATE = "openclaw_slo_burn_rate"
+SLO_OBJECTIVE = "openclaw_slo_objective_ratio"
+
+# --- recording rules (Sloth's naming convention) ----------------------------------------------
+RULE_SLI_ERROR_RATIO = "slo:sli_error:ratio_rate{window}"
+RULE_OBJECTIVE = "slo:objective:ratio"
+RULE_ERROR_BUDGET = "slo:error_budget:ratio"
+RULE_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+RULE_BURN_RATE = "slo:current_burn_rate:ratio"
+
+# Failure reasons that say the probe itself is misconfigured (credentials, scopes, pairing):
+# they are neither good nor bad events for availability SLOs and alert on their own.
+PROBE_CONFIG_RESULTS = ("auth_failed", "forbidden", "pairing_required")
+RESULT_SUCCESS = "success"
