@@ -1,0 +1,6 @@
+"""The prober table: module kind -> prober. The config's valid modules derive from it."""
+
+from exporter.probes.base import Prober
+from exporter.probes.readiness import PROBER as READINESS
+
+PROBERS: dict[str, Prober] = {p.name: p for p in (READINESS,)}

@@ -1,0 +1,180 @@
+"""Command line: `openclaw-exporter run|check|probe` (and the slo/dashboards generators)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from typing import Sequence
+
+from aiohttp import web
+
+from exporter import __version__
+from exporter.app import Exporter
+from exporter.config import Config, ConfigError, load_config
+from exporter.http_client import make_session
+from exporter.logs import setup_logging
+from exporter.probes import PROBERS
+from exporter.probes.base import ProbeOutcome
+from exporter.runner import run_probe
+from exporter.secrets import Redactor
+from exporter.web import make_app
+
+log = logging.getLogger("exporter")
+
+EXIT_OK, EXIT_PROBE_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _print_problems(err: ConfigError) -> None:
+    print(f"{err.source}: {len(err.problems)} problem(s)", file=sys.stderr)
+    for problem in err.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config_file)
+    except ConfigError as err:
+        _print_problems(err)
+        return EXIT_CONFIG
+    modules = sum(1 for t in config.targets for m in t.modules.values() if m.enabled)
+    print(f"{args.config_file}: OK ({len(config.targets)} target(s), {modules} enabled probe(s))")
+    return EXIT_OK
+
+
+def _select(config: Config, target: str | None, module: str | None):
+    for t in config.targets:
+        if target and t.name != target:
+            continue
+        for m in t.modules.values():
+            if (module and m.name == module) or (not module and m.enabled):
+                yield t, m
+
+
+def format_table(outcomes: list[ProbeOutcome]) -> str:
+    rows = [("TARGET", "MODULE", "RESULT", "TOTAL", "PHASES", "MESSAGE")]
+    for o in outcomes:
+        phases = " ".join(f"{k}={v * 1000:.1f}ms" for k, v in o.phases.items() if k != "total")
+        rows.append((o.target, o.module, o.result, f"{o.phases.get('total', 0) * 1000:.1f}ms", phases or "-", o.message))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:5])) + "  " + r[5] for r in rows
+    )
+
+
+async def _probe_all(config: Config, target: str | None, module: str | None, redactor: Redactor) -> list[ProbeOutcome]:
+    jobs = list(_select(config, target, module))
+    session = make_session()
+    try:
+        return list(await asyncio.gather(*(run_probe(t, m, redactor, session) for t, m in jobs)))
+    finally:
+        await session.close()
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    redactor = Redactor()
+    setup_logging(redactor, args.log_level, "logfmt")
+    try:
+        config = load_config(args.config_file)
+    except ConfigError as err:
+        _print_problems(err)
+        return EXIT_CONFIG
+    if args.target and config.target(args.target) is None:
+        print(f"unknown target {args.target!r} (targets: {', '.join(t.name for t in config.targets)})", file=sys.stderr)
+        return EXIT_CONFIG
+    outcomes = asyncio.run(_probe_all(config, args.target, args.module, redactor))
+    if not outcomes:
+        print("nothing to probe: no enabled module matches", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.json:
+        print(json.dumps([
+            {"target": o.target, "module": o.module, "result": o.result, "message": o.message,
+             "phases_seconds": o.phases, "timeout_phase": o.timeout_phase,
+             "gauges": [{"name": g.name, "labels": dict(g.labels), "value": g.value} for g in o.gauges]}
+            for o in outcomes], indent=2))
+    else:
+        print(format_table(outcomes))
+    return EXIT_OK if all(o.success for o in outcomes) else EXIT_PROBE_FAILED
+
+
+async def serve(exporter: Exporter, listen: str, stop: asyncio.Event) -> None:
+    host, _, port = listen.rpartition(":")
+    runner = web.AppRunner(make_app(exporter), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host.strip("[]") or "0.0.0.0", int(port))
+    await site.start()
+    log.info("listening", extra={"address": listen, "version": __version__})
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await exporter.close()
+        await runner.cleanup()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    redactor = Redactor()
+    setup_logging(redactor, args.log_level, args.log_format)
+    exporter = Exporter(args.config_file, redactor)
+
+    async def main() -> int:
+        try:
+            await exporter.start()
+        except ConfigError as err:
+            _print_problems(err)
+            return EXIT_CONFIG
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(exporter.reload()))
+        try:
+            await serve(exporter, args.listen_address, stop)
+        except OSError as exc:
+            log.error("cannot listen", extra={"address": args.listen_address, "error": str(exc)})
+            await exporter.close()
+            return EXIT_CONFIG
+        return EXIT_OK
+
+    return asyncio.run(main())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openclaw-exporter", description="Probe an OpenClaw gateway and export SLO metrics.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config.file", dest="config_file", required=True, help="exporter config (YAML)")
+
+    run = sub.add_parser("run", help="run the exporter")
+    with_config(run)
+    run.add_argument("--web.listen-address", dest="listen_address", default=":9879", help="host:port to serve on (default :9879)")
+    run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate a config file and list every problem")
+    with_config(check)
+    check.set_defaults(func=cmd_check)
+
+    probe = sub.add_parser("probe", help="run each probe once and print the results")
+    with_config(probe)
+    probe.add_argument("--target", help="only this target")
+    probe.add_argument("--module", choices=list(PROBERS), help="only this module (also when disabled in the config)")
+    probe.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    probe.add_argument("--log.level", dest="log_level", default="warning", choices=["debug", "info", "warning", "error"])
+    probe.set_defaults(func=cmd_probe)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""The exporter's configuration: strict YAML -> validated, immutable objects.
+
+Valid module names come from the prober table (exporter/probes/__init__.py), never a second
+list. Every problem is collected and reported with its location; nothing is half-loaded.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+from exporter.fields import Field, Problems, non_negative, parse_fields, positive, secret_ref
+from exporter.probes import PROBERS
+from exporter.secrets import SecretRef
+
+DEFAULT_PORT = 18789
+
+
+class ConfigError(Exception):
+    """The config is invalid; ``problems`` lists every problem as ``path: message``."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class ModuleConfig:
+    name: str
+    enabled: bool
+    interval: float
+    timeout: float
+    settings: Any
+
+
+@dataclass(frozen=True, eq=False)
+class TargetConfig:
+    name: str
+    http_url: str
+    ws_url: str
+    token: SecretRef | None
+    tls_ca_file: str | None
+    tls_insecure_skip_verify: bool
+    modules: dict[str, ModuleConfig]
+    labels: tuple[tuple[str, str], ...] = ()
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """True for the system trust store; a context for a CA file or for skip-verify."""
+        if not (self.tls_ca_file or self.tls_insecure_skip_verify):
+            return True
+        ctx = ssl.create_default_context(cafile=self.tls_ca_file)
+        if self.tls_insecure_skip_verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    def fingerprint(self) -> tuple:
+        """Everything that changes how this target is probed (for reload diffs)."""
+        return (self.http_url, self.ws_url, self.token, self.tls_ca_file,
+                self.tls_insecure_skip_verify, tuple(sorted(self.modules.items(), key=lambda kv: kv[0])))
+
+
+@dataclass(frozen=True)
+class Config:
+    targets: tuple[TargetConfig, ...]
+    max_concurrency: int = 64
+    slo_spec_file: str | None = None
+    slo_state_file: str | None = None
+    slo_flush_interval: float = 10.0
+    kubernetes: Any = None
+    source: str = "<memory>"
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def target(self, name: str) -> TargetConfig | None:
+        for target in self.targets:
+            if target.name == name:
+                return target
+        return None
+
+
+_TOP_FIELDS = {
+    "max_concurrency": Field("int", 64, check=positive),
+    "defaults": Field("mapping", {}),
+    "slo": Field("mapping", {}),
+    "kubernetes": Field("mapping", None),
+}
+
+_SLO_FIELDS = {
+    "spec_file": Field("str"),
+    "state_file": Field("str"),
+    "flush_interval": Field("duration", 10.0, check=positive),
+}
+
+_TARGET_FIELDS = {
+    "name": Field("str", required=True),
+    "url": Field("str", required=True),
+    "ws_url": Field("str"),
+    "token_file": Field("str"),
+    "token_env": Field("str"),
+    "tls_ca_file": Field("str"),
+    "tls_insecure_skip_verify": Field("bool", False),
+    "labels": Field("mapping", {}),
+}
+
+_COMMON_MODULE_FIELDS = {
+    "enabled": Field("bool"),
+    "interval": Field("duration", check=positive),
+    "timeout": Field("duration", check=positive),
+}
+
+
+def _normalise_urls(url: str, ws_url: str | None, where: str, problems: Problems) -> tuple[str, str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
+        problems.add(f"{where}.url", "must be an absolute http(s):// or ws(s):// URL with a host, e.g. http://127.0.0.1:18789")
+        return url, ws_url or url
+    if parts.username or parts.password:
+        problems.add(f"{where}.url", "must not carry credentials; use token_file or token_env")
+    secure = parts.scheme in ("https", "wss")
+    # No port: the gateway's own 18789 for plain schemes, 443 behind TLS (an ingress).
+    port = parts.port or (443 if secure else DEFAULT_PORT)
+    host = parts.hostname or ""
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    http = urlunsplit(("https" if secure else "http", netloc, path, "", ""))
+    if ws_url:
+        wparts = urlsplit(ws_url)
+        if wparts.scheme not in ("ws", "wss") or not wparts.hostname:
+            problems.add(f"{where}.ws_url", "must be an absolute ws:// or wss:// URL")
+        ws = ws_url
+    else:
+        ws = urlunsplit(("wss" if secure else "ws", netloc, path + "/", "", ""))
+    return http, ws
+
+
+def _parse_module(name: str, raw: Any, defaults: Any, where: str, problems: Problems) -> ModuleConfig:
+    prober = PROBERS[name]
+    merged: dict[str, Any] = {}
+    if isinstance(defaults, dict):
+        merged.update(defaults)
+    if isinstance(raw, dict):
+        merged.update(raw)
+    elif raw is not None:
+        problems.add(where, "must be a mapping")
+    fields = {**_COMMON_MODULE_FIELDS, **prober.fields}
+    values = parse_fields(merged, where, fields, problems)
+    enabled = prober.enabled_by_default if values["enabled"] is None else values["enabled"]
+    interval = values["interval"] or prober.default_interval
+    timeout = values["timeout"] or prober.default_timeout
+    if timeout > interval:
+        problems.add(f"{where}.timeout", f"must not exceed the interval ({interval:g}s)")
+    specific = {k: v for k, v in values.items() if k not in _COMMON_MODULE_FIELDS}
+    try:
+        settings = prober.build_settings(specific)
+    except ValueError as exc:
+        problems.add(where, str(exc))
+        settings = None
+    return ModuleConfig(name=name, enabled=enabled, interval=interval, timeout=timeout, settings=settings)
+
+
+def _parse_target(raw: Any, defaults: dict[str, Any], where: str, problems: Problems) -> TargetConfig | None:
+    values = parse_fields(raw, where, _TARGET_FIELDS, problems, allow=tuple(PROBERS))
+    if not isinstance(raw, dict) or not values["name"] or not values["url"]:
+        return None
+    http_url, ws_url = _normalise_urls(values["url"], values["ws_url"], where, problems)
+    token = secret_ref(values, "token", where, problems)
+    modules = {
+        name: _parse_module(name, raw.get(name), defaults.get(name), f"{where}.{name}", problems)
+        for name in PROBERS
+    }
+    labels = values["labels"] or {}
+    for key, value in labels.items():
+        if not isinstance(key, str) or not key.isidentifier() or not isinstance(value, str):
+            problems.add(f"{where}.labels.{key}", "labels must map identifiers to strings")
+    return TargetConfig(
+        name=values["name"], http_url=http_url, ws_url=ws_url, token=token,
+        tls_ca_file=values["tls_ca_file"], tls_insecure_skip_verify=values["tls_insecure_skip_verify"],
+        modules=modules, labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+    )
+
+
+def parse_config(raw: Any, source: str = "<memory>") -> Config:
+    """Validate a decoded YAML document; raise ConfigError listing every problem."""
+    problems = Problems()
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["(top level): must be a mapping"])
+    top = parse_fields(raw, "config", _TOP_FIELDS, problems, allow=("targets",))
+    # Strip the "config." prefix: top-level keys are reported by their own name.
+    problems[:] = [p.removeprefix("config.") for p in problems]
+    defaults = top["defaults"] or {}
+    for key in defaults:
+        if key not in PROBERS:
+            problems.add(f"defaults.{key}", f"unknown module (valid modules: {', '.join(PROBERS)})")
+    targets: list[TargetConfig] = []
+    raw_targets = raw.get("targets")
+    if not isinstance(raw_targets, list) or not raw_targets:
+        problems.add("targets", "must be a non-empty list of gateways")
+        raw_targets = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw_targets):
+        target = _parse_target(item, defaults, f"targets[{i}]", problems)
+        if target is None:
+            continue
+        if target.name in seen:
+            problems.add(f"targets[{i}].name", f"duplicate target name {target.name!r}")
+        seen.add(target.name)
+        targets.append(target)
+    slo = parse_fields(top["slo"], "slo", _SLO_FIELDS, problems)
+    kube = None
+    if top["kubernetes"] is not None:
+        kube = _parse_kubernetes(top["kubernetes"], problems)
+    if problems:
+        raise ConfigError(source, problems)
+    return Config(
+        targets=tuple(targets), max_concurrency=top["max_concurrency"], slo_spec_file=slo["spec_file"],
+        slo_state_file=slo["state_file"], slo_flush_interval=slo["flush_interval"], kubernetes=kube,
+        source=source,
+    )
+
+
+def _parse_kubernetes(raw: Any, problems: Problems) -> Any:
+    try:
+        from exporter.kube.config import parse_kubernetes_config
+    except ImportError:  # the watcher package is optional at import time
+        problems.add("kubernetes", "the Kubernetes watcher is not available in this build")
+        return None
+    kube, errors = parse_kubernetes_config(raw, "kubernetes")
+    problems.extend(errors)
+    return kube
+
+
+def load_config(path: str) -> Config:
+    """Read and validate a config file; raise ConfigError naming every problem."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read file: {exc.strerror}"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        raise ConfigError(path, [f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    return parse_config(raw, source=path)

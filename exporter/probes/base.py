@@ -1,0 +1,159 @@
+"""What every prober shares: its signature, the run context, phase timing and failure reasons.
+
+A prober is ``async def run(target, settings, run: ProbeRun) -> None``: it times its phases
+with ``run.phase(...)``, records module-specific gauges with ``run.gauge(...)`` and ends with
+``raise ProbeFailure(reason, message)`` on failure. The runner (exporter/runner.py) owns the
+hard timeout, maps network exceptions to reasons and records the common metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
+
+import aiohttp
+
+from exporter.conventions import PHASE_TOTAL, RESULT_SUCCESS
+from exporter.fields import Field
+
+if TYPE_CHECKING:
+    from exporter.config import TargetConfig
+    from exporter.secrets import Redactor
+
+log = logging.getLogger("exporter.probe")
+
+# Latency buckets resolving the article's WebSocket/readiness ranges (P50 15 ms .. P99 120 ms)
+# up to the longest sensible timeout.
+FAST_BUCKETS = (0.005, 0.01, 0.015, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2,
+                0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0)
+# Model calls: article P50 1.2 s, P95 3.5 s, P99 5.8 s.
+MODEL_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0,
+                 20.0, 30.0, 45.0, 60.0)
+
+
+class ProbeFailure(Exception):
+    """Ends a probe with a failure reason (the ``result`` label) and a human message."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """One module-specific sample a probe produced (replaced on the target's next run)."""
+
+    name: str
+    help: str
+    labels: tuple[tuple[str, str], ...]
+    value: float
+
+
+@dataclass
+class ProbeOutcome:
+    target: str
+    module: str
+    result: str
+    message: str
+    phases: dict[str, float]
+    started: float
+    timeout_phase: str | None = None
+    gauges: list[Gauge] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return self.result == RESULT_SUCCESS
+
+
+class ProbeRun:
+    """The context a prober runs in: phase clock, debug log and gauge sink."""
+
+    def __init__(self, target: str, module: str, redactor: "Redactor",
+                 session: aiohttp.ClientSession | None = None) -> None:
+        self.target = target
+        self.module = module
+        self.redactor = redactor
+        self.session = session
+        self.phases: dict[str, float] = {}
+        self.current_phase: str | None = None
+        self.gauges: list[Gauge] = []
+        self.logs: list[str] = []
+        self._t0 = time.perf_counter()
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time one phase; the phase a timeout interrupts is the one reported."""
+        self.current_phase = name
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = time.perf_counter() - start
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def log(self, event: str, level: int = logging.DEBUG, **fields: Any) -> None:
+        text = " ".join([event] + [f"{k}={v}" for k, v in fields.items()])
+        text = self.redactor.redact(text)
+        self.logs.append(f"{self.elapsed() * 1000:8.1f}ms {text}")
+        if log.isEnabledFor(level):
+            log.log(level, text, extra={"target": self.target, "module": self.module})
+
+    def gauge(self, name: str, help: str, value: float, **labels: str) -> None:
+        self.gauges.append(Gauge(name, help, tuple(sorted(labels.items())), float(value)))
+
+
+ProbeFunc = Callable[["TargetConfig", Any, ProbeRun], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Prober:
+    """A module kind: its settings schema, defaults and the coroutine that probes."""
+
+    name: str
+    run: ProbeFunc
+    fields: dict[str, Field]
+    build_settings: Callable[[dict[str, Any]], Any]
+    phases: tuple[str, ...]
+    buckets: tuple[float, ...] = FAST_BUCKETS
+    default_interval: float = 15.0
+    default_timeout: float = 5.0
+    enabled_by_default: bool = True
+
+
+def classify_exception(exc: BaseException) -> tuple[str, str]:
+    """Map a network exception from aiohttp/httpx/asyncio to (reason, message)."""
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 8:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__ or getattr(cur, "os_error", None)
+    for item in chain:
+        if isinstance(item, (asyncio.TimeoutError, TimeoutError)):
+            return "timeout", "timed out"
+        if isinstance(item, (ssl.SSLError, ssl.CertificateError)) or isinstance(
+            item, aiohttp.ClientSSLError
+        ):
+            return "tls", f"TLS error: {item}"
+        if isinstance(item, socket.gaierror) or type(item).__name__ == "ClientConnectorDNSError":
+            return "dns", f"name resolution failed: {item}"
+        if isinstance(item, ConnectionRefusedError):
+            return "refused", "connection refused"
+    for item in chain:
+        if isinstance(item, (ConnectionResetError, aiohttp.ServerDisconnectedError)):
+            return "closed", f"connection closed: {item}"
+        if isinstance(item, aiohttp.ClientConnectorError):
+            os_error = getattr(item, "os_error", None)
+            if isinstance(os_error, ConnectionRefusedError) or getattr(item, "errno", None) == 111:
+                return "refused", "connection refused"
+            return "refused", f"cannot connect: {item}"
+    return "error", f"{type(exc).__name__}: {exc}"

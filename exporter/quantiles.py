@@ -1,0 +1,77 @@
+"""Exact latency percentiles over sliding time windows.
+
+A probe produces one sample per interval (240 an hour at 15 s), few enough to keep them all:
+the percentiles are then exact (0 % error), where ``histogram_quantile`` over fixed buckets is
+12-25 % off for the article's latency shapes. Samples live in one time-ordered buffer per
+series; every window is a suffix of it, so one buffer serves 1m, 5m and 1h. A capacity bound
+keeps memory flat for very short intervals (the oldest samples go first).
+
+Quantiles use linear interpolation between closest ranks (numpy's default, "type 7").
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+
+WINDOWS: tuple[tuple[str, float], ...] = (("1m", 60.0), ("5m", 300.0), ("1h", 3600.0))
+QUANTILES: tuple[float, ...] = (0.5, 0.95, 0.99)
+DEFAULT_CAPACITY = 4096
+
+
+def quantile(sorted_values: list[float] | array, q: float) -> float:
+    """Linear-interpolated quantile of already sorted values (numpy 'linear')."""
+    n = len(sorted_values)
+    if n == 1:
+        return float(sorted_values[0])
+    pos = q * (n - 1)
+    lo = int(pos)
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac
+
+
+class SlidingQuantiles:
+    """Samples of one series; ``snapshot()`` gives {(window, q): value} for non-empty windows."""
+
+    __slots__ = ("_times", "_values", "_start", "_capacity", "_max_window", "cached")
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self._times = array("d")
+        self._values = array("d")
+        self._start = 0
+        self._capacity = capacity
+        self._max_window = max(w for _, w in WINDOWS)
+        self.cached: dict[tuple[str, float], float] = {}
+
+    def __len__(self) -> int:
+        return len(self._times) - self._start
+
+    def add(self, now: float, value: float) -> None:
+        self._times.append(now)
+        self._values.append(value)
+        self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        start = bisect_left(self._times, now - self._max_window, self._start)
+        start = max(start, len(self._times) - self._capacity)
+        self._start = start
+        # Compact when the dead prefix dominates: amortised O(1) per sample.
+        if start > 256 and start * 2 > len(self._times):
+            del self._times[:start]
+            del self._values[:start]
+            self._start = 0
+
+    def compute(self, now: float) -> dict[tuple[str, float], float]:
+        """Recompute every window's quantiles (called by the probe task, never the scrape)."""
+        self._prune(now)
+        out: dict[tuple[str, float], float] = {}
+        for name, width in WINDOWS:
+            first = bisect_left(self._times, now - width, self._start)
+            if first >= len(self._times):
+                continue
+            values = sorted(self._values[first:])
+            for q in QUANTILES:
+                out[(name, q)] = quantile(values, q)
+        self.cached = out
+        return out

@@ -1,0 +1,58 @@
+"""Runs one probe: the hard timeout, the failure reason and the `total` phase.
+
+Shared by the scheduler, the /probe endpoint and the `probe` command, so all three report
+exactly the same results. Nothing a prober raises escapes: every failure becomes a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import aiohttp
+
+from exporter.config import ModuleConfig, TargetConfig
+from exporter.conventions import PHASE_TOTAL, RESULT_SUCCESS
+from exporter.probes import PROBERS
+from exporter.probes.base import ProbeFailure, ProbeOutcome, ProbeRun, classify_exception
+from exporter.secrets import Redactor, SecretError
+
+log = logging.getLogger("exporter.probe")
+
+
+async def run_probe(
+    target: TargetConfig,
+    module: ModuleConfig,
+    redactor: Redactor,
+    session: aiohttp.ClientSession | None,
+) -> ProbeOutcome:
+    prober = PROBERS[module.name]
+    run = ProbeRun(target.name, module.name, redactor, session)
+    started = time.time()
+    result, message, timeout_phase = RESULT_SUCCESS, "ok", None
+    try:
+        async with asyncio.timeout(module.timeout):
+            await prober.run(target, module.settings, run)
+    except ProbeFailure as exc:
+        result, message = exc.reason, exc.message
+    except SecretError as exc:
+        result, message = "config_error", str(exc)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure is a counted result, never a crash
+        result, message = classify_exception(exc)
+        if result == "timeout":
+            timeout_phase = run.current_phase or PHASE_TOTAL
+            message = f"timed out after {module.timeout:g}s in phase {timeout_phase}"
+        elif result == "error":
+            log.warning("probe raised an unexpected error", exc_info=exc,
+                        extra={"target": target.name, "module": module.name})
+    run.phases[PHASE_TOTAL] = run.elapsed()
+    message = redactor.redact(message)
+    run.log("result", result=result, detail=repr(message))
+    return ProbeOutcome(
+        target=target.name, module=module.name, result=result, message=message,
+        phases=dict(run.phases), started=started, timeout_phase=timeout_phase,
+        gauges=run.gauges, logs=run.logs,
+    )

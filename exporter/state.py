@@ -1,0 +1,124 @@
+"""What the probe tasks know, kept for the collectors to read.
+
+Only probe tasks write here (on the event loop); collectors read a consistent view because
+every update of one series happens without an ``await`` in between.
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_left
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from exporter.probes.base import Gauge, ProbeOutcome
+from exporter.quantiles import SlidingQuantiles
+
+HISTORY = 100
+
+
+@dataclass
+class Histogram:
+    buckets: tuple[float, ...]
+    counts: list[int] = field(default_factory=list)
+    total: float = 0.0
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            self.counts = [0] * (len(self.buckets) + 1)
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.buckets, value)] += 1
+        self.total += value
+        self.count += 1
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        out, acc = [], 0
+        for bound, n in zip(self.buckets, self.counts):
+            acc += n
+            out.append((repr(float(bound)), acc))
+        out.append(("+Inf", acc + self.counts[-1]))
+        return out
+
+
+@dataclass
+class SeriesState:
+    """Everything known about one (target, module) pair."""
+
+    target: str
+    module: str
+    buckets: tuple[float, ...]
+    attempts: Counter = field(default_factory=Counter)
+    timeouts: Counter = field(default_factory=Counter)
+    skipped: int = 0
+    last: ProbeOutcome | None = None
+    last_time: float = 0.0
+    gauges: list[Gauge] = field(default_factory=list)
+    histograms: dict[str, Histogram] = field(default_factory=dict)
+    windows: dict[str, SlidingQuantiles] = field(default_factory=dict)
+    # (phase, threshold) -> count of successful probes whose phase took <= threshold
+    latency_good: Counter = field(default_factory=Counter)
+    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+
+class ProbeState:
+    """All series, keyed by (target, module)."""
+
+    def __init__(self, thresholds: dict[tuple[str, str], tuple[float, ...]] | None = None) -> None:
+        self.series: dict[tuple[str, str], SeriesState] = {}
+        # (module, phase) -> latency SLO thresholds counted exactly (see slo/)
+        self.thresholds = thresholds or {}
+        self.in_flight = 0
+
+    def ensure(self, target: str, module: str, buckets: tuple[float, ...]) -> SeriesState:
+        key = (target, module)
+        state = self.series.get(key)
+        if state is None:
+            state = self.series[key] = SeriesState(target, module, buckets)
+            # Pre-create the threshold counters so the good-events series exists at 0.
+            for (mod, phase), values in self.thresholds.items():
+                if mod == module:
+                    for threshold in values:
+                        state.latency_good[(phase, threshold)] += 0
+        return state
+
+    def record(self, outcome: ProbeOutcome, buckets: tuple[float, ...], now: float | None = None) -> SeriesState:
+        now = time.time() if now is None else now
+        state = self.ensure(outcome.target, outcome.module, buckets)
+        state.attempts[outcome.result] += 1
+        if outcome.timeout_phase:
+            state.timeouts[outcome.timeout_phase] += 1
+        state.last = outcome
+        state.last_time = now
+        state.gauges = outcome.gauges
+        state.history.append(outcome)
+        if not outcome.success:
+            # Latency describes successful probes; a refused connect in 0.1 ms or a timeout
+            # would drag the percentiles around. Failures are counted in `attempts`.
+            return state
+        for phase, seconds in outcome.phases.items():
+            hist = state.histograms.get(phase)
+            if hist is None:
+                hist = state.histograms[phase] = Histogram(buckets)
+            hist.observe(seconds)
+            window = state.windows.get(phase)
+            if window is None:
+                window = state.windows[phase] = SlidingQuantiles()
+            window.add(now, seconds)
+            window.compute(now)
+        for (mod, phase), values in self.thresholds.items():
+            if mod == outcome.module and phase in outcome.phases:
+                for threshold in values:
+                    if outcome.phases[phase] <= threshold:
+                        state.latency_good[(phase, threshold)] += 1
+        return state
+
+    def skip(self, target: str, module: str, buckets: tuple[float, ...], ticks: int = 1) -> None:
+        self.ensure(target, module, buckets).skipped += ticks
+
+    def retain(self, keys: set[tuple[str, str]]) -> None:
+        """Forget series of targets/modules no longer configured (after a reload)."""
+        for key in list(self.series):
+            if key not in keys:
+                del self.series[key]

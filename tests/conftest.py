@@ -1,0 +1,57 @@
+"""Shared fixtures: the real OpenClaw gateway, free ports, and an in-process exporter."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from gateway import Gateway, gateway_bin  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def gateway_token() -> str:
+    # A canary: tests assert this exact string never shows up in any output.
+    return "canary-" + secrets.token_hex(16)
+
+
+@pytest.fixture(scope="session")
+def real_gateway(gateway_token, tmp_path_factory):
+    """The real gateway from npm, shared by the tests of one session."""
+    if gateway_bin() is None:
+        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    gw = Gateway(free_port(), gateway_token, home=str(tmp_path_factory.mktemp("gw-home")))
+    try:
+        gw.start()
+        yield gw
+    finally:
+        gw.stop()
+
+
+async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Poll until predicate() is truthy; return its value or fail with the last value."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    value = None
+    while loop.time() < deadline:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
