@@ -15,7 +15,7 @@ INVALID = sorted((ROOT / "tests" / "fixtures" / "invalid_configs").glob("*.yml")
 
 def test_example_config_is_accepted(capsys):
     assert main(["check", "--config.file", str(ROOT / "examples" / "exporter.yml")]) == 0
-    assert "OK (1 target(s), 1 enabled probe(s))" in capsys.readouterr().out
+    assert "OK (1 target(s), 2 enabled probe(s))" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])

@@ -28,14 +28,18 @@ async def test_gateway_stop_and_restart_is_seen_without_restarting_exporter(
     gw = Gateway(free_port(), gateway_token, home=str(tmp_path / "home"))
     try:
         await asyncio.to_thread(gw.start)
-        async with running_exporter({"targets": [readiness_target(gw.url, token_env="GW_TOKEN")]}, tmp_path) as ex:
+        target = readiness_target(gw.url, token_env="GW_TOKEN", websocket={"interval": "1s", "timeout": "900ms"})
+        async with running_exporter({"targets": [target]}, tmp_path) as ex:
             labels = {"target": "gw", "module": "readiness"}
+            ws = {"target": "gw", "module": "websocket"}
 
             async def healthy():
                 s = await ex.samples()
                 return (value(s, c.PROBE_SUCCESS, **labels) == 1
                         and (value(s, c.PROBE_ATTEMPTS_TOTAL, **labels, result="success") or 0) >= 2
-                        and value(s, c.PROBE_LATENCY, **labels, phase="total", window="1m", quantile="0.99") is not None)
+                        and value(s, c.PROBE_LATENCY, **labels, phase="total", window="1m", quantile="0.99") is not None
+                        and value(s, c.PROBE_SUCCESS, **ws) == 1
+                        and value(s, c.PROBE_LATENCY, **ws, phase="handshake", window="5m", quantile="0.5") is not None)
             await wait_for(healthy, timeout=15)
             status, text = await ex.get("/metrics")
             assert 'openclaw_probe_duration_seconds_bucket{le="0.005",module="readiness",phase="connect",target="gw"}' in text
@@ -46,7 +50,8 @@ async def test_gateway_stop_and_restart_is_seen_without_restarting_exporter(
 
             async def down():
                 s = await ex.samples()
-                return value(s, c.PROBE_SUCCESS, **labels) == 0 and value(s, c.PROBE_ATTEMPTS_TOTAL, **labels, result="refused")
+                return (value(s, c.PROBE_SUCCESS, **labels) == 0 and value(s, c.PROBE_ATTEMPTS_TOTAL, **labels, result="refused")
+                        and value(s, c.PROBE_SUCCESS, **ws) == 0 and value(s, c.PROBE_ATTEMPTS_TOTAL, **ws, result="refused"))
             await wait_for(down, timeout=5)
             # Seen within one interval (1 s) plus the probe's own time.
             assert time.monotonic() - stopped_at < 2.5
@@ -54,7 +59,8 @@ async def test_gateway_stop_and_restart_is_seen_without_restarting_exporter(
             await asyncio.to_thread(gw.start)
 
             async def recovered():
-                return value(await ex.samples(), c.PROBE_SUCCESS, **labels) == 1
+                s = await ex.samples()
+                return value(s, c.PROBE_SUCCESS, **labels) == 1 and value(s, c.PROBE_SUCCESS, **ws) == 1
             await wait_for(recovered, timeout=20)
             _, text = await ex.get("/metrics")
             assert gateway_token not in text
@@ -120,7 +126,8 @@ async def test_ticks_that_cannot_run_are_counted_not_queued(tmp_path):
     # Local tarpit: the real gateway answers too fast to keep a probe running past its tick.
     async with serve(tarpit(5)) as url:
         doc = {"max_concurrency": 1, "targets": [
-            {"name": n, "url": url, "readiness": {"interval": "300ms", "timeout": "300ms"}} for n in ("a", "b")]}
+            {"name": n, "url": url, "readiness": {"interval": "300ms", "timeout": "300ms"}, "websocket": {"enabled": False}}
+            for n in ("a", "b")]}
         async with running_exporter(doc, tmp_path) as ex:
             async def skipped():
                 s = await ex.samples()
