@@ -18,7 +18,7 @@ deps-python:
 deps-gateway:
 	bash scripts/install-gateway.sh
 
-test:  ## run every test (the real gateway, Prometheus and promtool included)
+test: deps  ## install what the tests need, then run every test (real gateway, Prometheus, promtool)
 	$(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: deps  ## a real local gateway plus the exporter against it, on http://127.0.0.1:9879/
