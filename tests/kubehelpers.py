@@ -29,7 +29,7 @@ def with_container(pod: dict, **changes: Any) -> dict:
     return pod
 
 
-def test_config(**overrides: Any) -> KubernetesConfig:
+def kube_config(**overrides: Any) -> KubernetesConfig:
     values: dict[str, Any] = dict(
         enabled=True, selectors=(Selector(),), watch_timeout_seconds=30,
         request_timeout_seconds=2.0, resync_seconds=0.0,

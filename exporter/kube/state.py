@@ -354,7 +354,7 @@ class KubeState:
             now = self._clock()
             horizon = now - RESTART_WINDOW_SECONDS
             for times in self._restart_times.values():
-                while times and times[0] < horizon:
+                while times and times[0] <= horizon:  # the window is (now - 1h, now]
                     times.popleft()
             pods: dict[PodKey, PodView] = {}
             for scope in self._scopes.values():
