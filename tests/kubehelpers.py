@@ -13,6 +13,7 @@ from kubernetes import client as k8s
 from prometheus_client import CollectorRegistry
 
 from exporter.kube.config import KubernetesConfig, Selector
+from exporter.kube.state import parse_time
 from exporter.kube.watcher import PodWatcher
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kube"
@@ -43,6 +44,16 @@ def api_client(url: str) -> k8s.ApiClient:
     cfg = k8s.Configuration()
     cfg.host = url
     return k8s.ApiClient(cfg)
+
+
+class Clock:
+    """A settable clock at an API timestamp, so waiting and startup durations are exact."""
+
+    def __init__(self, when: str) -> None:
+        self.now = parse_time(when)
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Metrics:

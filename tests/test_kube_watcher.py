@@ -14,26 +14,15 @@ from prometheus_client import generate_latest
 
 from exporter import conventions as c
 from exporter.kube.config import Selector
-from exporter.kube.state import parse_time
 from exporter.kube.watcher import PodWatcher
 from kube_api_server import FakeKubeApi
-from kubehelpers import Metrics, api_client, eventually, fixture, kube_config, with_container
+from kubehelpers import Clock, Metrics, api_client, eventually, fixture, kube_config, with_container
 
 NS = "openclaw"
 MOUNT_POD = "openclaw-gateway-7d9f8c6b5d-x2k4p"
 PULL_POD = "openclaw-gateway-6c8b7a5f4e-q9w8e"
 CRASH_POD = "openclaw-gateway-5b7a6f9d8c-m3n4b"
 READY_POD = "openclaw-gateway-5b7a6f9d8c-h7j8k"
-
-
-class Clock:
-    """A settable clock, so waiting and startup durations are exact."""
-
-    def __init__(self, when: str) -> None:
-        self.now = parse_time(when)
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

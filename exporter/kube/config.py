@@ -115,7 +115,7 @@ def parse_kubernetes_config(raw: dict | None, where: str) -> tuple[KubernetesCon
     if not isinstance(raw, dict):
         return KubernetesConfig(), [f"{where}: must be a mapping"]
     for key in sorted(set(raw) - _KEYS, key=str):
-        errors.append(f"{where}.{key}: unknown key")
+        errors.append(f"{where}.{key}: unknown key (allowed: {', '.join(sorted(_KEYS))})")
     values: dict[str, Any] = {}
 
     for key in ("enabled", "pod_probing"):

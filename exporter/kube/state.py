@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -361,10 +361,9 @@ class KubeState:
                 for key, pod in scope.items():
                     pods.setdefault(key, pod.view)  # a pod matched by two selectors shows once
             views = tuple(
-                PodView(**{**p.__dict__, "containers": tuple(
-                    ContainerView(**{**c.__dict__, "restarts_last_hour": len(
-                        self._restart_times.get((p.namespace, p.name, c.name), ()))})
-                    for c in p.containers)})
+                replace(p, containers=tuple(
+                    replace(c, restarts_last_hour=len(self._restart_times.get((p.namespace, p.name, c.name), ())))
+                    for c in p.containers))
                 for _, p in sorted(pods.items())
             )
             return KubeSnapshot(

@@ -173,8 +173,9 @@ class PodWatcher:
     def _run(self, loop: _Loop) -> None:
         cfg = self._config
         backoff = cfg.backoff_initial_seconds
+        kind: str | None = None
         while not self._stop.is_set():
-            kind = None
+            previous, kind = kind, None
             try:
                 if loop.resource_version is None or (
                     cfg.resync_seconds and self._clock() - loop.listed_at >= cfg.resync_seconds
@@ -207,7 +208,8 @@ class PodWatcher:
                 break
             if kind is not None:
                 self._state.record_error(loop.resource, kind)
-            if kind not in (None, "gone"):
+            # A first 410 re-lists at once; 410 again right after a re-list means trouble: wait.
+            if kind is not None and (kind != "gone" or previous == "gone"):
                 jitter = 1 + self._rng.uniform(-cfg.backoff_jitter_ratio, cfg.backoff_jitter_ratio)
                 self._stop.wait(backoff * jitter)
                 backoff = min(cfg.backoff_max_seconds, backoff * 2)
