@@ -88,6 +88,7 @@ class Request:
     namespace: str
     query: dict[str, str]
     at: float
+    headers: dict[str, str]
 
     @property
     def watch(self) -> bool:
@@ -212,7 +213,7 @@ class FakeKubeApi:
         if resource not in RESOURCES:
             return web.json_response(status_object(404, "NotFound", "not found"), status=404)
         query = dict(request.query)
-        req = Request(resource, ns, query, time.monotonic())
+        req = Request(resource, ns, query, time.monotonic(), dict(request.headers))
         self.requests.append(req)
         failures = self._failures[resource]
         if failures and failures[0][0] in ("any", "watch" if req.watch else "list"):

@@ -7,9 +7,12 @@ a garbage line, a failing API) and checks what /metrics would show after each st
 from __future__ import annotations
 
 import copy
+import json
 import time
 
 import pytest
+import yaml
+from kubernetes import config as k8s_config
 from prometheus_client import generate_latest
 
 from exporter import conventions as c
@@ -340,3 +343,51 @@ async def test_several_selectors_one_event_watch_per_namespace(api, start_watche
     assert m(c.POD_READY, namespace=NS, pod=READY_POD) == 1
     await watching(api)
     assert len(api.lists("pods")) == 2 and len(api.lists("events")) == 1
+
+
+async def test_error_event_other_than_410_backs_off_and_resumes(api, start_watcher):
+    crash = api.put("pods", fixture("pod_crashloop"))
+    watcher = start_watcher()
+    m = Metrics(watcher)
+    await watching(api, "pods")
+    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+              "message": "etcdserver: leader changed", "reason": "InternalError", "code": 500}
+    api.inject_garbage("pods", json.dumps({"type": "ERROR", "object": status}).encode())
+    await eventually(lambda: m(c.KUBE_WATCH_ERRORS_TOTAL, resource="pods", kind="http") == 1)
+    await eventually(lambda: len(api.watches("pods")) == 2)
+    api.put("pods", with_container(crash, restartCount=2))
+    await eventually(lambda: m(c.POD_CONTAINER_RESTARTS_TOTAL, **container(CRASH_POD)) == 2)
+    assert len(api.lists("pods")) == 1
+    assert m(c.KUBE_WATCH_ERRORS_TOTAL, resource="pods", kind="gone") == 0
+
+
+async def test_kubeconfig_and_context_from_config(api, tmp_path):
+    """No api_client given: the watcher builds one from a real kubeconfig file and context."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "elsewhere",
+        "clusters": [{"name": "local", "cluster": {"server": api.url}},
+                     {"name": "nowhere", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "exporter", "user": {"token": "test-token"}}],
+        "contexts": [{"name": "local", "context": {"cluster": "local", "user": "exporter"}},
+                     {"name": "elsewhere", "context": {"cluster": "nowhere", "user": "exporter"}}],
+    }))
+    api.put("pods", fixture("pod_ready"))
+    watcher = PodWatcher(kube_config(kubeconfig=str(kubeconfig), context="local", in_cluster=False))
+    watcher.start()
+    try:
+        m = Metrics(watcher)
+        await eventually(lambda: m(c.POD_READY, namespace=NS, pod=READY_POD) == 1)
+        assert api.requests[0].headers.get("Authorization") == "Bearer test-token"
+    finally:
+        assert await watcher.aclose()
+
+
+def test_no_credentials_fails_at_start(tmp_path, monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    watcher = PodWatcher(kube_config())  # in_cluster auto: not in a pod, no ~/.kube/config
+    with pytest.raises(k8s_config.ConfigException):
+        watcher.start()
+    assert watcher.stop(timeout=1)
