@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
+import random
+import threading
 import time
 
 import pytest
@@ -391,3 +393,37 @@ def test_no_credentials_fails_at_start(tmp_path, monkeypatch):
     with pytest.raises(k8s_config.ConfigException):
         watcher.start()
     assert watcher.stop(timeout=1)
+
+
+async def test_resync_relists_on_schedule(api, start_watcher):
+    api.put("pods", fixture("pod_ready"))
+    start_watcher(resync_seconds=1.0)
+    await watching(api, "pods")
+    assert api.watches("pods")[0].query["timeoutSeconds"] == "1"  # the watch ends when the re-list is due
+    await eventually(lambda: len(api.lists("pods")) >= 2, timeout=5)
+
+
+async def test_backoff_waits_are_jittered_and_capped(api):
+    waits: list[float] = []
+
+    class RecordingStop(threading.Event):
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            return super().wait(timeout)
+
+    api.fail_next("pods", 500, times=6, on="list")
+    client = api_client(api.url)
+    watcher = PodWatcher(kube_config(backoff_initial_seconds=0.02, backoff_max_seconds=0.08,
+                                     backoff_jitter_ratio=0.5), api_client=client, rng=random.Random(7))
+    watcher._stop = RecordingStop()  # observe the waits without timing them
+    watcher.start()
+    try:
+        await eventually(lambda: len(api.lists("pods")) == 7)
+    finally:
+        assert await watcher.aclose()
+        client.close()
+    bases = [0.02, 0.04, 0.08, 0.08, 0.08, 0.08]  # doubling, capped at the maximum
+    assert len(waits) == len(bases)  # only the failing Pods loop waited
+    for wait, base in zip(waits, bases):
+        assert base * 0.5 <= wait <= base * 1.5
+    assert len({round(w / b, 6) for w, b in zip(waits, bases)}) > 1, "jitter varies the waits"

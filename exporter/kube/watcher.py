@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import random
 import socket
@@ -235,12 +236,16 @@ class PodWatcher:
         """One watch request until the server ends it (True if it delivered anything).
         Raises on errors; loop.resource_version always holds the last position reached."""
         cfg = self._config
+        timeout = cfg.watch_timeout_seconds
+        if cfg.resync_seconds:  # end the watch when the next re-list is due
+            due = cfg.resync_seconds - (self._clock() - loop.listed_at)
+            timeout = max(1, min(timeout, math.ceil(due)))
         resp = loop.list_fn(
             **loop.kwargs, watch=True, resource_version=loop.resource_version,
-            allow_watch_bookmarks=True, timeout_seconds=cfg.watch_timeout_seconds,
+            allow_watch_bookmarks=True, timeout_seconds=timeout,
             _preload_content=False,
             # Read timeout past the server's own timeout: a silently dead connection still ends.
-            _request_timeout=(cfg.request_timeout_seconds, cfg.watch_timeout_seconds + cfg.request_timeout_seconds),
+            _request_timeout=(cfg.request_timeout_seconds, timeout + cfg.request_timeout_seconds),
         )
         with self._active_lock:
             self._active[loop.name] = resp
