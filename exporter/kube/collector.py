@@ -2,19 +2,20 @@
 
 Sample exposition (the article's incidents: a FailedMount, an image pull, a crash loop)::
 
-    openclaw_pod_container_restarts_total{namespace="openclaw",pod="openclaw-gateway-7d9f-x2k4p",container="gateway"} 4.0
-    openclaw_pod_container_waiting{namespace="openclaw",pod="openclaw-gateway-7d9f-x2k4p",container="gateway",reason="CrashLoopBackOff"} 1.0
-    openclaw_pod_container_waiting_seconds{namespace="openclaw",pod="openclaw-gateway-7d9f-x2k4p",container="gateway",reason="CrashLoopBackOff"} 37.0
-    openclaw_pod_container_last_terminated{namespace="openclaw",pod="openclaw-gateway-7d9f-x2k4p",container="gateway",reason="Error",exit_code="1"} 1.0
-    openclaw_pod_container_restarts_last_hour{namespace="openclaw",pod="openclaw-gateway-7d9f-x2k4p",container="gateway"} 3.0
-    openclaw_pod_ready{namespace="openclaw",pod="openclaw-gateway-7d9f-x2k4p"} 0.0
-    openclaw_pod_phase{namespace="openclaw",pod="openclaw-gateway-7d9f-x2k4p",phase="Running"} 1.0
-    openclaw_pod_phase{namespace="openclaw",pod="openclaw-gateway-7d9f-x2k4p",phase="Pending"} 0.0
-    openclaw_pod_startup_seconds_bucket{namespace="openclaw",le="60.0"} 1.0
+    openclaw_pod_container_restarts_total{container="gateway",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 4.0
+    openclaw_pod_container_restarts_last_hour{container="gateway",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 3.0
+    openclaw_pod_container_waiting{container="gateway",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b",reason="CrashLoopBackOff"} 1.0
+    openclaw_pod_container_waiting_seconds{container="gateway",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b",reason="CrashLoopBackOff"} 38.0
+    openclaw_pod_container_waiting{container="gateway",namespace="openclaw",pod="openclaw-gateway-7d9f8c6b5d-x2k4p",reason="ContainerCreating"} 1.0
+    openclaw_pod_container_last_terminated{container="gateway",exit_code="1",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b",reason="Error"} 1.0
+    openclaw_pod_ready{namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 0.0
+    openclaw_pod_phase{namespace="openclaw",phase="Running",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 1.0
+    openclaw_pod_phase{namespace="openclaw",phase="Pending",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 0.0
+    openclaw_pod_startup_seconds_bucket{le="60.0",namespace="openclaw"} 1.0
     openclaw_pod_startup_seconds_sum{namespace="openclaw"} 50.0
-    openclaw_pod_events_total{namespace="openclaw",reason="FailedMount"} 6.0
-    openclaw_kube_watch_errors_total{resource="pods",kind="gone"} 1.0
-    openclaw_kube_last_sync_timestamp_seconds{resource="events"} 1.7e+09
+    openclaw_pod_events_total{namespace="openclaw",reason="FailedMount"} 3.0
+    openclaw_kube_watch_errors_total{kind="gone",resource="pods"} 1.0
+    openclaw_kube_last_sync_timestamp_seconds{resource="events"} 1.7636328e+09
 """
 
 from __future__ import annotations
