@@ -70,6 +70,15 @@ def container(pod: str, **extra: str) -> dict[str, str]:
     return {c.LABEL_NAMESPACE: NS, c.LABEL_POD: pod, c.LABEL_CONTAINER: "gateway", **extra}
 
 
+def replay(api: FakeKubeApi, start_watcher, pod: str, event: str, when: str):
+    """The cluster as the incident left it, and a watcher started at `when`."""
+    obj = api.put("pods", fixture(pod))
+    api.put("events", fixture(event))
+    clock = Clock(when)
+    watcher = start_watcher(clock=clock)
+    return obj, clock, watcher, Metrics(watcher)
+
+
 def event_update(name: str, count: int, last: str) -> dict:
     ev = fixture(name)
     ev["count"], ev["lastTimestamp"] = count, last
@@ -79,11 +88,8 @@ def event_update(name: str, count: int, last: str) -> dict:
 # --- the article's incidents ---------------------------------------------------------------
 
 async def test_failed_mount_incident_then_recovery(api, start_watcher):
-    pod = api.put("pods", fixture("pod_containercreating"))
-    api.put("events", fixture("event_failedmount"))
-    clock = Clock("2026-11-20T08:02:00Z")  # 2 min after the pod was created
-    watcher = start_watcher(clock=clock)
-    m = Metrics(watcher)
+    # 2 min after the pod was created
+    pod, _, watcher, m = replay(api, start_watcher, "pod_containercreating", "event_failedmount", "2026-11-20T08:02:00Z")
 
     await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="FailedMount") == 1)
     assert m(c.POD_CONTAINER_WAITING, **container(MOUNT_POD, reason="ContainerCreating")) == 1
@@ -118,11 +124,7 @@ async def test_failed_mount_incident_then_recovery(api, start_watcher):
 
 
 async def test_image_pull_incident(api, start_watcher):
-    pod = api.put("pods", fixture("pod_errimagepull"))
-    api.put("events", fixture("event_failed_pull"))
-    clock = Clock("2026-11-20T09:05:00Z")
-    watcher = start_watcher(clock=clock)
-    m = Metrics(watcher)
+    pod, _, _, m = replay(api, start_watcher, "pod_errimagepull", "event_failed_pull", "2026-11-20T09:05:00Z")
     await eventually(lambda: m(c.POD_CONTAINER_WAITING, **container(PULL_POD, reason="ErrImagePull")) == 1)
     assert m(c.POD_EVENTS_TOTAL, namespace=NS, reason="Failed") == 1
     await watching(api)
@@ -141,11 +143,7 @@ async def test_image_pull_incident(api, start_watcher):
 
 
 async def test_crash_loop_incident_restarts_climb(api, start_watcher):
-    pod = api.put("pods", fixture("pod_crashloop"))
-    api.put("events", fixture("event_backoff"))
-    clock = Clock("2026-11-20T10:00:30Z")
-    watcher = start_watcher(clock=clock)
-    m = Metrics(watcher)
+    pod, clock, _, m = replay(api, start_watcher, "pod_crashloop", "event_backoff", "2026-11-20T10:00:30Z")
     await eventually(lambda: m(c.POD_CONTAINER_RESTARTS_TOTAL, **container(CRASH_POD)) == 1)
     await watching(api)
     # Waiting since the last exit, not since creation.
