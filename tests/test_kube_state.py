@@ -215,3 +215,24 @@ def test_watch_errors_and_sync_times():
     snap = state.snapshot()
     assert snap.watch_errors == {("pods", "gone"): 2}
     assert snap.last_sync == {"events": clock.now}
+
+
+def test_a_restart_between_two_waits_starts_a_new_spell():
+    state, clock = state_at("2026-11-20T10:00:30Z")
+    pod = fixture("pod_crashloop")  # waiting since its exit at 10:00:22
+    state.apply_pod_event(SCOPE, "ADDED", pod)
+    assert pod_named(state, CRASH_POD).containers[0].waiting_since == parse_time("2026-11-20T10:00:22Z")
+    clock.now += 60  # ran and crashed again between two updates we saw
+    again = with_container(pod, restartCount=2, lastState={"terminated": {
+        "exitCode": 1, "reason": "Error", "finishedAt": "2026-11-20T10:01:20Z"}})
+    state.apply_pod_event(SCOPE, "MODIFIED", again)
+    assert pod_named(state, CRASH_POD).containers[0].waiting_since == parse_time("2026-11-20T10:01:20Z")
+
+
+def test_null_fields_in_real_objects_are_tolerated():
+    state, _ = state_at("2026-11-20T10:00:30Z")
+    pod = with_container(fixture("pod_crashloop"), lastState={"terminated": None}, state={"waiting": {"reason": None}})
+    pod["status"]["conditions"] = None
+    state.apply_pod_event(SCOPE, "ADDED", pod)
+    c = pod_named(state, CRASH_POD).containers[0]
+    assert c.waiting_reason == "Unknown" and c.last_terminated_reason is None

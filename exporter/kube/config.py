@@ -8,7 +8,7 @@ it starts (and a reload can keep the old config).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 DEFAULT_NAMESPACE = "openclaw"

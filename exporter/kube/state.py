@@ -253,11 +253,11 @@ class KubeState:
         if waiting is not None:
             reason = waiting.get("reason") or "Unknown"
             message = waiting.get("message")
-            if prev is not None and prev.waiting_since is not None:
+            if prev is not None and prev.waiting_since is not None and restarts == prev.restart_count:
                 since = prev.waiting_since  # same waiting spell, even if the reason flips
             else:
                 # The API has no "waiting since": the last exit, else pod creation (never ran).
-                since = parse_time(last_state.get("terminated", {}).get("finishedAt")) or created or now
+                since = parse_time((last_state.get("terminated") or {}).get("finishedAt")) or created or now
                 since = min(since, now)
         exit_code = terminated.get("exitCode")
         return ContainerView(
