@@ -425,3 +425,11 @@ async def test_backoff_waits_are_jittered_and_capped(api):
     for wait, base in zip(waits, bases):
         assert base * 0.5 <= wait <= base * 1.5
     assert len({round(w / b, 6) for w, b in zip(waits, bases)}) > 1, "jitter varies the waits"
+
+
+def test_disabled_watcher_starts_nothing(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))  # no credentials anywhere: not even looked for
+    watcher = PodWatcher(kube_config(enabled=False))
+    watcher.start()
+    assert watcher.snapshot().pods == () and watcher.ready_pod_ips() == []
+    assert watcher.stop(timeout=1)

@@ -92,6 +92,9 @@ class PodWatcher:
     def start(self) -> None:
         if self._threads:
             raise RuntimeError("PodWatcher already started")
+        if not self._config.enabled:  # nothing to watch, and no credentials needed
+            log.info("kubernetes watcher disabled (kubernetes.enabled: false)")
+            return
         if self._api_client is None:
             self._api_client = self._load_client()
         api = k8s.CoreV1Api(self._api_client)
