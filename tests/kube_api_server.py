@@ -164,7 +164,7 @@ class FakeKubeApi:
             if w.query.get("allowWatchBookmarks") == "true":
                 w.queue.put_nowait(("line", {"type": "BOOKMARK", "object": {
                     "kind": "Pod" if resource == "pods" else "Event", "apiVersion": "v1",
-                    "metadata": {"resourceVersion": str(self._rv)}}}))
+                    "metadata": {"resourceVersion": str(self._rv), "creationTimestamp": None}}}))
         return str(self._rv)
 
     def expire_watches(self, resource: str) -> None:
@@ -221,7 +221,9 @@ class FakeKubeApi:
             return web.json_response(status_object(status, "InternalError", "etcdserver: request timed out"), status=status)
         if req.watch:
             return await self._watch(request, _Watch(resource, ns, query))
-        items = [o for o in self._objects[resource].values() if _Watch(resource, ns, query).matches(o)]
+        # Like the real API, list items carry no kind/apiVersion (watch event objects do).
+        items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")}
+                 for o in self._objects[resource].values() if _Watch(resource, ns, query).matches(o)]
         return web.json_response({"kind": _KINDS[resource], "apiVersion": "v1",
                                   "metadata": {"resourceVersion": str(self._rv)}, "items": items})
 
