@@ -83,6 +83,11 @@ POD_EVENTS_TOTAL = POD_EVENTS + "_total"
 KUBE_WATCH_ERRORS = "openclaw_kube_watch_errors"
 KUBE_WATCH_ERRORS_TOTAL = KUBE_WATCH_ERRORS + "_total"
 KUBE_LAST_SYNC = "openclaw_kube_last_sync_timestamp_seconds"
+LABEL_RESOURCE = "resource"  # the watched API resource: pods, events
+LABEL_KIND = "kind"  # kind of watch error, one of KUBE_WATCH_ERROR_KINDS
+# gone: 410 (re-list); http: other API error status; connection: refused/dropped/timed out;
+# decode: a stream line that is not a watch event; internal: a bug of ours, logged with traceback.
+KUBE_WATCH_ERROR_KINDS = ("gone", "http", "connection", "decode", "internal")
 
 # --- live SLO state in the exporter ----------------------------------------------------------
 SLO_SLI_RATIO = "openclaw_slo_sli_ratio"
