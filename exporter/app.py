@@ -27,6 +27,17 @@ from exporter.state import ProbeState
 log = logging.getLogger("exporter")
 
 
+class _Delegate(Collector):
+    """Collects from whatever collector the getter returns now (it changes on reload)."""
+
+    def __init__(self, get: Callable[[], Collector | None]) -> None:
+        self._get = get
+
+    def collect(self):
+        collector = self._get()
+        return collector.collect() if collector is not None else ()
+
+
 class Exporter:
     """Owns everything that lives as long as the process."""
 
@@ -44,7 +55,9 @@ class Exporter:
         self.scheduler: Scheduler | None = None
         self.result_listeners: list[Callable[[ProbeOutcome], None]] = []
         self._reload_lock = asyncio.Lock()
+        self.pod_watcher: Any = None
         self.registry.register(ExporterCollector(lambda: self.state, self.status))
+        self.registry.register(_Delegate(lambda: self.pod_watcher.collector() if self.pod_watcher else None))
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self, config: Config | None = None) -> None:
@@ -52,13 +65,30 @@ class Exporter:
         self.config = config or load_config(self.config_path)
         self.reload_time = time.time()
         self.session = make_session()
+        await self._start_watcher(self.config.kubernetes)
         self._start_jobs()
 
     async def close(self) -> None:
         if self.scheduler:
             await self.scheduler.stop()
+        await self._stop_watcher()
         if self.session:
             await self.session.close()
+
+    async def _start_watcher(self, kube: Any) -> None:
+        if kube is None or not kube.enabled:
+            return
+        from exporter.kube.watcher import PodWatcher  # only deployments that watch pay the import
+
+        watcher = PodWatcher(kube)
+        # Loading kubeconfig/in-cluster credentials reads files: keep it off the event loop.
+        await asyncio.to_thread(watcher.start)
+        self.pod_watcher = watcher
+
+    async def _stop_watcher(self) -> None:
+        watcher, self.pod_watcher = self.pod_watcher, None
+        if watcher is not None:
+            await watcher.aclose()
 
     def _start_jobs(self) -> None:
         assert self.config is not None
@@ -79,6 +109,13 @@ class Exporter:
                 return False, self.last_reload_error
             if self.scheduler:
                 await self.scheduler.stop()
+            old_kube = self.config.kubernetes if self.config else None
+            if new.kubernetes != old_kube:
+                await self._stop_watcher()
+                try:
+                    await self._start_watcher(new.kubernetes)
+                except Exception as exc:  # noqa: BLE001 - credentials can be missing; keep probing
+                    log.error("kubernetes watcher failed to start", extra={"error": str(exc)})
             self.config = new
             self._start_jobs()
             self.reload_ok = True
