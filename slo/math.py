@@ -73,14 +73,18 @@ def burn_rate(err_ratio: float | None, objective: float) -> float:
     return err_ratio / error_budget(objective)
 
 
-def budget_consumed(err_ratio: float | None, objective: float) -> float:
-    """Share of the period's budget spent, given the error ratio over the whole period."""
-    return burn_rate(err_ratio, objective)
+def budget_consumed(err_ratio: float | None, objective: float, elapsed_share: float = 1.0) -> float:
+    """Share of the period's budget spent, given the error ratio over the time elapsed.
+
+    For a rolling window the whole period has elapsed (share 1); for a calendar month so
+    far, `elapsed_share` is the part of the month gone (traffic assumed steady).
+    """
+    return burn_rate(err_ratio, objective) * elapsed_share
 
 
-def budget_remaining(err_ratio: float | None, objective: float) -> float:
+def budget_remaining(err_ratio: float | None, objective: float, elapsed_share: float = 1.0) -> float:
     """Share of the period's budget left; negative once the SLO is breached."""
-    return 1.0 - budget_consumed(err_ratio, objective)
+    return 1.0 - budget_consumed(err_ratio, objective, elapsed_share)
 
 
 def time_to_exhaustion(remaining: float, rate: float, period_seconds: int) -> float:
@@ -131,3 +135,19 @@ def format_duration(seconds: int) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+def parse_duration(text: str) -> int:
+    """Inverse of format_duration: 5h36m -> 20160."""
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    total, number = 0, ""
+    for char in text:
+        if char.isdigit():
+            number += char
+        elif char in units and number:
+            total, number = total + int(number) * units[char], ""
+        else:
+            raise ValueError(f"invalid duration {text!r}")
+    if number or not total:
+        raise ValueError(f"invalid duration {text!r}")
+    return total

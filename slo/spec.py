@@ -31,13 +31,13 @@ from slo.model import (
 API_VERSION = "openclaw-slo/v1"
 DEFAULT_SPEC = "slo/specs/openclaw-gateway.yml"  # how headers name the shipped spec
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Labels the generator sets itself; a spec may not override them.
 RESERVED_LABELS = (names.LABEL_SLO, names.LABEL_WINDOW, names.LABEL_SEVERITY)
 
 
-class _Errors:
+class Errors:
     """Collects `path: message` lines while the parser keeps going."""
 
     def __init__(self) -> None:
@@ -102,7 +102,7 @@ class _Errors:
         return text
 
 
-def _objective(err: _Errors, value: Any, path: str) -> float:
+def check_objective(err: Errors, value: Any, path: str) -> float:
     objective = err.number(value, path)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if objective >= 1:
@@ -112,7 +112,7 @@ def _objective(err: _Errors, value: Any, path: str) -> float:
     return objective
 
 
-def _sli(err: _Errors, raw: Any, path: str) -> SLI | None:
+def _sli(err: Errors, raw: Any, path: str) -> SLI | None:
     kinds = ("availability", "latency", "ratio")
     body = err.mapping(raw, path, ("kind", "module", "target", "phase", "threshold_seconds", "error_query", "total_query"), ("kind",))
     kind = body.get("kind")
@@ -156,7 +156,7 @@ def _sli(err: _Errors, raw: Any, path: str) -> SLI | None:
 _ALERTING_KEYS = ("runbook_base_url", "page_labels", "ticket_labels")
 
 
-def _alerting(err: _Errors, raw: Any, path: str, base: Alerting) -> Alerting:
+def _alerting(err: Errors, raw: Any, path: str, base: Alerting) -> Alerting:
     if raw is None:
         return base
     body = err.mapping(raw, path, _ALERTING_KEYS)
@@ -174,12 +174,12 @@ def _alerting(err: _Errors, raw: Any, path: str, base: Alerting) -> Alerting:
 _SLO_KEYS = ("name", "description", "objective", "window", "sli", "labels", "alerting")
 
 
-def _slo(err: _Errors, raw: Any, path: str, alerting: Alerting) -> SLO | None:
+def _slo(err: Errors, raw: Any, path: str, alerting: Alerting) -> SLO | None:
     body = err.mapping(raw, path, _SLO_KEYS, ("name", "objective", "sli"))
     if not body:
         return None
     name = err.string(body["name"], f"{path}.name") if "name" in body else ""
-    if name and not _NAME.match(name):
+    if name and not NAME_PATTERN.match(name):
         err.add(f"{path}.name", "must be lower-case letters, digits and dashes (e.g. websocket-availability)")
     window = body.get("window", "30d")
     if window not in PERIODS:
@@ -192,7 +192,7 @@ def _slo(err: _Errors, raw: Any, path: str, alerting: Alerting) -> SLO | None:
     return SLO(
         name=name,
         description=description.strip(),
-        objective=_objective(err, body["objective"], f"{path}.objective") if "objective" in body else 0.0,
+        objective=check_objective(err, body["objective"], f"{path}.objective") if "objective" in body else 0.0,
         sli=_sli(err, body["sli"], f"{path}.sli") if "sli" in body else None,  # type: ignore[arg-type]
         window=window,
         labels=err.labels(body.get("labels"), f"{path}.labels"),
@@ -202,7 +202,7 @@ def _slo(err: _Errors, raw: Any, path: str, alerting: Alerting) -> SLO | None:
 
 def parse(document: Any, source: str) -> Spec:
     """Validate one parsed YAML document; raise SpecError listing every problem."""
-    err = _Errors()
+    err = Errors()
     body = err.mapping(document, "", ("apiVersion", "alerting", "slos"), ("apiVersion", "slos"))
     if "apiVersion" in body and body["apiVersion"] != API_VERSION:
         err.add("apiVersion", f"must be {API_VERSION}")
