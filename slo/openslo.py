@@ -70,7 +70,7 @@ def _window(err: Errors, raw: Any, path: str) -> str:
     return _DURATIONS.get(str(duration), "30d")
 
 
-def _slo(err: Errors, doc: dict, path: str, indicators: dict[str, Any]) -> SLO | None:
+def _slo(err: Errors, doc: dict, path: str, indicators: dict[str, tuple[str, dict]]) -> SLO | None:
     meta = err.mapping(doc.get("metadata", {}), f"{path}.metadata", ("name", "displayName", "labels", "annotations"), ("name",))
     name = err.string(meta["name"], f"{path}.metadata.name") if "name" in meta else ""
     if name and not NAME_PATTERN.match(name):
@@ -91,7 +91,8 @@ def _slo(err: Errors, doc: dict, path: str, indicators: dict[str, Any]) -> SLO |
             err.add(f"{path}.spec.indicatorRef", f"no kind: SLI document named {ref!r} in this file")
             sli = None
         else:
-            sli = _indicator(err, indicators[ref], f"{path}.spec.indicatorRef({ref})")
+            ref_path, ref_doc = indicators[ref]
+            sli = _indicator(err, {k: v for k, v in ref_doc.items() if k in ("metadata", "spec")}, ref_path)
     else:
         err.add(f"{path}.spec.indicator", "is required (or indicatorRef)")
         sli = None
@@ -123,11 +124,11 @@ def _slo(err: Errors, doc: dict, path: str, indicators: dict[str, Any]) -> SLO |
 
 def parse(documents: list[Any], source: str) -> Spec:
     err = Errors()
-    indicators = {}
+    indicators: dict[str, tuple[str, dict]] = {}
     for i, doc in enumerate(documents):
         if isinstance(doc, dict) and doc.get("kind") == "SLI":
             name = (doc.get("metadata") or {}).get("name")
-            indicators[name] = doc
+            indicators[name] = (f"documents[{i}]", doc)
     slos = []
     for i, doc in enumerate(documents):
         path = f"documents[{i}]"

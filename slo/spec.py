@@ -112,9 +112,12 @@ def check_objective(err: Errors, value: Any, path: str) -> float:
     return objective
 
 
+_SLI_KEYS = ("kind", "module", "target", "phase", "threshold_seconds", "error_query", "total_query")
+
+
 def _sli(err: Errors, raw: Any, path: str) -> SLI | None:
     kinds = ("availability", "latency", "ratio")
-    body = err.mapping(raw, path, ("kind", "module", "target", "phase", "threshold_seconds", "error_query", "total_query"), ("kind",))
+    body = err.mapping(raw, path, _SLI_KEYS, ("kind",))
     kind = body.get("kind")
     if "kind" in body and kind not in kinds:
         err.add(f"{path}.kind", f"must be one of: {', '.join(kinds)}")
@@ -128,7 +131,7 @@ def _sli(err: Errors, raw: Any, path: str) -> SLI | None:
         return None
     required, optional = fields
     for key in body:
-        if key != "kind" and key not in required + optional:
+        if key in _SLI_KEYS and key != "kind" and key not in required + optional:
             err.add(f"{path}.{key}", f"is not used by kind {kind}")
     for key in required:
         if key not in body:
@@ -181,6 +184,7 @@ def _slo(err: Errors, raw: Any, path: str, alerting: Alerting) -> SLO | None:
     name = err.string(body["name"], f"{path}.name") if "name" in body else ""
     if name and not NAME_PATTERN.match(name):
         err.add(f"{path}.name", "must be lower-case letters, digits and dashes (e.g. websocket-availability)")
+    objective = check_objective(err, body["objective"], f"{path}.objective") if "objective" in body else 0.0
     window = body.get("window", "30d")
     if window not in PERIODS:
         err.add(f"{path}.window", f"must be one of: {', '.join(PERIODS)} (rolling)")
@@ -192,7 +196,7 @@ def _slo(err: Errors, raw: Any, path: str, alerting: Alerting) -> SLO | None:
     return SLO(
         name=name,
         description=description.strip(),
-        objective=check_objective(err, body["objective"], f"{path}.objective") if "objective" in body else 0.0,
+        objective=objective,
         sli=_sli(err, body["sli"], f"{path}.sli") if "sli" in body else None,  # type: ignore[arg-type]
         window=window,
         labels=err.labels(body.get("labels"), f"{path}.labels"),
