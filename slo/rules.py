@@ -103,7 +103,8 @@ def _absent_expr(sli: SLI) -> str:
     expr = f"absent_over_time({_selector(names.PROBE_ATTEMPTS_TOTAL, base)}[{ABSENT_LOOKBACK}])"
     if isinstance(sli, LatencySLI):
         good = base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{threshold_label(sli.threshold_seconds)}"']
-        expr += f"\nor\nabsent_over_time({_selector(names.PROBE_LATENCY_GOOD_TOTAL, good)}[{ABSENT_LOOKBACK}])"
+        # `or on()`: one alert, not one per missing series.
+        expr += f"\nor on()\nabsent_over_time({_selector(names.PROBE_LATENCY_GOOD_TOTAL, good)}[{ABSENT_LOOKBACK}])"
     return expr
 
 
