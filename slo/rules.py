@@ -103,8 +103,12 @@ def _absent_expr(sli: SLI) -> str:
     expr = f"absent_over_time({_selector(names.PROBE_ATTEMPTS_TOTAL, base)}[{ABSENT_LOOKBACK}])"
     if isinstance(sli, LatencySLI):
         good = base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{threshold_label(sli.threshold_seconds)}"']
-        # `or on()`: one alert, not one per missing series.
-        expr += f"\nor on()\nabsent_over_time({_selector(names.PROBE_LATENCY_GOOD_TOTAL, good)}[{ABSENT_LOOKBACK}])"
+        # One series with stable labels whichever input is missing, so the alert keeps its
+        # identity (and its `for` clock) when a second input disappears.
+        expr = (
+            f"max without({names.LABEL_PHASE}, {names.LABEL_THRESHOLD}) (\n  {expr}\n  or\n"
+            f"  absent_over_time({_selector(names.PROBE_LATENCY_GOOD_TOTAL, good)}[{ABSENT_LOOKBACK}])\n)"
+        )
     return expr
 
 

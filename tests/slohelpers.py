@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS = ROOT / "alerts"
+RULES_FILE = ALERTS / "slo-rules.yml"
 
 
 def require(binary: str) -> str:
