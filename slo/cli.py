@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from slo import render, report, rules, spec
-from slo.model import SpecError
+from slo.model import PERIODS, SpecError
 
 
 def _load(path: str | None) -> spec.Spec | None:
@@ -61,8 +61,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     client = report.PrometheusClient(args.prometheus_url)
     try:
-        window = report.CALENDAR_MONTH if args.window == report.CALENDAR_MONTH else "rolling"
-        reports = report.build_report(loaded, client, _timestamp(args.time), window)
+        reports = report.build_report(loaded, client, _timestamp(args.time), args.window)
     except Exception as exc:  # noqa: BLE001 - any query failure is one readable line
         print(f"report failed: {exc}", file=sys.stderr)
         return 1
@@ -82,8 +81,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     rep = subparsers.add_parser("report", help="error budget report from Prometheus")
     rep.add_argument("--prometheus.url", dest="prometheus_url", required=True, help="e.g. http://127.0.0.1:9090")
     rep.add_argument("--spec", help=f"SLO spec; default: {spec.DEFAULT_SPEC}")
-    rep.add_argument("--window", choices=["30d", report.CALENDAR_MONTH], default="30d",
-                     help="the SLO's rolling window (30d) or the calendar month so far")
+    rep.add_argument("--window", choices=[*PERIODS, report.CALENDAR_MONTH],
+                     help="a rolling window (default: each SLO's own, 30d in the shipped spec) or the calendar month so far")
     rep.add_argument("--time", help="evaluation time (unix seconds or RFC 3339); default: now")
     rep.add_argument("--json", action="store_true", help="machine-readable output")
     rep.set_defaults(func=cmd_report)

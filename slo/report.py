@@ -17,7 +17,7 @@ from typing import Protocol
 import httpx
 
 from slo import math as slomath
-from slo.model import SLO, Spec
+from slo.model import PERIODS, SLO, Spec
 from slo.rules import sli_error_expr
 
 CALENDAR_MONTH = "calendar-month"
@@ -67,17 +67,20 @@ class SLOReport:
     exhaustion_seconds: float | None  # at the shortest page long-window burn rate; None = never
 
 
-def _period(slo: SLO, window: str, at: float) -> tuple[int, int]:
-    """(seconds measured, seconds the budget covers) for a rolling window or the month so far."""
-    if window != CALENDAR_MONTH:
+def _period(slo: SLO, window: str | None, at: float) -> tuple[int, int]:
+    """(seconds measured, seconds the budget covers): the SLO's own rolling window (None),
+    another rolling window (7d, 28d, 30d) or the calendar month so far (UTC)."""
+    if window is None:
         return slo.period_seconds, slo.period_seconds
+    if window != CALENDAR_MONTH:
+        return PERIODS[window], PERIODS[window]
     now = datetime.fromtimestamp(at, tz=timezone.utc)
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     days = calendar.monthrange(now.year, now.month)[1]
     return max(60, int(at - start.timestamp())), days * 86400
 
 
-def slo_report(slo: SLO, prom: Querier, at: float, window: str = "rolling") -> SLOReport:
+def slo_report(slo: SLO, prom: Querier, at: float, window: str | None = None) -> SLOReport:
     measured, period = _period(slo, window, at)
     error = prom.query(sli_error_expr(slo.sli, f"{measured}s"), at)
     share = measured / period
@@ -96,7 +99,7 @@ def slo_report(slo: SLO, prom: Querier, at: float, window: str = "rolling") -> S
     return SLOReport(
         slo=slo.name,
         objective=slo.objective,
-        window=slo.window if window != CALENDAR_MONTH else CALENDAR_MONTH,
+        window=window or slo.window,
         window_seconds=measured,
         period_seconds=period,
         sli=None if error is None else 1.0 - error,
@@ -109,7 +112,7 @@ def slo_report(slo: SLO, prom: Querier, at: float, window: str = "rolling") -> S
     )
 
 
-def build_report(spec: Spec, prom: Querier, at: float, window: str = "rolling") -> list[SLOReport]:
+def build_report(spec: Spec, prom: Querier, at: float, window: str | None = None) -> list[SLOReport]:
     return [slo_report(slo, prom, at, window) for slo in spec.slos]
 
 

@@ -177,3 +177,35 @@ def test_unreachable_prometheus_is_one_readable_error(capsys):
     port = free_port()
     assert cli.main(["report", "--prometheus.url", f"http://127.0.0.1:{port}"]) == 1
     assert capsys.readouterr().err.startswith("report failed:")
+
+
+def test_client_reads_numbers_nan_and_empty_results():
+    import respx
+
+    with respx.mock(base_url="http://prom.test") as mock:
+        route = mock.get("/api/v1/query")
+        client = report.PrometheusClient("http://prom.test/")
+        route.return_value = httpx.Response(200, json={"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "0.25"]}]}})
+        assert client.query("x", 1.0) == 0.25
+        assert route.calls.last.request.url.params["time"] == "1.000"
+        route.return_value = httpx.Response(200, json={"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "NaN"]}]}})
+        assert client.query("x", 1.0) is None  # 0/0: no traffic
+        route.return_value = httpx.Response(200, json={"status": "success", "data": {"resultType": "vector", "result": []}})
+        assert client.query("x", 1.0) is None
+        route.return_value = httpx.Response(400, json={"status": "error", "error": "parse error"})
+        with pytest.raises(httpx.HTTPStatusError):
+            client.query("x", 1.0)
+        client.close()
+
+
+def test_rolling_window_override_changes_the_budget_period():
+    class Fixed:
+        def query(self, expr: str, at: float) -> float | None:
+            return 0.0005
+
+    (r,) = report.build_report(spec.load_text(
+        "apiVersion: openclaw-slo/v1\nslos:\n- name: ws\n  objective: 0.999\n  sli: {kind: availability, module: websocket}\n", "x"),
+        Fixed(), 0.0, "7d")
+    assert (r.window, r.period_seconds, r.budget_minutes, r.remaining_ratio) == ("7d", 7 * 86400, 10.08, 0.5)
+    assert r.burn_rates["1h"] == 0.5
+    assert r.exhaustion_seconds == 0.5 * 7 * 86400 / 0.5
