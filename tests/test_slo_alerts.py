@@ -37,12 +37,13 @@ def healthy_others(minutes: int) -> list[dict]:
     return series
 
 
-def promtool_test(tmp_path: Path, series: list[dict], checks: list[tuple[str, str, list]]) -> None:
+def promtool_test(tmp_path: Path, series: list[dict], checks: list[tuple[str, str, list]], annotations: bool = False) -> None:
     promtool = require("promtool")
     rules = yaml.safe_load(RULES_FILE.read_text())
     for group in rules["groups"]:
         for rule in group["rules"]:
-            rule.pop("annotations", None)
+            if not annotations:
+                rule.pop("annotations", None)
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
     test = {
         "rule_files": ["rules.yml"],
@@ -157,3 +158,25 @@ def test_probe_auth_failures_alert_as_misconfigured_and_never_page(tmp_path):
         ("180m", PAGE, []),
         ("180m", TICKET, []),
     ])
+
+
+def test_page_tells_the_burn_rate_and_the_remaining_budget(tmp_path):
+    series = [
+        {"series": attempts("success"), "values": "0+2x60 120x120"},
+        {"series": attempts("refused"), "values": "_x60 1+2x120"},
+        *healthy_others(180),
+    ]
+    # An hour of history only: the 30d ratio is that of the data there is, 39x the budget spent.
+    description = (
+        "WebSocket handshake probes (upgrade, challenge, connect, hello-ok) succeed (objective 99.9% over 30d). "
+        "Burn rate 41.32 (windows 1h/5m above 14.4x or 6h/30m above 6x; that spends 2% in 1h or 5% in 6h). "
+        "Error budget remaining over 30d: -3900%."
+    )
+    promtool_test(tmp_path, series, [("62m", PAGE, [{
+        "exp_labels": {**SLO_LABELS, "severity": "page"},
+        "exp_annotations": {
+            "summary": "SLO websocket-availability is burning its error budget 41.3x too fast",
+            "description": description,
+            "runbook_url": "https://github.com/openclaw/openclaw-slo-exporter/blob/main/docs/runbooks/" + PAGE + ".md",
+        },
+    }])], annotations=True)
