@@ -8,6 +8,7 @@ Errors are prefixed with the document index and the OpenSLO path.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from slo.model import PERIODS, SLO, WINDOW_PLACEHOLDER, Alerting, RatioSLI, Spec, SpecError
@@ -109,7 +110,10 @@ def _slo(err: Errors, doc: dict, path: str, indicators: dict[str, tuple[str, dic
                     err.add(f"{opath}.{key}", "is not supported (ratio objectives only)")
             if "targetPercent" in obj:
                 percent = err.number(obj["targetPercent"], f"{opath}.targetPercent")
-                objective = check_objective(err, percent / 100, f"{opath}.targetPercent / 100")
+                if percent is not None and not 0 < percent < 100:
+                    err.add(f"{opath}.targetPercent", "must be > 0 and < 100 (a percentage like 99.9)")
+                # Decimal: 99.9 / 100 must be 0.999, not 0.9990000000000001.
+                objective = float(Decimal(repr(percent or 0.0)) / 100)
             elif "target" in obj:
                 objective = check_objective(err, obj["target"], f"{opath}.target")
             else:

@@ -9,6 +9,7 @@ One more group holds the probe-misconfigured alert, shared by every exporter-bas
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from exporter import conventions as names
@@ -70,7 +71,8 @@ def _selector(metric: str, matchers: list[str]) -> str:
 def _probe_matchers(module: str, target: str | None) -> list[str]:
     matchers = [f'{names.LABEL_MODULE}="{module}"']
     if target is not None:
-        matchers.append(f'{names.LABEL_TARGET}=~"{target}"')
+        # JSON string escaping is valid PromQL (Go) string escaping: `\.` stays a regex escape.
+        matchers.append(f"{names.LABEL_TARGET}=~{json.dumps(target)}")
     return matchers
 
 

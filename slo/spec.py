@@ -64,10 +64,10 @@ class Errors:
             return ""
         return value
 
-    def number(self, value: Any, path: str) -> float:
+    def number(self, value: Any, path: str) -> float | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.add(path, "must be a number")
-            return 0.0
+            return None
         return float(value)
 
     def labels(self, value: Any, path: str) -> dict[str, str]:
@@ -96,19 +96,17 @@ class Errors:
             re.compile(text)
         except re.error as exc:
             self.add(path, f"is not a valid regular expression ({exc})")
-        if '"' in text or "\\" in text:
-            # Kept out so the regex can be quoted into PromQL verbatim.
-            self.add(path, "must not contain double quotes or backslashes")
         return text
 
 
 def check_objective(err: Errors, value: Any, path: str) -> float:
     objective = err.number(value, path)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if objective >= 1:
-            err.add(path, "must be < 1 (a ratio like 0.999, not 99.9)")
-        elif objective <= 0:
-            err.add(path, "must be > 0")
+    if objective is None:
+        return 0.0
+    if objective >= 1:
+        err.add(path, "must be < 1 (a ratio like 0.999, not 99.9)")
+    elif objective <= 0:
+        err.add(path, "must be > 0")
     return objective
 
 
@@ -150,10 +148,12 @@ def _sli(err: Errors, raw: Any, path: str) -> SLI | None:
     if kind == "availability":
         return AvailabilitySLI(str(module), target)
     threshold = err.number(body["threshold_seconds"], f"{path}.threshold_seconds") if "threshold_seconds" in body else 1.0
-    if threshold <= 0:
+    if threshold is not None and threshold <= 0:
         err.add(f"{path}.threshold_seconds", "must be > 0 (seconds)")
     phase = err.string(body["phase"], f"{path}.phase") if "phase" in body else ""
-    return LatencySLI(str(module), phase, threshold, target)
+    if phase and not _LABEL.match(phase):
+        err.add(f"{path}.phase", "must be a phase name like handshake (letters, digits, underscores)")
+    return LatencySLI(str(module), phase, threshold or 1.0, target)
 
 
 _ALERTING_KEYS = ("runbook_base_url", "page_labels", "ticket_labels")

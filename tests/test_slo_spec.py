@@ -80,3 +80,9 @@ def test_cli_lists_spec_errors_and_exits_2(capsys, tmp_path):
 def test_yaml_syntax_error_is_a_spec_error():
     with pytest.raises(SpecError, match="invalid YAML"):
         spec.load_text("slos: [", "broken.yml")
+
+
+def test_openslo_target_percent_is_an_exact_ratio():
+    text = (FIXTURES / "slo_valid" / "openslo_bad_total_ref.yml").read_text().replace("targetPercent: 99.5", "targetPercent: 99.9")
+    (slo,) = spec.load_text(text, "inline").slos
+    assert slo.objective == 0.999
