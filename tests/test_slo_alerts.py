@@ -16,6 +16,8 @@ import yaml
 from exporter import conventions as names
 from slohelpers import RULES_FILE, require, run
 
+pytestmark = pytest.mark.prometheus
+
 PAGE = "OpenClawWebsocketAvailabilityBurnRatePage"
 TICKET = "OpenClawWebsocketAvailabilityBurnRateTicket"
 SLO_LABELS = {"service": "openclaw-gateway", "slo": "websocket-availability", "team": "gateway"}
@@ -35,6 +37,16 @@ def healthy_others(minutes: int) -> list[dict]:
         "values": f"0+2x{minutes}",
     })
     return series
+
+
+def failing_from_minute_60(result: str) -> list[dict]:
+    """Healthy websocket probes for an hour, then every probe fails with `result` for two more."""
+    return [
+        {"series": attempts("success"), "values": "0+2x60 120x120"},
+        # A failure series appears with its first failure, as prometheus_client exports it.
+        {"series": attempts(result), "values": "_x60 1+2x120"},
+        *healthy_others(180),
+    ]
 
 
 def promtool_test(
@@ -66,11 +78,7 @@ def promtool_test(
 
 def test_total_outage_pages_within_two_minutes(tmp_path):
     # Healthy for an hour, then every probe is refused from minute 60 on.
-    series = [
-        {"series": attempts("success"), "values": "0+2x60 120x120"},
-        {"series": attempts("refused"), "values": "_x60 1+2x120"},
-        *healthy_others(180),
-    ]
+    series = failing_from_minute_60("refused")
     promtool_test(tmp_path, series, [
         ("59m", PAGE, []),
         ("60m", PAGE, []),
@@ -149,11 +157,7 @@ def test_missing_input_fires_the_absent_alert_but_idle_counters_do_not(tmp_path)
 
 def test_probe_auth_failures_alert_as_misconfigured_and_never_page(tmp_path):
     # The probe token was rotated at minute 60: every probe answers auth_failed.
-    series = [
-        {"series": attempts("success"), "values": "0+2x60 120x120"},
-        {"series": attempts("auth_failed"), "values": "_x60 1+2x120"},
-        *healthy_others(180),
-    ]
+    series = failing_from_minute_60("auth_failed")
     misconfigured = [{"exp_labels": {"module": "websocket", "result": "auth_failed", "target": "gw", "severity": "ticket", "team": "gateway"}}]
     promtool_test(tmp_path, series, [
         ("65m", names.ALERT_PROBE_MISCONFIGURED, []),
@@ -166,11 +170,7 @@ def test_probe_auth_failures_alert_as_misconfigured_and_never_page(tmp_path):
 
 
 def test_page_tells_the_burn_rate_and_the_remaining_budget(tmp_path):
-    series = [
-        {"series": attempts("success"), "values": "0+2x60 120x120"},
-        {"series": attempts("refused"), "values": "_x60 1+2x120"},
-        *healthy_others(180),
-    ]
+    series = failing_from_minute_60("refused")
     # An hour of history only: the 30d ratio is that of the data there is, 39x the budget spent.
     description = (
         "WebSocket handshake probes (upgrade, challenge, connect, hello-ok) succeed (objective 99.9% over 30d). "

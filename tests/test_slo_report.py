@@ -130,6 +130,7 @@ def backfilled(tmp_path_factory) -> Iterator[tuple[str, int, dict[str, list[int]
             proc.wait()
 
 
+@pytest.mark.prometheus
 def test_remaining_budget_matches_the_backfilled_data(backfilled):
     url, end, history = backfilled
     expected = expected_remaining(history)
@@ -151,6 +152,7 @@ def test_remaining_budget_matches_the_backfilled_data(backfilled):
     assert (ready.sli, ready.remaining_ratio, ready.exhaustion_seconds) == (1.0, 1.0, None)
 
 
+@pytest.mark.prometheus
 def test_cli_report_prints_a_table_and_json(backfilled, capsys):
     url, end, history = backfilled
     assert cli.main(["report", "--prometheus.url", url, "--time", str(end)]) == 0
@@ -165,6 +167,7 @@ def test_cli_report_prints_a_table_and_json(backfilled, capsys):
     )
 
 
+@pytest.mark.prometheus
 def test_calendar_month_window_uses_the_month_so_far(backfilled, capsys):
     url, end, _ = backfilled
     assert cli.main(["report", "--prometheus.url", url, "--time", str(end), "--window", "calendar-month", "--json"]) == 0

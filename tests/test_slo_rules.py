@@ -90,6 +90,7 @@ def test_latency_sli_reads_the_exact_threshold_counter():
     assert 'openclaw_probe_attempts_total{module="websocket",result="success"}[5m]' in expr
 
 
+@pytest.mark.prometheus
 def test_promtool_check_rules_plain_file():
     promtool = require("promtool")
     done = run([promtool, "check", "rules", str(RULES)])
@@ -97,6 +98,7 @@ def test_promtool_check_rules_plain_file():
     assert "SUCCESS: 89 rules found" in done.stdout
 
 
+@pytest.mark.prometheus
 def test_promtool_check_rules_prometheusrule_groups(tmp_path):
     promtool = require("promtool")
     document = yaml.safe_load(PROMETHEUS_RULE.read_text())
@@ -108,6 +110,7 @@ def test_promtool_check_rules_prometheusrule_groups(tmp_path):
     assert document["spec"]["groups"] == yaml.safe_load(RULES.read_text())["groups"]
 
 
+@pytest.mark.prometheus
 @pytest.mark.parametrize("name", ["windows.yml", "openslo_good_total.yml", "openslo_bad_total_ref.yml"])
 def test_promtool_accepts_rules_for_other_periods_regexes_and_openslo(tmp_path, name):
     promtool = require("promtool")
