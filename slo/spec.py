@@ -15,6 +15,7 @@ import yaml
 
 from exporter import conventions as names
 from slo.model import (
+    DEFAULT_PERIOD,
     MODULES,
     PERIODS,
     SLI,
@@ -185,10 +186,10 @@ def _slo(err: Errors, raw: Any, path: str, alerting: Alerting) -> SLO | None:
     if name and not NAME_PATTERN.match(name):
         err.add(f"{path}.name", "must be lower-case letters, digits and dashes (e.g. websocket-availability)")
     objective = check_objective(err, body["objective"], f"{path}.objective") if "objective" in body else 0.0
-    window = body.get("window", "30d")
+    window = body.get("window", DEFAULT_PERIOD)
     if window not in PERIODS:
         err.add(f"{path}.window", f"must be one of: {', '.join(PERIODS)} (rolling)")
-        window = "30d"
+        window = DEFAULT_PERIOD
     description = body.get("description", "")
     if not isinstance(description, str):
         err.add(f"{path}.description", "must be a string")

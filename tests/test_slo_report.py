@@ -141,7 +141,8 @@ def test_remaining_budget_matches_the_backfilled_data(backfilled):
     finally:
         client.close()
     for name, remaining in expected.items():
-        assert abs(reports[name].remaining_ratio - remaining) <= 0.001, (name, reports[name], remaining)
+        # To 0.1 % of the expected value (and of the budget).
+        assert reports[name].remaining_ratio == pytest.approx(remaining, rel=1e-3), (name, reports[name])
     ws = reports["websocket-availability"]
     assert ws.budget_minutes == 43.2
     assert ws.consumed_minutes == pytest.approx((1 - expected["websocket-availability"]) * 43.2, rel=1e-3)
