@@ -132,3 +132,11 @@ def test_scaled_windows_and_per_slo_alerting_reach_the_rules():
     assert page.labels["route"] == "pager"
     assert 'window="56m"} > 14.4' in page.expr
     assert page.annotations["runbook_url"] == "https://runbooks.example.com/openclaw/OpenClawProdHandshake4wBurnRatePage.md"
+
+
+def test_every_shipped_alert_has_its_runbook_in_the_repository():
+    base = spec.load().alerting.runbook_base_url
+    assert base.endswith("/blob/main/docs/runbooks")
+    alerts = {r.alert for g in rules.generate(spec.load()) for r in g.rules if isinstance(r, rules.AlertingRule)}
+    missing = [a for a in sorted(alerts) if not (ROOT / "docs" / "runbooks" / f"{a}.md").is_file()]
+    assert not missing
