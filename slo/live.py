@@ -96,6 +96,9 @@ class LiveBudget:
     def _load(self, now: float) -> None:
         assert self._db is not None
         minute = int(now // 60)
+        with self._db:  # SLOs removed from the spec: their history means nothing any more
+            gone = {row[0] for row in self._db.execute("SELECT DISTINCT slo FROM slo_buckets")} - set(self._tracked)
+            self._db.executemany("DELETE FROM slo_buckets WHERE slo = ?", [(name,) for name in gone])
         for name, tracked in self._tracked.items():
             oldest = minute - tracked.slo.period_seconds // 60
             rows = self._db.execute("SELECT minute, good, total FROM slo_buckets WHERE slo = ? AND minute > ?", (name, oldest))

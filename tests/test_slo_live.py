@@ -151,3 +151,34 @@ def test_state_survives_sigkill_losing_at_most_one_flush_interval(tmp_path):
     assert sample(families, "openclaw_slo_sli_ratio", slo="websocket-availability", window="30m") == pytest.approx(290 / 300)
     assert sample(families, "openclaw_slo_sli_ratio", slo="websocket-handshake-latency", window="30m") == 1.0
     restarted.close()
+
+
+def test_history_of_slos_removed_from_the_spec_is_dropped(tmp_path):
+    import sqlite3
+
+    db = str(tmp_path / "slo.sqlite")
+    live = LiveBudget(spec.load(), db, now=T0)
+    live.record("gw", "model", "success", {}, T0)
+    live.record("gw", "readiness", "success", {}, T0)
+    live.flush(T0)
+    live.close()
+    only_readiness = spec.load_text(
+        "apiVersion: openclaw-slo/v1\nslos:\n- name: readiness-availability\n  objective: 0.999\n  sli: {kind: availability, module: readiness}\n",
+        "inline",
+    )
+    LiveBudget(only_readiness, db, now=T0).close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT DISTINCT slo FROM slo_buckets").fetchall() == [("readiness-availability",)]
+
+
+def test_a_spec_without_probe_slis_tracks_nothing(tmp_path):
+    ratio_only = spec.load_text(
+        "apiVersion: openclaw-slo/v1\nslos:\n- name: api\n  objective: 0.99\n"
+        "  sli: {kind: ratio, error_query: 'sum(rate(e[{{.window}}]))', total_query: 'sum(rate(t[{{.window}}]))'}\n",
+        "inline",
+    )
+    live = LiveBudget(ratio_only, str(tmp_path / "slo.sqlite"), now=T0)
+    live.record("gw", "websocket", "refused", {}, T0)
+    assert live.flush(T0) == 0
+    assert all(not family.samples for family in live.families(T0))
+    live.close()
