@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from slo.model import PERIODS, SLO, WINDOW_PLACEHOLDER, Alerting, RatioSLI, Spec, SpecError
+from slo.model import SLO, WINDOW_PLACEHOLDER, Alerting, RatioSLI, Spec, SpecError
 from slo.spec import NAME_PATTERN, Errors, check_objective
 
 API_VERSION = "openslo/v1"

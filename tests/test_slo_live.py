@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -106,8 +109,6 @@ def test_flush_drops_buckets_older_than_the_window(tmp_path):
     live.flush(T0)
     live.flush(T0 + 31 * 86400)
     live.close()
-    import sqlite3
-
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM slo_buckets").fetchone() == (0,)
 
@@ -154,8 +155,6 @@ def test_state_survives_sigkill_losing_at_most_one_flush_interval(tmp_path):
 
 
 def test_history_of_slos_removed_from_the_spec_is_dropped(tmp_path):
-    import sqlite3
-
     db = str(tmp_path / "slo.sqlite")
     live = LiveBudget(spec.load(), db, now=T0)
     live.record("gw", "model", "success", {}, T0)
@@ -182,3 +181,23 @@ def test_a_spec_without_probe_slis_tracks_nothing(tmp_path):
     assert live.flush(T0) == 0
     assert all(not family.samples for family in live.families(T0))
     live.close()
+
+
+async def test_flush_periodically_writes_without_blocking_the_loop(tmp_path):
+    db = str(tmp_path / "slo.sqlite")
+    live = LiveBudget(spec.load(), db)
+    live.record("gw", "readiness", "success", {}, time.time())
+    task = asyncio.create_task(live.flush_periodically(0.05))
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT COUNT(*) FROM slo_buckets").fetchone()[0]:
+                    break
+        else:
+            pytest.fail("nothing flushed")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        live.close()

@@ -215,3 +215,26 @@ def test_rolling_window_override_changes_the_budget_period():
     assert (r.window, r.period_seconds, r.budget_minutes, r.remaining_ratio) == ("7d", 7 * 86400, 10.08, 0.5)
     assert r.burn_rates["1h"] == 0.5
     assert r.exhaustion_seconds == 0.5 * 7 * 86400 / 0.5
+
+
+def test_calendar_month_budget_is_the_whole_months():
+    from datetime import datetime, timezone
+
+    class AtBudgetRate:
+        def __init__(self):
+            self.exprs: list[str] = []
+
+        def query(self, expr: str, at: float) -> float | None:
+            self.exprs.append(expr)
+            return 0.001
+
+    mid_november = datetime(2026, 11, 16, tzinfo=timezone.utc).timestamp()
+    prom = AtBudgetRate()
+    (r,) = report.build_report(spec.load_text(
+        "apiVersion: openclaw-slo/v1\nslos:\n- name: ws\n  objective: 0.999\n  sli: {kind: availability, module: websocket}\n", "x"),
+        prom, mid_november, report.CALENDAR_MONTH)
+    assert "[1296000s]" in prom.exprs[0]  # 15 days of November so far
+    assert (r.window_seconds, r.period_seconds, r.budget_minutes) == (15 * 86400, 30 * 86400, 43.2)
+    # Erring at exactly the budget rate for half the month spends half the month's budget.
+    assert r.consumed_ratio == pytest.approx(0.5)
+    assert r.consumed_minutes == pytest.approx(21.6)
