@@ -101,6 +101,14 @@ RULE_OBJECTIVE = "slo:objective:ratio"
 RULE_ERROR_BUDGET = "slo:error_budget:ratio"
 RULE_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 RULE_BURN_RATE = "slo:current_burn_rate:ratio"
+# Groups and alerts generated from the SLO spec ({slo} is the SLO name, {Slo} its CamelCase).
+RULE_GROUP_SLO = "openclaw-slo-{slo}"
+RULE_GROUP_PROBES = "openclaw-slo-probes"
+ALERT_BURN_PAGE = "OpenClaw{Slo}BurnRatePage"
+ALERT_BURN_TICKET = "OpenClaw{Slo}BurnRateTicket"
+ALERT_SLI_ABSENT = "OpenClawSLOInputMissing"
+ALERT_PROBE_MISCONFIGURED = "OpenClawSLOProbeMisconfigured"
+LABEL_SEVERITY = "severity"
 
 # Failure reasons that say the probe itself is misconfigured (credentials, scopes, pairing):
 # they are neither good nor bad events for availability SLOs and alert on their own.
