@@ -448,3 +448,22 @@ async def test_probe_command_prints_model_not_found_naming_the_model(tmp_path, a
     assert "model 'qwen-plus' not found in provider 'bailian'" in row
     assert seen == [f"Bearer {api_key}"]
     assert api_key not in stdout + stderr
+
+
+@respx.mock
+async def test_completion_429_postpones_the_next_completion(respx_mock, fresh_state):
+    chat = respx_mock.post(CHAT_URL).mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": "900"}, json={"error": {"message": "Throttling.RateQuota"}}),
+        sse(CHUNK, "[DONE]"),
+    ])
+    cfg = model_config(catalog=False, completion=True, completion_interval="5m")
+    assert (await probe_once(cfg, "model")).result == "rate_limited"
+    fresh_state.now += 300  # the completion is due again, the provider's 15 minutes are not over
+    postponed = await probe_once(cfg, "model")
+    assert postponed.result == "rate_limited"
+    assert "completion: call to provider 'bailian' postponed until 2026-11-26T22:15:00Z" in postponed.message
+    assert chat.call_count == 1
+    assert gauges(postponed)[(c.MODEL_SYNTHETIC_CAP_REMAINING, BAILIAN)] == 99  # a postponed call costs nothing
+    fresh_state.now += 600
+    assert (await probe_once(cfg, "model")).result == "success"
+    assert chat.call_count == 2

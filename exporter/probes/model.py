@@ -251,10 +251,12 @@ class Provider:
             headers["Authorization"] = "Bearer " + self._key
         return headers
 
-    def postponed(self) -> float | None:
-        """The time the provider asked us to wait until, while it is still in the future."""
+    def check_not_postponed(self, what: str) -> None:
+        """Fail without calling while the provider's Retry-After has not elapsed."""
         until = self.state.postponed_until
-        return until if until > self.now() else None
+        if until > self.now():
+            raise ProbeFailure("rate_limited", f"{what}: call to provider {self.name!r} postponed until "
+                               f"{_utc(until)} (its Retry-After)")
 
     def failure(self, status: int, headers: httpx.Headers, body: bytes, model: str | None, what: str) -> ProbeFailure:
         """Map a non-2xx answer to a failure; the provider's own words go to the debug log."""
@@ -307,10 +309,7 @@ def listed_ids(body: bytes) -> set[str]:
 
 async def check_catalog(provider: Provider, run: ProbeRun) -> None:
     s = provider.settings
-    until = provider.postponed()
-    if until is not None:
-        raise ProbeFailure("rate_limited", f"catalog: call to provider {provider.name!r} postponed until "
-                           f"{_utc(until)} (its Retry-After)")
+    provider.check_not_postponed("catalog")
     url = f"{s.base_url}/models"
     run.log("GET", url=url)
     with run.phase("catalog"):
@@ -383,16 +382,13 @@ async def check_gateway_catalog(target: Any, settings: ModelSettings, state: Tar
 # --- check 3: the synthetic completion -------------------------------------------------------
 
 def completion_due(settings: ModelSettings, state: TargetState, now: float, run: ProbeRun) -> bool:
-    """Whether this run makes the (paid) call: its own interval, the daily cap, Retry-After."""
+    """Whether this run makes the (paid) call: its own interval has elapsed and the cap allows."""
     state.roll_day(now)
     if now < state.next_completion_at:
         run.log("completion not due", next=_utc(state.next_completion_at))
         return False
     if state.calls_today >= settings.completion_daily_cap:
         run.log("completion skipped: daily cap reached", cap=settings.completion_daily_cap, day=state.day)
-        return False
-    if now < state.postponed_until:
-        run.log("completion postponed by the provider's Retry-After", until=_utc(state.postponed_until))
         return False
     return True
 
@@ -411,6 +407,7 @@ async def check_completion(provider: Provider, run: ProbeRun) -> None:
     s, state = provider.settings, provider.state
     model = s.completion_model
     assert model is not None
+    provider.check_not_postponed("completion")
     # Count the call before making it: concurrent runs (scheduler and /probe) cannot both
     # take the last call of the day, and a call that fails still costs.
     state.calls_today += 1
@@ -511,10 +508,15 @@ async def probe(target: Any, settings: ModelSettings, run: ProbeRun) -> None:
         provider = Provider(client, settings, state, run, STATES.clock)
         if settings.catalog_active:
             await _attempt("catalog", check_catalog(provider, run), run, failures)
+        catalog_failed = bool(failures)
         if settings.gateway_active:
             await _attempt("gateway_catalog", check_gateway_catalog(target, settings, state, run), run, failures)
         if settings.completion_active:
-            if completion_due(settings, state, STATES.clock(), run):
+            if catalog_failed:
+                # The provider already failed this run; a completion would only repeat that
+                # answer and spend one of the day's calls.
+                run.log("completion skipped: the catalog check failed this run")
+            elif completion_due(settings, state, STATES.clock(), run):
                 await _attempt("completion", check_completion(provider, run), run, failures)
             _record_completion(settings, state, STATES.clock(), run)
     if settings.base_url is not None:
