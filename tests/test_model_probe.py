@@ -203,14 +203,6 @@ def test_retry_after_as_http_date_and_garbage():
 
 
 @respx.mock
-async def test_provider_5xx_is_server_error(respx_mock):
-    respx_mock.get(MODELS_URL).mock(return_value=httpx.Response(503, text="upstream unavailable"))
-    outcome = await probe_once(model_config(), "model")
-    assert outcome.result == "server_error"
-    assert "HTTP 503: upstream unavailable" in outcome.message
-
-
-@respx.mock
 async def test_slow_provider_is_timeout_in_the_catalog_phase(respx_mock):
     async def slow(request):
         await asyncio.sleep(5)
@@ -222,33 +214,22 @@ async def test_slow_provider_is_timeout_in_the_catalog_phase(respx_mock):
     assert outcome.message == "timed out after 0.3s in phase catalog"
 
 
-@pytest.mark.parametrize("response", [
-    httpx.Response(200, text="<html>not json</html>"),
-    httpx.Response(200, json={"models": "qwen3.5-plus"}),
-])
+@pytest.mark.parametrize("response, reason, says", [
+    (httpx.Response(503, text="upstream unavailable"), "server_error", "catalog: provider 'bailian' answered HTTP 503: upstream unavailable"),
+    (httpx.Response(200, text="<html>not json</html>"), "invalid_body", "catalog: models list is not JSON"),
+    (httpx.Response(200, json={"models": "qwen3.5-plus"}), "invalid_body", "catalog: models list without a data array"),
+    # DashScope's native error shape naming the model.
+    (httpx.Response(400, json={"code": "InvalidParameter", "message": "Model not exist.", "request_id": "r-1"}),
+     "model_not_found", "catalog: model 'qwen3.5-plus' not found in provider 'bailian' (HTTP 400): Model not exist."),
+    # A 404 on /models says the URL is wrong, not that the model was retired.
+    (httpx.Response(404, text="Not Found"), "http_error", "is base_url right?"),
+], ids=["5xx", "not-json", "no-data-array", "dashscope-error", "404"])
 @respx.mock
-async def test_garbage_catalog_is_invalid_body(respx_mock, response):
+async def test_what_the_catalog_answer_means(respx_mock, response, reason, says):
     respx_mock.get(MODELS_URL).mock(return_value=response)
     outcome = await probe_once(model_config(), "model")
-    assert outcome.result == "invalid_body"
-    assert outcome.message.startswith("catalog: models list")
-
-
-@respx.mock
-async def test_dashscope_error_body_on_the_catalog_is_model_not_found(respx_mock):
-    body = {"code": "InvalidParameter", "message": "Model not exist.", "request_id": "r-1"}
-    respx_mock.get(MODELS_URL).mock(return_value=httpx.Response(400, json=body))
-    outcome = await probe_once(model_config(), "model")
-    assert outcome.result == "model_not_found"
-    assert "model 'qwen3.5-plus' not found in provider 'bailian' (HTTP 400): Model not exist." in outcome.message
-
-
-@respx.mock
-async def test_catalog_404_points_at_base_url_not_at_the_model(respx_mock):
-    respx_mock.get(MODELS_URL).mock(return_value=httpx.Response(404, text="Not Found"))
-    outcome = await probe_once(model_config(), "model")
-    assert outcome.result == "http_error"
-    assert "is base_url right?" in outcome.message
+    assert outcome.result == reason
+    assert says in outcome.message
 
 
 async def test_provider_not_listening_is_refused():
@@ -467,3 +448,13 @@ async def test_completion_429_postpones_the_next_completion(respx_mock, fresh_st
     fresh_state.now += 600
     assert (await probe_once(cfg, "model")).result == "success"
     assert chat.call_count == 2
+
+
+def test_example_config_carries_a_disabled_model_section():
+    from pathlib import Path
+    from exporter.config import load_config
+    cfg = load_config(str(Path(__file__).resolve().parent.parent / "examples" / "exporter.yml"))
+    module = cfg.targets[0].modules["model"]
+    assert module.enabled is False
+    assert module.settings.gateway_model == "bailian/qwen3.5-plus"
+    assert module.settings.completion is False and module.settings.completion_daily_cap == 100
