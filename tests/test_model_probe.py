@@ -27,6 +27,7 @@ from exporter.probes import model
 from exporter.probes.base import MODEL_BUCKETS
 from exporter.secrets import Redactor
 from exporter.state import ProbeState
+from fakegateway import Recorder, fake_gateway, handshake
 from localservers import serve
 from probehelpers import config_for, gauges, probe_once
 
@@ -284,15 +285,16 @@ async def test_dashscope_retired_model_on_completion_is_model_not_found(respx_mo
 async def test_error_inside_a_200_stream_and_broken_chunks(respx_mock, fresh_state):
     respx_mock.post(CHAT_URL).mock(side_effect=[
         sse(json.dumps({"error": {"message": "Model not exist.", "code": "model_not_found"}})),
+        sse(json.dumps({"error": {"message": "Internal error", "code": "InternalError"}})),
         sse("{not json"),
         httpx.Response(200, headers={"Content-Type": "text/event-stream"}, content=b": ping\n\n"),
     ])
     cfg = model_config(catalog=False, completion=True, completion_interval="1m")
     results = []
-    for _ in range(3):
+    for _ in range(4):
         results.append((await probe_once(cfg, "model")).result)
         fresh_state.now += 60
-    assert results == ["model_not_found", "invalid_body", "invalid_body"]
+    assert results == ["model_not_found", "server_error", "invalid_body", "invalid_body"]
 
 
 @respx.mock
@@ -390,6 +392,36 @@ async def test_gateway_check_is_skipped_when_websocket_is_off(respx_mock):
     assert outcome.result == "success", outcome.message
     assert any("gateway catalog skipped: the target's websocket module is not enabled" in line for line in outcome.logs)
     assert not [g for g in outcome.gauges if g.name == c.MODEL_GATEWAY_LISTED]
+
+
+def scripted_models_list(models: list[dict]):
+    async def behaviour(ws, rec: Recorder):
+        await handshake(ws, rec)
+        req = await rec.next_request(ws)
+        await ws.send_json({"type": "res", "id": req["id"], "ok": True, "payload": {"models": models}})
+    return behaviour
+
+
+QWEN = {"id": "qwen3.5-plus", "name": "Qwen 3.5 Plus", "provider": "bailian"}
+
+
+@pytest.mark.parametrize("entry, reason, says", [
+    (QWEN, "success", "ok"),
+    ({**QWEN, "available": False, "unavailableReason": "missing-auth"}, "auth_failed",
+     "gateway catalog: model 'bailian/qwen3.5-plus' is listed but unavailable (missing-auth)"),
+    ({**QWEN, "available": False, "unavailableReason": "cooldown"}, "rate_limited", "unavailable (cooldown)"),
+    ({**QWEN, "id": "qwen-max"}, "model_not_found",
+     "gateway catalog: model 'qwen3.5-plus' not found in provider 'bailian' (default model 'bailian/qwen3.5-plus'; it lists 1: bailian/qwen-max)"),
+], ids=["listed", "missing-auth", "cooldown", "other-model"])
+async def test_gateway_catalog_entries(entry, reason, says):
+    # A scripted gateway: the real one cannot be given a provider offline.
+    async with fake_gateway(scripted_models_list([entry])) as (url, rec):
+        cfg = config_for(url, token_env="GW_TOKEN", model={"timeout": "2s", "gateway_model": "bailian/qwen3.5-plus"})
+        outcome = await probe_once(cfg, "model")
+    assert outcome.result == reason
+    assert says in outcome.message
+    assert [f["method"] for f in rec.frames] == ["connect", "models.list"]
+    assert gauges(outcome)[(c.MODEL_GATEWAY_LISTED, ((c.LABEL_MODEL, "bailian/qwen3.5-plus"),))] == (0.0 if reason == "model_not_found" else 1.0)
 
 
 def test_gateway_catalog_matching():

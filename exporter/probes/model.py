@@ -259,7 +259,7 @@ class Provider:
                                f"{_utc(until)} (its Retry-After)")
 
     def failure(self, status: int, headers: httpx.Headers, body: bytes, model: str | None, what: str) -> ProbeFailure:
-        """Map a non-2xx answer to a failure; the provider's own words go to the debug log."""
+        """Map an error answer to a failure; the provider's own words go to the debug log."""
         code, message = provider_error(body)
         self.run.log("provider error", check=what, status=status, code=code or "-", message=repr(message))
         said = f": {message}" if message else ""
@@ -278,6 +278,8 @@ class Provider:
             return ProbeFailure("model_not_found", f"{what}: model {models} not found in provider {self.name!r} (HTTP {status}){said}")
         if status >= 500:
             return ProbeFailure("server_error", f"{what}: provider {self.name!r} answered HTTP {status}{said}")
+        if status < 300:
+            return ProbeFailure("server_error", f"{what}: provider {self.name!r} reported an error inside the stream{said}")
         if status == 404:
             return ProbeFailure("http_error", f"{what}: {self.settings.base_url}/models answered HTTP 404: is base_url right?")
         return ProbeFailure("http_error", f"{what}: provider {self.name!r} answered HTTP {status}{said}")
@@ -459,7 +461,7 @@ async def _read_stream(provider: Provider, resp: httpx.Response, model: str, run
 
 def _completion_chunk(provider: Provider, doc: dict[str, Any], model: str) -> None:
     if "error" in doc:  # some providers report errors inside a 200 stream
-        raise provider.failure(400, httpx.Headers(), json.dumps(doc).encode(), model, "completion")
+        raise provider.failure(200, httpx.Headers(), json.dumps(doc).encode(), model, "completion")
     if not isinstance(doc.get("choices"), list):
         raise ProbeFailure("invalid_body", "completion: chunk without a choices array")
 
@@ -504,7 +506,8 @@ async def probe(target: Any, settings: ModelSettings, run: ProbeRun) -> None:
     # The runner's deadline ends the run; httpx's own timeout is only a backstop behind it.
     timeout = (module.timeout if module is not None else 30.0) + 1.0
     failures: list[ProbeFailure] = []
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    # trust_env: egress to a public provider often goes through HTTPS_PROXY.
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         provider = Provider(client, settings, state, run, STATES.clock)
         if settings.catalog_active:
             await _attempt("catalog", check_catalog(provider, run), run, failures)
