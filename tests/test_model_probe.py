@@ -490,3 +490,23 @@ def test_example_config_carries_a_disabled_model_section():
     assert module.enabled is False
     assert module.settings.gateway_model == "bailian/qwen3.5-plus"
     assert module.settings.completion is False and module.settings.completion_daily_cap == 100
+
+
+@respx.mock
+async def test_slow_first_token_is_timeout_in_first_byte(respx_mock):
+    async def slow(request):
+        await asyncio.sleep(5)
+        return sse(CHUNK, "[DONE]")
+    respx_mock.post(CHAT_URL).mock(side_effect=slow)
+    outcome = await probe_once(model_config(catalog=False, completion=True, timeout="300ms"), "model")
+    assert outcome.result == "timeout"
+    assert outcome.timeout_phase == "first_byte"
+
+
+@respx.mock
+async def test_provider_ignoring_stream_true_still_counts(respx_mock):
+    whole = {"id": "c1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
+    respx_mock.post(CHAT_URL).mock(return_value=httpx.Response(200, json=whole))
+    outcome = await probe_once(model_config(catalog=False, completion=True), "model")
+    assert outcome.result == "success", outcome.message
+    assert "first_byte" in outcome.phases
