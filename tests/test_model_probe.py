@@ -12,6 +12,7 @@ import json
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,10 +23,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from conftest import free_port
 from exporter import conventions as c
 from exporter.collectors import probe_families
-from exporter.config import ConfigError, parse_config
+from exporter.config import ConfigError, load_config, parse_config
 from exporter.probes import model
 from exporter.probes.base import MODEL_BUCKETS
-from exporter.secrets import Redactor
 from exporter.state import ProbeState
 from fakegateway import Recorder, fake_gateway, handshake
 from localservers import serve
@@ -365,7 +365,7 @@ async def test_calls_counter_is_exposed_as_a_counter(respx_mock):
             return probe_families(state)
     registry.register(Families())
     text = generate_latest(registry).decode()
-    assert "# TYPE openclaw_model_synthetic_calls_total counter" in text or "# TYPE openclaw_model_synthetic_calls counter" in text
+    assert "# TYPE openclaw_model_synthetic_calls_total counter" in text
     assert 'openclaw_model_synthetic_calls_total{model="qwen3.5-plus",provider="bailian",target="gw"} 1.0' in text
     assert 'openclaw_model_synthetic_calls_remaining_today{model="qwen3.5-plus",provider="bailian",target="gw"} 99.0' in text
 
@@ -483,8 +483,6 @@ async def test_completion_429_postpones_the_next_completion(respx_mock, fresh_st
 
 
 def test_example_config_carries_a_disabled_model_section():
-    from pathlib import Path
-    from exporter.config import load_config
     cfg = load_config(str(Path(__file__).resolve().parent.parent / "examples" / "exporter.yml"))
     module = cfg.targets[0].modules["model"]
     assert module.enabled is False
