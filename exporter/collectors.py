@@ -41,7 +41,7 @@ def probe_families(state: ProbeState) -> Iterable[Metric]:
                                 labels=[T, M, P, c.LABEL_WINDOW, c.LABEL_QUANTILE])
     good = CounterMetricFamily(c.PROBE_LATENCY_GOOD, "Successful probes whose phase took at most the SLO threshold.",
                                labels=[T, M, P, c.LABEL_THRESHOLD])
-    gauges: dict[str, GaugeMetricFamily] = {}
+    gauges: dict[str, Metric] = {}
     for series in state.series.values():
         tm = [series.target, series.module]
         if series.last is not None:
@@ -63,7 +63,8 @@ def probe_families(state: ProbeState) -> Iterable[Metric]:
             fam = gauges.get(g.name)
             label_names = [T] + [k for k, _ in g.labels]
             if fam is None:
-                fam = gauges[g.name] = GaugeMetricFamily(g.name, g.help, labels=label_names)
+                family = CounterMetricFamily if g.kind == "counter" else GaugeMetricFamily
+                fam = gauges[g.name] = family(g.name, g.help, labels=label_names)
             fam.add_metric([series.target] + [v for _, v in g.labels], g.value)
     yield from (success, attempts, timeouts, skipped, last_run, duration, latency, good)
     yield from gauges.values()

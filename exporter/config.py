@@ -148,7 +148,11 @@ def _parse_module(name: str, raw: Any, defaults: Any, where: str, problems: Prob
         problems.add(where, "must be a mapping")
     fields = {**_COMMON_MODULE_FIELDS, **prober.fields}
     values = parse_fields(merged, where, fields, problems)
-    enabled = prober.enabled_by_default if values["enabled"] is None else values["enabled"]
+    if values["enabled"] is not None:
+        enabled = values["enabled"]
+    else:
+        # defaults.<module> only supplies values; the target's own section is what enables.
+        enabled = prober.enabled_by_default or (prober.enabled_when_present and isinstance(raw, dict))
     interval = values["interval"] or prober.default_interval
     timeout = values["timeout"] or prober.default_timeout
     if timeout > interval:
@@ -159,6 +163,9 @@ def _parse_module(name: str, raw: Any, defaults: Any, where: str, problems: Prob
     except ValueError as exc:
         problems.add(where, str(exc))
         settings = None
+    if enabled and settings is not None and prober.check_enabled is not None:
+        for message in prober.check_enabled(settings):
+            problems.add(where, message)
     return ModuleConfig(name=name, enabled=enabled, interval=interval, timeout=timeout, settings=settings)
 
 

@@ -62,6 +62,10 @@ LABEL_MODEL = "model"
 MODEL_SYNTHETIC_CALLS = "openclaw_model_synthetic_calls"  # counter
 MODEL_SYNTHETIC_CALLS_TOTAL = MODEL_SYNTHETIC_CALLS + "_total"
 MODEL_SYNTHETIC_CAP_REMAINING = "openclaw_model_synthetic_calls_remaining_today"
+# The gateway's own catalog (models.list RPC): is the configured default model listed?
+MODEL_GATEWAY_LISTED = "openclaw_model_gateway_listed"
+# Unix time before which the provider asked not to be called (429 Retry-After); 0 when free.
+MODEL_PROVIDER_POSTPONED_UNTIL = "openclaw_model_provider_postponed_until_timestamp_seconds"
 
 # --- kubernetes watcher ----------------------------------------------------------------------
 LABEL_NAMESPACE = "namespace"
