@@ -38,6 +38,16 @@ class _Delegate(Collector):
         return collector.collect() if collector is not None else ()
 
 
+class _Fixed(Collector):
+    """Yields the metric families the getter returns (computed elsewhere, off the scrape)."""
+
+    def __init__(self, get: Callable[[], list]) -> None:
+        self._get = get
+
+    def collect(self):
+        return list(self._get())
+
+
 class Exporter:
     """Owns everything that lives as long as the process."""
 
@@ -56,8 +66,12 @@ class Exporter:
         self.result_listeners: list[Callable[[ProbeOutcome], None]] = []
         self._reload_lock = asyncio.Lock()
         self.pod_watcher: Any = None
+        self.live_budget: Any = None  # slo.live.LiveBudget
+        self._slo_families: list = []
+        self._slo_tasks: list[asyncio.Task] = []
         self.registry.register(ExporterCollector(lambda: self.state, self.status))
         self.registry.register(_Delegate(lambda: self.pod_watcher.collector() if self.pod_watcher else None))
+        self.registry.register(_Fixed(lambda: self._slo_families))
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self, config: Config | None = None) -> None:
@@ -66,14 +80,55 @@ class Exporter:
         self.reload_time = time.time()
         self.session = make_session()
         await self._start_watcher(self.config.kubernetes)
+        await self._start_slo(self.config)
         self._start_jobs()
 
     async def close(self) -> None:
         if self.scheduler:
             await self.scheduler.stop()
         await self._stop_watcher()
+        await self._stop_slo()
         if self.session:
             await self.session.close()
+
+    # -- SLOs ---------------------------------------------------------------------------------
+    async def _start_slo(self, config: Config) -> None:
+        """Count latency thresholds exactly and keep each SLO's live budget (see slo/live.py)."""
+        spec = config.slo_spec
+        if spec is None:
+            return
+        from slo.live import LiveBudget
+        from slo.model import LatencySLI
+
+        thresholds: dict[tuple[str, str], tuple[float, ...]] = {}
+        for slo in spec.slos:
+            if isinstance(slo.sli, LatencySLI):
+                key = (slo.sli.module, slo.sli.phase)
+                thresholds[key] = tuple(sorted({*thresholds.get(key, ()), slo.sli.threshold_seconds}))
+        self.state.thresholds = thresholds
+        self.live_budget = await asyncio.to_thread(LiveBudget, spec, config.slo_state_file)
+        self._slo_tasks = [
+            asyncio.create_task(self.live_budget.flush_periodically(config.slo_flush_interval), name="slo-flush"),
+            asyncio.create_task(self._refresh_slo_families(), name="slo-families"),
+        ]
+
+    async def _refresh_slo_families(self, interval: float = 5.0) -> None:
+        # Summing a 30-day window of minute buckets is too slow for every scrape: do it here,
+        # off the scrape path, and let the collector return the latest result.
+        while True:
+            self._slo_families = await asyncio.to_thread(self.live_budget.families)
+            await asyncio.sleep(interval)
+
+    async def _stop_slo(self) -> None:
+        tasks, self._slo_tasks = self._slo_tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2)
+        live, self.live_budget = self.live_budget, None
+        if live is not None:
+            await asyncio.to_thread(live.flush)
+            live.close()
 
     async def _start_watcher(self, kube: Any) -> None:
         if kube is None or not kube.enabled:
@@ -116,6 +171,10 @@ class Exporter:
                     await self._start_watcher(new.kubernetes)
                 except Exception as exc:  # noqa: BLE001 - credentials can be missing; keep probing
                     log.error("kubernetes watcher failed to start", extra={"error": str(exc)})
+            old = self.config
+            if old is None or (new.slo_spec, new.slo_state_file) != (old.slo_spec, old.slo_state_file):
+                await self._stop_slo()
+                await self._start_slo(new)
             self.config = new
             self._start_jobs()
             self.reload_ok = True
@@ -130,6 +189,8 @@ class Exporter:
 
     def record(self, outcome: ProbeOutcome) -> None:
         self.state.record(outcome, PROBERS[outcome.module].buckets)
+        if self.live_budget is not None:
+            self.live_budget.record(outcome.target, outcome.module, outcome.result, outcome.phases, time.time())
         for listener in self.result_listeners:
             listener(outcome)
 

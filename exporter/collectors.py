@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from exporter import __version__
 from exporter import conventions as c
 from exporter.state import ProbeState
+from slo.model import threshold_label
 
 T, M, P = c.LABEL_TARGET, c.LABEL_MODULE, c.LABEL_PHASE
 
@@ -58,7 +59,7 @@ def probe_families(state: ProbeState) -> Iterable[Metric]:
             for (name, q), value in window.cached.items():
                 latency.add_metric(tm + [phase, name, repr(q)], value)
         for (phase, threshold), n in sorted(series.latency_good.items()):
-            good.add_metric(tm + [phase, repr(float(threshold))], n)
+            good.add_metric(tm + [phase, threshold_label(threshold)], n)
         for g in series.gauges:
             fam = gauges.get(g.name)
             label_names = [T] + [k for k, _ in g.labels]

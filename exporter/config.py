@@ -73,6 +73,7 @@ class Config:
     slo_spec_file: str | None = None
     slo_state_file: str | None = None
     slo_flush_interval: float = 10.0
+    slo_spec: Any = None  # slo.model.Spec: the SLOs the exporter tracks live and counts thresholds for
     kubernetes: Any = None
     source: str = "<memory>"
 
@@ -215,6 +216,7 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
         seen.add(target.name)
         targets.append(target)
     slo = parse_fields(top["slo"], "slo", _SLO_FIELDS, problems)
+    slo_spec = _load_slo_spec(slo["spec_file"], problems)
     kube = None
     if top["kubernetes"] is not None:
         kube = _parse_kubernetes(top["kubernetes"], problems)
@@ -222,9 +224,24 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
         raise ConfigError(source, problems)
     return Config(
         targets=tuple(targets), max_concurrency=top["max_concurrency"], slo_spec_file=slo["spec_file"],
-        slo_state_file=slo["state_file"], slo_flush_interval=slo["flush_interval"], kubernetes=kube,
+        slo_state_file=slo["state_file"], slo_flush_interval=slo["flush_interval"], slo_spec=slo_spec, kubernetes=kube,
         source=source,
     )
+
+
+def _load_slo_spec(path: str | None, problems: Problems) -> Any:
+    """The SLO spec (the shipped default when no file is named); its problems are config problems."""
+    from slo import spec as slo_spec
+    from slo.model import SpecError
+
+    try:
+        return slo_spec.load(path)
+    except SpecError as exc:
+        for error in exc.errors:
+            problems.add("slo.spec_file", error)
+    except OSError as exc:
+        problems.add("slo.spec_file", f"cannot read {path}: {exc.strerror}")
+    return None
 
 
 def _parse_kubernetes(raw: Any, problems: Problems) -> Any:

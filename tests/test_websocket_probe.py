@@ -11,11 +11,12 @@ import pytest
 from aiohttp import web
 
 from conftest import free_port
+from gateway import CACHE
 from exporter import conventions as c
 from fakegateway import Recorder, fake_gateway, handshake, hello_ok, send_challenge
 from probehelpers import config_for, gauges, probe_once
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / ".cache/openclaw/node_modules/@openclaw/gateway-protocol/protocol.schema.json"
+SCHEMA_FILE = CACHE / "node_modules/@openclaw/gateway-protocol/protocol.schema.json"
 
 
 def ws_config(url: str, **ws: object):
