@@ -43,6 +43,8 @@ class Exporter:
         self.session: aiohttp.ClientSession | None = None
         self.scheduler: Scheduler | None = None
         self.result_listeners: list[Callable[[ProbeOutcome], None]] = []
+        # Status page sections other parts plug in ("slos", "pods"): name -> rows (exporter/status.py).
+        self.status_sections: dict[str, Callable[[], Any]] = {}
         self._reload_lock = asyncio.Lock()
         self.registry.register(ExporterCollector(lambda: self.state, self.status))
 
