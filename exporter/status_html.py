@@ -15,7 +15,9 @@ import time
 from typing import Any, Iterable
 from urllib.parse import quote
 
-VOID = frozenset({"meta", "link", "br", "rect", "polyline", "line"})
+VOID = frozenset({"meta", "link", "br"})
+# Inside <svg> the HTML parser has no void elements: an unclosed <rect> would swallow its siblings.
+SVG_EMPTY = frozenset({"rect", "polyline", "line"})
 
 CSS = """
 :root{color-scheme:light;--fg:#1a1a1a;--muted:#4a4a4a;--line:#c8c8c8;--bg:#fff;
@@ -31,7 +33,8 @@ a{color:var(--link)}a:focus-visible{outline:3px solid #1f5fbf;outline-offset:2px
 table{border-collapse:collapse;width:100%}
 caption{text-align:left;font-weight:600;padding:.25rem 0;color:var(--muted)}
 th,td{border-bottom:1px solid var(--line);padding:.4rem .5rem;text-align:left;vertical-align:top}
-th{font-size:.85rem;background:#f3f3f3}
+thead th{font-size:.85rem;background:#f3f3f3}
+code{overflow-wrap:anywhere}
 td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 .badge{display:inline-block;min-width:4.5em;padding:.05rem .4rem;border-radius:.25rem;font-weight:700;font-size:.8rem;text-align:center;border:1px solid currentColor}
 .s-ok{color:var(--ok-fg);background:var(--ok-bg)}
@@ -49,6 +52,7 @@ footer{margin-top:2rem;color:var(--muted);font-size:.85rem}
 body{padding:.5rem}
 table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 table.stack,table.stack tbody,table.stack tr,table.stack td,table.stack th[scope=row]{display:block;width:100%}
+table.stack caption{display:block}
 table.stack tr{border:1px solid var(--line);border-radius:.35rem;margin:0 0 .6rem;padding:.25rem .5rem}
 table.stack td,table.stack th[scope=row]{border:0;padding:.2rem 0;background:none}
 table.stack td[data-label]::before{content:attr(data-label);display:block;font-size:.75rem;color:var(--muted);font-weight:600}
@@ -69,6 +73,8 @@ _STATUS_CLASS = {"OK": "s-ok", "READY": "s-ok", "FAIL": "s-bad", "EXHAUSTED": "s
                  "LOW": "s-warn", "PENDING": "s-none", "UNKNOWN": "s-none"}
 _STATUS_ICON = {"OK": "\u2713", "READY": "\u2713", "FAIL": "\u2717", "EXHAUSTED": "\u2717", "NOT READY": "\u2717",
                 "LOW": "!", "PENDING": "\u2026", "UNKNOWN": "?"}
+# A young series still gets readable ticks; with the full history (100 probes) they narrow.
+SPARK_MIN_SLOTS = 30
 _FILL = {"s-ok": "#1e7b3a", "s-bad": "#c0392b", "s-warn": "#b07800", "s-none": "#8a8a8a"}
 
 
@@ -91,6 +97,8 @@ def el(tag: str, *children: Any, **attrs: Any) -> Safe:
     open_tag = "<" + " ".join(parts) + ">"
     if tag in VOID:
         return Safe(open_tag)
+    if tag in SVG_EMPTY and not children:
+        return Safe(open_tag[:-1] + "/>")
     return Safe(open_tag + "".join(esc(c) for c in _flatten(children)) + f"</{tag}>")
 
 
@@ -150,23 +158,24 @@ def target_href(name: str) -> str:
 
 
 # -- pieces ---------------------------------------------------------------------------------------
-def sparkline(spark: dict[str, Any], width: int = 120, height: int = 32) -> Safe:
-    """Latency line over success ticks: a short green tick per OK probe, a full-height red bar per failure."""
-    start, span = spark["start"], spark["window_seconds"]
+def sparkline(spark: dict[str, Any], width: int = 150, height: int = 32) -> Safe:
+    """One slot per probe, newest at the right: a short green tick per OK probe with the latency
+    line above, a full-height red bar per failure (the shape differs, not only the colour)."""
     points = spark["points"]
     peak = spark["max_seconds"] or 0.0
     label = (f"Last hour: {spark['ok']} OK, {spark['failed']} failed"
              + (f", slowest {fmt_seconds(peak)}" if peak else ""))
-    shapes = [el("rect", x=0, y=0, width=width, height=height, fill="#f6f6f6")]
+    slot = width / max(len(points), SPARK_MIN_SLOTS)
+    shapes = [el("rect", x=0, y=0, width=width, height=height, fill="#f3f3f3")]
     line = []
-    for p in points:
-        x = round((p["t"] - start) / span * (width - 2), 1)
+    for i, p in enumerate(points):
+        x = round(width - (len(points) - i) * slot, 1)
         if p["ok"]:
-            shapes.append(el("rect", x=x, y=height - 4, width=2, height=4, fill=_FILL["s-ok"]))
+            shapes.append(el("rect", x=x, y=height - 5, width=round(max(slot - 0.5, 1), 1), height=5, fill=_FILL["s-ok"]))
             if p["seconds"] is not None and peak > 0:
-                line.append(f"{x + 1},{round((height - 6) - p['seconds'] / peak * (height - 9), 1)}")
+                line.append(f"{round(x + slot / 2, 1)},{round(height - 8 - p['seconds'] / peak * (height - 11), 1)}")
         else:
-            shapes.append(el("rect", x=x, y=0, width=2, height=height, fill=_FILL["s-bad"]))
+            shapes.append(el("rect", x=x, y=0, width=round(max(slot - 0.5, 1), 1), height=height, fill=_FILL["s-bad"]))
     if len(line) >= 2:
         shapes.append(el("polyline", points=" ".join(line), fill="none", stroke="#1f4e8c", stroke_width="1.5"))
     return el("svg", el("title", label), shapes, xmlns="http://www.w3.org/2000/svg", width=width, height=height,
@@ -184,8 +193,20 @@ def td(label: str, *children: Any, **attrs: Any) -> Safe:
     return el("td", *children, data_label=label, **attrs)
 
 
-def head_row(*names: str) -> Safe:
-    return el("thead", el("tr", [el("th", n, scope="col") for n in names]))
+def table(caption: str, columns: Iterable[str], rows: list[Safe]) -> Safe:
+    """A table that stacks into one card per row on a phone (see the CSS)."""
+    return el("table", el("caption", caption), el("thead", el("tr", [el("th", n, scope="col") for n in columns])),
+              el("tbody", rows), class_="stack")
+
+
+def table_section(anchor: str, title: str, caption: str, columns: Iterable[str], rows: list[Safe],
+                  *intro: Any) -> Safe:
+    return el("section", el("h2", title, id=anchor), intro, table(caption, columns, rows), aria_labelledby=anchor)
+
+
+def notice(anchor: str, title: str, kind: str, *text: Any) -> Safe:
+    """A section with a sentence instead of a table: nothing configured, or its provider failed."""
+    return el("section", el("h2", title, id=anchor), el("p", *text, class_=kind), aria_labelledby=anchor)
 
 
 def page(title: str, refresh: int, *body: Any) -> str:
@@ -224,12 +245,11 @@ def render_index(view: dict[str, Any]) -> str:
 
 
 def _slo_section(section: dict[str, Any]) -> Safe:
-    heading = el("h2", "Service level objectives", id="slos")
+    title = "Service level objectives"
     if section["error"]:
-        return el("section", heading, el("p", "The SLO engine failed to report: ", section["error"], class_="error"),
-                  aria_labelledby="slos")
+        return notice("slos", title, "error", "The SLO engine failed to report: ", section["error"])
     if not section["rows"]:
-        return el("section", heading, el("p", "No SLOs configured.", class_="empty"), aria_labelledby="slos")
+        return notice("slos", title, "empty", "No SLOs configured.")
     rows = []
     for r in section["rows"]:
         if r["budget_remaining"] is not None and r["budget_remaining"] <= 0:
@@ -249,17 +269,13 @@ def _slo_section(section: dict[str, Any]) -> Safe:
             td("Burn rate", "\u2014" if r["burn_rate"] is None else f"{r['burn_rate']:.2f}\u00d7", class_="num"),
             td("Time to exhaustion", exhaustion, class_="num"),
         ))
-    return el("section", heading, el(
-        "table",
-        el("caption", "SLOs, least error budget left first"),
-        head_row("SLO", "Objective", "SLI", "Budget left", "Burn rate", "Time to exhaustion"),
-        el("tbody", rows), class_="stack"), aria_labelledby="slos")
+    return table_section("slos", title, "SLOs, least error budget left first",
+                         ("SLO", "Objective", "SLI", "Budget left", "Burn rate", "Time to exhaustion"), rows)
 
 
 def _probe_section(probes: list[dict[str, Any]]) -> Safe:
-    heading = el("h2", "Targets", id="targets")
     if not probes:
-        return el("section", heading, el("p", "No targets configured.", class_="empty"), aria_labelledby="targets")
+        return notice("targets", "Targets", "empty", "No targets configured.")
     rows = []
     for p in probes:
         lat = p["latency_seconds"]
@@ -287,22 +303,18 @@ def _probe_section(probes: list[dict[str, Any]]) -> Safe:
             td(f"Total latency, {p['latency_window']}", latency, class_="num"),
             td("Last hour", sparkline(spark), el("div", f"{spark['ok']} OK, {spark['failed']} failed", class_="small")),
         ))
-    return el("section", heading, el(
-        "table",
-        el("caption", "Probes by target and module, failing first"),
-        head_row("Target", "Module", "Last result", "Total latency (5m)", "Last hour"),
-        el("tbody", rows), class_="stack"), aria_labelledby="targets")
+    return table_section("targets", "Targets", "Probes by target and module, failing first",
+                         ("Target", "Module", "Last result", "Total latency (5m)", "Last hour"), rows)
 
 
 def _pod_section(section: dict[str, Any]) -> Safe:
-    heading = el("h2", "Kubernetes pods", id="pods")
+    title = "Kubernetes pods"
     if not section["enabled"]:
-        return el("section", heading, el("p", "Kubernetes watcher not enabled.", class_="empty"), aria_labelledby="pods")
+        return notice("pods", title, "empty", "Kubernetes watcher not enabled.")
     if section["error"]:
-        return el("section", heading, el("p", "The Kubernetes watcher failed to report: ", section["error"],
-                                         class_="error"), aria_labelledby="pods")
+        return notice("pods", title, "error", "The Kubernetes watcher failed to report: ", section["error"])
     if not section["rows"]:
-        return el("section", heading, el("p", "No pods found.", class_="empty"), aria_labelledby="pods")
+        return notice("pods", title, "empty", "No pods found.")
     rows = [el("tr",
                el("th", r["pod"] or "(unnamed)",
                   el("div", r["namespace"], class_="small") if r["namespace"] else None, scope="row"),
@@ -312,11 +324,8 @@ def _pod_section(section: dict[str, Any]) -> Safe:
                td("Waiting reason", r["waiting_reason"] or "\u2014"),
                td("Latest warning event", r["last_warning"] or "\u2014", class_="msg"))
             for r in section["rows"]]
-    return el("section", heading, el(
-        "table",
-        el("caption", "Gateway pods"),
-        head_row("Pod", "Ready", "Restarts (1 h)", "Waiting reason", "Latest warning event"),
-        el("tbody", rows), class_="stack"), aria_labelledby="pods")
+    return table_section("pods", title, "Gateway pods",
+                         ("Pod", "Ready", "Restarts (1 h)", "Waiting reason", "Latest warning event"), rows)
 
 
 def _footer(view: dict[str, Any]) -> Safe:
@@ -370,11 +379,7 @@ def _module_history(target: str, module: dict[str, Any]) -> Safe:
             td("Phases", phases, class_="num"),
             td("Log", logs),
         ))
-    return el("section",
-              el("h2", "Module ", module["module"], id=anchor),
-              el("p", f"Attempts since start: {counts}", class_="meta"),
-              el("table",
-                 el("caption", f"Last {len(module['history'])} probes of {target}, module {module['module']}, newest first"),
-                 head_row("Started", "Result", "Phases", "Log"),
-                 el("tbody", rows), class_="stack"),
-              aria_labelledby=anchor)
+    return table_section(anchor, f"Module {module['module']}",
+                         f"Last {len(module['history'])} probes of {target}, module {module['module']}, newest first",
+                         ("Started", "Result", "Phases", "Log"), rows,
+                         el("p", f"Attempts since start: {counts}", class_="meta"))

@@ -293,9 +293,9 @@ async def test_page_in_chromium_turns_from_ok_to_fail_when_the_gateway_stops(gat
 
             await browser.viewport(390, 844, mobile=True)
             await browser.navigate(ex.base + "/")
+            await browser.screenshot(ARTIFACTS / "status-page-phone.png")
             # Stacked rows on a phone: nothing wider than the screen.
             assert await browser.evaluate("document.documentElement.scrollWidth") <= 390
-            await browser.screenshot(ARTIFACTS / "status-page-phone.png")
 
             await browser.viewport(1280, 800)
             await browser.evaluate("document.querySelector('th a').click()")
