@@ -45,6 +45,8 @@ SECTION_PODS = "pods"
 REFRESH_SECONDS = 10
 SPARKLINE_WINDOW = 3600.0
 LATENCY_WINDOW = "5m"
+# Failing rows first, then the ones not probed yet, then the healthy ones.
+_PROBE_ORDER = {"FAIL": 0, "PENDING": 1, "OK": 2}
 # Below this fraction of error budget left, an SLO row says LOW (and sorts to the top anyway).
 BUDGET_LOW = 0.25
 
@@ -75,7 +77,7 @@ def build_status(exporter: "Exporter", now: float | None = None) -> dict[str, An
     for row in pods["rows"]:
         row["status"] = "READY" if row["ready"] else "NOT READY"
     probes = [_probe_row(exporter, key, now) for key in _configured_series(exporter)]
-    probes.sort(key=lambda r: (r["status"] == "OK", r["target"], r["module"]))
+    probes.sort(key=lambda r: (_PROBE_ORDER[r["status"]], r["target"], r["module"]))
     status = exporter.status()
     return {
         "generated_at": now,
@@ -137,12 +139,12 @@ def _budget_status(remaining: float | None) -> str:
 # -- probes ------------------------------------------------------------------------------------
 def _configured_series(exporter: "Exporter") -> list[tuple[str, str]]:
     """Every enabled (target, module) of the running config, probed yet or not."""
-    keys = []
+    keys: dict[tuple[str, str], None] = {}  # ordered set
     if exporter.config:
         for target in exporter.config.targets:
-            keys.extend((target.name, m.name) for m in target.modules.values() if m.enabled)
-    keys.extend(k for k in exporter.state.series if k not in keys)
-    return keys
+            keys.update(((target.name, m.name), None) for m in target.modules.values() if m.enabled)
+    keys.update((k, None) for k in exporter.state.series)
+    return list(keys)
 
 
 def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[str, Any]:

@@ -309,3 +309,43 @@ async def test_page_in_chromium_turns_from_ok_to_fail_when_the_gateway_stops(gat
             assert gateway_token not in await browser.evaluate("document.documentElement.outerHTML")
     finally:
         await asyncio.to_thread(gw.stop)
+
+
+async def test_slo_and_pod_sections_in_chromium_fit_a_phone_and_log_no_errors(tmp_path):
+    # No gateway needed: the sections come from providers; the target is a closed port.
+    if chromium_bin() is None:
+        pytest.fail("chromium is not installed: make deps-debian installs it")
+    doc = {"targets": [{"name": "gw", "url": f"http://127.0.0.1:{free_port()}",
+                        "readiness": {"interval": "1s", "timeout": "900ms"}, "websocket": {"enabled": False}}]}
+    async with running_exporter(doc, tmp_path) as ex, Chromium() as browser:
+        ex.exporter.status_sections[SECTION_SLOS] = lambda: [
+            {"name": "gateway-availability", "objective": 0.999, "sli": 0.9991, "budget_remaining": 0.62,
+             "burn_rate": 0.9, "time_to_exhaustion_seconds": None, "window": "30d"},
+            {"name": "websocket-handshake-latency", "objective": 0.99, "sli": 0.981, "budget_remaining": 0.08,
+             "burn_rate": 14.4, "time_to_exhaustion_seconds": 5 * 3600 + 120, "window": "30d",
+             "description": "handshake under 120 ms"}]
+        ex.exporter.status_sections[SECTION_PODS] = lambda: [
+            {"namespace": "openclaw", "pod": "openclaw-gateway-7d9f-x2", "ready": False, "restarts_last_hour": 3,
+             "waiting_reason": "CrashLoopBackOff", "last_warning": "Back-off restarting failed container " + HOSTILE},
+            {"namespace": "openclaw", "pod": "openclaw-gateway-7d9f-k8", "ready": True, "restarts_last_hour": 0}]
+        await wait_for(lambda: ex.exporter.state.series.get(("gw", "readiness")), timeout=5)
+
+        await browser.viewport(1280, 800)
+        await browser.navigate(ex.base + "/")
+        slo_names = json.loads(await browser.evaluate(
+            "JSON.stringify(Array.from(document.querySelectorAll('#slos ~ table tbody th')).map(th => th.firstChild.textContent))"))
+        assert slo_names == ["websocket-handshake-latency", "gateway-availability"]
+        text = await browser.evaluate("document.body.innerText")
+        assert "LOW" in text and "5 h 2 min" in text and "NOT READY" in text and HOSTILE in text
+        assert await browser.evaluate("document.querySelectorAll('script').length") == 0
+        await browser.screenshot(ARTIFACTS / "status-page-sections.png")
+        await browser.viewport(390, 844, mobile=True)
+        await browser.navigate(ex.base + "/")
+        await browser.screenshot(ARTIFACTS / "status-page-sections-phone.png")
+        assert await browser.evaluate("document.documentElement.scrollWidth") <= 390
+        assert browser.errors == []
+
+        # The error collection itself works: a 404 is logged by the browser as an error.
+        await browser.navigate(ex.base + "/targets/unknown")
+        await wait_for(lambda: browser.errors, timeout=5)
+        assert "404" in browser.errors[0]
