@@ -148,8 +148,12 @@ def test_hostile_text_from_the_gateway_and_providers_is_escaped_never_markup():
     ex.status_sections[SECTION_SLOS] = lambda: [{"name": HOSTILE, "description": "' onmouseover='alert(1)",
                                                  "budget_remaining": 0.5}]
     ex.reload_ok, ex.last_reload_error = False, HOSTILE
+    # Target names are free text in the config too.
+    ex.config = parse_config({"targets": [{"name": "gw", "url": "http://127.0.0.1:18789"},
+                                          {"name": HOSTILE, "url": "http://127.0.0.1:18790"}]})
 
-    pages = [render_index(build_status(ex, now=NOW)), render_target(build_target(ex, "gw", now=NOW))]
+    pages = [render_index(build_status(ex, now=NOW)), render_target(build_target(ex, "gw", now=NOW)),
+             render_target(build_target(ex, HOSTILE, now=NOW))]
     for html in pages:
         assert HOSTILE not in html and ESCAPED in html
         assert "<img" not in html and "<b>x" not in html
@@ -157,6 +161,7 @@ def test_hostile_text_from_the_gateway_and_providers_is_escaped_never_markup():
         assert doc.named("script") == [] and doc.named("img") == []
         assert not any(k.startswith("on") for _, attrs in doc.tags for k in attrs)
     assert "gateway &lt;script&gt;" in pages[0]  # the version is shown, as text
+    assert 'href="/targets/%3Cscript%3Ealert%281%29%3C%2Fscript%3E"' in pages[0]
 
 
 def test_secrets_are_redacted_from_page_and_json():
