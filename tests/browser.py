@@ -132,6 +132,11 @@ class Chromium:
             raise RuntimeError(f"navigation to {url} failed: {result['errorText']}")
         await asyncio.wait_for(self._load.wait(), 30)
 
+    async def wait_for_load(self, timeout: float) -> None:
+        """Wait for the page to load again by itself (a meta refresh, a link followed)."""
+        self._load.clear()
+        await asyncio.wait_for(self._load.wait(), timeout)
+
     async def evaluate(self, expression: str) -> Any:
         result = await self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
         if "exceptionDetails" in result:

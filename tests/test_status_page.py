@@ -349,6 +349,10 @@ async def test_slo_and_pod_sections_in_chromium_fit_a_phone_and_log_no_errors(tm
         await browser.screenshot(ARTIFACTS / "status-page-sections-phone.png")
         assert await browser.evaluate("document.documentElement.scrollWidth") <= 390
         assert browser.errors == []
+        # The page reloads itself (meta refresh every 10 s): a wall screen stays current.
+        before = await browser.evaluate("document.querySelector('.meta + .meta').textContent")
+        await browser.wait_for_load(15)
+        assert await browser.evaluate("document.querySelector('.meta + .meta').textContent") != before
 
         # The error collection itself works: a 404 is logged by the browser as an error.
         await browser.navigate(ex.base + "/targets/unknown")
