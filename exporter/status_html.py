@@ -226,14 +226,17 @@ def page(title: str, refresh: int, *body: Any) -> str:
 # -- front page -----------------------------------------------------------------------------------
 def render_index(view: dict[str, Any]) -> str:
     summary = view["summary"]
-    headline = (f"{summary['failing']} of {summary['probes']} probes failing" if summary["failing"]
-                else f"All {summary['probes'] - summary['pending']} probed checks OK")
+    probed = summary["probes"] - summary["pending"]
+    if summary["failing"]:
+        headline = f"{summary['failing']} of {summary['probes']} probes failing"
+    else:
+        headline = f"All {probed} probed checks OK" if probed else "No probe results yet"
     return page(
         ("FAIL \u2013 " if summary["failing"] else "") + "OpenClaw status",
         view["refresh_seconds"],
         el("header",
            el("h1", "OpenClaw status"),
-           el("p", badge("FAIL" if summary["failing"] else "OK"), " ", headline,
+           el("p", badge("FAIL" if summary["failing"] else ("OK" if probed else "PENDING")), " ", headline,
               f", {summary['pending']} not yet probed" if summary["pending"] else "", class_="meta"),
            el("p", f"Updated {fmt_time(view['generated_at'])}; refreshes every {view['refresh_seconds']} s.",
               class_="meta")),
@@ -293,7 +296,7 @@ def _probe_section(probes: list[dict[str, Any]]) -> Safe:
         spark = p["sparkline"]
         rows.append(el(
             "tr",
-            el("th", el("a", p["target"], href=target_href(p["target"])),
+            el("th", el("a", p["target"], href=target_href(p["target"]) + "#m-" + quote(p["module"], safe="")),
                el("div", p["url"], class_="small msg") if p["url"] else None,
                el("div", "gateway ", p["gateway_version"], class_="small") if p["gateway_version"] else None,
                scope="row"),

@@ -89,7 +89,7 @@ def test_front_page_lists_every_probe_failing_first_with_reason_latency_and_last
     html = render_index(view)
     assert '<meta http-equiv="refresh" content="10">' in html
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-    assert 'href="/targets/gw"' in html
+    assert 'href="/targets/gw#m-readiness"' in html
     assert "No SLOs configured." in html and "Kubernetes watcher not enabled." in html
     assert "0.1.0" in html
 
@@ -161,7 +161,7 @@ def test_hostile_text_from_the_gateway_and_providers_is_escaped_never_markup():
         assert doc.named("script") == [] and doc.named("img") == []
         assert not any(k.startswith("on") for _, attrs in doc.tags for k in attrs)
     assert "gateway &lt;script&gt;" in pages[0]  # the version is shown, as text
-    assert 'href="/targets/%3Cscript%3Ealert%281%29%3C%2Fscript%3E"' in pages[0]
+    assert 'href="/targets/%3Cscript%3Ealert%281%29%3C%2Fscript%3E#m-readiness"' in pages[0]
 
 
 def test_secrets_are_redacted_from_page_and_json():
