@@ -1,6 +1,6 @@
 # openclaw-slo-exporter: the two commands a newcomer needs are `make demo` and `make test`.
 PYTHON ?= python3
-DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter
+DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter chromium
 PYTEST_ARGS ?=
 
 .PHONY: deps deps-python deps-debian deps-gateway test demo check generate lint clean
@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 deps: deps-debian deps-python deps-gateway  ## install everything tests, demo and bench need
 
 deps-debian:
-	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null || ! command -v prometheus-blackbox-exporter >/dev/null; then \
+	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null || ! command -v prometheus-blackbox-exporter >/dev/null || ! command -v chromium >/dev/null; then \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES) >/dev/null; \
 	fi
 

@@ -64,6 +64,8 @@ class Exporter:
         self.session: aiohttp.ClientSession | None = None
         self.scheduler: Scheduler | None = None
         self.result_listeners: list[Callable[[ProbeOutcome], None]] = []
+        # Status page sections other parts plug in ("slos", "pods"): name -> rows (exporter/status.py).
+        self.status_sections: dict[str, Callable[[], Any]] = {}
         self._reload_lock = asyncio.Lock()
         self.pod_watcher: Any = None
         self.live_budget: Any = None  # slo.live.LiveBudget

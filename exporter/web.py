@@ -1,4 +1,4 @@
-"""HTTP endpoints: /metrics, /probe, /-/healthy, /-/ready, /-/reload."""
+"""HTTP endpoints: /metrics, /probe, /-/healthy, /-/ready, /-/reload and the status page (/, /targets/<name>, /api/status)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from exporter.app import Exporter
 from exporter.collectors import probe_families
 from exporter.probes import PROBERS
 from exporter.state import ProbeState
+from exporter.status import build_status, build_target
+from exporter.status_html import HEADERS as PAGE_HEADERS
+from exporter.status_html import render_index, render_target
 
 EXPORTER_KEY = web.AppKey("exporter", Exporter)
 
@@ -84,6 +87,22 @@ async def reload(request: web.Request) -> web.Response:
     return web.Response(text="reloaded\n")
 
 
+async def status_page(request: web.Request) -> web.Response:
+    view = build_status(request.app[EXPORTER_KEY])
+    return web.Response(text=render_index(view), content_type="text/html", headers=PAGE_HEADERS)
+
+
+async def target_page(request: web.Request) -> web.Response:
+    view = build_target(request.app[EXPORTER_KEY], request.match_info["name"])
+    if view is None:
+        raise web.HTTPNotFound(text="unknown target: only configured targets have a page\n")
+    return web.Response(text=render_target(view), content_type="text/html", headers=PAGE_HEADERS)
+
+
+async def status_json(request: web.Request) -> web.Response:
+    return web.json_response(build_status(request.app[EXPORTER_KEY]), headers={"Cache-Control": "no-store"})
+
+
 def make_app(exporter: Exporter) -> web.Application:
     app = web.Application()
     app[EXPORTER_KEY] = exporter
@@ -92,4 +111,7 @@ def make_app(exporter: Exporter) -> web.Application:
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_post("/-/reload", reload)
+    app.router.add_get("/", status_page)
+    app.router.add_get("/targets/{name:.+}", target_page)
+    app.router.add_get("/api/status", status_json)
     return app

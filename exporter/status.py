@@ -1,0 +1,257 @@
+"""The status page's view model: what on-call sees first, built from the live runtime.
+
+Everything here reads memory only (no I/O, no awaits), like a collector: the page and
+/api/status are rendered from the same plain dict, so the JSON is exactly what the HTML shows.
+Every string that came from outside the exporter (probe messages, log lines, gateway version,
+Kubernetes events, provider rows) passes through the redactor here; the HTML renderer
+(exporter/status_html.py) escapes it on top.
+
+Sections fed by other parts of the exporter are pluggable: ``Exporter.status_sections`` maps
+a section name to a callable returning a list of row dicts. Two names are read:
+
+``"slos"`` (the SLO engine), one dict per SLO::
+
+    {"name": "gateway-availability", "objective": 0.999, "sli": 0.9995,
+     "budget_remaining": 0.42, "burn_rate": 1.3, "time_to_exhaustion_seconds": 86400.0,
+     "window": "30d", "description": "..."}
+
+``"pods"`` (the Kubernetes watcher), one dict per pod::
+
+    {"namespace": "openclaw", "pod": "gateway-0", "ready": True, "restarts_last_hour": 2,
+     "waiting_reason": "CrashLoopBackOff", "last_warning": "Back-off restarting failed container"}
+
+Missing keys become ``None``; a provider that raises shows its error in its section instead
+of taking the page down.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+from exporter import __version__
+from exporter import conventions as c
+from exporter.quantiles import QUANTILES
+
+if TYPE_CHECKING:
+    from exporter.app import Exporter
+    from exporter.probes.base import ProbeOutcome
+    from exporter.state import SeriesState
+
+SECTION_SLOS = "slos"
+SECTION_PODS = "pods"
+REFRESH_SECONDS = 10
+SPARKLINE_WINDOW = 3600.0
+LATENCY_WINDOW = "5m"
+# Failing rows first, then the ones not probed yet, then the healthy ones.
+_PROBE_ORDER = {"FAIL": 0, "PENDING": 1, "OK": 2}
+# Below this fraction of error budget left, an SLO row says LOW (and sorts to the top anyway).
+BUDGET_LOW = 0.25
+
+StatusSection = Callable[[], Iterable[dict[str, Any]]]
+
+# Row shape of each pluggable section: key -> coercion. The view model always carries every key.
+_SLO_KEYS: dict[str, Callable[[Any], Any]] = {
+    "name": str, "description": str, "window": str,
+    "objective": float, "sli": float, "budget_remaining": float, "burn_rate": float,
+    "time_to_exhaustion_seconds": float,
+}
+_POD_KEYS: dict[str, Callable[[Any], Any]] = {
+    "namespace": str, "pod": str, "ready": bool, "restarts_last_hour": int,
+    "waiting_reason": str, "last_warning": str,
+}
+
+
+def build_status(exporter: "Exporter", now: float | None = None) -> dict[str, Any]:
+    """The whole front page as plain data (also served as /api/status)."""
+    now = time.time() if now is None else now
+    redact = exporter.redactor.redact
+    slos = _section(exporter, SECTION_SLOS, _SLO_KEYS, redact)
+    for row in slos["rows"]:
+        row["status"] = _budget_status(row["budget_remaining"])
+    # Worst first: the SLO closest to running out of budget is the one to look at.
+    slos["rows"].sort(key=lambda r: (r["budget_remaining"] is None, r["budget_remaining"] or 0.0, r["name"] or ""))
+    pods = _section(exporter, SECTION_PODS, _POD_KEYS, redact)
+    for row in pods["rows"]:
+        row["status"] = "READY" if row["ready"] else "NOT READY"
+    probes = [_probe_row(exporter, key, now) for key in _configured_series(exporter)]
+    probes.sort(key=lambda r: (_PROBE_ORDER[r["status"]], r["target"], r["module"]))
+    status = exporter.status()
+    return {
+        "generated_at": now,
+        "version": __version__,
+        "refresh_seconds": REFRESH_SECONDS,
+        "config": {
+            "reload_ok": bool(status["reload_ok"]),
+            "reload_time": status["reload_time"] or None,
+            "reload_error": redact(status["reload_error"]) or None,
+            "source": redact(exporter.config_path),
+            "targets": status["targets"],
+        },
+        "summary": {
+            "probes": len(probes),
+            "failing": sum(1 for p in probes if p["status"] == "FAIL"),
+            "pending": sum(1 for p in probes if p["status"] == "PENDING"),
+        },
+        "slos": slos,
+        "probes": probes,
+        "pods": pods,
+    }
+
+
+def build_target(exporter: "Exporter", name: str, now: float | None = None) -> dict[str, Any] | None:
+    """One target's recent probe history per module, newest first; None for an unknown target."""
+    now = time.time() if now is None else now
+    redact = exporter.redactor.redact
+    target = exporter.config.target(name) if exporter.config else None
+    series = sorted((s for (t, _), s in exporter.state.series.items() if t == name), key=lambda s: s.module)
+    if target is None and not series:
+        return None
+    modules = []
+    for s in series:
+        modules.append({
+            "module": s.module,
+            "attempts": dict(sorted(s.attempts.items())),
+            "history": [_history_entry(o, now, redact) for o in reversed(s.history)],
+        })
+    return {
+        "generated_at": now,
+        "version": __version__,
+        "refresh_seconds": REFRESH_SECONDS,
+        "target": redact(name),
+        "url": redact(_display_url(target.http_url)) if target else None,
+        "configured": target is not None,
+        "gateway_version": _gateway_version(series, redact),
+        "modules": modules,
+    }
+
+
+def _budget_status(remaining: float | None) -> str:
+    if remaining is None:
+        return "UNKNOWN"
+    if remaining <= 0:
+        return "EXHAUSTED"
+    return "LOW" if remaining < BUDGET_LOW else "OK"
+
+
+# -- probes ------------------------------------------------------------------------------------
+def _configured_series(exporter: "Exporter") -> list[tuple[str, str]]:
+    """Every enabled (target, module) of the running config, probed yet or not."""
+    keys: dict[tuple[str, str], None] = {}  # ordered set
+    if exporter.config:
+        for target in exporter.config.targets:
+            keys.update(((target.name, m.name), None) for m in target.modules.values() if m.enabled)
+    keys.update((k, None) for k in exporter.state.series)
+    return list(keys)
+
+
+def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[str, Any]:
+    redact = exporter.redactor.redact
+    target_name, module_name = key
+    series = exporter.state.series.get(key)
+    target = exporter.config.target(target_name) if exporter.config else None
+    module = target.modules.get(module_name) if target else None
+    last = series.last if series else None
+    window = series.windows.get(c.PHASE_TOTAL) if series else None
+    cached = window.cached if window else {}
+    return {
+        "target": redact(target_name),
+        "module": redact(module_name),
+        "url": redact(_display_url(target.http_url)) if target else None,
+        "interval_seconds": module.interval if module else None,
+        "status": "PENDING" if last is None else ("OK" if last.success else "FAIL"),
+        "result": redact(last.result) if last else None,
+        "message": redact(last.message) if last else None,
+        "last_time": series.last_time if last else None,
+        "age_seconds": max(0.0, now - series.last_time) if last else None,
+        "latency_seconds": {f"p{round(q * 100)}": _finite(cached.get((LATENCY_WINDOW, q))) for q in QUANTILES},
+        "latency_window": LATENCY_WINDOW,
+        "gateway_version": _gateway_version([series] if series else [], redact),
+        "sparkline": _sparkline(series, now),
+    }
+
+
+def _sparkline(series: "SeriesState | None", now: float) -> dict[str, Any]:
+    """The last hour of the history: one point per probe, its success and total latency."""
+    points = []
+    if series is not None:
+        for o in series.history:
+            if o.started >= now - SPARKLINE_WINDOW:
+                points.append({"t": o.started, "ok": o.success, "seconds": _finite(o.phases.get(c.PHASE_TOTAL))})
+    ok = sum(1 for p in points if p["ok"])
+    latencies = [p["seconds"] for p in points if p["ok"] and p["seconds"] is not None]
+    return {
+        "window_seconds": SPARKLINE_WINDOW,
+        "start": now - SPARKLINE_WINDOW,
+        "end": now,
+        "points": points,
+        "ok": ok,
+        "failed": len(points) - ok,
+        "max_seconds": max(latencies) if latencies else None,
+    }
+
+
+def _history_entry(o: "ProbeOutcome", now: float, redact: Callable[[str], str]) -> dict[str, Any]:
+    return {
+        "started": o.started,
+        "age_seconds": max(0.0, now - o.started),
+        "status": "OK" if o.success else "FAIL",
+        "result": redact(o.result),
+        "message": redact(o.message),
+        "timeout_phase": redact(o.timeout_phase) if o.timeout_phase else None,
+        "phases_seconds": {redact(k): _finite(v) for k, v in o.phases.items()},
+        "logs": [redact(line) for line in o.logs],
+    }
+
+
+def _gateway_version(series: list["SeriesState"], redact: Callable[[str], str]) -> str | None:
+    for s in series:
+        for gauge in s.gauges:
+            if gauge.name == c.GATEWAY_INFO:
+                version = dict(gauge.labels).get("version")
+                if version:
+                    return redact(version)
+    return None
+
+
+def _display_url(url: str) -> str:
+    """Scheme, host and path only: a query string may carry a credential."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+# -- pluggable sections ------------------------------------------------------------------------
+def _section(exporter: "Exporter", name: str, keys: dict[str, Callable[[Any], Any]],
+             redact: Callable[[str], str]) -> dict[str, Any]:
+    provider = exporter.status_sections.get(name)
+    if provider is None:
+        return {"enabled": False, "error": None, "rows": []}
+    try:
+        rows = [_coerce(raw, keys, redact) for raw in provider()]
+    except Exception as exc:  # noqa: BLE001 - one broken section must not blank the whole page
+        return {"enabled": True, "error": redact(f"{type(exc).__name__}: {exc}"), "rows": []}
+    return {"enabled": True, "error": None, "rows": rows}
+
+
+def _coerce(raw: dict[str, Any], keys: dict[str, Callable[[Any], Any]], redact: Callable[[str], str]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for key, kind in keys.items():
+        value = raw.get(key)
+        if value is None:
+            row[key] = None
+        elif kind is str:
+            row[key] = redact(str(value))
+        elif kind is float:
+            row[key] = _finite(float(value))
+        else:
+            row[key] = kind(value)
+    return row
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: "unknown" and "never" are both None."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
