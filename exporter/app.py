@@ -23,6 +23,7 @@ from exporter.runner import run_probe
 from exporter.scheduler import Scheduler
 from exporter.secrets import Redactor
 from exporter.state import ProbeState
+from exporter.status_sources import pod_rows, slo_rows
 
 log = logging.getLogger("exporter")
 
@@ -66,6 +67,7 @@ class Exporter:
         self.result_listeners: list[Callable[[ProbeOutcome], None]] = []
         # Status page sections other parts plug in ("slos", "pods"): name -> rows (exporter/status.py).
         self.status_sections: dict[str, Callable[[], Any]] = {}
+        self.status_sections["slos"] = lambda: slo_rows(self._slo_families, self.config.slo_spec if self.config else None)
         self._reload_lock = asyncio.Lock()
         self.pod_watcher: Any = None
         self.live_budget: Any = None  # slo.live.LiveBudget
@@ -109,6 +111,7 @@ class Exporter:
                 thresholds[key] = tuple(sorted({*thresholds.get(key, ()), slo.sli.threshold_seconds}))
         self.state.thresholds = thresholds
         self.live_budget = await asyncio.to_thread(LiveBudget, spec, config.slo_state_file)
+        self._slo_families = await asyncio.to_thread(self.live_budget.families)
         self._slo_tasks = [
             asyncio.create_task(self.live_budget.flush_periodically(config.slo_flush_interval), name="slo-flush"),
             asyncio.create_task(self._refresh_slo_families(), name="slo-families"),
@@ -118,8 +121,8 @@ class Exporter:
         # Summing a 30-day window of minute buckets is too slow for every scrape: do it here,
         # off the scrape path, and let the collector return the latest result.
         while True:
-            self._slo_families = await asyncio.to_thread(self.live_budget.families)
             await asyncio.sleep(interval)
+            self._slo_families = await asyncio.to_thread(self.live_budget.families)
 
     async def _stop_slo(self) -> None:
         tasks, self._slo_tasks = self._slo_tasks, []
@@ -141,9 +144,11 @@ class Exporter:
         # Loading kubeconfig/in-cluster credentials reads files: keep it off the event loop.
         await asyncio.to_thread(watcher.start)
         self.pod_watcher = watcher
+        self.status_sections["pods"] = lambda: pod_rows(watcher.snapshot())
 
     async def _stop_watcher(self) -> None:
         watcher, self.pod_watcher = self.pod_watcher, None
+        self.status_sections.pop("pods", None)
         if watcher is not None:
             await watcher.aclose()
 

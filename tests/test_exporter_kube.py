@@ -42,5 +42,9 @@ async def test_watcher_metrics_are_served_next_to_probe_metrics(tmp_path):
                 await wait_for(seen, timeout=10)
                 _, text = await ex.get("/metrics")
                 assert "kube-canary-token" not in text
+                _, body = await ex.get("/api/status")
+                rows = __import__("json").loads(body)["pods"]["rows"]
+                row = next(r for r in rows if r["pod"] == pod)
+                assert (row["ready"], row["waiting_reason"]) == (False, "CrashLoopBackOff")
     finally:
         await api.close()

@@ -52,6 +52,15 @@ async def test_live_budget_and_threshold_counters(tmp_path, monkeypatch):
                     return db.execute("SELECT SUM(total) FROM slo_buckets WHERE slo = 'websocket-availability'").fetchone()[0]
             await wait_for(flushed, timeout=5)
 
+            # The status page shows the same live budget, one row per tracked SLO.
+            status, body = await ex.get("/api/status")
+            rows = {r["name"]: r for r in __import__("json").loads(body)["slos"]["rows"]}
+            assert status == 200 and set(rows) == {"websocket-availability", "readiness-availability",
+                                                   "websocket-handshake-latency", "model-catalog-availability"}
+            ws = rows["websocket-availability"]
+            assert (ws["objective"], ws["window"], ws["budget_remaining"], ws["burn_rate"]) == (0.999, "30d", 1.0, 0.0)
+            assert ws["time_to_exhaustion_seconds"] is None  # not burning
+
 
 def test_slo_generate_check_passes_on_main():
     proc = subprocess.run([sys.executable, "-m", "exporter", "slo", "generate", "--check"], cwd=ROOT,

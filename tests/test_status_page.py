@@ -235,7 +235,10 @@ async def test_api_status_json_and_pages_over_http(tmp_path):
             async with s.get(ex.base + "/targets/" + "%3Cscript%3E") as resp:
                 assert resp.status == 404 and "<script>" not in await resp.text()
         assert set(view) == {"generated_at", "version", "refresh_seconds", "config", "summary", "slos", "probes", "pods"}
-        assert view["slos"] == {"enabled": False, "error": None, "rows": []}
+        # The shipped SLO spec is tracked live by default.
+        assert view["slos"]["enabled"] is True and view["slos"]["error"] is None
+        assert {r["name"] for r in view["slos"]["rows"]} == {
+            "websocket-availability", "readiness-availability", "websocket-handshake-latency", "model-catalog-availability"}
         assert view["pods"] == {"enabled": False, "error": None, "rows": []}
         assert view["config"]["reload_ok"] is True and view["config"]["targets"] == 1
         probe = view["probes"][0]
