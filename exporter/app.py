@@ -70,6 +70,7 @@ class Exporter:
         self.status_sections["slos"] = lambda: slo_rows(self._slo_families, self.config.slo_spec if self.config else None)
         self._reload_lock = asyncio.Lock()
         self.pod_watcher: Any = None
+        self._pod_task: asyncio.Task | None = None
         self.live_budget: Any = None  # slo.live.LiveBudget
         self._slo_families: list = []
         self._slo_tasks: list[asyncio.Task] = []
@@ -145,16 +146,35 @@ class Exporter:
         await asyncio.to_thread(watcher.start)
         self.pod_watcher = watcher
         self.status_sections["pods"] = lambda: pod_rows(watcher.snapshot())
+        if kube.pod_probing:
+            self._pod_task = asyncio.create_task(self._probe_pods(watcher), name="pod-discovery")
+
+    async def _probe_pods(self, watcher: Any, interval: float = 5.0) -> None:
+        """Probe every Ready gateway pod by IP too (label `pod`), so one bad replica is visible
+        behind a healthy Service. Pods come from the watcher's own list/watch."""
+        while True:
+            if self.scheduler is not None and self.config is not None:
+                jobs = [(target.for_pod(pod, ip), module)
+                        for _, pod, ip in watcher.ready_pod_ips()
+                        for target in self.config.targets
+                        for module in target.modules.values() if module.enabled]
+                pod_keys = self.scheduler.sync_pods(jobs)
+                service = {k for k in self.state.series if not k[2]}
+                self.state.retain(service | pod_keys)
+            await asyncio.sleep(interval)
 
     async def _stop_watcher(self) -> None:
         watcher, self.pod_watcher = self.pod_watcher, None
         self.status_sections.pop("pods", None)
+        task, self._pod_task = self._pod_task, None
+        if task is not None:
+            task.cancel()
         if watcher is not None:
             await watcher.aclose()
 
     def _start_jobs(self) -> None:
         assert self.config is not None
-        self.state.retain({(t.name, m.name) for t in self.config.targets for m in t.modules.values() if m.enabled})
+        self.state.retain({(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
         self.scheduler = Scheduler(self.probe, self.record, self._skip, self.config.max_concurrency, jitter=self.jitter)
         self.scheduler.start(self.config)
 
@@ -196,13 +216,14 @@ class Exporter:
 
     def record(self, outcome: ProbeOutcome) -> None:
         self.state.record(outcome, PROBERS[outcome.module].buckets)
-        if self.live_budget is not None:
+        # The SLOs are the service's: per-pod probes are diagnostics, not SLO events.
+        if self.live_budget is not None and not outcome.pod:
             self.live_budget.record(outcome.target, outcome.module, outcome.result, outcome.phases, time.time())
         for listener in self.result_listeners:
             listener(outcome)
 
     def _skip(self, target: TargetConfig, module: ModuleConfig, ticks: int) -> None:
-        self.state.skip(target.name, module.name, PROBERS[module.name].buckets, ticks)
+        self.state.skip(target.name, module.name, PROBERS[module.name].buckets, ticks, pod=target.pod)
         log.warning("probe still running at its next tick; tick skipped",
                     extra={"target": target.name, "probe_module": module.name, "skipped": ticks})
 

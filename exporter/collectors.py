@@ -14,9 +14,7 @@ import platform
 from typing import Callable, Iterable
 
 from prometheus_client.core import (
-    CounterMetricFamily,
     GaugeMetricFamily,
-    HistogramMetricFamily,
     InfoMetricFamily,
     Metric,
 )
@@ -31,42 +29,49 @@ T, M, P = c.LABEL_TARGET, c.LABEL_MODULE, c.LABEL_PHASE
 
 
 def probe_families(state: ProbeState) -> Iterable[Metric]:
-    """The common probe metrics plus each module's own gauges."""
-    success = GaugeMetricFamily(c.PROBE_SUCCESS, "Whether the last probe succeeded (1) or failed (0).", labels=[T, M])
-    attempts = CounterMetricFamily(c.PROBE_ATTEMPTS, "Probes run, by result (success or a failure reason).", labels=[T, M, c.LABEL_RESULT])
-    timeouts = CounterMetricFamily(c.PROBE_TIMEOUTS, "Probes that timed out, by the phase they were in.", labels=[T, M, P])
-    skipped = CounterMetricFamily(c.PROBE_SKIPPED, "Ticks skipped because the previous probe of the pair was still running.", labels=[T, M])
-    last_run = GaugeMetricFamily(c.PROBE_LAST_TIMESTAMP, "Unix time the last probe finished.", labels=[T, M])
-    duration = HistogramMetricFamily(c.PROBE_DURATION, "Duration of successful probes by phase.", labels=[T, M, P])
-    latency = GaugeMetricFamily(c.PROBE_LATENCY, "Exact percentiles of successful probe durations over sliding windows.",
-                                labels=[T, M, P, c.LABEL_WINDOW, c.LABEL_QUANTILE])
-    good = CounterMetricFamily(c.PROBE_LATENCY_GOOD, "Successful probes whose phase took at most the SLO threshold.",
-                               labels=[T, M, P, c.LABEL_THRESHOLD])
+    """The common probe metrics plus each module's own gauges.
+
+    Samples are added with explicit label dicts: series of per-pod probes carry one more
+    label (``pod``) than the configured targets' series, which the exposition format allows."""
+    success = Metric(c.PROBE_SUCCESS, "Whether the last probe succeeded (1) or failed (0).", "gauge")
+    attempts = Metric(c.PROBE_ATTEMPTS, "Probes run, by result (success or a failure reason).", "counter")
+    timeouts = Metric(c.PROBE_TIMEOUTS, "Probes that timed out, by the phase they were in.", "counter")
+    skipped = Metric(c.PROBE_SKIPPED, "Ticks skipped because the previous probe of the pair was still running.", "counter")
+    last_run = Metric(c.PROBE_LAST_TIMESTAMP, "Unix time the last probe finished.", "gauge")
+    duration = Metric(c.PROBE_DURATION, "Duration of successful probes by phase.", "histogram")
+    latency = Metric(c.PROBE_LATENCY, "Exact percentiles of successful probe durations over sliding windows.", "gauge")
+    good = Metric(c.PROBE_LATENCY_GOOD, "Successful probes whose phase took at most the SLO threshold.", "counter")
     gauges: dict[str, Metric] = {}
     for series in state.series.values():
-        tm = [series.target, series.module]
+        base = {T: series.target, M: series.module}
+        if series.pod:
+            base[c.LABEL_POD] = series.pod
         if series.last is not None:
-            success.add_metric(tm, 1.0 if series.last.success else 0.0)
-            last_run.add_metric(tm, series.last_time)
+            success.add_sample(c.PROBE_SUCCESS, base, 1.0 if series.last.success else 0.0)
+            last_run.add_sample(c.PROBE_LAST_TIMESTAMP, base, series.last_time)
         for result, n in sorted(series.attempts.items()):
-            attempts.add_metric(tm + [result], n)
+            attempts.add_sample(c.PROBE_ATTEMPTS_TOTAL, {**base, c.LABEL_RESULT: result}, n)
         for phase, n in sorted(series.timeouts.items()):
-            timeouts.add_metric(tm + [phase], n)
-        skipped.add_metric(tm, series.skipped)
+            timeouts.add_sample(c.PROBE_TIMEOUTS_TOTAL, {**base, P: phase}, n)
+        skipped.add_sample(c.PROBE_SKIPPED_TOTAL, base, series.skipped)
         for phase, hist in sorted(series.histograms.items()):
-            duration.add_metric(tm + [phase], hist.cumulative(), hist.total)
+            labels = {**base, P: phase}
+            for bound, count in hist.cumulative():
+                duration.add_sample(c.PROBE_DURATION + "_bucket", {**labels, "le": bound}, count)
+            duration.add_sample(c.PROBE_DURATION + "_count", labels, hist.count)
+            duration.add_sample(c.PROBE_DURATION + "_sum", labels, hist.total)
         for phase, window in sorted(series.windows.items()):
             for (name, q), value in window.cached.items():
-                latency.add_metric(tm + [phase, name, repr(q)], value)
+                latency.add_sample(c.PROBE_LATENCY, {**base, P: phase, c.LABEL_WINDOW: name, c.LABEL_QUANTILE: repr(q)}, value)
         for (phase, threshold), n in sorted(series.latency_good.items()):
-            good.add_metric(tm + [phase, threshold_label(threshold)], n)
+            good.add_sample(c.PROBE_LATENCY_GOOD_TOTAL, {**base, P: phase, c.LABEL_THRESHOLD: threshold_label(threshold)}, n)
         for g in series.gauges:
             fam = gauges.get(g.name)
-            label_names = [T] + [k for k, _ in g.labels]
             if fam is None:
-                family = CounterMetricFamily if g.kind == "counter" else GaugeMetricFamily
-                fam = gauges[g.name] = family(g.name, g.help, labels=label_names)
-            fam.add_metric([series.target] + [v for _, v in g.labels], g.value)
+                fam = gauges[g.name] = Metric(g.name, g.help, "counter" if g.kind == "counter" else "gauge")
+            name = g.name + "_total" if g.kind == "counter" and not g.name.endswith("_total") else g.name
+            target_labels = {T: series.target, **({c.LABEL_POD: series.pod} if series.pod else {})}
+            fam.add_sample(name, {**target_labels, **dict(g.labels)}, g.value)
     yield from (success, attempts, timeouts, skipped, last_run, duration, latency, good)
     yield from gauges.values()
 

@@ -7,7 +7,7 @@ list. Every problem is collected and reported with its location; nothing is half
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -48,6 +48,7 @@ class TargetConfig:
     tls_ca_file: str | None
     tls_insecure_skip_verify: bool
     modules: dict[str, ModuleConfig]
+    pod: str = ""  # set on per-pod copies made by for_pod(); "" for the configured target
 
     @cached_property
     def ssl_context(self) -> ssl.SSLContext | bool:
@@ -60,10 +61,15 @@ class TargetConfig:
             ctx.verify_mode = ssl.CERT_NONE
         return ctx
 
-    def fingerprint(self) -> tuple:
-        """Everything that changes how this target is probed (for reload diffs)."""
-        return (self.http_url, self.ws_url, self.token, self.tls_ca_file,
-                self.tls_insecure_skip_verify, tuple(sorted(self.modules.items(), key=lambda kv: kv[0])))
+    def for_pod(self, pod: str, ip: str) -> "TargetConfig":
+        """This target probed on one pod's IP (same scheme, port and path), labelled with the pod."""
+        host = f"[{ip}]" if ":" in ip else ip
+
+        def swap(url: str) -> str:
+            parts = urlsplit(url)
+            return urlunsplit((parts.scheme, f"{host}:{parts.port}", parts.path, parts.query, ""))
+        return replace(self, http_url=swap(self.http_url), ws_url=swap(self.ws_url), pod=pod)
+
 
 
 @dataclass(frozen=True)

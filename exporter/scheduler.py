@@ -30,7 +30,7 @@ class Scheduler:
         self._on_result = on_result
         self._on_skip = on_skip
         self._semaphore = asyncio.Semaphore(max_concurrency)
-        self._tasks: dict[tuple[str, str], asyncio.Task] = {}
+        self._tasks: dict[tuple[str, str, str], asyncio.Task] = {}
         self._jitter = jitter
         self.in_flight = 0
 
@@ -39,9 +39,22 @@ class Scheduler:
 
     def start(self, config: Config) -> None:
         for target, module in self.jobs(config):
-            key = (target.name, module.name)
-            self._tasks[key] = asyncio.create_task(self._loop(target, module), name=f"probe:{key[0]}:{key[1]}")
+            self._add(target, module)
         log.info("scheduler started", extra={"jobs": len(self._tasks)})
+
+    def _add(self, target: TargetConfig, module: ModuleConfig) -> None:
+        key = (target.name, module.name, target.pod)
+        self._tasks[key] = asyncio.create_task(self._loop(target, module), name="probe:" + ":".join(key))
+
+    def sync_pods(self, jobs: list[tuple[TargetConfig, ModuleConfig]]) -> set[tuple[str, str, str]]:
+        """Make the per-pod jobs exactly ``jobs`` (pods come and go); returns their keys."""
+        wanted = {(t.name, m.name, t.pod): (t, m) for t, m in jobs}
+        for key in [k for k in self._tasks if k[2] and k not in wanted]:
+            self._tasks.pop(key).cancel()
+        for key, (target, module) in wanted.items():
+            if key not in self._tasks:
+                self._add(target, module)
+        return set(wanted)
 
     async def stop(self, timeout: float = 4.0) -> None:
         tasks = list(self._tasks.values())

@@ -49,6 +49,7 @@ class SeriesState:
     target: str
     module: str
     buckets: tuple[float, ...]
+    pod: str = ""
     attempts: Counter = field(default_factory=Counter)
     timeouts: Counter = field(default_factory=Counter)
     skipped: int = 0
@@ -63,19 +64,19 @@ class SeriesState:
 
 
 class ProbeState:
-    """All series, keyed by (target, module)."""
+    """All series, keyed by (target, module, pod); pod is "" for the configured target."""
 
     def __init__(self, thresholds: dict[tuple[str, str], tuple[float, ...]] | None = None) -> None:
-        self.series: dict[tuple[str, str], SeriesState] = {}
+        self.series: dict[tuple[str, str, str], SeriesState] = {}
         # (module, phase) -> latency SLO thresholds counted exactly (see slo/)
         self.thresholds = thresholds or {}
         self.in_flight = 0
 
-    def ensure(self, target: str, module: str, buckets: tuple[float, ...]) -> SeriesState:
-        key = (target, module)
+    def ensure(self, target: str, module: str, buckets: tuple[float, ...], pod: str = "") -> SeriesState:
+        key = (target, module, pod)
         state = self.series.get(key)
         if state is None:
-            state = self.series[key] = SeriesState(target, module, buckets)
+            state = self.series[key] = SeriesState(target, module, buckets, pod)
             # Pre-create the threshold counters so the good-events series exists at 0.
             for (mod, phase), values in self.thresholds.items():
                 if mod == module:
@@ -85,7 +86,7 @@ class ProbeState:
 
     def record(self, outcome: ProbeOutcome, buckets: tuple[float, ...], now: float | None = None) -> SeriesState:
         now = time.time() if now is None else now
-        state = self.ensure(outcome.target, outcome.module, buckets)
+        state = self.ensure(outcome.target, outcome.module, buckets, outcome.pod)
         state.attempts[outcome.result] += 1
         if outcome.timeout_phase:
             state.timeouts[outcome.timeout_phase] += 1
@@ -114,11 +115,11 @@ class ProbeState:
                         state.latency_good[(phase, threshold)] += 1
         return state
 
-    def skip(self, target: str, module: str, buckets: tuple[float, ...], ticks: int = 1) -> None:
-        self.ensure(target, module, buckets).skipped += ticks
+    def skip(self, target: str, module: str, buckets: tuple[float, ...], ticks: int = 1, pod: str = "") -> None:
+        self.ensure(target, module, buckets, pod).skipped += ticks
 
-    def retain(self, keys: set[tuple[str, str]]) -> None:
-        """Forget series of targets/modules no longer configured (after a reload)."""
+    def retain(self, keys: set[tuple[str, str, str]]) -> None:
+        """Forget series of targets, modules or pods no longer probed (reload, pod gone)."""
         for key in list(self.series):
             if key not in keys:
                 del self.series[key]

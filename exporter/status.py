@@ -106,7 +106,9 @@ def build_target(exporter: "Exporter", name: str, now: float | None = None) -> d
     now = time.time() if now is None else now
     redact = exporter.redactor.redact
     target = exporter.config.target(name) if exporter.config else None
-    series = sorted((s for (t, _), s in exporter.state.series.items() if t == name), key=lambda s: s.module)
+    # Per-pod series (kubernetes.pod_probing) are on /metrics; the page shows the target's own.
+    series = sorted((s for (t, _, pod), s in exporter.state.series.items() if t == name and not pod),
+                    key=lambda s: s.module)
     if target is None and not series:
         return None
     modules = []
@@ -143,14 +145,14 @@ def _configured_series(exporter: "Exporter") -> list[tuple[str, str]]:
     if exporter.config:
         for target in exporter.config.targets:
             keys.update(((target.name, m.name), None) for m in target.modules.values() if m.enabled)
-    keys.update((k, None) for k in exporter.state.series)
+    keys.update(((t, m), None) for t, m, pod in exporter.state.series if not pod)
     return list(keys)
 
 
 def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[str, Any]:
     redact = exporter.redactor.redact
     target_name, module_name = key
-    series = exporter.state.series.get(key)
+    series = exporter.state.series.get((target_name, module_name, ""))
     target = exporter.config.target(target_name) if exporter.config else None
     module = target.modules.get(module_name) if target else None
     last = series.last if series else None

@@ -69,7 +69,8 @@ def _selector(metric: str, matchers: list[str]) -> str:
 
 
 def _probe_matchers(module: str, target: str | None) -> list[str]:
-    matchers = [f'{names.LABEL_MODULE}="{module}"']
+    # pod="" keeps per-pod probe series (kubernetes.pod_probing) out: the SLO is the service's.
+    matchers = [f'{names.LABEL_MODULE}="{module}"', f'{names.LABEL_POD}=""']
     if target is not None:
         # JSON string escaping is valid PromQL (Go) string escaping: `\.` stays a regex escape.
         matchers.append(f"{names.LABEL_TARGET}=~{json.dumps(target)}")

@@ -100,7 +100,7 @@ async def test_bad_reload_keeps_running_config_and_reports_it(tmp_path):
     async with serve(tarpit(0)) as url:
         good = {"targets": [readiness_target(url)]}
         async with running_exporter(good, tmp_path) as ex:
-            await wait_for(lambda: ex.exporter.state.series.get(("gw", "readiness")), timeout=5)
+            await wait_for(lambda: ex.exporter.state.series.get(("gw", "readiness", "")), timeout=5)
             ex.config_path.write_text("targets:\n  - name: gw\n    url: http://x\n    readiness: {timeout: 0s}\n")
             status, body = await ex.post("/-/reload")
             assert status == 500 and "targets[0].readiness.timeout: must be > 0" in body
@@ -116,7 +116,7 @@ async def test_bad_reload_keeps_running_config_and_reports_it(tmp_path):
             ex.write_config({"targets": [readiness_target(url), readiness_target(url, name="gw2")]})
             status, _ = await ex.post("/-/reload")
             assert status == 200
-            await wait_for(lambda: ex.exporter.state.series.get(("gw2", "readiness")), timeout=5)
+            await wait_for(lambda: ex.exporter.state.series.get(("gw2", "readiness", "")), timeout=5)
             s = await ex.samples()
             assert value(s, c.EXPORTER_RELOAD_SUCCESS) == 1
             assert value(s, c.EXPORTER_TARGETS) == 2

@@ -13,6 +13,49 @@ from kubehelpers import fixture
 from localservers import fixed, serve
 
 
+def write_kubeconfig(path, url: str) -> str:
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "local",
+        "clusters": [{"name": "local", "cluster": {"server": url}}],
+        "users": [{"name": "exporter", "user": {"token": "kube-canary-token"}}],
+        "contexts": [{"name": "local", "context": {"cluster": "local", "user": "exporter"}}],
+    }))
+    return str(path)
+
+
+async def test_pod_probing_labels_each_ready_pod_and_forgets_deleted_ones(tmp_path):
+    api = FakeKubeApi()
+    url = await api.start()
+    try:
+        pod = fixture("pod_ready")
+        pod["status"]["podIP"] = "127.0.0.1"  # the "pod" is the local server below, reached by IP
+        api.put("pods", pod)
+        name = pod["metadata"]["name"]
+        async with serve(fixed(200, '{"ready":true}')) as gw:
+            doc = {"targets": [{"name": "gw", "url": gw.replace("127.0.0.1", "localhost"),
+                                "readiness": {"interval": "300ms", "timeout": "300ms"}, "websocket": {"enabled": False}}],
+                   "kubernetes": {"enabled": True, "kubeconfig": write_kubeconfig(tmp_path / "kc", url),
+                                  "in_cluster": False, "pod_probing": True}}
+            async with running_exporter(doc, tmp_path) as ex:
+                async def pod_probed():
+                    s = await ex.samples()
+                    return (value(s, c.PROBE_SUCCESS, target="gw", module="readiness", pod=name) == 1
+                            and value(s, c.PROBE_SUCCESS, target="gw", module="readiness") == 1)
+                await wait_for(pod_probed, timeout=15)
+                # Per-pod probes are diagnostics: the live SLO counts the service's probes only.
+                series = ex.exporter.state.series
+                assert series[("gw", "readiness", name)].last.pod == name
+                api.delete("pods", pod["metadata"]["namespace"], name)
+
+                async def forgotten():
+                    s = await ex.samples()
+                    return not any(metric.startswith("openclaw_probe_") and dict(labels).get("pod") == name
+                                   for (metric, labels) in s)
+                await wait_for(forgotten, timeout=15)
+    finally:
+        await api.close()
+
+
 async def test_watcher_metrics_are_served_next_to_probe_metrics(tmp_path):
     api = FakeKubeApi()
     url = await api.start()

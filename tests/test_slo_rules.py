@@ -86,8 +86,8 @@ def test_alerts_carry_runbook_and_severity():
 
 def test_latency_sli_reads_the_exact_threshold_counter():
     expr = rules.sli_error_expr(spec.load().slos[2].sli, "5m")
-    assert 'openclaw_probe_latency_good_total{module="websocket",phase="handshake",threshold_seconds="0.25"}[5m]' in expr
-    assert 'openclaw_probe_attempts_total{module="websocket",result="success"}[5m]' in expr
+    assert 'openclaw_probe_latency_good_total{module="websocket",pod="",phase="handshake",threshold_seconds="0.25"}[5m]' in expr
+    assert 'openclaw_probe_attempts_total{module="websocket",pod="",result="success"}[5m]' in expr
 
 
 @pytest.mark.prometheus

@@ -218,7 +218,7 @@ async def test_api_status_json_and_pages_over_http(tmp_path):
     doc = {"targets": [{"name": "gw", "url": dead, "readiness": {"interval": "1s", "timeout": "900ms"},
                         "websocket": {"enabled": False}}]}
     async with running_exporter(doc, tmp_path) as ex:
-        await wait_for(lambda: ex.exporter.state.series.get(("gw", "readiness")), timeout=5)
+        await wait_for(lambda: ex.exporter.state.series.get(("gw", "readiness", "")), timeout=5)
         import aiohttp
         async with aiohttp.ClientSession() as s:
             async with s.get(ex.base + "/api/status") as resp:
@@ -336,7 +336,7 @@ async def test_slo_and_pod_sections_in_chromium_fit_a_phone_and_log_no_errors(tm
             {"namespace": "openclaw", "pod": "openclaw-gateway-7d9f-x2", "ready": False, "restarts_last_hour": 3,
              "waiting_reason": "CrashLoopBackOff", "last_warning": "Back-off restarting failed container " + HOSTILE},
             {"namespace": "openclaw", "pod": "openclaw-gateway-7d9f-k8", "ready": True, "restarts_last_hour": 0}]
-        await wait_for(lambda: ex.exporter.state.series.get(("gw", "readiness")), timeout=5)
+        await wait_for(lambda: ex.exporter.state.series.get(("gw", "readiness", "")), timeout=5)
 
         await browser.viewport(1280, 800)
         await browser.navigate(ex.base + "/")
