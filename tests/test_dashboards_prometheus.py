@@ -1,0 +1,215 @@
+"""The dashboards' PromQL against the real Prometheus (Debian's 2.42), and real data from the exporter.
+
+One Prometheus serves the module: it parses every expression (an empty TSDB is enough to
+reject bad syntax with `bad_data`), and it scrapes an exporter that probes a small local
+stand-in for the gateway's /readyz, so the readiness panels must show data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import json
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+
+from conftest import free_port, wait_for
+from dashboardhelpers import ROOT, content_panels, dashboards, metric_names, panel_queries, variable_queries, \
+    variable_values, substitute
+from dashboards import catalog
+from localservers import serve
+
+pytestmark = pytest.mark.prometheus
+
+READY_BODY = {"ready": True, "failing": [], "uptimeMs": 20767,
+              "eventLoop": {"degraded": False, "reasons": [], "delayP99Ms": 20.5, "delayMaxMs": 20.5,
+                            "utilization": 0.007, "cpuCoreRatio": 0.01}}
+NOT_READY_BODY = {**READY_BODY, "ready": False, "failing": ["plugin-reload"]}
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop one process we started, by its pid: TERM, then KILL."""
+    if proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def _get_json(url: str) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return json.load(resp)
+    except urllib.error.HTTPError as err:  # 400 bad_data comes with a JSON body
+        return json.load(err)
+
+
+class Prometheus:
+    def __init__(self, base: str, exporter_port: int) -> None:
+        self.base = base
+        self.exporter_port = exporter_port
+
+    def query(self, expr: str) -> dict:
+        return _get_json(f"{self.base}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus is not installed: apt-get install prometheus")
+    work = tmp_path_factory.mktemp("prometheus")
+    port, exporter_port = free_port(), free_port()
+    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+              "scrape_configs": [{"job_name": "openclaw-exporter", "scrape_interval": "1s", "scrape_timeout": "1s",
+                                  "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}]}
+    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
+    log = open(work / "prometheus.log", "wb")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/-/ready", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("prometheus did not start: " + (work / "prometheus.log").read_text()[-2000:])
+            time.sleep(0.1)
+        yield Prometheus(base, exporter_port)
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _all_expressions() -> list[tuple[str, str]]:
+    out = []
+    for uid, d in dashboards().items():
+        out += [(f"{uid} / {title} / {t['refId']}", expr) for title, t, expr in panel_queries(d)]
+        out += [(f"{uid} / variable {name}", expr) for name, expr in variable_queries(d)]
+    return out
+
+
+def test_every_panel_and_variable_expression_parses(prometheus):
+    expressions = _all_expressions()
+    assert len(expressions) > 80
+    failures = []
+    for where, expr in expressions:
+        answer = prometheus.query(expr)
+        if answer.get("status") != "success":
+            failures.append(f"{where}: {answer.get('errorType')}: {answer.get('error')}\n    {expr}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_parse_check_catches_a_broken_expression(prometheus):
+    answer = prometheus.query('sum by (target (openclaw_probe_success{target=~".*"})')
+    assert answer["status"] == "error" and answer["errorType"] == "bad_data"
+
+
+def _alternating_readyz():
+    """Ready, then not ready with a failing subsystem, and so on: both kinds of panel get data."""
+    calls = {"n": 0}
+
+    async def handler(request: web.Request) -> web.Response:
+        calls["n"] += 1
+        if calls["n"] % 2:
+            return web.json_response(READY_BODY)
+        return web.json_response(NOT_READY_BODY, status=503)
+    return handler
+
+
+def _exposed_metrics(text: str) -> set[str]:
+    names = set()
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            names.add(line.split("{", 1)[0].split(" ", 1)[0])
+    return names
+
+
+async def test_readiness_panels_show_data_from_a_running_exporter(prometheus, tmp_path):
+    async with serve(_alternating_readyz()) as gateway_url:
+        config = {"targets": [{"name": "gateway", "url": gateway_url,
+                               "readiness": {"interval": "1s", "timeout": "1s", "path": "/readyz"}}]}
+        config_file = tmp_path / "exporter.yml"
+        config_file.write_text(yaml.safe_dump(config))
+        log = open(tmp_path / "exporter.log", "wb")
+        exporter = subprocess.Popen(
+            [sys.executable, "-m", "exporter", "run", "--config.file", str(config_file),
+             "--web.listen-address", f"127.0.0.1:{prometheus.exporter_port}"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            async with aiohttp.ClientSession() as http:
+                await _check_panels(http, prometheus)
+        except BaseException:
+            print((tmp_path / "exporter.log").read_text()[-3000:])
+            raise
+        finally:
+            _stop(exporter)
+            log.close()
+
+
+async def _query(http: aiohttp.ClientSession, prometheus: Prometheus, expr: str, instant: bool) -> list:
+    if instant:
+        params = {"query": expr}
+        url = prometheus.base + "/api/v1/query"
+    else:
+        now = time.time()
+        params = {"query": expr, "start": f"{now - 20:.3f}", "end": f"{now:.3f}", "step": "1"}
+        url = prometheus.base + "/api/v1/query_range"
+    async with http.get(url, params=params) as resp:
+        answer = await resp.json()
+    assert answer["status"] == "success", f"{answer} for {expr}"
+    return answer["data"]["result"]
+
+
+async def _check_panels(http: aiohttp.ClientSession, prometheus: Prometheus) -> None:
+    exporter_url = f"http://127.0.0.1:{prometheus.exporter_port}/metrics"
+
+    async def scraped_long_enough():
+        # Rates over 10s need a few scrapes of both a success and a not_ready result.
+        result = await _query(http, prometheus,
+                              'count_over_time(openclaw_probe_attempts_total{result="not_ready"}[30s]) >= 12', True)
+        return bool(result)
+    await wait_for(scraped_long_enough, timeout=60, interval=0.5)
+
+    async with http.get(exporter_url) as resp:
+        exposed = _exposed_metrics(await resp.text())
+    probes = dashboards()[catalog.PROBES]
+    values = variable_values(probes)
+    checked, empty = [], []
+    for panel in content_panels(probes):
+        exprs = [(t, substitute(t["expr"], values)) for t in panel["targets"]]
+        if not all(metric_names(e) <= exposed for _, e in exprs):
+            continue  # a panel of another module (websocket) or of something that has not happened (timeouts)
+        checked.append(panel["title"])
+        for target, expr in exprs:
+            if not await _query(http, prometheus, expr, target["instant"]):
+                empty.append(f"{panel['title']} / {target['refId']}: {expr}")
+    assert not empty, "panels without data:\n" + "\n".join(empty)
+    expected = {"Probe success", "Seconds since the last probe", "Success ratio", "Failure reasons", "Skipped ticks",
+                "Latency P50 by phase (exact, 5m)", "Latency P95 by phase (exact, 5m)",
+                "Latency P99 by phase (exact, 5m)", "Latency across targets (histogram)", "Gateway ready",
+                "Failing subsystems (selected range)", "Failing subsystems over time", "Gateway uptime",
+                "Event-loop delay", "Event-loop utilization", "CPU (share of one core)"}
+    assert expected <= set(checked), f"not checked: {expected - set(checked)}"
