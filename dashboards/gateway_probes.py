@@ -18,6 +18,11 @@ PROBED = (ON_TARGET, s.var(M))
 LATENCY_WINDOW = WINDOWS[1][0]
 
 
+def per_target(metric: str, what: str = "") -> s.Query:
+    """A gateway-reported gauge, one line per target."""
+    return s.Query(f"max {s.by(T)} ({s.sel(metric, ON_TARGET)})", f"{{{{target}}}} {what}".strip())
+
+
 def _attempts(*matchers: str) -> str:
     return s.rate(s.sel(c.PROBE_ATTEMPTS_TOTAL, *PROBED, *matchers))
 
@@ -126,14 +131,14 @@ def readiness_panels() -> list[g.Panel]:
                        red="match the start of a bar with deploys, config reloads and the Kubernetes dashboard's "
                            "events."),
         s.stat("Gateway uptime", w=6, h=5, unit=s.UNIT_SECONDS, text_mode="value_and_name",
-               queries=[s.Query(f"max {s.by(T)} ({s.sel(c.GATEWAY_UPTIME, ON_TARGET)})", "{{target}}")],
+               queries=[per_target(c.GATEWAY_UPTIME)],
                thresholds=s.steps(s.RED, (th.PROBE_STALE_BAD_SECONDS, s.GREEN)),
                shows="Gateway process uptime reported by /readyz.",
                red="the gateway (re)started in the last 5 minutes: check restarts and the last termination "
                    "reason on the Kubernetes dashboard."),
         s.latency_panel("Event-loop delay", w=6, h=5,
-                        queries=[s.Query(f"max {s.by(T)} ({s.sel(c.GATEWAY_EVENT_LOOP_DELAY_P99, ON_TARGET)})", "{{target}} p99"),
-                                 s.Query(f"max {s.by(T)} ({s.sel(c.GATEWAY_EVENT_LOOP_DELAY_MAX, ON_TARGET)})", "{{target}} max")],
+                        queries=[per_target(c.GATEWAY_EVENT_LOOP_DELAY_P99, "p99"),
+                                 per_target(c.GATEWAY_EVENT_LOOP_DELAY_MAX, "max")],
                         thresholds=s.steps(s.GREEN, (th.EVENT_LOOP_DELAY_WARN_SECONDS, s.ORANGE),
                                            (th.EVENT_LOOP_DELAY_BAD_SECONDS, s.RED)),
                         shows="Node.js event-loop delay (P99 and max) the gateway reports: how late every timer, "
@@ -141,13 +146,13 @@ def readiness_panels() -> list[g.Panel]:
                         red="the gateway's single thread is blocked: every client feels it. Check CPU against its "
                             "limit (throttling) and the gateway internals dashboard for slow RPC handlers."),
         s.ratio_panel("Event-loop utilization", w=6, h=5,
-                      queries=[s.Query(f"max {s.by(T)} ({s.sel(c.GATEWAY_EVENT_LOOP_UTILIZATION, ON_TARGET)})", "{{target}}")],
+                      queries=[per_target(c.GATEWAY_EVENT_LOOP_UTILIZATION)],
                       thresholds=s.steps(s.GREEN, (th.EVENT_LOOP_UTILIZATION_WARN, s.ORANGE),
                                          (th.EVENT_LOOP_UTILIZATION_BAD, s.RED)),
                       shows="Share of time the event loop was busy.",
                       red="near 100 % the gateway cannot keep up: reduce load or give it more CPU."),
         s.ratio_panel("CPU (share of one core)", w=6, h=5, high=None,
-                      queries=[s.Query(f"max {s.by(T)} ({s.sel(c.GATEWAY_CPU_CORE_RATIO, ON_TARGET)})", "{{target}}")],
+                      queries=[per_target(c.GATEWAY_CPU_CORE_RATIO)],
                       thresholds=s.steps(s.GREEN, (th.CPU_OF_LIMIT, s.ORANGE), (1, s.RED)),
                       shows="CPU the gateway process uses, as a share of one core (the event loop runs on one).",
                       red="the process needs more than a core: the event loop is saturated; check the CPU limit "
@@ -170,13 +175,13 @@ def build_panels() -> list[g.Panel]:
                shows="How many gateway versions the selected targets run.",
                red="more than one version: finish or roll back the rollout."),
         s.stat("Plugins loaded", w=4, h=5, unit=s.UNIT_COUNT, text_mode="value_and_name",
-               queries=[s.Query(f"max {s.by(T)} ({s.sel(c.GATEWAY_PLUGINS_LOADED, ON_TARGET)})", "{{target}}")],
+               queries=[per_target(c.GATEWAY_PLUGINS_LOADED)],
                thresholds=s.steps(s.RED, (1, s.GREEN)),
                shows="Plugins the gateway's health RPC reports loaded.",
                red="no plugin loaded: the gateway started without its configuration (see incident 3: config file "
                    "not found); check the mounted config."),
         s.stat("Plugin errors", w=4, h=5, unit=s.UNIT_COUNT, text_mode="value_and_name",
-               queries=[s.Query(f"max {s.by(T)} ({s.sel(c.GATEWAY_PLUGIN_ERRORS, ON_TARGET)})", "{{target}}")],
+               queries=[per_target(c.GATEWAY_PLUGIN_ERRORS)],
                thresholds=s.steps(s.GREEN, (1, s.RED)),
                shows="Plugins the gateway's health RPC reports as failed.",
                red="a plugin failed to load: the gateway log names it; fix its config and reload."),

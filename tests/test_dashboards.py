@@ -169,3 +169,11 @@ def test_register_adds_dashboards_generate_to_another_cli(tmp_path):
     assert args.func(args) == 0
     shutil.rmtree(tmp_path / "dashboards")
     assert args.func(args) == 1
+
+
+def test_docs_describe_every_dashboard_and_panel():
+    docs = (ROOT / "docs" / "dashboards.md").read_text()
+    for uid, d in dashboards().items():
+        assert f"`{uid}`" in docs and d["title"] in docs
+        missing = [p["title"] for p in content_panels(d) if f"| {p['title']} |" not in docs]
+        assert not missing, f"{uid}: panels not in docs/dashboards.md: {missing}"
