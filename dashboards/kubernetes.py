@@ -167,9 +167,9 @@ def resource_panels() -> list[g.Panel]:
     ]
 
 
-def watcher_panels() -> list[g.Panel]:
+def pod_panels() -> list[g.Panel]:
     return [
-        s.row("Pods and the watcher"),
+        s.row("Pods"),
         s.stat("Pods ready", w=12, h=5, unit=s.UNIT_COUNT, text_mode="value_and_name",
                mappings=s.value_map(("0", "NOT READY", s.RED), ("1", "READY", s.GREEN)),
                queries=[s.Query(f"max {s.by(POD)} ({s.sel(c.POD_READY, *PODS)})", "{{pod}}")],
@@ -196,8 +196,8 @@ def build() -> g.Dashboard:
         UID, "kubernetes",
         "The gateway's pods in Kubernetes: restarts against the 3-per-hour threshold, waiting reasons, "
         "warning events such as FailedMount, startup time, and CPU and memory against requests and limits.",
-        [*restart_panels(), *waiting_panels(), *event_panels(), *startup_panels(), *resource_panels(),
-         *watcher_panels()],
+        [*pod_panels(), *restart_panels(), *waiting_panels(), *event_panels(), *startup_panels(),
+         *resource_panels()],
         [s.query_variable(NS, "Namespace", f"label_values({NS})", multi=False, default="openclaw"),
          s.query_variable(POD, "Pod", s.label_values(f"{{{IN_NS}}}", POD))],
     )

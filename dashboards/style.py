@@ -301,9 +301,29 @@ def links(uid: str) -> list[g.DashboardLink]:
             for other, title in catalog.TITLES.items() if other != uid]
 
 
+MIN_GRAFANA = "9.0.0"
+PANEL_NAMES = {"gauge": "Gauge", "stat": "Stat", "table": "Table", "timeseries": "Time series"}
+
+
+@attr.s
+class HouseDashboard(g.Dashboard):
+    """A grafanalib Dashboard that also lists what it needs (``__requires``), as Grafana's own
+    "export for sharing externally" does, so grafana.com-style import can check it."""
+
+    def to_json_data(self) -> dict:
+        data = super().to_json_data()
+        types = sorted({p.to_json_data()["type"] for p in self._iter_panels()} - {g.ROW_TYPE})
+        data["__requires"] = [
+            {"type": "grafana", "id": "grafana", "name": "Grafana", "version": MIN_GRAFANA},
+            {"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"},
+            *({"type": "panel", "id": t, "name": PANEL_NAMES[t], "version": ""} for t in types),
+        ]
+        return data
+
+
 def dashboard(uid: str, module: str, summary: str, panels: Sequence[g.Panel],
               variables: Sequence[g.Template], time_from: str = "now-6h") -> g.Dashboard:
-    return g.Dashboard(
+    return HouseDashboard(
         uid=uid, title=catalog.TITLES[uid], description=f"{summary.strip()} {generated_note(module)}",
         tags=[TAG], panels=layout(panels), links=links(uid),
         templating=g.Templating(list=[datasource_variable(), *variables]),

@@ -61,6 +61,7 @@ def test_five_dashboards_with_stable_uids_and_do_not_edit_notes():
         assert "DO NOT EDIT" in d["description"]
         assert d["__inputs"][0]["name"] == "DS_PROMETHEUS" and d["__inputs"][0]["pluginId"] == "prometheus"
         assert d["id"] is None  # Grafana assigns its own on import
+        assert {"datasource", "grafana"} <= {r["type"] for r in d["__requires"]}
 
 
 def test_every_dashboard_links_to_the_other_four():
