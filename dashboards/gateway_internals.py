@@ -19,6 +19,7 @@ IN_NS = s.var(NS)
 CALLS = (IN_NS, s.var(PROV))
 FAILED = s.ne(c.LABEL_OUTCOME, c.DIAG_OUTCOME_SUCCESS)
 QS = (0.5, 0.95, 0.99)
+BY_MODEL = s.legend("{}/{}", PROV, MODEL)
 DIAG_SERIES = (c.DIAG_MESSAGE_PROCESSED + "_count", c.DIAG_MODEL_CALLS_TOTAL, c.DIAG_RPC_HANDLER + "_count",
                c.DIAG_MEMORY)
 
@@ -80,19 +81,19 @@ def model_call_panels() -> list[g.Panel]:
                shows="Share of the gateway's model calls that failed in the selected range.",
                red="above 5 % the critical alert fires: the failure categories say why."),
         s.ratio_panel("Model call failure rate by provider/model", w=18,
-                      queries=[s.Query(_failure_ratio((PROV, MODEL)), "{{provider}}/{{model}}")], thresholds=steps,
+                      queries=[s.Query(_failure_ratio((PROV, MODEL)), BY_MODEL)], thresholds=steps,
                       shows="Failed share of model calls per provider and model; the red line is 5 %.",
                       red="one model above the line and the others fine = that model (retired, quota); all "
                           "of them = the provider or the network; compare with the model endpoints dashboard."),
         s.events_panel("Model call failures by error category", w=12,
                        queries=[s.Query(f"sum {s.by(PROV, c.LABEL_ERROR_CATEGORY)} ({s.rate(_calls(FAILED))})",
-                                        "{{provider}}: {{error_category}}")],
+                                        s.legend("{}: {}", PROV, c.LABEL_ERROR_CATEGORY))],
                        thresholds=s.steps(s.GREEN, (0.001, s.RED)),
                        shows="Failed model calls per second by provider and error category.",
                        red="auth = API key; rate limit = quota; not found = retired model; timeout = provider slow."),
         s.latency_panel("Model call latency P95 by provider/model", w=12,
                         queries=[s.Query(s.quantile_over(0.95, c.DIAG_MODEL_CALL_DURATION, CALLS, (PROV, MODEL)),
-                                         "{{provider}}/{{model}}")],
+                                         BY_MODEL)],
                         thresholds=s.steps(s.GREEN, (th.MODEL_CALL_P95_SECONDS, s.ORANGE),
                                            (th.MODEL_CALL_P99_SECONDS, s.RED)),
                         shows="P95 model call duration per provider and model (article: P95 3.5 s, P99 5.8 s).",
@@ -107,7 +108,7 @@ def runtime_panels() -> list[g.Panel]:
         s.row("Gateway runtime"),
         s.latency_panel("RPC handler latency P95 by method", w=12,
                         queries=[s.Query(s.quantile_over(0.95, c.DIAG_RPC_HANDLER, (IN_NS,), (c.LABEL_METHOD,)),
-                                         "{{method}}")],
+                                         s.legend("{}", c.LABEL_METHOD))],
                         thresholds=s.steps(s.GREEN, (th.EVENT_LOOP_DELAY_WARN_SECONDS, s.ORANGE),
                                            (th.EVENT_LOOP_DELAY_BAD_SECONDS, s.RED)),
                         shows="P95 time the gateway spends in each WebSocket RPC handler (health, status and "
@@ -115,14 +116,14 @@ def runtime_panels() -> list[g.Panel]:
                         red="a handler that slow blocks the event loop for every client: find the method and its "
                             "backing store (agent database on the PVC, plugin)."),
         s.latency_panel("Event-loop delay max", w=6,
-                        queries=[s.Query(f"max {s.by(NS, c.LABEL_POD)} ({loop})", "{{pod}}")],
+                        queries=[s.Query(f"max {s.by(NS, c.LABEL_POD)} ({loop})", s.legend("{}", c.LABEL_POD))],
                         thresholds=s.steps(s.GREEN, (th.EVENT_LOOP_DELAY_WARN_SECONDS, s.ORANGE),
                                            (th.EVENT_LOOP_DELAY_BAD_SECONDS, s.RED)),
                         shows="Worst event-loop delay the gateway measured itself.",
                         red="the event loop stalls: check CPU throttling and the slow RPC handlers on the left."),
         s.timeseries("Memory by kind", w=6, unit=s.UNIT_BYTES, low=0, threshold_lines=False,
                      queries=[s.Query(f"max {s.by(c.LABEL_POD, c.LABEL_MEMORY_KIND)} ({s.sel(c.DIAG_MEMORY, IN_NS)})",
-                                      "{{pod}} {{kind}}")],
+                                      s.legend("{} {}", c.LABEL_POD, c.LABEL_MEMORY_KIND))],
                      thresholds=s.steps(s.GREEN),
                      shows="Gateway process memory by kind (rss, heap used, heap total, external ...).",
                      red="never red; compare rss with the memory limit on the Kubernetes dashboard, and a heap that "

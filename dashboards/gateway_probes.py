@@ -14,13 +14,14 @@ UID = catalog.PROBES
 T, M, P = c.LABEL_TARGET, c.LABEL_MODULE, c.LABEL_PHASE
 ON_TARGET = s.var(T)
 PROBED = (ON_TARGET, s.var(M))
+TARGET, PAIR = s.legend("{}", T), s.legend("{} / {}", T, M)
 # The exact-percentile window the latency panels read (the middle one: 5m).
 LATENCY_WINDOW = WINDOWS[1][0]
 
 
 def per_target(metric: str, what: str = "") -> s.Query:
     """A gateway-reported gauge, one line per target."""
-    return s.Query(f"max {s.by(T)} ({s.sel(metric, ON_TARGET)})", f"{{{{target}}}} {what}".strip())
+    return s.Query(f"max {s.by(T)} ({s.sel(metric, ON_TARGET)})", s.legend(f"{{}} {what}".strip(), T))
 
 
 def _attempts(*matchers: str) -> str:
@@ -36,27 +37,27 @@ def results_panels() -> list[g.Panel]:
     return [
         s.row("Probe results"),
         s.stat("Probe success", w=16, h=5, unit=s.UNIT_COUNT, mappings=s.UP_DOWN, text_mode="value_and_name",
-               queries=[s.Query(s.sel(c.PROBE_SUCCESS, *PROBED), "{{target}} / {{module}}")],
+               queries=[s.Query(s.sel(c.PROBE_SUCCESS, *PROBED), PAIR)],
                thresholds=s.steps(s.RED, (1, s.GREEN)),
                shows="Whether the last probe of each target and module succeeded.",
                red="the gateway failed that check. Read the failure reason below, then run "
                    "`openclaw-exporter probe --target <t> --module <m>` for the probe's own log."),
         s.stat("Seconds since the last probe", w=8, h=5, unit=s.UNIT_SECONDS, text_mode="value_and_name",
                queries=[s.Query(f"time() - max {s.by(T, M)} ({s.sel(c.PROBE_LAST_TIMESTAMP, *PROBED)})",
-                                "{{target}} / {{module}}")],
+                                PAIR)],
                thresholds=s.steps(s.GREEN, (th.PROBE_STALE_WARN_SECONDS, s.ORANGE), (th.PROBE_STALE_BAD_SECONDS, s.RED)),
                shows="Age of the newest probe result: the exporter is still probing and Prometheus still scraping.",
                red="results are stale and every other panel is old news: check the exporter pod, its logs "
                    "(`skipped ticks`, config reload errors) and the Prometheus scrape target."),
         s.ratio_panel("Success ratio", w=12,
-                      queries=[s.Query(_success_ratio(), "{{target}} / {{module}}")],
+                      queries=[s.Query(_success_ratio(), PAIR)],
                       thresholds=s.steps(s.RED, (0.99, s.ORANGE), (0.999, s.GREEN)),
                       shows="Share of probes that succeeded, per target and module (the availability SLIs' raw input).",
                       red="below 99.9 %, the 99.9 % availability SLOs burn budget: see the SLO overview for how fast."),
         s.events_panel("Failure reasons", w=12,
                        queries=[s.Query(f"sum {s.by(T, M, c.LABEL_RESULT)} "
                                         f"({_attempts(s.ne(c.LABEL_RESULT, c.RESULT_SUCCESS))})",
-                                        "{{target}} / {{module}}: {{result}}")],
+                                        s.legend("{} / {}: {}", T, M, c.LABEL_RESULT))],
                        thresholds=s.steps(s.GREEN, (0.001, s.RED)),
                        shows="Failed probes per second, by failure reason (refused, timeout, not_ready, invalid_body, "
                              "auth_failed, model_not_found ...).",
@@ -66,14 +67,14 @@ def results_panels() -> list[g.Panel]:
         s.events_panel("Timeouts by phase", w=12,
                        queries=[s.Query(f"sum {s.by(T, M, P)} "
                                         f"({s.rate(s.sel(c.PROBE_TIMEOUTS_TOTAL, *PROBED))})",
-                                        "{{target}} / {{module}}: {{phase}}")],
+                                        s.legend("{} / {}: {}", T, M, P))],
                        thresholds=s.steps(s.GREEN, (0.001, s.RED)),
                        shows="Probes that hit their timeout, by the phase they were stuck in.",
                        red="connect = network path or pod; first_byte/handshake = the gateway is overloaded "
                            "(check the event loop below); rpc = a slow gateway RPC."),
         s.events_panel("Skipped ticks", w=12,
                        queries=[s.Query(f"sum {s.by(T, M)} ({s.rate(s.sel(c.PROBE_SKIPPED_TOTAL, *PROBED))})",
-                                        "{{target}} / {{module}}")],
+                                        PAIR)],
                        thresholds=s.steps(s.GREEN, (0.001, s.RED)),
                        shows="Scheduled probes skipped because the previous one of the pair was still running.",
                        red="the probe interval is shorter than the probe takes: raise `interval` or lower `timeout`."),
@@ -85,7 +86,7 @@ def latency_panels() -> list[g.Panel]:
         s.latency_panel(f"Latency {s.percentile_name(q)} by phase (exact, {LATENCY_WINDOW})", w=8,
                         queries=[s.Query(s.sel(c.PROBE_LATENCY, *PROBED, s.eq(c.LABEL_WINDOW, LATENCY_WINDOW),
                                                s.eq(c.LABEL_QUANTILE, repr(q))),
-                                         "{{target}} / {{module}}: {{phase}}")],
+                                         s.legend("{} / {}: {}", T, M, P))],
                         thresholds=s.steps(s.GREEN, (th.HANDSHAKE_SLO_SECONDS, s.RED)),
                         shows=f"Exact {s.percentile_name(q)} of successful probe durations over the last "
                               f"{LATENCY_WINDOW}, per phase (computed by the exporter, no bucket error). "
@@ -97,7 +98,7 @@ def latency_panels() -> list[g.Panel]:
     across = s.latency_panel(
         "Latency across targets (histogram)", w=24,
         queries=[s.Query(s.quantile_over(q, c.PROBE_DURATION, PROBED, (M, P)),
-                         f"{s.percentile_name(q)} {{{{module}}}}: {{{{phase}}}}") for q in QUANTILES],
+                         s.legend(f"{s.percentile_name(q)} {{}}: {{}}", M, P)) for q in QUANTILES],
         thresholds=s.steps(s.GREEN, (th.HANDSHAKE_SLO_SECONDS, s.RED)),
         shows="Percentiles estimated with histogram_quantile over the duration buckets, aggregated across the "
               "selected targets (coarser than the exact panels above, but they add up across targets).",
@@ -111,7 +112,7 @@ def readiness_panels() -> list[g.Panel]:
         s.row("Readiness (/readyz)"),
         s.stat("Gateway ready", w=4, h=6, unit=s.UNIT_COUNT, text_mode="value_and_name",
                mappings=s.value_map(("0", "NOT READY", s.RED), ("1", "READY", s.GREEN)),
-               queries=[s.Query(s.sel(c.GATEWAY_READY, ON_TARGET), "{{target}}")],
+               queries=[s.Query(s.sel(c.GATEWAY_READY, ON_TARGET), TARGET)],
                thresholds=s.steps(s.RED, (1, s.GREEN)),
                shows="What the gateway's /readyz body says about itself right now.",
                red="the gateway refuses traffic (Kubernetes takes it out of the Service): the table next to it "
@@ -125,7 +126,7 @@ def readiness_panels() -> list[g.Panel]:
                 red="every row is red: agent-database:* = check the PVC mount and disk; plugin-reload = check "
                     "the gateway log for the plugin error, then the config it reloaded."),
         s.events_panel("Failing subsystems over time", w=10, h=6, unit=s.UNIT_COUNT,
-                       queries=[s.Query(f"max {s.by(T, c.LABEL_SUBSYSTEM)} ({failing})", "{{target}}: {{subsystem}}")],
+                       queries=[s.Query(f"max {s.by(T, c.LABEL_SUBSYSTEM)} ({failing})", s.legend("{}: {}", T, c.LABEL_SUBSYSTEM))],
                        thresholds=s.steps(s.GREEN, (1, s.RED)),
                        shows="When each subsystem was failing readiness.",
                        red="match the start of a bar with deploys, config reloads and the Kubernetes dashboard's "

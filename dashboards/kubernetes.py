@@ -18,6 +18,7 @@ NS, POD, CTR, REASON = c.LABEL_NAMESPACE, c.LABEL_POD, c.LABEL_CONTAINER, c.LABE
 IN_NS = s.eq(NS, "$namespace")
 PODS = (IN_NS, s.var(POD))
 PER_CONTAINER = (POD, CTR)
+PER_CONTAINER_LEGEND = s.legend("{}/{}", POD, CTR)
 # cAdvisor also reports the pod's cgroup (container="") and its pause container: not workloads.
 WORKLOAD = (s.ne(CTR, ""), s.ne(CTR, c.CADVISOR_POD_CONTAINER))
 
@@ -31,14 +32,14 @@ def restart_panels() -> list[g.Panel]:
     return [
         s.row("Restarts"),
         s.stat("Restarts in the last hour", w=8, h=7, unit=s.UNIT_COUNT, text_mode="value_and_name",
-               queries=[s.Query(restarts_last_hour(), "{{pod}}/{{container}}")],
+               queries=[s.Query(restarts_last_hour(), PER_CONTAINER_LEGEND)],
                thresholds=s.steps(s.GREEN, (1, s.ORANGE), (th.RESTARTS_PER_HOUR, s.RED)),
                shows="Container restarts in the last hour per container. The warning alert fires above 3 an "
                      "hour; the stat turns red at 3, one restart early.",
                red="the container is crash-looping: read its last termination reason below (OOMKilled = "
                    "memory limit, Error = the log, e.g. incident 3: configuration file not found)."),
         s.timeseries("Restarts per hour", w=16, h=7, unit=s.UNIT_COUNT, low=0,
-                     queries=[s.Query(restarts_last_hour(), "{{pod}}/{{container}}")],
+                     queries=[s.Query(restarts_last_hour(), PER_CONTAINER_LEGEND)],
                      thresholds=s.steps(s.GREEN, (th.RESTARTS_PER_HOUR, s.RED)),
                      shows="Restarts over the trailing hour, over time; the red line is the alert threshold (3).",
                      red="above the line the restart alert fires; find what changed when the curve rose."),
@@ -54,7 +55,7 @@ def waiting_panels() -> list[g.Panel]:
     return [
         s.row("Waiting and terminations"),
         s.events_panel("Waiting reasons", w=12, unit=s.UNIT_COUNT,
-                       queries=[s.Query(waiting, "{{pod}}/{{container}}: {{reason}}")],
+                       queries=[s.Query(waiting, s.legend("{}/{}: {}", POD, CTR, REASON))],
                        thresholds=s.steps(s.GREEN, (1, s.RED)),
                        shows="Containers waiting to run, by reason (ContainerCreating, CrashLoopBackOff, "
                              "ImagePullBackOff, ErrImagePull, CreateContainerConfigError).",
@@ -64,7 +65,7 @@ def waiting_panels() -> list[g.Panel]:
         s.timeseries("Time spent waiting", w=12, unit=s.UNIT_SECONDS, low=0,
                      queries=[s.Query(f"max {s.by(*PER_CONTAINER, REASON)} "
                                       f"({s.sel(c.POD_CONTAINER_WAITING_SECONDS, *PODS)})",
-                                      "{{pod}}/{{container}}: {{reason}}")],
+                                      s.legend("{}/{}: {}", POD, CTR, REASON))],
                      thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE),
                                         (th.STARTUP_TARGET_SECONDS, s.RED)),
                      shows="How long each waiting container has been waiting in its current reason.",
@@ -90,7 +91,7 @@ def event_panels() -> list[g.Panel]:
                red="a volume could not mount (incident 1: CephFS `mount failed: exit status 32 ... Connection "
                    "timed out`): check the CSI driver pods and avoid creating many PVCs at once."),
         s.events_panel("Warning events by reason", w=18, unit=s.UNIT_COUNT,
-                       queries=[s.Query(f"sum {s.by(REASON)} (increase({events}[$__rate_interval]))", "{{reason}}")],
+                       queries=[s.Query(f"sum {s.by(REASON)} (increase({events}[$__rate_interval]))", s.legend("{}", REASON))],
                        thresholds=s.steps(s.GREEN, (1, s.RED)),
                        shows="Warning events of the namespace's pods, by reason (FailedMount, BackOff, Failed, "
                              "FailedScheduling, Unhealthy ...).",
@@ -125,9 +126,9 @@ def _usage_against(usage: str, resource: str) -> list[s.Query]:
     per = s.by(*PER_CONTAINER)
     resource_m = s.eq(c.LABEL_KSM_RESOURCE, resource)
     return [
-        s.Query(usage, "{{pod}}/{{container}} used"),
-        s.Query(f"sum {per} ({s.sel(c.KSM_RESOURCE_REQUESTS, *PODS, resource_m)})", "{{pod}}/{{container}} request"),
-        s.Query(f"sum {per} ({s.sel(c.KSM_RESOURCE_LIMITS, *PODS, resource_m)})", "{{pod}}/{{container}} limit"),
+        s.Query(usage, PER_CONTAINER_LEGEND + " used"),
+        s.Query(f"sum {per} ({s.sel(c.KSM_RESOURCE_REQUESTS, *PODS, resource_m)})", PER_CONTAINER_LEGEND + " request"),
+        s.Query(f"sum {per} ({s.sel(c.KSM_RESOURCE_LIMITS, *PODS, resource_m)})", PER_CONTAINER_LEGEND + " limit"),
     ]
 
 
@@ -148,7 +149,7 @@ def resource_panels() -> list[g.Panel]:
                            "requests 500m, limits 2-4 cores).",
                      red="never red itself; usage at the limit line means throttling: see the share panel."),
         s.ratio_panel("CPU usage of limit", w=12, high=None,
-                      queries=[s.Query(_share_of_limit(cpu, c.KSM_RESOURCE_CPU), "{{pod}}/{{container}}")],
+                      queries=[s.Query(_share_of_limit(cpu, c.KSM_RESOURCE_CPU), PER_CONTAINER_LEGEND)],
                       thresholds=s.steps(s.GREEN, (th.CPU_OF_LIMIT, s.RED)),
                       shows="CPU used as a share of the limit; the warning alert threshold is 80 %.",
                       red="above 80 % the container is close to throttling, which shows up as event-loop delay: "
@@ -159,7 +160,7 @@ def resource_panels() -> list[g.Panel]:
                            "and limit (article: 1.2Gi used, requests 1-2Gi, limits 4-8Gi).",
                      red="never red itself; usage near the limit line ends in OOMKilled: see the share panel."),
         s.ratio_panel("Memory usage of limit", w=12, high=None,
-                      queries=[s.Query(_share_of_limit(memory, c.KSM_RESOURCE_MEMORY), "{{pod}}/{{container}}")],
+                      queries=[s.Query(_share_of_limit(memory, c.KSM_RESOURCE_MEMORY), PER_CONTAINER_LEGEND)],
                       thresholds=s.steps(s.GREEN, (th.CPU_OF_LIMIT, s.ORANGE), (th.MEMORY_OF_LIMIT, s.RED)),
                       shows="Working-set memory as a share of the limit; the critical alert threshold is 90 %.",
                       red="above 90 % the next spike is an OOM kill: raise the limit now, then look for the leak "
@@ -172,7 +173,7 @@ def pod_panels() -> list[g.Panel]:
         s.row("Pods"),
         s.stat("Pods ready", w=12, h=5, unit=s.UNIT_COUNT, text_mode="value_and_name",
                mappings=s.value_map(("0", "NOT READY", s.RED), ("1", "READY", s.GREEN)),
-               queries=[s.Query(f"max {s.by(POD)} ({s.sel(c.POD_READY, *PODS)})", "{{pod}}")],
+               queries=[s.Query(f"max {s.by(POD)} ({s.sel(c.POD_READY, *PODS)})", s.legend("{}", POD))],
                thresholds=s.steps(s.RED, (1, s.GREEN)),
                shows="Whether each pod's Ready condition is true (from the exporter's Kubernetes watcher).",
                red="the pod is out of its Service: read the waiting reasons, events and the gateway's readiness."),

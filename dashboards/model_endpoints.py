@@ -13,6 +13,7 @@ from exporter.quantiles import WINDOWS
 UID = catalog.MODELS
 T, PROV, MODEL = c.LABEL_TARGET, c.LABEL_PROVIDER, c.LABEL_MODEL
 ON_TARGET = s.var(T)
+BY_TARGET = s.legend("{}", T)
 CATALOG = (ON_TARGET, s.var(PROV), s.var(MODEL))
 MODEL_PROBE = (ON_TARGET, s.eq(c.LABEL_MODULE, c.MODULE_MODEL))
 LATENCY_WINDOW = WINDOWS[1][0]
@@ -28,7 +29,7 @@ def catalog_panels() -> list[g.Panel]:
         s.row("Catalog"),
         s.stat("Configured models listed by the provider", w=16, h=6, unit=s.UNIT_COUNT, text_mode="value_and_name",
                mappings=s.value_map(("0", "MISSING", s.RED), ("1", "LISTED", s.GREEN)),
-               queries=[s.Query(available, "{{target}}: {{provider}}/{{model}}")],
+               queries=[s.Query(available, s.legend("{}: {}/{}", T, PROV, MODEL))],
                thresholds=s.steps(s.RED, (1, s.GREEN)),
                shows="For each model the gateway is configured to use, whether the provider's model list "
                      "(GET {baseUrl}/models) still contains it.",
@@ -40,14 +41,14 @@ def catalog_panels() -> list[g.Panel]:
                shows="How many configured models the provider no longer lists.",
                red="see which on the left; change the model in the gateway configuration."),
         s.stat("Model probe", w=4, h=6, unit=s.UNIT_COUNT, mappings=s.UP_DOWN, text_mode="value_and_name",
-               queries=[s.Query(s.sel(c.PROBE_SUCCESS, *MODEL_PROBE), "{{target}}")],
+               queries=[s.Query(s.sel(c.PROBE_SUCCESS, *MODEL_PROBE), BY_TARGET)],
                thresholds=s.steps(s.RED, (1, s.GREEN)),
                shows="Whether the last model probe (catalog plus synthetic completion) succeeded.",
                red="read its failure reason below: auth_failed = API key; rate_limited = quota; "
                    "model_not_found = retired model."),
         s.timeseries("Catalog availability over time", w=24, h=7, unit=s.UNIT_COUNT, low=0, high=1,
                      steps_after=True, threshold_lines=False,
-                     queries=[s.Query(f"min {s.by(PROV, MODEL)} ({available})", "{{provider}}/{{model}}")],
+                     queries=[s.Query(f"min {s.by(PROV, MODEL)} ({available})", s.legend("{}/{}", PROV, MODEL))],
                      thresholds=s.steps(s.RED, (1, s.GREEN)),
                      shows="1 while the provider lists the model, 0 while it does not.",
                      red="a drop to 0 dates the provider's change; correlate with model call failures on the "
@@ -63,7 +64,7 @@ def completion_panels() -> list[g.Panel]:
         s.latency_panel(f"Completion latency (exact, {LATENCY_WINDOW})", w=12,
                         queries=[s.Query(s.sel(c.PROBE_LATENCY, *MODEL_PROBE, phases,
                                                s.eq(c.LABEL_WINDOW, LATENCY_WINDOW)),
-                                         "{{target}} {{phase}} q{{quantile}}")],
+                                         s.legend("{} {} q{}", T, c.LABEL_PHASE, c.LABEL_QUANTILE))],
                         thresholds=s.steps(s.GREEN, (th.MODEL_CALL_P95_SECONDS, s.ORANGE),
                                            (th.MODEL_CALL_P99_SECONDS, s.RED)),
                         shows="Exact P50/P95/P99 of the synthetic chat completion: time to the first token and "
@@ -73,25 +74,25 @@ def completion_panels() -> list[g.Panel]:
         s.events_panel("Failure reasons", w=12,
                        queries=[s.Query(f"sum {s.by(T, c.LABEL_RESULT)} "
                                         f"({_attempts(s.ne(c.LABEL_RESULT, c.RESULT_SUCCESS))})",
-                                        "{{target}}: {{result}}")],
+                                        s.legend("{}: {}", T, c.LABEL_RESULT))],
                        thresholds=s.steps(s.GREEN, (0.001, s.RED)),
                        shows="Failed model probes per second by reason.",
                        red="auth_failed = rotate or re-mount the provider API key; model_not_found = the model "
                            "was retired; rate_limited = quota exhausted (lower the probe rate or raise the quota); "
                            "timeout = provider overloaded."),
         s.ratio_panel("Completion success ratio", w=12,
-                      queries=[s.Query(f"{good} / sum {s.by(T)} ({_attempts()})", "{{target}}")],
+                      queries=[s.Query(f"{good} / sum {s.by(T)} ({_attempts()})", BY_TARGET)],
                       thresholds=s.steps(s.RED, (0.95, s.ORANGE), (0.99, s.GREEN)),
                       shows="Share of model probes that succeeded.",
                       red="below 99 % the model catalog SLO burns budget: see the SLO overview."),
         s.events_panel("Synthetic calls", w=6, unit=s.UNIT_COUNT,
                        queries=[s.Query(f"sum {s.by(T)} (increase({s.sel(c.MODEL_SYNTHETIC_CALLS_TOTAL, ON_TARGET)}"
-                                        "[$__rate_interval]))", "{{target}}")],
+                                        "[$__rate_interval]))", BY_TARGET)],
                        thresholds=s.steps(s.GREEN),
                        shows="Paid synthetic completions the exporter made.",
                        red="never red; a rise means the probe interval shrank: each call costs tokens."),
         s.stat("Synthetic calls left today", w=6, h=8, unit=s.UNIT_COUNT, text_mode="value_and_name",
-               queries=[s.Query(f"min {s.by(T)} ({s.sel(c.MODEL_SYNTHETIC_CAP_REMAINING, ON_TARGET)})", "{{target}}")],
+               queries=[s.Query(f"min {s.by(T)} ({s.sel(c.MODEL_SYNTHETIC_CAP_REMAINING, ON_TARGET)})", BY_TARGET)],
                thresholds=s.steps(s.RED, (1, s.ORANGE), (10, s.GREEN)),
                shows="Synthetic completions the daily cap still allows.",
                red="the cap is reached: the completion check stops until tomorrow (the catalog check goes on)."),

@@ -16,6 +16,7 @@ from exporter import conventions as c
 UID = catalog.SLO
 ON_SLO = s.var(c.LABEL_SLO)
 PER_SLO = (c.LABEL_SLO,)
+BY_SLO = s.legend("{}", c.LABEL_SLO)
 BUDGET_STEPS = s.steps(s.RED, (0, s.ORANGE), (0.25, s.YELLOW), (0.5, s.GREEN))
 
 
@@ -82,20 +83,20 @@ def slo_panels() -> list[g.Panel]:
     return [
         s.row("SLO $slo", repeat=c.LABEL_SLO),
         s.stat("Objective", w=3, h=6, unit=s.UNIT_RATIO, decimals=2,
-               queries=[s.Query(objective(), "{{slo}}")], thresholds=s.steps(s.BLUE),
+               queries=[s.Query(objective(), BY_SLO)], thresholds=s.steps(s.BLUE),
                shows="The SLO's target: the share of good events it promises over the 30-day window.",
                red="never red; compare it with the SLI next to it."),
         s.stat(f"SLI ({th.SLO_PERIOD})", w=3, h=6, unit=s.UNIT_RATIO, decimals=3,
-               queries=[s.Query(sli(), "{{slo}}")],
+               queries=[s.Query(sli(), BY_SLO)],
                thresholds=s.steps(s.RED, (0.99, s.ORANGE), (0.999, s.GREEN)),
                shows=f"The share of good events over the last {th.SLO_PERIOD}.",
                red="below 99 %; whether that breaks this SLO depends on its objective: the budget panels say."),
         s.stat("Error budget remaining", w=3, h=6, unit=s.UNIT_RATIO, decimals=1,
-               queries=[s.Query(budget_remaining(), "{{slo}}")], thresholds=BUDGET_STEPS,
+               queries=[s.Query(budget_remaining(), BY_SLO)], thresholds=BUDGET_STEPS,
                shows=f"Share of the {th.SLO_PERIOD} error budget not yet spent (negative: overspent).",
                red="the budget is spent: freeze risky changes and put reliability work first until it recovers."),
         s.gauge("Budget remaining (gauge)", w=3, h=6, unit=s.UNIT_RATIO, decimals=0,
-                queries=[s.Query(budget_remaining(), "{{slo}}")], thresholds=BUDGET_STEPS,
+                queries=[s.Query(budget_remaining(), BY_SLO)], thresholds=BUDGET_STEPS,
                 shows="The same budget as a gauge: green above half, yellow above a quarter, orange until spent.",
                 red="the budget is spent (see the stat on its left)."),
         *[burn_stat(w) for w in th.BURN_WINDOWS],
@@ -106,7 +107,7 @@ def slo_panels() -> list[g.Panel]:
                      red="a line above 1 means that alert's long window is burning too fast; it fires when its "
                          "short window agrees."),
         s.ratio_panel(f"Error budget burn-down ({th.SLO_PERIOD})", w=12, h=8, low=None, time_from=th.SLO_PERIOD,
-                      queries=[s.Query(budget_remaining(), "{{slo}}")], thresholds=BUDGET_STEPS,
+                      queries=[s.Query(budget_remaining(), BY_SLO)], thresholds=BUDGET_STEPS,
                       shows=f"Budget remaining over the last {th.SLO_PERIOD}: steady burn is a straight line to 0 "
                             "at the end of the window; steps down are incidents.",
                       red="below 0 the SLO is broken for this window; a steep step shows the incident to review."),

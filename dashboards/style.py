@@ -126,6 +126,11 @@ def either(primary: str, fallback: str, labels: Sequence[str]) -> str:
     return f"max {by(*labels)} ({primary}) or max {by(*labels)} ({fallback})"
 
 
+def legend(fmt: str, *labels: str) -> str:
+    """A Grafana legend: ``legend("{} / {}", LABEL_TARGET, LABEL_MODULE)`` -> ``{{target}} / {{module}}``."""
+    return fmt.format(*("{{%s}}" % label for label in labels))
+
+
 def percentile_name(q: float) -> str:
     return f"P{q * 100:g}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -123,6 +124,15 @@ def test_every_metric_name_comes_from_conventions():
         for expr in exprs:
             unknown = metric_names(expr) - known
             assert not unknown, f"{uid}: {unknown} in {expr}"
+
+
+def test_legends_name_only_labels_from_conventions():
+    from exporter import conventions as c
+    labels = {v for k, v in vars(c).items() if k.startswith("LABEL_")}
+    for uid, d in dashboards().items():
+        for title, target, _ in panel_queries(d):
+            used = set(re.findall(r"\{\{(\w+)\}\}", target["legendFormat"]))
+            assert used <= labels, f"{uid} / {title}: {used - labels}"
 
 
 def test_slo_dashboard_repeats_a_row_per_slo_with_burn_rates_against_thresholds():
