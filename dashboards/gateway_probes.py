@@ -14,7 +14,7 @@ UID = catalog.PROBES
 T, M, P = c.LABEL_TARGET, c.LABEL_MODULE, c.LABEL_PHASE
 ON_TARGET = s.var(T)
 PROBED = (ON_TARGET, s.var(M))
-TARGET, PAIR = s.legend("{}", T), s.legend("{} / {}", T, M)
+BY_TARGET, BY_PAIR = s.legend("{}", T), s.legend("{} / {}", T, M)
 # The exact-percentile window the latency panels read (the middle one: 5m).
 LATENCY_WINDOW = WINDOWS[1][0]
 
@@ -37,20 +37,20 @@ def results_panels() -> list[g.Panel]:
     return [
         s.row("Probe results"),
         s.stat("Probe success", w=16, h=5, unit=s.UNIT_COUNT, mappings=s.UP_DOWN, text_mode="value_and_name",
-               queries=[s.Query(s.sel(c.PROBE_SUCCESS, *PROBED), PAIR)],
+               queries=[s.Query(s.sel(c.PROBE_SUCCESS, *PROBED), BY_PAIR)],
                thresholds=s.steps(s.RED, (1, s.GREEN)),
                shows="Whether the last probe of each target and module succeeded.",
                red="the gateway failed that check. Read the failure reason below, then run "
                    "`openclaw-exporter probe --target <t> --module <m>` for the probe's own log."),
         s.stat("Seconds since the last probe", w=8, h=5, unit=s.UNIT_SECONDS, text_mode="value_and_name",
                queries=[s.Query(f"time() - max {s.by(T, M)} ({s.sel(c.PROBE_LAST_TIMESTAMP, *PROBED)})",
-                                PAIR)],
+                                BY_PAIR)],
                thresholds=s.steps(s.GREEN, (th.PROBE_STALE_WARN_SECONDS, s.ORANGE), (th.PROBE_STALE_BAD_SECONDS, s.RED)),
                shows="Age of the newest probe result: the exporter is still probing and Prometheus still scraping.",
                red="results are stale and every other panel is old news: check the exporter pod, its logs "
                    "(`skipped ticks`, config reload errors) and the Prometheus scrape target."),
         s.ratio_panel("Success ratio", w=12,
-                      queries=[s.Query(_success_ratio(), PAIR)],
+                      queries=[s.Query(_success_ratio(), BY_PAIR)],
                       thresholds=s.steps(s.RED, (0.99, s.ORANGE), (0.999, s.GREEN)),
                       shows="Share of probes that succeeded, per target and module (the availability SLIs' raw input).",
                       red="below 99.9 %, the 99.9 % availability SLOs burn budget: see the SLO overview for how fast."),
@@ -74,7 +74,7 @@ def results_panels() -> list[g.Panel]:
                            "(check the event loop below); rpc = a slow gateway RPC."),
         s.events_panel("Skipped ticks", w=12,
                        queries=[s.Query(f"sum {s.by(T, M)} ({s.rate(s.sel(c.PROBE_SKIPPED_TOTAL, *PROBED))})",
-                                        PAIR)],
+                                        BY_PAIR)],
                        thresholds=s.steps(s.GREEN, (0.001, s.RED)),
                        shows="Scheduled probes skipped because the previous one of the pair was still running.",
                        red="the probe interval is shorter than the probe takes: raise `interval` or lower `timeout`."),
@@ -112,7 +112,7 @@ def readiness_panels() -> list[g.Panel]:
         s.row("Readiness (/readyz)"),
         s.stat("Gateway ready", w=4, h=6, unit=s.UNIT_COUNT, text_mode="value_and_name",
                mappings=s.value_map(("0", "NOT READY", s.RED), ("1", "READY", s.GREEN)),
-               queries=[s.Query(s.sel(c.GATEWAY_READY, ON_TARGET), TARGET)],
+               queries=[s.Query(s.sel(c.GATEWAY_READY, ON_TARGET), BY_TARGET)],
                thresholds=s.steps(s.RED, (1, s.GREEN)),
                shows="What the gateway's /readyz body says about itself right now.",
                red="the gateway refuses traffic (Kubernetes takes it out of the Service): the table next to it "
