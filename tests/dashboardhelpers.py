@@ -35,9 +35,10 @@ def content_panels(dashboard: dict) -> Iterator[dict]:
     return (p for p in panels(dashboard) if p["type"] != "row")
 
 
-def variable_values(dashboard: dict) -> dict[str, str]:
-    """What each variable expands to: All's regex for multi-valued ones, else the default."""
-    values = dict(GRAFANA_BUILTINS)
+def variable_values(dashboard: dict, **builtins: str) -> dict[str, str]:
+    """What each variable expands to: All's regex for multi-valued ones, else the default;
+    Grafana's own (``__rate_interval`` ...) as in GRAFANA_BUILTINS unless given."""
+    values = {**GRAFANA_BUILTINS, **builtins}
     for var in dashboard["templating"]["list"]:
         if var["type"] == "datasource":
             continue

@@ -7,16 +7,9 @@ stand-in for the gateway's /readyz, so the readiness panels must show data.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import aiohttp
 import pytest
@@ -28,6 +21,7 @@ from dashboardhelpers import (ROOT, content_panels, dashboards, metric_names, pa
                               variable_queries, variable_values)
 from dashboards import catalog
 from localservers import serve
+from promhelpers import Prometheus, running_prometheus, stop
 
 pytestmark = pytest.mark.prometheus
 
@@ -38,68 +32,15 @@ JOB = "openclaw-exporter"
 NOT_READY_BODY = {**READY_BODY, "ready": False, "failing": ["plugin-reload"]}
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop one process we started, by its pid: TERM, then KILL."""
-    if proc.poll() is not None:
-        return
-    os.kill(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
-def _get_json(url: str) -> dict:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return json.load(resp)
-    except urllib.error.HTTPError as err:  # 400 bad_data comes with a JSON body
-        return json.load(err)
-
-
-class Prometheus:
-    def __init__(self, base: str, exporter_port: int) -> None:
-        self.base = base
-        self.exporter_port = exporter_port
-
-    def query(self, expr: str) -> dict:
-        return _get_json(f"{self.base}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is not installed: apt-get install prometheus")
-    work = tmp_path_factory.mktemp("prometheus")
-    port, exporter_port = free_port(), free_port()
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-              "scrape_configs": [{"job_name": JOB, "scrape_interval": "1s", "scrape_timeout": "1s",
-                                  "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}]}
-    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-    log = open(work / "prometheus.log", "wb")
-    proc = subprocess.Popen(
-        [binary, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-        stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/-/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("prometheus did not start: " + (work / "prometheus.log").read_text()[-2000:])
-            time.sleep(0.1)
-        yield Prometheus(base, exporter_port)
-    finally:
-        _stop(proc)
-        log.close()
+    """Prometheus with an empty TSDB that scrapes the exporter's port (the data test starts it)."""
+    exporter_port = free_port()
+    job = {"job_name": JOB, "scrape_interval": "1s", "scrape_timeout": "1s",
+           "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}
+    with running_prometheus(tmp_path_factory.mktemp("prometheus"), [job]) as prom:
+        prom.exporter_port = exporter_port
+        yield prom
 
 
 def _all_expressions() -> list[tuple[str, str]]:
@@ -156,7 +97,7 @@ async def test_readiness_panels_show_data_from_a_running_exporter(prometheus, tm
             print((tmp_path / "exporter.log").read_text()[-3000:])
             raise
         finally:
-            _stop(exporter)
+            stop(exporter)
             log.close()
 
 
