@@ -13,8 +13,9 @@ from typing import Sequence
 
 from dashboards import build
 
-# The repository root of a source checkout: where the generated files are committed.
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent
+# Run from the repository root, where the generated files are committed (an installed
+# package has no such place of its own).
+DEFAULT_ROOT = "."
 EXIT_OK, EXIT_DRIFT = 0, 1
 
 
@@ -38,8 +39,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     gen = subparsers.add_parser("generate", help="write the dashboards' JSON and the Grafana ConfigMap")
-    gen.add_argument("--out", default=str(DEFAULT_ROOT),
-                     help="repository root to write dashboards/generated/ and deploy/ under (default: this checkout)")
+    gen.add_argument("--out", default=DEFAULT_ROOT,
+                     help="repository root to write dashboards/generated/ and deploy/ under (default: the current directory)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 listing files that differ")
     gen.set_defaults(func=cmd_generate)
 
