@@ -2,12 +2,13 @@
 
 Every panel helper takes ``shows`` (what the panel shows) and ``red`` (what to do when it is
 red) and joins them into the panel description, so no panel ships without both. Sizes are
-given as ``w``/``h``; ``layout()`` places panels left to right and numbers them in order,
-which keeps positions and ids stable from one generation to the next.
+given as ``w``/``h``; ``layout()`` places panels left to right and gives each an id derived
+from its title, so positions and ids are the same in every generation.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Iterable, Sequence
 
 import attr
@@ -23,7 +24,7 @@ DATASOURCE_VAR = "datasource"
 DATASOURCE = {"type": "prometheus", "uid": "${%s}" % DATASOURCE_VAR}
 GRID_WIDTH = 24
 
-# What Grafana variables stand for; tests substitute concrete values for them.
+# What "All" of a multi-value variable sends: every value, and series without the label too.
 ALL = ".*"
 
 GREEN, YELLOW, ORANGE, RED, BLUE = "green", "yellow", "orange", "red", "blue"
@@ -120,8 +121,8 @@ def quantile_over(q: float, histogram: str, matchers: Sequence[str], labels: Seq
 def either(primary: str, fallback: str, labels: Sequence[str]) -> str:
     """``primary``'s series, or ``fallback``'s where ``primary`` has none (labels reduced to ``labels``).
 
-    Lets a panel read the exporter's own metric and fall back to kube-state-metrics or a
-    recording rule, whichever the Prometheus has.
+    Lets a panel work with whichever source a Prometheus has: SLO recording rules or the
+    exporter's live SLO gauges; the exporter's Kubernetes watcher or kube-state-metrics.
     """
     return f"max {by(*labels)} ({primary}) or max {by(*labels)} ({fallback})"
 
@@ -264,12 +265,12 @@ def datasource_variable() -> g.Template:
 
 def query_variable(name: str, label: str, query: str, *, multi: bool = True,
                    default: str | None = None) -> g.Template:
-    """A label-values variable; multi-valued ones offer All (matching every value, or none)."""
+    """A label-values variable; multi-valued ones offer All (matching every value), selected by default."""
     t = g.Template(name=name, label=label, query=query, dataSource=DATASOURCE, multi=multi,
                    includeAll=multi, allValue=ALL if multi else None,
                    refresh=g.REFRESH_ON_TIME_RANGE_CHANGE, sort=g.SORT_ALPHA_ASC, regex="",
                    default=default)
-    if default is None and multi:
+    if default is None and multi:  # grafanalib has no parameter for "All selected"
         t._current = {"selected": True, "text": ["All"], "value": ["$__all"]}
     return t
 
@@ -281,18 +282,26 @@ def label_values(selector: str, label: str) -> str:
 # --- layout and the dashboard -----------------------------------------------------------------
 
 
-def layout(items: Sequence[g.Panel]) -> list[g.Panel]:
-    """Place panels left to right, wrapping at 24 columns; a row starts a new line.
+def panel_id(title: str, taken: set[int]) -> int:
+    """An id from the title, so links such as ``?viewPanel=<id>`` survive adding or moving panels."""
+    number = zlib.crc32(title.encode()) % 100_000 + 1
+    while number in taken:  # a collision: the next free number, still deterministic
+        number += 1
+    taken.add(number)
+    return number
 
-    Ids follow the order, so they are stable as long as the code's order is.
-    """
+
+def layout(items: Sequence[g.Panel]) -> list[g.Panel]:
+    """Place panels left to right, wrapping at 24 columns; a row starts a new line."""
     placed: list[g.Panel] = []
+    taken: set[int] = set()
     x = y = line_h = 0
-    for number, item in enumerate(items, start=1):
+    for item in items:
         pos = item.gridPos
         if isinstance(item, g.RowPanel) or x + pos.w > GRID_WIDTH:
             x, y, line_h = 0, y + line_h, 0
-        placed.append(attr.evolve(item, id=number, gridPos=g.GridPos(h=pos.h, w=pos.w, x=x, y=y)))
+        where = g.GridPos(h=pos.h, w=pos.w, x=x, y=y)
+        placed.append(attr.evolve(item, id=panel_id(item.title, taken), gridPos=where))
         x, line_h = x + pos.w, max(line_h, pos.h)
         if isinstance(item, g.RowPanel):
             x, y, line_h = 0, y + pos.h, 0

@@ -11,7 +11,7 @@ import sys
 
 import yaml
 
-from dashboards import build, catalog, cli
+from dashboards import build, catalog, cli, style
 from dashboardhelpers import (ROOT, content_panels, dashboards, known_metric_names, metric_names, panel_queries,
                               panels, variable_queries)
 
@@ -104,10 +104,13 @@ def test_every_panel_has_a_unit_thresholds_and_the_datasource_variable():
             assert all(t["datasource"] == p["datasource"] for t in p["targets"]), where
 
 
-def test_panel_ids_are_unique_and_panels_fit_the_grid_without_overlap():
+def test_panel_ids_and_titles_are_unique_and_panels_fit_the_grid_without_overlap():
     for uid, d in dashboards().items():
         all_panels = list(panels(d))
-        assert [p["id"] for p in all_panels] == list(range(1, len(all_panels) + 1)), uid
+        ids = [p["id"] for p in all_panels]
+        assert len(set(ids)) == len(ids) and all(isinstance(i, int) and i > 0 for i in ids), uid
+        titles = [p["title"] for p in all_panels]
+        assert len(set(titles)) == len(titles), f"{uid}: titles must be unique (ids come from them)"
         taken = set()
         for p in all_panels:
             pos = p["gridPos"]
@@ -115,6 +118,14 @@ def test_panel_ids_are_unique_and_panels_fit_the_grid_without_overlap():
             cells = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
             assert not cells & taken, f"{uid} / {p['title']} overlaps"
             taken |= cells
+
+
+def test_panel_ids_survive_adding_a_panel_in_front():
+    def panel(title):
+        return style.stat(title, shows="s", red="r", queries=["up"], unit="short", thresholds=style.steps("green"))
+    before = {p.title: p.id for p in style.layout([panel("a"), panel("b")])}
+    after = {p.title: p.id for p in style.layout([panel("new"), panel("a"), panel("b")])}
+    assert {t: after[t] for t in before} == before
 
 
 def test_every_metric_name_comes_from_conventions():
