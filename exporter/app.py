@@ -27,6 +27,27 @@ from exporter.state import ProbeState
 log = logging.getLogger("exporter")
 
 
+class _Delegate(Collector):
+    """Collects from whatever collector the getter returns now (it changes on reload)."""
+
+    def __init__(self, get: Callable[[], Collector | None]) -> None:
+        self._get = get
+
+    def collect(self):
+        collector = self._get()
+        return collector.collect() if collector is not None else ()
+
+
+class _Fixed(Collector):
+    """Yields the metric families the getter returns (computed elsewhere, off the scrape)."""
+
+    def __init__(self, get: Callable[[], list]) -> None:
+        self._get = get
+
+    def collect(self):
+        return list(self._get())
+
+
 class Exporter:
     """Owns everything that lives as long as the process."""
 
@@ -44,7 +65,13 @@ class Exporter:
         self.scheduler: Scheduler | None = None
         self.result_listeners: list[Callable[[ProbeOutcome], None]] = []
         self._reload_lock = asyncio.Lock()
+        self.pod_watcher: Any = None
+        self.live_budget: Any = None  # slo.live.LiveBudget
+        self._slo_families: list = []
+        self._slo_tasks: list[asyncio.Task] = []
         self.registry.register(ExporterCollector(lambda: self.state, self.status))
+        self.registry.register(_Delegate(lambda: self.pod_watcher.collector() if self.pod_watcher else None))
+        self.registry.register(_Fixed(lambda: self._slo_families))
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self, config: Config | None = None) -> None:
@@ -52,13 +79,71 @@ class Exporter:
         self.config = config or load_config(self.config_path)
         self.reload_time = time.time()
         self.session = make_session()
+        await self._start_watcher(self.config.kubernetes)
+        await self._start_slo(self.config)
         self._start_jobs()
 
     async def close(self) -> None:
         if self.scheduler:
             await self.scheduler.stop()
+        await self._stop_watcher()
+        await self._stop_slo()
         if self.session:
             await self.session.close()
+
+    # -- SLOs ---------------------------------------------------------------------------------
+    async def _start_slo(self, config: Config) -> None:
+        """Count latency thresholds exactly and keep each SLO's live budget (see slo/live.py)."""
+        spec = config.slo_spec
+        if spec is None:
+            return
+        from slo.live import LiveBudget
+        from slo.model import LatencySLI
+
+        thresholds: dict[tuple[str, str], tuple[float, ...]] = {}
+        for slo in spec.slos:
+            if isinstance(slo.sli, LatencySLI):
+                key = (slo.sli.module, slo.sli.phase)
+                thresholds[key] = tuple(sorted({*thresholds.get(key, ()), slo.sli.threshold_seconds}))
+        self.state.thresholds = thresholds
+        self.live_budget = await asyncio.to_thread(LiveBudget, spec, config.slo_state_file)
+        self._slo_tasks = [
+            asyncio.create_task(self.live_budget.flush_periodically(config.slo_flush_interval), name="slo-flush"),
+            asyncio.create_task(self._refresh_slo_families(), name="slo-families"),
+        ]
+
+    async def _refresh_slo_families(self, interval: float = 5.0) -> None:
+        # Summing a 30-day window of minute buckets is too slow for every scrape: do it here,
+        # off the scrape path, and let the collector return the latest result.
+        while True:
+            self._slo_families = await asyncio.to_thread(self.live_budget.families)
+            await asyncio.sleep(interval)
+
+    async def _stop_slo(self) -> None:
+        tasks, self._slo_tasks = self._slo_tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2)
+        live, self.live_budget = self.live_budget, None
+        if live is not None:
+            await asyncio.to_thread(live.flush)
+            live.close()
+
+    async def _start_watcher(self, kube: Any) -> None:
+        if kube is None or not kube.enabled:
+            return
+        from exporter.kube.watcher import PodWatcher  # only deployments that watch pay the import
+
+        watcher = PodWatcher(kube)
+        # Loading kubeconfig/in-cluster credentials reads files: keep it off the event loop.
+        await asyncio.to_thread(watcher.start)
+        self.pod_watcher = watcher
+
+    async def _stop_watcher(self) -> None:
+        watcher, self.pod_watcher = self.pod_watcher, None
+        if watcher is not None:
+            await watcher.aclose()
 
     def _start_jobs(self) -> None:
         assert self.config is not None
@@ -79,6 +164,17 @@ class Exporter:
                 return False, self.last_reload_error
             if self.scheduler:
                 await self.scheduler.stop()
+            old_kube = self.config.kubernetes if self.config else None
+            if new.kubernetes != old_kube:
+                await self._stop_watcher()
+                try:
+                    await self._start_watcher(new.kubernetes)
+                except Exception as exc:  # noqa: BLE001 - credentials can be missing; keep probing
+                    log.error("kubernetes watcher failed to start", extra={"error": str(exc)})
+            old = self.config
+            if old is None or (new.slo_spec, new.slo_state_file) != (old.slo_spec, old.slo_state_file):
+                await self._stop_slo()
+                await self._start_slo(new)
             self.config = new
             self._start_jobs()
             self.reload_ok = True
@@ -93,13 +189,15 @@ class Exporter:
 
     def record(self, outcome: ProbeOutcome) -> None:
         self.state.record(outcome, PROBERS[outcome.module].buckets)
+        if self.live_budget is not None:
+            self.live_budget.record(outcome.target, outcome.module, outcome.result, outcome.phases, time.time())
         for listener in self.result_listeners:
             listener(outcome)
 
     def _skip(self, target: TargetConfig, module: ModuleConfig, ticks: int) -> None:
         self.state.skip(target.name, module.name, PROBERS[module.name].buckets, ticks)
         log.warning("probe still running at its next tick; tick skipped",
-                    extra={"target": target.name, "module": module.name, "skipped": ticks})
+                    extra={"target": target.name, "probe_module": module.name, "skipped": ticks})
 
     def add_collector(self, collector: Collector) -> None:
         self.registry.register(collector)

@@ -168,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--json", action="store_true", help="print JSON instead of a table")
     probe.add_argument("--log.level", dest="log_level", default="warning", choices=["debug", "info", "warning", "error"])
     probe.set_defaults(func=cmd_probe)
+
+    from slo import cli as slo_cli
+
+    slo_cli.register(sub)
     return parser
 
 

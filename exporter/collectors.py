@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 from exporter import __version__
 from exporter import conventions as c
 from exporter.state import ProbeState
+from slo.model import threshold_label
 
 T, M, P = c.LABEL_TARGET, c.LABEL_MODULE, c.LABEL_PHASE
 
@@ -41,7 +42,7 @@ def probe_families(state: ProbeState) -> Iterable[Metric]:
                                 labels=[T, M, P, c.LABEL_WINDOW, c.LABEL_QUANTILE])
     good = CounterMetricFamily(c.PROBE_LATENCY_GOOD, "Successful probes whose phase took at most the SLO threshold.",
                                labels=[T, M, P, c.LABEL_THRESHOLD])
-    gauges: dict[str, GaugeMetricFamily] = {}
+    gauges: dict[str, Metric] = {}
     for series in state.series.values():
         tm = [series.target, series.module]
         if series.last is not None:
@@ -58,12 +59,13 @@ def probe_families(state: ProbeState) -> Iterable[Metric]:
             for (name, q), value in window.cached.items():
                 latency.add_metric(tm + [phase, name, repr(q)], value)
         for (phase, threshold), n in sorted(series.latency_good.items()):
-            good.add_metric(tm + [phase, repr(float(threshold))], n)
+            good.add_metric(tm + [phase, threshold_label(threshold)], n)
         for g in series.gauges:
             fam = gauges.get(g.name)
             label_names = [T] + [k for k, _ in g.labels]
             if fam is None:
-                fam = gauges[g.name] = GaugeMetricFamily(g.name, g.help, labels=label_names)
+                family = CounterMetricFamily if g.kind == "counter" else GaugeMetricFamily
+                fam = gauges[g.name] = family(g.name, g.help, labels=label_names)
             fam.add_metric([series.target] + [v for _, v in g.labels], g.value)
     yield from (success, attempts, timeouts, skipped, last_run, duration, latency, good)
     yield from gauges.values()

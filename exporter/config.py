@@ -7,7 +7,7 @@ list. Every problem is collected and reported with its location; nothing is half
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -48,7 +48,6 @@ class TargetConfig:
     tls_ca_file: str | None
     tls_insecure_skip_verify: bool
     modules: dict[str, ModuleConfig]
-    labels: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def ssl_context(self) -> ssl.SSLContext | bool:
@@ -74,9 +73,9 @@ class Config:
     slo_spec_file: str | None = None
     slo_state_file: str | None = None
     slo_flush_interval: float = 10.0
+    slo_spec: Any = None  # slo.model.Spec: the SLOs the exporter tracks live and counts thresholds for
     kubernetes: Any = None
     source: str = "<memory>"
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def target(self, name: str) -> TargetConfig | None:
         for target in self.targets:
@@ -106,7 +105,6 @@ _TARGET_FIELDS = {
     "token_env": Field("str"),
     "tls_ca_file": Field("str"),
     "tls_insecure_skip_verify": Field("bool", False),
-    "labels": Field("mapping", {}),
 }
 
 _COMMON_MODULE_FIELDS = {
@@ -151,7 +149,11 @@ def _parse_module(name: str, raw: Any, defaults: Any, where: str, problems: Prob
         problems.add(where, "must be a mapping")
     fields = {**_COMMON_MODULE_FIELDS, **prober.fields}
     values = parse_fields(merged, where, fields, problems)
-    enabled = prober.enabled_by_default if values["enabled"] is None else values["enabled"]
+    if values["enabled"] is not None:
+        enabled = values["enabled"]
+    else:
+        # defaults.<module> only supplies values; the target's own section is what enables.
+        enabled = prober.enabled_by_default or (prober.enabled_when_present and isinstance(raw, dict))
     interval = values["interval"] or prober.default_interval
     timeout = values["timeout"] or prober.default_timeout
     if timeout > interval:
@@ -162,6 +164,9 @@ def _parse_module(name: str, raw: Any, defaults: Any, where: str, problems: Prob
     except ValueError as exc:
         problems.add(where, str(exc))
         settings = None
+    if enabled and settings is not None and prober.check_enabled is not None:
+        for message in prober.check_enabled(settings):
+            problems.add(where, message)
     return ModuleConfig(name=name, enabled=enabled, interval=interval, timeout=timeout, settings=settings)
 
 
@@ -175,14 +180,10 @@ def _parse_target(raw: Any, defaults: dict[str, Any], where: str, problems: Prob
         name: _parse_module(name, raw.get(name), defaults.get(name), f"{where}.{name}", problems)
         for name in PROBERS
     }
-    labels = values["labels"] or {}
-    for key, value in labels.items():
-        if not isinstance(key, str) or not key.isidentifier() or not isinstance(value, str):
-            problems.add(f"{where}.labels.{key}", "labels must map identifiers to strings")
     return TargetConfig(
         name=values["name"], http_url=http_url, ws_url=ws_url, token=token,
         tls_ca_file=values["tls_ca_file"], tls_insecure_skip_verify=values["tls_insecure_skip_verify"],
-        modules=modules, labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+        modules=modules,
     )
 
 
@@ -215,6 +216,7 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
         seen.add(target.name)
         targets.append(target)
     slo = parse_fields(top["slo"], "slo", _SLO_FIELDS, problems)
+    slo_spec = _load_slo_spec(slo["spec_file"], problems)
     kube = None
     if top["kubernetes"] is not None:
         kube = _parse_kubernetes(top["kubernetes"], problems)
@@ -222,9 +224,24 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
         raise ConfigError(source, problems)
     return Config(
         targets=tuple(targets), max_concurrency=top["max_concurrency"], slo_spec_file=slo["spec_file"],
-        slo_state_file=slo["state_file"], slo_flush_interval=slo["flush_interval"], kubernetes=kube,
+        slo_state_file=slo["state_file"], slo_flush_interval=slo["flush_interval"], slo_spec=slo_spec, kubernetes=kube,
         source=source,
     )
+
+
+def _load_slo_spec(path: str | None, problems: Problems) -> Any:
+    """The SLO spec (the shipped default when no file is named); its problems are config problems."""
+    from slo import spec as slo_spec
+    from slo.model import SpecError
+
+    try:
+        return slo_spec.load(path)
+    except SpecError as exc:
+        for error in exc.errors:
+            problems.add("slo.spec_file", error)
+    except OSError as exc:
+        problems.add("slo.spec_file", f"cannot read {path}: {exc.strerror}")
+    return None
 
 
 def _parse_kubernetes(raw: Any, problems: Problems) -> Any:

@@ -70,6 +70,10 @@ LABEL_MODEL = "model"
 MODEL_SYNTHETIC_CALLS = "openclaw_model_synthetic_calls"  # counter
 MODEL_SYNTHETIC_CALLS_TOTAL = MODEL_SYNTHETIC_CALLS + "_total"
 MODEL_SYNTHETIC_CAP_REMAINING = "openclaw_model_synthetic_calls_remaining_today"
+# The gateway's own catalog (models.list RPC): is the configured default model listed?
+MODEL_GATEWAY_LISTED = "openclaw_model_gateway_listed"
+# Unix time before which the provider asked not to be called (429 Retry-After); 0 when free.
+MODEL_PROVIDER_POSTPONED_UNTIL = "openclaw_model_provider_postponed_until_timestamp_seconds"
 
 # --- kubernetes watcher ----------------------------------------------------------------------
 LABEL_NAMESPACE = "namespace"
@@ -91,6 +95,11 @@ POD_EVENTS_TOTAL = POD_EVENTS + "_total"
 KUBE_WATCH_ERRORS = "openclaw_kube_watch_errors"
 KUBE_WATCH_ERRORS_TOTAL = KUBE_WATCH_ERRORS + "_total"
 KUBE_LAST_SYNC = "openclaw_kube_last_sync_timestamp_seconds"
+LABEL_RESOURCE = "resource"  # the watched API resource: pods, events
+LABEL_KIND = "kind"  # kind of watch error, one of KUBE_WATCH_ERROR_KINDS
+# gone: 410 (re-list); http: other API error status; connection: refused/dropped/timed out;
+# decode: a stream line that is not a watch event; internal: a bug of ours, logged with traceback.
+KUBE_WATCH_ERROR_KINDS = ("gone", "http", "connection", "decode", "internal")
 
 # --- kube-state-metrics and cAdvisor (third-party; read by dashboards and alerts) ------------
 KSM_RESTARTS_TOTAL = "kube_pod_container_status_restarts_total"
@@ -143,6 +152,14 @@ RULE_OBJECTIVE = "slo:objective:ratio"
 RULE_ERROR_BUDGET = "slo:error_budget:ratio"
 RULE_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 RULE_BURN_RATE = "slo:current_burn_rate:ratio"
+# Groups and alerts generated from the SLO spec ({slo} is the SLO name, {Slo} its CamelCase).
+RULE_GROUP_SLO = "openclaw-slo-{slo}"
+RULE_GROUP_PROBES = "openclaw-slo-probes"
+ALERT_BURN_PAGE = "OpenClaw{Slo}BurnRatePage"
+ALERT_BURN_TICKET = "OpenClaw{Slo}BurnRateTicket"
+ALERT_SLI_ABSENT = "OpenClawSLOInputMissing"
+ALERT_PROBE_MISCONFIGURED = "OpenClawSLOProbeMisconfigured"
+LABEL_SEVERITY = "severity"
 
 # Failure reasons that say the probe itself is misconfigured (credentials, scopes, pairing):
 # they are neither good nor bad events for availability SLOs and alert on their own.

@@ -57,3 +57,7 @@ def setup_logging(redactor: Redactor, level: str = "info", fmt: str = "logfmt") 
     root.setLevel(level.upper())
     # aiohttp's access log would add a line per scrape; keep it at warning.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # httpx (model probe) logs every request at info and httpcore every socket step at debug;
+    # the probe's own debug log already says what was called.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

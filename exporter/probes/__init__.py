@@ -1,6 +1,8 @@
 """The prober table: module kind -> prober. The config's valid modules derive from it."""
 
 from exporter.probes.base import Prober
+from exporter.probes.model import PROBER as MODEL
 from exporter.probes.readiness import PROBER as READINESS
+from exporter.probes.websocket import PROBER as WEBSOCKET
 
-PROBERS: dict[str, Prober] = {p.name: p for p in (READINESS,)}
+PROBERS: dict[str, Prober] = {p.name: p for p in (READINESS, WEBSOCKET, MODEL)}

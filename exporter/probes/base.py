@@ -54,6 +54,9 @@ class Gauge:
     help: str
     labels: tuple[tuple[str, str], ...]
     value: float
+    # "gauge", or "counter" for a running total the module keeps in its own state (exposed
+    # with the _total suffix; it restarts at 0 with the process, as counters may).
+    kind: str = "gauge"
 
 
 @dataclass
@@ -106,10 +109,14 @@ class ProbeRun:
         text = self.redactor.redact(text)
         self.logs.append(f"{self.elapsed() * 1000:8.1f}ms {text}")
         if log.isEnabledFor(level):
-            log.log(level, text, extra={"target": self.target, "module": self.module})
+            log.log(level, text, extra={"target": self.target, "probe_module": self.module})
 
     def gauge(self, name: str, help: str, value: float, **labels: str) -> None:
         self.gauges.append(Gauge(name, help, tuple(sorted(labels.items())), float(value)))
+
+    def counter(self, name: str, help: str, value: float, **labels: str) -> None:
+        """A running total kept by the module across runs (re-sent on every run)."""
+        self.gauges.append(Gauge(name, help, tuple(sorted(labels.items())), float(value), kind="counter"))
 
 
 ProbeFunc = Callable[["TargetConfig", Any, ProbeRun], Awaitable[None]]
@@ -128,6 +135,10 @@ class Prober:
     default_interval: float = 15.0
     default_timeout: float = 5.0
     enabled_by_default: bool = True
+    # Enabled when the target has a section for this module (unless it says enabled: false).
+    enabled_when_present: bool = False
+    # Problems that only matter when the module is enabled (e.g. "nothing to check").
+    check_enabled: Callable[[Any], list[str]] | None = None
 
 
 def classify_exception(exc: BaseException) -> tuple[str, str]:

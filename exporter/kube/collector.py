@@ -1,0 +1,112 @@
+"""Prometheus collector for the Kubernetes watcher: renders a KubeSnapshot, never does I/O.
+
+Sample exposition (the article's incidents: a FailedMount, an image pull, a crash loop)::
+
+    openclaw_pod_container_restarts_total{container="gateway",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 4.0
+    openclaw_pod_container_restarts_last_hour{container="gateway",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 3.0
+    openclaw_pod_container_waiting{container="gateway",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b",reason="CrashLoopBackOff"} 1.0
+    openclaw_pod_container_waiting_seconds{container="gateway",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b",reason="CrashLoopBackOff"} 38.0
+    openclaw_pod_container_waiting{container="gateway",namespace="openclaw",pod="openclaw-gateway-7d9f8c6b5d-x2k4p",reason="ContainerCreating"} 1.0
+    openclaw_pod_container_last_terminated{container="gateway",exit_code="1",namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b",reason="Error"} 1.0
+    openclaw_pod_ready{namespace="openclaw",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 0.0
+    openclaw_pod_phase{namespace="openclaw",phase="Running",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 1.0
+    openclaw_pod_phase{namespace="openclaw",phase="Pending",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 0.0
+    openclaw_pod_startup_seconds_bucket{le="60.0",namespace="openclaw"} 1.0
+    openclaw_pod_startup_seconds_sum{namespace="openclaw"} 50.0
+    openclaw_pod_events_total{namespace="openclaw",reason="FailedMount"} 3.0
+    openclaw_kube_watch_errors_total{kind="gone",resource="pods"} 1.0
+    openclaw_kube_last_sync_timestamp_seconds{resource="events"} 1.7636328e+09
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from exporter import conventions as c
+from exporter.kube.state import PHASES, RESOURCE_EVENTS, RESOURCE_PODS, KubeSnapshot
+
+_POD = [c.LABEL_NAMESPACE, c.LABEL_POD]
+_CONTAINER = [*_POD, c.LABEL_CONTAINER]
+
+
+class KubeCollector:
+    """A custom collector: register it on the exporter's own registry (never the global one)."""
+
+    def __init__(self, snapshot: Callable[[], KubeSnapshot]) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self._snapshot()
+        restarts = CounterMetricFamily(
+            c.POD_CONTAINER_RESTARTS, "Container restarts (the pod's restartCount).", labels=_CONTAINER)
+        last_hour = GaugeMetricFamily(
+            c.POD_RESTARTS_LAST_HOUR,
+            "Container restarts this exporter saw happen in the last hour.", labels=_CONTAINER)
+        waiting = GaugeMetricFamily(
+            c.POD_CONTAINER_WAITING, "1 while the container waits, labelled with why.",
+            labels=[*_CONTAINER, c.LABEL_REASON])
+        waiting_s = GaugeMetricFamily(
+            c.POD_CONTAINER_WAITING_SECONDS, "How long the container has been waiting.",
+            labels=[*_CONTAINER, c.LABEL_REASON])
+        terminated = GaugeMetricFamily(
+            c.POD_CONTAINER_LAST_TERMINATED, "Why and how the container last terminated.",
+            labels=[*_CONTAINER, c.LABEL_REASON, c.LABEL_EXIT_CODE])
+        ready = GaugeMetricFamily(c.POD_READY, "1 when the pod's Ready condition is True.", labels=_POD)
+        phase = GaugeMetricFamily(c.POD_PHASE, "1 for the pod's current phase.", labels=[*_POD, c.LABEL_PHASE])
+
+        for pod in snap.pods:
+            pl = [pod.namespace, pod.name]
+            ready.add_metric(pl, 1.0 if pod.ready else 0.0)
+            for name in PHASES:
+                phase.add_metric([*pl, name], 1.0 if pod.phase == name else 0.0)
+            if pod.phase not in PHASES:  # a phase newer than this code: still visible
+                phase.add_metric([*pl, pod.phase], 1.0)
+            for ct in pod.containers:
+                cl = [*pl, ct.name]
+                restarts.add_metric(cl, ct.restart_count)
+                last_hour.add_metric(cl, ct.restarts_last_hour)
+                if ct.waiting_reason is not None:
+                    waiting.add_metric([*cl, ct.waiting_reason], 1.0)
+                    since = ct.waiting_since if ct.waiting_since is not None else snap.taken_at
+                    waiting_s.add_metric([*cl, ct.waiting_reason], max(0.0, snap.taken_at - since))
+                if ct.last_terminated_reason is not None:
+                    code = "" if ct.last_exit_code is None else str(ct.last_exit_code)
+                    terminated.add_metric([*cl, ct.last_terminated_reason, code], 1.0)
+        yield from (restarts, last_hour, waiting, waiting_s, terminated, ready, phase)
+
+        startup = HistogramMetricFamily(
+            c.POD_STARTUP, "Pod creation to first Ready (observed once per pod).",
+            labels=[c.LABEL_NAMESPACE])
+        for ns, hist in sorted(snap.startup.items()):
+            buckets = [("+Inf" if b == float("inf") else str(b), n) for b, n in hist.buckets]
+            startup.add_metric([ns], buckets, hist.sum)
+        yield startup
+
+        events = CounterMetricFamily(
+            c.POD_EVENTS, "Warning events about watched pods, by reason (event counts included).",
+            labels=[c.LABEL_NAMESPACE, c.LABEL_REASON])
+        for (ns, reason), n in sorted(snap.event_counts.items()):
+            events.add_metric([ns, reason], n)
+        yield events
+
+        errors = CounterMetricFamily(
+            c.KUBE_WATCH_ERRORS, "Errors of the Kubernetes list/watch loops.",
+            labels=[c.LABEL_RESOURCE, c.LABEL_KIND])
+        for resource in (RESOURCE_PODS, RESOURCE_EVENTS):
+            for kind in c.KUBE_WATCH_ERROR_KINDS:  # all present from the start, so rate() works
+                errors.add_metric([resource, kind], snap.watch_errors.get((resource, kind), 0))
+        yield errors
+
+        sync = GaugeMetricFamily(
+            c.KUBE_LAST_SYNC, "When the list/watch last heard from the API server.",
+            labels=[c.LABEL_RESOURCE])
+        for resource, ts in sorted(snap.last_sync.items()):
+            sync.add_metric([resource], ts)
+        yield sync

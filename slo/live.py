@@ -1,0 +1,173 @@
+"""Live error budget inside the exporter: probe outcomes -> per-minute buckets -> gauges.
+
+Why: Prometheus' recording rules are the durable source of truth for long windows, but the
+exporter can show its own view right away (a fresh install, a Prometheus without the rules).
+`families()` runs inside a scrape, so it only reads memory; SQLite is touched by `flush()`
+(called by the owner every few seconds) and at start-up. A crash, even kill -9, loses at most
+the events recorded since the last flush.
+
+Sample exposition:
+    openclaw_slo_objective_ratio{slo="websocket-availability"} 0.999
+    openclaw_slo_sli_ratio{slo="websocket-availability",window="1h"} 0.9995
+    openclaw_slo_burn_rate{slo="websocket-availability",window="1h"} 0.5
+    openclaw_slo_error_budget_remaining_ratio{slo="websocket-availability"} 0.82
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+
+from exporter import conventions as names
+from slo import math as slomath
+from slo.model import SLO, AvailabilitySLI, LatencySLI, Spec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS slo_buckets (
+    slo TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    good INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    PRIMARY KEY (slo, minute)
+)
+"""
+
+
+class _Tracked:
+    """One SLO's matcher and buckets: minute -> [good, total]."""
+
+    def __init__(self, slo: SLO):
+        self.slo = slo
+        self.sli: AvailabilitySLI | LatencySLI = slo.sli  # type: ignore[assignment]
+        self.target = re.compile(self.sli.target) if self.sli.target is not None else None
+        self.windows = slomath.sli_windows(slo.period_seconds)  # ascending seconds
+        self.buckets: dict[int, list[int]] = {}
+
+    def outcome(self, target: str, module: str, result: str, phases: dict[str, float]) -> bool | None:
+        """True good, False bad, None not an event of this SLO."""
+        if module != self.sli.module or (self.target is not None and not self.target.fullmatch(target)):
+            return None
+        if isinstance(self.sli, AvailabilitySLI):
+            if result in names.PROBE_CONFIG_RESULTS:
+                return None  # the probe is misconfigured: says nothing about the gateway
+            return result == names.RESULT_SUCCESS
+        if result != names.RESULT_SUCCESS or self.sli.phase not in phases:
+            return None  # latency SLIs count successful probes only
+        return phases[self.sli.phase] <= self.sli.threshold_seconds
+
+    def totals(self, minute: int) -> list[tuple[int, int]]:
+        """(good, total) per window, windows ending at `minute` inclusive."""
+        limits = [w // 60 for w in self.windows]
+        bands = [[0, 0] for _ in limits]
+        for bucket, (good, total) in self.buckets.items():
+            band = bisect.bisect_right(limits, minute - bucket)  # first window the bucket is inside
+            if band < len(bands):
+                bands[band][0] += good
+                bands[band][1] += total
+        out, good_sum, total_sum = [], 0, 0
+        for good, total in bands:
+            good_sum, total_sum = good_sum + good, total_sum + total
+            out.append((good_sum, total_sum))
+        return out
+
+
+class LiveBudget:
+    """Per-SLO good/total events over the SLO window, optionally persisted to SQLite."""
+
+    def __init__(self, spec: Spec, db_path: str | None = None, now: float | None = None):
+        # Raw-PromQL SLIs have no probe events to count: Prometheus alone tracks them.
+        self._tracked = {s.name: _Tracked(s) for s in spec.slos if isinstance(s.sli, (AvailabilitySLI, LatencySLI))}
+        self._dirty: set[tuple[str, int]] = set()
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        if db_path is not None:
+            self._db = sqlite3.connect(db_path, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")  # a commit survives kill -9 of the process
+            self._db.execute(_SCHEMA)
+            self._load(time.time() if now is None else now)
+
+    def _load(self, now: float) -> None:
+        assert self._db is not None
+        minute = int(now // 60)
+        with self._db:  # SLOs removed from the spec: their history means nothing any more
+            gone = {row[0] for row in self._db.execute("SELECT DISTINCT slo FROM slo_buckets")} - set(self._tracked)
+            self._db.executemany("DELETE FROM slo_buckets WHERE slo = ?", [(name,) for name in gone])
+        for name, tracked in self._tracked.items():
+            oldest = minute - tracked.slo.period_seconds // 60
+            rows = self._db.execute("SELECT minute, good, total FROM slo_buckets WHERE slo = ? AND minute > ?", (name, oldest))
+            tracked.buckets = {m: [g, t] for m, g, t in rows}
+
+    def record(self, target: str, module: str, result: str, phase_seconds: dict[str, float], now: float) -> None:
+        minute = int(now // 60)
+        with self._lock:
+            for name, tracked in self._tracked.items():
+                good = tracked.outcome(target, module, result, phase_seconds)
+                if good is None:
+                    continue
+                bucket = tracked.buckets.setdefault(minute, [0, 0])
+                bucket[0] += int(good)
+                bucket[1] += 1
+                self._dirty.add((name, minute))
+
+    def flush(self, now: float | None = None) -> int:
+        """Write buckets changed since the last flush and drop expired ones; returns rows written."""
+        minute = int((time.time() if now is None else now) // 60)
+        with self._lock:
+            rows = [(n, m, *self._tracked[n].buckets[m]) for n, m in sorted(self._dirty) if m in self._tracked[n].buckets]
+            self._dirty.clear()
+            expiry = []
+            for name, tracked in self._tracked.items():
+                oldest = minute - tracked.slo.period_seconds // 60
+                for m in [m for m in tracked.buckets if m <= oldest]:
+                    del tracked.buckets[m]
+                expiry.append((name, oldest))
+        if self._db is not None:
+            with self._db:  # one transaction: all of a flush or none of it
+                self._db.executemany("INSERT OR REPLACE INTO slo_buckets VALUES (?, ?, ?, ?)", rows)
+                self._db.executemany("DELETE FROM slo_buckets WHERE slo = ? AND minute <= ?", expiry)
+        return len(rows)
+
+    async def flush_periodically(self, interval: float = 15.0) -> None:
+        """Run `flush` off the event loop every `interval` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(self.flush)
+
+    def families(self, now: float | None = None) -> list[GaugeMetricFamily]:
+        """Gauges computed from memory only (safe inside a scrape)."""
+        minute = int((time.time() if now is None else now) // 60)
+        window_labels = [names.LABEL_SLO, names.LABEL_WINDOW]
+        objective = GaugeMetricFamily(names.SLO_OBJECTIVE, "SLO objective as a ratio.", labels=[names.LABEL_SLO])
+        sli = GaugeMetricFamily(names.SLO_SLI_RATIO, "Good events over all events in the window, from the exporter's own probes.", labels=window_labels)
+        burn = GaugeMetricFamily(names.SLO_BURN_RATE, "Error budget burn rate over the window (1 = spent exactly at the end of the period).", labels=window_labels)
+        remaining = GaugeMetricFamily(names.SLO_BUDGET_REMAINING, "Share of the period's error budget left (negative once breached).", labels=[names.LABEL_SLO])
+        with self._lock:
+            snapshot = [(name, t, t.totals(minute)) for name, t in self._tracked.items()]
+        for name, tracked, totals in snapshot:
+            slo = tracked.slo
+            objective.add_metric([name], slo.objective)
+            for seconds, (good, total) in zip(tracked.windows, totals):
+                window = slomath.format_duration(seconds)
+                ratio = slomath.error_ratio(total - good, total)
+                if ratio is not None:  # no events: no SLI, rather than a made-up 100 %
+                    sli.add_metric([name, window], 1.0 - ratio)
+                burn.add_metric([name, window], slomath.burn_rate(ratio, slo.objective))
+            good, total = totals[-1]  # the last window is the period
+            remaining.add_metric([name], slomath.budget_remaining(slomath.error_ratio(total - good, total), slo.objective))
+        return [objective, sli, burn, remaining]
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """prometheus_client collector protocol: `registry.register(live)` works."""
+        yield from self.families()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,263 @@
+"""Generate typed Prometheus rule objects from the SLO model (no YAML here: see render.py).
+
+Per SLO, one rule group, evaluated top to bottom so alerts read fresh recordings:
+  1. slo:sli_error:ratio_rate<w> for every window the burn-rate table and the period need;
+  2. objective, error budget, remaining budget and burn-rate series;
+  3. the multiwindow multi-burn-rate page and ticket alerts, and an input-missing alert.
+One more group holds the probe-misconfigured alert, shared by every exporter-based SLO.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from exporter import conventions as names
+from slo import math as slomath
+from slo.model import SLI, SLO, WINDOW_PLACEHOLDER, AvailabilitySLI, LatencySLI, RatioSLI, Spec, threshold_label
+
+
+@dataclass(frozen=True)
+class RecordingRule:
+    record: str
+    expr: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertingRule:
+    alert: str
+    expr: str
+    for_: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+Rule = RecordingRule | AlertingRule
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    rules: tuple[Rule, ...]
+
+
+# Absence is judged over this long a lookback: longer than a few missed scrapes, so a
+# restart of the exporter or Prometheus does not alert, and counters that merely stop
+# increasing (an idle service) never do: their series keep being scraped.
+ABSENT_LOOKBACK = "10m"
+ABSENT_FOR = "5m"
+MISCONFIG_WINDOW = "5m"
+MISCONFIG_FOR = "10m"
+
+_CONFIG_RESULTS = "|".join(names.PROBE_CONFIG_RESULTS)
+
+
+def camel(name: str) -> str:
+    """websocket-availability -> WebsocketAvailability (alert names are CamelCase)."""
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+def _num(value: float) -> str:
+    """Shortest exact spelling of a number (14.4, 6, 0.001), free of float noise."""
+    text = repr(round(value, 12))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _selector(metric: str, matchers: list[str]) -> str:
+    return f"{metric}{{{','.join(matchers)}}}"
+
+
+def _probe_matchers(module: str, target: str | None) -> list[str]:
+    matchers = [f'{names.LABEL_MODULE}="{module}"']
+    if target is not None:
+        # JSON string escaping is valid PromQL (Go) string escaping: `\.` stays a regex escape.
+        matchers.append(f"{names.LABEL_TARGET}=~{json.dumps(target)}")
+    return matchers
+
+
+def sli_error_expr(sli: SLI, window: str) -> str:
+    """PromQL for the error ratio of `sli` over `window`."""
+    if isinstance(sli, RatioSLI):
+        return f"({sli.error_query.replace(WINDOW_PLACEHOLDER, window)})\n/\n({sli.total_query.replace(WINDOW_PLACEHOLDER, window)})"
+    base = _probe_matchers(sli.module, sli.target)
+    if isinstance(sli, AvailabilitySLI):
+        # Misconfigured-probe results are neither good nor bad: out of both sides.
+        counted = base + [f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"']
+        bad = _selector(names.PROBE_ATTEMPTS_TOTAL, counted + [f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"'])
+        total = _selector(names.PROBE_ATTEMPTS_TOTAL, counted)
+        # Failure series appear only once a failure happened: absent means zero.
+        return f"(sum(rate({bad}[{window}])) or vector(0))\n/\nsum(rate({total}[{window}]))"
+    good = _selector(
+        names.PROBE_LATENCY_GOOD_TOTAL,
+        base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{threshold_label(sli.threshold_seconds)}"'],
+    )
+    total = _selector(names.PROBE_ATTEMPTS_TOTAL, base + [f'{names.LABEL_RESULT}="{names.RESULT_SUCCESS}"'])
+    # No `or vector(0)` on the good side: a missing counter is an exporter problem (the
+    # input-missing alert), not 100 % slow probes.
+    return f"1 - (\n  sum(rate({good}[{window}]))\n  /\n  sum(rate({total}[{window}]))\n)"
+
+
+def _absent_expr(sli: SLI) -> str:
+    if isinstance(sli, RatioSLI):
+        return f"absent({sli.total_query.replace(WINDOW_PLACEHOLDER, ABSENT_LOOKBACK)})"
+    base = _probe_matchers(sli.module, sli.target)
+    expr = f"absent_over_time({_selector(names.PROBE_ATTEMPTS_TOTAL, base)}[{ABSENT_LOOKBACK}])"
+    if isinstance(sli, LatencySLI):
+        good = base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{threshold_label(sli.threshold_seconds)}"']
+        # One series with stable labels whichever input is missing, so the alert keeps its
+        # identity (and its `for` clock) when a second input disappears.
+        expr = (
+            f"max without({names.LABEL_PHASE}, {names.LABEL_THRESHOLD}) (\n  {expr}\n  or\n"
+            f"  absent_over_time({_selector(names.PROBE_LATENCY_GOOD_TOTAL, good)}[{ABSENT_LOOKBACK}])\n)"
+        )
+    return expr
+
+
+def _series(record: str, slo: SLO, window: str | None = None) -> str:
+    matchers = [f'{names.LABEL_SLO}="{slo.name}"']
+    if window is not None:
+        matchers.append(f'{names.LABEL_WINDOW}="{window}"')
+    return _selector(record, matchers)
+
+
+def _remaining_query() -> str:
+    # Go template: look the remaining budget up when the alert is rendered.
+    return (
+        '{{ with printf `' + names.RULE_BUDGET_REMAINING + '{' + names.LABEL_SLO + '="%s"}` $labels.slo | query }}'
+        "{{ . | first | value | humanizePercentage }}{{ else }}unknown{{ end }}"
+    )
+
+
+def _burn_alert(slo: SLO, severity: str, rows: list[slomath.BurnWindow]) -> AlertingRule:
+    period = slo.period_seconds
+    conditions = []
+    for row in rows:
+        long_w, short_w = slomath.format_duration(row.long_seconds), slomath.format_duration(row.short_seconds)
+        factor = _num(row.factor(period))
+        conditions.append(
+            f"  (\n    {_series(names.RULE_BURN_RATE, slo, long_w)} > {factor}\n    and ignoring({names.LABEL_WINDOW})\n"
+            f"    {_series(names.RULE_BURN_RATE, slo, short_w)} > {factor}\n  )"
+        )
+    # `window` is dropped so the alert keeps one identity whichever window pair fires.
+    expr = f"max without({names.LABEL_WINDOW}) (\n" + f"\n  or ignoring({names.LABEL_WINDOW})\n".join(conditions) + "\n)"
+    template = names.ALERT_BURN_PAGE if severity == "page" else names.ALERT_BURN_TICKET
+    alert = template.format(Slo=camel(slo.name))
+    pairs = " or ".join(
+        f"{slomath.format_duration(r.long_seconds)}/{slomath.format_duration(r.short_seconds)} above {_num(r.factor(period))}x"
+        for r in rows
+    )
+    spent = " or ".join(f"{round(r.budget_share * 100)}% in {slomath.format_duration(r.long_seconds)}" for r in rows)
+    extra = slo.alerting.page_labels if severity == "page" else slo.alerting.ticket_labels
+    return AlertingRule(
+        alert=alert,
+        expr=expr,
+        labels={**slo.labels, **extra, names.LABEL_SEVERITY: severity},
+        annotations={
+            "summary": f"SLO {slo.name} is burning its error budget {{{{ printf \"%.1f\" $value }}}}x too fast",
+            "description": (
+                f"{(slo.description or slo.name).rstrip('.')} (objective {_num(slo.objective * 100)}% over {slo.window}). "
+                f"Burn rate {{{{ printf \"%.2f\" $value }}}} (windows {pairs}; that spends {spent}). "
+                f"Error budget remaining over {slo.window}: {_remaining_query()}."
+            ),
+            "runbook_url": f"{slo.alerting.runbook_base_url}/{alert}.md",
+        },
+    )
+
+
+def slo_group(slo: SLO) -> RuleGroup:
+    period = slo.period_seconds
+    windows = [slomath.format_duration(s) for s in slomath.sli_windows(period)]
+    period_w = slomath.format_duration(period)
+    base = {names.LABEL_SLO: slo.name, **slo.labels}
+    rules: list[Rule] = [
+        RecordingRule(
+            names.RULE_SLI_ERROR_RATIO.format(window=w),
+            sli_error_expr(slo.sli, w),
+            {**base, names.LABEL_WINDOW: w},
+        )
+        for w in windows
+    ]
+    rules += [
+        RecordingRule(names.RULE_OBJECTIVE, f"vector({_num(slo.objective)})", base),
+        RecordingRule(names.RULE_ERROR_BUDGET, f"vector({_num(slomath.error_budget(slo.objective))})", base),
+        RecordingRule(
+            names.RULE_BUDGET_REMAINING,
+            f"1 - (\n  sum without({names.LABEL_WINDOW}) ({_series(names.RULE_SLI_ERROR_RATIO.format(window=period_w), slo)})\n"
+            f"  /\n  {_series(names.RULE_ERROR_BUDGET, slo)}\n)",
+            base,
+        ),
+    ]
+    rules += [
+        RecordingRule(
+            names.RULE_BURN_RATE,
+            f"{_series(names.RULE_SLI_ERROR_RATIO.format(window=w), slo)}\n/ ignoring({names.LABEL_WINDOW})\n{_series(names.RULE_ERROR_BUDGET, slo)}",
+            {**base, names.LABEL_WINDOW: w},
+        )
+        for w in windows
+    ]
+    table = slomath.scaled_table(period)
+    for severity in ("page", "ticket"):
+        rows = [r for r in table if r.severity == severity]
+        if rows:
+            rules.append(_burn_alert(slo, severity, rows))
+    rules.append(
+        AlertingRule(
+            alert=names.ALERT_SLI_ABSENT,
+            expr=_absent_expr(slo.sli),
+            for_=ABSENT_FOR,
+            labels={**base, **slo.alerting.ticket_labels, names.LABEL_SEVERITY: "ticket"},
+            annotations={
+                "summary": f"SLO {slo.name} has no input data",
+                "description": (
+                    f"The series the SLI of {slo.name} is computed from have been absent for {ABSENT_LOOKBACK}: "
+                    "the exporter is down, not scraped, or its module is not configured. "
+                    "The SLO's burn-rate alerts are blind until this is fixed."
+                ),
+                "runbook_url": f"{slo.alerting.runbook_base_url}/{names.ALERT_SLI_ABSENT}.md",
+            },
+        )
+    )
+    return RuleGroup(names.RULE_GROUP_SLO.format(slo=slo.name), tuple(rules))
+
+
+def probes_group(spec: Spec) -> RuleGroup | None:
+    """The misconfigured-probe alert for every module an exporter-based SLO reads."""
+    modules = sorted({s.sli.module for s in spec.slos if not isinstance(s.sli, RatioSLI)})
+    if not modules:
+        return None
+    by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}, {names.LABEL_RESULT}"
+    selector = _selector(
+        names.PROBE_ATTEMPTS_TOTAL,
+        [f'{names.LABEL_MODULE}=~"{"|".join(modules)}"', f'{names.LABEL_RESULT}=~"{_CONFIG_RESULTS}"'],
+    )
+    alert = names.ALERT_PROBE_MISCONFIGURED
+    return RuleGroup(
+        names.RULE_GROUP_PROBES,
+        (
+            AlertingRule(
+                alert=alert,
+                expr=f"sum by({by}) (increase({selector}[{MISCONFIG_WINDOW}])) > 0",
+                for_=MISCONFIG_FOR,
+                labels={**spec.alerting.ticket_labels, names.LABEL_SEVERITY: "ticket"},
+                annotations={
+                    "summary": "Probe {{ $labels.module }} of {{ $labels.target }} is misconfigured ({{ $labels.result }})",
+                    "description": (
+                        "The exporter's {{ $labels.module }} probe of {{ $labels.target }} keeps failing with "
+                        "{{ $labels.result }} ({{ $value | humanize }} in the last " + MISCONFIG_WINDOW + "): its token, "
+                        "scopes or device pairing are wrong. These probes count neither for nor against the SLOs, "
+                        "so the gateway's SLIs are partly blind until the probe is fixed."
+                    ),
+                    "runbook_url": f"{spec.alerting.runbook_base_url}/{alert}.md",
+                },
+            ),
+        ),
+    )
+
+
+def generate(spec: Spec) -> tuple[RuleGroup, ...]:
+    groups = [slo_group(slo) for slo in spec.slos]
+    probes = probes_group(spec)
+    if probes is not None:
+        groups.append(probes)
+    return tuple(groups)

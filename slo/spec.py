@@ -1,0 +1,254 @@
+"""Parse and validate the openclaw-slo/v1 YAML spec into the model.
+
+Strict on purpose: an unknown key is a typo that would silently drop an alert, so every
+problem is collected with its path (`slos[1].objective: ...`) and reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exporter import conventions as names
+from slo.model import (
+    DEFAULT_PERIOD,
+    MODULES,
+    PERIODS,
+    SLI,
+    SLO,
+    WINDOW_PLACEHOLDER,
+    Alerting,
+    AvailabilitySLI,
+    LatencySLI,
+    RatioSLI,
+    Spec,
+    SpecError,
+)
+
+API_VERSION = "openclaw-slo/v1"
+DEFAULT_SPEC = "slo/specs/openclaw-gateway.yml"  # how headers name the shipped spec
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# Labels the generator sets itself; a spec may not override them.
+RESERVED_LABELS = (names.LABEL_SLO, names.LABEL_WINDOW, names.LABEL_SEVERITY)
+
+
+class Errors:
+    """Collects `path: message` lines while the parser keeps going."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(f"{path}: {message}")
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
+        if not isinstance(value, dict):
+            self.add(path, "must be a mapping")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.add(f"{path}.{key}" if path else str(key), f"unknown key (expected one of: {', '.join(allowed)})")
+        for key in required:
+            if key not in value:
+                self.add(f"{path}.{key}" if path else key, "is required")
+        return value
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.add(path, "must be a non-empty string")
+            return ""
+        return value
+
+    def number(self, value: Any, path: str) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.add(path, "must be a number")
+            return None
+        return float(value)
+
+    def labels(self, value: Any, path: str) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.add(path, "must be a mapping of label names to strings")
+            return {}
+        out: dict[str, str] = {}
+        for key, val in value.items():
+            if not isinstance(key, str) or not _LABEL.match(key):
+                self.add(f"{path}.{key}", "is not a valid Prometheus label name")
+            elif key in RESERVED_LABELS:
+                self.add(f"{path}.{key}", "is set by the generator and cannot be overridden")
+            elif not isinstance(val, str):
+                self.add(f"{path}.{key}", "must be a string (quote numbers)")
+            else:
+                out[key] = val
+        return dict(sorted(out.items()))
+
+    def regex(self, value: Any, path: str) -> str | None:
+        if value is None:
+            return None
+        text = self.string(value, path)
+        try:
+            re.compile(text)
+        except re.error as exc:
+            self.add(path, f"is not a valid regular expression ({exc})")
+        return text
+
+
+def check_objective(err: Errors, value: Any, path: str) -> float:
+    objective = err.number(value, path)
+    if objective is None:
+        return 0.0
+    if objective >= 1:
+        err.add(path, "must be < 1 (a ratio like 0.999, not 99.9)")
+    elif objective <= 0:
+        err.add(path, "must be > 0")
+    return objective
+
+
+_SLI_KEYS = ("kind", "module", "target", "phase", "threshold_seconds", "error_query", "total_query")
+
+
+def _sli(err: Errors, raw: Any, path: str) -> SLI | None:
+    kinds = ("availability", "latency", "ratio")
+    body = err.mapping(raw, path, _SLI_KEYS, ("kind",))
+    kind = body.get("kind")
+    if "kind" in body and kind not in kinds:
+        err.add(f"{path}.kind", f"must be one of: {', '.join(kinds)}")
+        return None
+    fields = {
+        "availability": (("module",), ("target",)),
+        "latency": (("module", "phase", "threshold_seconds"), ("target",)),
+        "ratio": (("error_query", "total_query"), ()),
+    }.get(kind)
+    if fields is None:
+        return None
+    required, optional = fields
+    for key in body:
+        if key in _SLI_KEYS and key != "kind" and key not in required + optional:
+            err.add(f"{path}.{key}", f"is not used by kind {kind}")
+    for key in required:
+        if key not in body:
+            err.add(f"{path}.{key}", f"is required for kind {kind}")
+    if kind == "ratio":
+        queries = {}
+        for key in required:
+            queries[key] = err.string(body[key], f"{path}.{key}") if key in body else ""
+            if queries[key] and WINDOW_PLACEHOLDER not in queries[key]:
+                err.add(f"{path}.{key}", f"must contain {WINDOW_PLACEHOLDER} where the rate window goes")
+        return RatioSLI(queries["error_query"], queries["total_query"])
+    module = body.get("module")
+    if "module" in body and module not in MODULES:
+        err.add(f"{path}.module", f"must be one of: {', '.join(MODULES)}")
+    target = err.regex(body.get("target"), f"{path}.target")
+    if kind == "availability":
+        return AvailabilitySLI(str(module), target)
+    threshold = err.number(body["threshold_seconds"], f"{path}.threshold_seconds") if "threshold_seconds" in body else 1.0
+    if threshold is not None and threshold <= 0:
+        err.add(f"{path}.threshold_seconds", "must be > 0 (seconds)")
+    phase = err.string(body["phase"], f"{path}.phase") if "phase" in body else ""
+    if phase and not _LABEL.match(phase):
+        err.add(f"{path}.phase", "must be a phase name like handshake (letters, digits, underscores)")
+    return LatencySLI(str(module), phase, threshold or 1.0, target)
+
+
+_ALERTING_KEYS = ("runbook_base_url", "page_labels", "ticket_labels")
+
+
+def _alerting(err: Errors, raw: Any, path: str, base: Alerting) -> Alerting:
+    if raw is None:
+        return base
+    body = err.mapping(raw, path, _ALERTING_KEYS)
+    url = body.get("runbook_base_url", base.runbook_base_url)
+    if not isinstance(url, str) or not re.match(r"^https?://", url):
+        err.add(f"{path}.runbook_base_url", "must be an http(s) URL")
+        url = base.runbook_base_url
+    return Alerting(
+        runbook_base_url=url.rstrip("/"),
+        page_labels=err.labels(body["page_labels"], f"{path}.page_labels") if "page_labels" in body else base.page_labels,
+        ticket_labels=err.labels(body["ticket_labels"], f"{path}.ticket_labels") if "ticket_labels" in body else base.ticket_labels,
+    )
+
+
+_SLO_KEYS = ("name", "description", "objective", "window", "sli", "labels", "alerting")
+
+
+def _slo(err: Errors, raw: Any, path: str, alerting: Alerting) -> SLO | None:
+    body = err.mapping(raw, path, _SLO_KEYS, ("name", "objective", "sli"))
+    if not body:
+        return None
+    name = err.string(body["name"], f"{path}.name") if "name" in body else ""
+    if name and not NAME_PATTERN.match(name):
+        err.add(f"{path}.name", "must be lower-case letters, digits and dashes (e.g. websocket-availability)")
+    objective = check_objective(err, body["objective"], f"{path}.objective") if "objective" in body else 0.0
+    window = body.get("window", DEFAULT_PERIOD)
+    if window not in PERIODS:
+        err.add(f"{path}.window", f"must be one of: {', '.join(PERIODS)} (rolling)")
+        window = DEFAULT_PERIOD
+    description = body.get("description", "")
+    if not isinstance(description, str):
+        err.add(f"{path}.description", "must be a string")
+        description = ""
+    return SLO(
+        name=name,
+        description=description.strip(),
+        objective=objective,
+        sli=_sli(err, body["sli"], f"{path}.sli") if "sli" in body else None,  # type: ignore[arg-type]
+        window=window,
+        labels=err.labels(body.get("labels"), f"{path}.labels"),
+        alerting=_alerting(err, body.get("alerting"), f"{path}.alerting", alerting),
+    )
+
+
+def parse(document: Any, source: str) -> Spec:
+    """Validate one parsed YAML document; raise SpecError listing every problem."""
+    err = Errors()
+    body = err.mapping(document, "", ("apiVersion", "alerting", "slos"), ("apiVersion", "slos"))
+    if "apiVersion" in body and body["apiVersion"] != API_VERSION:
+        err.add("apiVersion", f"must be {API_VERSION}")
+    defaults = _alerting(err, body.get("alerting"), "alerting", Alerting())
+    raw_slos = body.get("slos", [])
+    if not isinstance(raw_slos, list) or ("slos" in body and not raw_slos):
+        err.add("slos", "must be a non-empty list")
+        raw_slos = []
+    slos = [_slo(err, raw, f"slos[{i}]", defaults) for i, raw in enumerate(raw_slos)]
+    seen: set[str] = set()
+    for i, slo in enumerate(slos):
+        if slo and slo.name in seen:
+            err.add(f"slos[{i}].name", f"duplicate SLO name {slo.name!r}")
+        if slo:
+            seen.add(slo.name)
+    if err.items:
+        raise SpecError(err.items)
+    return Spec(source=source, slos=tuple(s for s in slos if s), alerting=defaults)
+
+
+def load_text(text: str, source: str) -> Spec:
+    """Parse YAML text in either supported format (openclaw-slo/v1 or OpenSLO v1)."""
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise SpecError([f"{source}: invalid YAML: {exc}"]) from exc
+    if not documents:
+        raise SpecError([f"{source}: empty document"])
+    first = documents[0]
+    if isinstance(first, dict) and str(first.get("apiVersion", "")).startswith("openslo/"):
+        from slo import openslo  # imported lazily: only OpenSLO input needs it
+
+        return openslo.parse(documents, source)
+    if len(documents) > 1:
+        raise SpecError([f"{source}: expected one YAML document, got {len(documents)}"])
+    return parse(first, source)
+
+
+def load(path: str | None = None) -> Spec:
+    """Load a spec file, or the shipped default spec when path is None."""
+    if path is None:
+        text = resources.files("slo").joinpath("specs/openclaw-gateway.yml").read_text(encoding="utf-8")
+        return load_text(text, DEFAULT_SPEC)
+    return load_text(Path(path).read_text(encoding="utf-8"), path)

@@ -1,0 +1,71 @@
+"""The exporter's SLO side: exact threshold counters for latency SLOs, the live error budget on
+/metrics (and in its SQLite file across restarts), and `openclaw-exporter slo generate --check`."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import wait_for
+from exporter import conventions as c
+from exporterhelpers import running_exporter, value
+from fakegateway import fake_gateway, handshake
+from slo.model import threshold_label
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _healthy(ws, rec):
+    # Scripted peer: probing it a few times a second is all this test needs from a gateway.
+    await handshake(ws, rec)
+    req = await rec.next_request(ws)
+    await ws.send_json({"type": "res", "id": req["id"], "ok": True, "payload": {"ok": True}})
+
+
+async def test_live_budget_and_threshold_counters(tmp_path, monkeypatch):
+    monkeypatch.setenv("GW_TOKEN", "slo-test-token")
+    state_file = tmp_path / "slo.sqlite"
+    async with fake_gateway(_healthy) as (url, _):
+        doc = {"targets": [{"name": "gw", "url": url, "token_env": "GW_TOKEN",
+                            "readiness": {"enabled": False},
+                            "websocket": {"interval": "200ms", "timeout": "200ms"}}],
+               "slo": {"state_file": str(state_file), "flush_interval": "1s"}}
+        async with running_exporter(doc, tmp_path) as ex:
+            labels = {"target": "gw", "module": "websocket", "phase": "handshake", "threshold_seconds": threshold_label(0.25)}
+
+            async def budget_visible():
+                s = await ex.samples()
+                return (value(s, c.SLO_SLI_RATIO, slo="websocket-availability", window="5m") == 1.0
+                        and value(s, c.SLO_BUDGET_REMAINING, slo="websocket-availability") == 1.0
+                        and (value(s, c.PROBE_LATENCY_GOOD_TOTAL, **labels) or 0) >= 3)
+            await wait_for(budget_visible, timeout=15)
+            s = await ex.samples()
+            assert value(s, c.SLO_OBJECTIVE, slo="websocket-availability") == 0.999
+            assert value(s, c.SLO_BURN_RATE, slo="websocket-availability", window="1h") == 0.0
+            # No readiness probes ran: that SLO has no SLI rather than a made-up 100 %.
+            assert value(s, c.SLO_SLI_RATIO, slo="readiness-availability", window="5m") is None
+
+            def flushed():
+                with sqlite3.connect(state_file) as db:
+                    return db.execute("SELECT SUM(total) FROM slo_buckets WHERE slo = 'websocket-availability'").fetchone()[0]
+            await wait_for(flushed, timeout=5)
+
+
+def test_slo_generate_check_passes_on_main():
+    proc = subprocess.run([sys.executable, "-m", "exporter", "slo", "generate", "--check"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_slo_generate_check_fails_after_a_hand_edit(tmp_path):
+    out = tmp_path / "alerts"
+    subprocess.run([sys.executable, "-m", "exporter", "slo", "generate", "--out", str(out)], cwd=ROOT, check=True,
+                   capture_output=True, timeout=60)
+    edited = out / "slo-rules.yml"
+    edited.write_text(edited.read_text().replace("14.4", "15"))
+    proc = subprocess.run([sys.executable, "-m", "exporter", "slo", "generate", "--check", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "slo-rules.yml: out of date" in proc.stderr

@@ -1,0 +1,187 @@
+"""What the generated alerts do, replayed by `promtool test rules` against synthetic probes.
+
+The exporter probes every 30s, so a healthy target adds 2 attempts per minute. Scenarios
+use the shipped spec (30d windows: page 1h/5m at 14.4x or 6h/30m at 6x, ticket 1d/2h at 3x or
+3d/6h at 1x). Annotations are stripped from the copy under test: promtool compares them
+verbatim and they are checked by `promtool check rules` already.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exporter import conventions as names
+from slohelpers import RULES_FILE, require, run
+
+pytestmark = pytest.mark.prometheus
+
+PAGE = "OpenClawWebsocketAvailabilityBurnRatePage"
+TICKET = "OpenClawWebsocketAvailabilityBurnRateTicket"
+SLO_LABELS = {"service": "openclaw-gateway", "slo": "websocket-availability", "team": "gateway"}
+PAGED = [{"exp_labels": {**SLO_LABELS, "severity": "page"}}]
+TICKETED = [{"exp_labels": {**SLO_LABELS, "severity": "ticket"}}]
+
+
+def attempts(result: str, module: str = "websocket") -> str:
+    return f'{names.PROBE_ATTEMPTS_TOTAL}{{target="gw",module="{module}",result="{result}"}}'
+
+
+def healthy_others(minutes: int) -> list[dict]:
+    """The other modules' probes, healthy, so only the websocket SLO is under test."""
+    series = [{"series": attempts("success", m), "values": f"0+2x{minutes}"} for m in ("readiness", "model")]
+    series.append({
+        "series": f'{names.PROBE_LATENCY_GOOD_TOTAL}{{target="gw",module="websocket",phase="handshake",threshold_seconds="0.25"}}',
+        "values": f"0+2x{minutes}",
+    })
+    return series
+
+
+def failing_from_minute_60(result: str) -> list[dict]:
+    """Healthy websocket probes for an hour, then every probe fails with `result` for two more."""
+    return [
+        {"series": attempts("success"), "values": "0+2x60 120x120"},
+        # A failure series appears with its first failure, as prometheus_client exports it.
+        {"series": attempts(result), "values": "_x60 1+2x120"},
+        *healthy_others(180),
+    ]
+
+
+def promtool_test(
+    tmp_path: Path, series: list[dict], checks: list[tuple[str, str, list]], annotations: bool = False, only: str | None = None
+) -> None:
+    """Run promtool on the committed rules; `only` keeps one SLO's group (long runs stay fast)."""
+    promtool = require("promtool")
+    rules = yaml.safe_load(RULES_FILE.read_text())
+    if only is not None:
+        rules["groups"] = [g for g in rules["groups"] if g["name"] == names.RULE_GROUP_SLO.format(slo=only)]
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if not annotations:
+                rule.pop("annotations", None)
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
+    test = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": series,
+            "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": exp} for at, alert, exp in checks],
+        }],
+    }
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
+    done = run([promtool, "test", "rules", "test.yml"], cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_total_outage_pages_within_two_minutes(tmp_path):
+    # Healthy for an hour, then every probe is refused from minute 60 on.
+    series = failing_from_minute_60("refused")
+    promtool_test(tmp_path, series, [
+        ("59m", PAGE, []),
+        ("60m", PAGE, []),
+        ("62m", PAGE, PAGED),  # the 5m window sees it after two samples
+        ("120m", PAGE, PAGED),
+    ])
+
+
+def test_errors_at_half_the_budget_rate_fire_nothing(tmp_path):
+    # 0.05 % errors (1 in 2000) for three days: burn rate 0.5.
+    minutes = 3 * 24 * 60
+    series = [
+        {"series": attempts("success"), "values": f"0+1999x{minutes}"},
+        {"series": attempts("timeout"), "values": f"0+1x{minutes}"},
+        *healthy_others(minutes),
+    ]
+    checks = [(at, alert, []) for at in ("10m", "1h", "6h", "1d", "3d") for alert in (PAGE, TICKET)]
+    promtool_test(tmp_path, series, checks, only="websocket-availability")
+
+
+def test_slow_burn_opens_a_ticket_and_does_not_page(tmp_path):
+    # 0.5 % errors: burn rate 5, above the ticket's 3x, below the page's 6x and 14.4x.
+    minutes = 8 * 60
+    series = [
+        {"series": attempts("success"), "values": f"0+199x{minutes}"},
+        {"series": attempts("timeout"), "values": f"0+1x{minutes}"},
+        *healthy_others(minutes),
+    ]
+    promtool_test(tmp_path, series, [
+        ("3h", TICKET, TICKETED),
+        ("8h", TICKET, TICKETED),
+        ("3h", PAGE, []),
+        ("8h", PAGE, []),
+    ])
+
+
+def test_alerts_resolve_after_recovery(tmp_path):
+    # Healthy 8h, a 30 minute outage, then healthy again.
+    # The page holds until the 30m short window is clean, the ticket until the 6h one is.
+    series = [
+        {"series": attempts("success"), "values": "0+2x480 960x30 962+2x600"},
+        {"series": attempts("refused"), "values": "0x480 2+2x30 62x600"},
+        *healthy_others(1110),
+    ]
+    promtool_test(tmp_path, series, [
+        ("500m", PAGE, PAGED),
+        ("500m", TICKET, TICKETED),
+        ("520m", PAGE, PAGED),  # 10 min after recovery the 30m short window still holds the outage
+        ("545m", PAGE, []),
+        ("17h", TICKET, []),
+    ])
+
+
+def test_missing_input_fires_the_absent_alert_but_idle_counters_do_not(tmp_path):
+    # websocket probes stop being scraped at minute 30 (exporter down);
+    # readiness keeps being scraped but never increases (idle: the probe counter is flat).
+    series = [
+        {"series": attempts("success"), "values": "0+2x30"},
+        {"series": attempts("success", "readiness"), "values": "5x120"},
+        {"series": attempts("success", "model"), "values": "0+2x120"},
+    ]
+    absent = names.ALERT_SLI_ABSENT
+    base = {"severity": "ticket", "service": "openclaw-gateway", "team": "gateway"}
+    promtool_test(tmp_path, series, [
+        # The latency SLI's good counter was never exported: blind from the start.
+        ("35m", absent, [{"exp_labels": {**base, "slo": "websocket-handshake-latency", "module": "websocket"}}]),
+        # 10m without websocket samples plus 5m `for`: both websocket SLOs are blind.
+        ("44m", absent, [{"exp_labels": {**base, "slo": "websocket-handshake-latency", "module": "websocket"}}]),
+        ("60m", absent, [
+            {"exp_labels": {**base, "slo": "websocket-availability", "module": "websocket"}},
+            {"exp_labels": {**base, "slo": "websocket-handshake-latency", "module": "websocket"}},
+        ]),
+        ("60m", PAGE, []),
+    ])
+
+
+def test_probe_auth_failures_alert_as_misconfigured_and_never_page(tmp_path):
+    # The probe token was rotated at minute 60: every probe answers auth_failed.
+    series = failing_from_minute_60("auth_failed")
+    misconfigured = [{"exp_labels": {"module": "websocket", "result": "auth_failed", "target": "gw", "severity": "ticket", "team": "gateway"}}]
+    promtool_test(tmp_path, series, [
+        ("65m", names.ALERT_PROBE_MISCONFIGURED, []),
+        ("75m", names.ALERT_PROBE_MISCONFIGURED, misconfigured),
+        ("180m", names.ALERT_PROBE_MISCONFIGURED, misconfigured),
+        ("65m", PAGE, []),
+        ("180m", PAGE, []),
+        ("180m", TICKET, []),
+    ])
+
+
+def test_page_tells_the_burn_rate_and_the_remaining_budget(tmp_path):
+    series = failing_from_minute_60("refused")
+    # An hour of history only: the 30d ratio is that of the data there is, 39x the budget spent.
+    description = (
+        "WebSocket handshake probes (upgrade, challenge, connect, hello-ok) succeed (objective 99.9% over 30d). "
+        "Burn rate 41.32 (windows 1h/5m above 14.4x or 6h/30m above 6x; that spends 2% in 1h or 5% in 6h). "
+        "Error budget remaining over 30d: -3900%."
+    )
+    promtool_test(tmp_path, series, [("62m", PAGE, [{
+        "exp_labels": {**SLO_LABELS, "severity": "page"},
+        "exp_annotations": {
+            "summary": "SLO websocket-availability is burning its error budget 41.3x too fast",
+            "description": description,
+            "runbook_url": "https://github.com/openclaw/openclaw-slo-exporter/blob/main/docs/runbooks/" + PAGE + ".md",
+        },
+    }])], annotations=True)

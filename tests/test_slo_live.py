@@ -1,0 +1,203 @@
+"""The exporter's live error budget: counting, gauges, and surviving restarts and kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from slo import spec
+from slo.live import LiveBudget
+from slohelpers import ROOT
+
+T0 = 1_800_000_000.0  # a whole minute
+
+
+def sample(families, name, **labels):
+    for family in families:
+        for s in family.samples:
+            if s.name == name and s.labels == labels:
+                return s.value
+    return None
+
+
+def test_availability_counts_success_and_failures_but_not_misconfiguration():
+    live = LiveBudget(spec.load())
+    for i in range(998):
+        live.record("gw", "websocket", "success", {"handshake": 0.1}, T0 + i * 0.1)
+    live.record("gw", "websocket", "timeout", {}, T0 + 1)
+    live.record("gw", "websocket", "refused", {}, T0 + 2)
+    for _ in range(50):  # a rotated token: neither good nor bad
+        live.record("gw", "websocket", "auth_failed", {}, T0 + 3)
+    families = live.families(T0 + 30)
+    slo = "websocket-availability"
+    assert sample(families, "openclaw_slo_sli_ratio", slo=slo, window="5m") == 0.998
+    assert sample(families, "openclaw_slo_burn_rate", slo=slo, window="1h") == pytest.approx(2.0)
+    assert sample(families, "openclaw_slo_error_budget_remaining_ratio", slo=slo) == pytest.approx(-1.0)
+    assert sample(families, "openclaw_slo_objective_ratio", slo=slo) == 0.999
+
+
+def test_latency_counts_only_successful_probes_against_the_threshold():
+    live = LiveBudget(spec.load())
+    for seconds in (0.1, 0.2, 0.25, 0.3):  # 0.25 is at the threshold: good
+        live.record("gw", "websocket", "success", {"handshake": seconds}, T0)
+    live.record("gw", "websocket", "timeout", {"handshake": 9.0}, T0)
+    families = live.families(T0)
+    assert sample(families, "openclaw_slo_sli_ratio", slo="websocket-handshake-latency", window="1h") == 0.75
+
+
+def test_windows_forget_old_events_and_no_traffic_has_no_sli():
+    live = LiveBudget(spec.load())
+    live.record("gw", "readiness", "not_ready", {}, T0)
+    later = T0 + 2 * 3600  # two hours on, nothing since
+    families = live.families(later)
+    slo = "readiness-availability"
+    assert sample(families, "openclaw_slo_sli_ratio", slo=slo, window="1h") is None
+    assert sample(families, "openclaw_slo_burn_rate", slo=slo, window="1h") == 0.0
+    assert sample(families, "openclaw_slo_sli_ratio", slo=slo, window="6h") == 0.0
+    # 31 days on, the event has left the 30d window: a full budget again.
+    families = live.families(T0 + 31 * 86400)
+    assert sample(families, "openclaw_slo_error_budget_remaining_ratio", slo=slo) == 1.0
+    # Model SLO never saw a probe: objective and a full budget, no SLI.
+    assert sample(families, "openclaw_slo_error_budget_remaining_ratio", slo="model-catalog-availability") == 1.0
+    assert sample(families, "openclaw_slo_sli_ratio", slo="model-catalog-availability", window="30d") is None
+
+
+def test_target_regex_is_anchored():
+    loaded = spec.load_text(
+        "apiVersion: openclaw-slo/v1\nslos:\n- name: prod\n  objective: 0.99\n  sli: {kind: availability, module: websocket, target: 'prod-.*'}\n",
+        "inline",
+    )
+    live = LiveBudget(loaded)
+    live.record("prod-1", "websocket", "success", {}, T0)
+    live.record("staging-prod-1", "websocket", "refused", {}, T0)
+    assert sample(live.families(T0), "openclaw_slo_sli_ratio", slo="prod", window="5m") == 1.0
+
+
+def test_registers_as_a_collector_on_a_private_registry():
+    registry = CollectorRegistry()
+    registry.register(LiveBudget(spec.load()))
+    text = generate_latest(registry).decode()
+    assert 'openclaw_slo_objective_ratio{slo="websocket-availability"} 0.999' in text
+    assert "# TYPE openclaw_slo_burn_rate gauge" in text
+
+
+def test_state_survives_a_clean_restart(tmp_path):
+    db = str(tmp_path / "slo.sqlite")
+    live = LiveBudget(spec.load(), db, now=T0)
+    for i in range(100):
+        live.record("gw", "readiness", "success" if i % 10 else "not_ready", {}, T0 + i * 30)
+    assert live.flush(T0 + 3000) == 50  # one row per minute bucket
+    live.close()
+    again = LiveBudget(spec.load(), db, now=T0 + 3000)
+    assert sample(again.families(T0 + 3000), "openclaw_slo_sli_ratio", slo="readiness-availability", window="1d") == 0.9
+    again.close()
+
+
+def test_flush_drops_buckets_older_than_the_window(tmp_path):
+    db = str(tmp_path / "slo.sqlite")
+    live = LiveBudget(spec.load(), db, now=T0)
+    live.record("gw", "readiness", "not_ready", {}, T0)
+    live.flush(T0)
+    live.flush(T0 + 31 * 86400)
+    live.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM slo_buckets").fetchone() == (0,)
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from slo import spec
+    from slo.live import LiveBudget
+    T0 = 1_800_000_000.0
+    live = LiveBudget(spec.load(), sys.argv[1], now=T0)
+    for i in range(300):  # ten minutes of probes every 2 s, flushed every 20 events
+        live.record("gw", "websocket", "success" if i % 30 else "timeout", {"handshake": 0.1}, T0 + i * 2)
+        if i % 20 == 19:
+            live.flush(T0 + i * 2)
+    print("flushed", flush=True)
+    for i in range(300, 310):  # recorded after the last flush: these may be lost
+        live.record("gw", "websocket", "refused", {}, T0 + i * 2)
+    print("pending", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_state_survives_sigkill_losing_at_most_one_flush_interval(tmp_path):
+    db = str(tmp_path / "slo.sqlite")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, db], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert child.stdout.readline().strip() == "flushed"
+        assert child.stdout.readline().strip() == "pending"
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    restarted = LiveBudget(spec.load(), db, now=T0 + 620)
+    families = restarted.families(T0 + 620)
+    # 300 flushed events, 10 of them timeouts; the 10 unflushed refusals are gone.
+    assert sample(families, "openclaw_slo_sli_ratio", slo="websocket-availability", window="30m") == pytest.approx(290 / 300)
+    assert sample(families, "openclaw_slo_sli_ratio", slo="websocket-handshake-latency", window="30m") == 1.0
+    restarted.close()
+
+
+def test_history_of_slos_removed_from_the_spec_is_dropped(tmp_path):
+    db = str(tmp_path / "slo.sqlite")
+    live = LiveBudget(spec.load(), db, now=T0)
+    live.record("gw", "model", "success", {}, T0)
+    live.record("gw", "readiness", "success", {}, T0)
+    live.flush(T0)
+    live.close()
+    only_readiness = spec.load_text(
+        "apiVersion: openclaw-slo/v1\nslos:\n- name: readiness-availability\n  objective: 0.999\n  sli: {kind: availability, module: readiness}\n",
+        "inline",
+    )
+    LiveBudget(only_readiness, db, now=T0).close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT DISTINCT slo FROM slo_buckets").fetchall() == [("readiness-availability",)]
+
+
+def test_a_spec_without_probe_slis_tracks_nothing(tmp_path):
+    ratio_only = spec.load_text(
+        "apiVersion: openclaw-slo/v1\nslos:\n- name: api\n  objective: 0.99\n"
+        "  sli: {kind: ratio, error_query: 'sum(rate(e[{{.window}}]))', total_query: 'sum(rate(t[{{.window}}]))'}\n",
+        "inline",
+    )
+    live = LiveBudget(ratio_only, str(tmp_path / "slo.sqlite"), now=T0)
+    live.record("gw", "websocket", "refused", {}, T0)
+    assert live.flush(T0) == 0
+    assert all(not family.samples for family in live.families(T0))
+    live.close()
+
+
+async def test_flush_periodically_writes_without_blocking_the_loop(tmp_path):
+    db = str(tmp_path / "slo.sqlite")
+    live = LiveBudget(spec.load(), db)
+    live.record("gw", "readiness", "success", {}, time.time())
+    task = asyncio.create_task(live.flush_periodically(0.05))
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT COUNT(*) FROM slo_buckets").fetchone()[0]:
+                    break
+        else:
+            pytest.fail("nothing flushed")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        live.close()
