@@ -17,6 +17,9 @@ PROBED = (ON_TARGET, s.var(M))
 BY_TARGET, BY_PAIR = s.legend("{}", T), s.legend("{} / {}", T, M)
 # The exact-percentile window the latency panels read (the middle one: 5m).
 LATENCY_WINDOW = WINDOWS[1][0]
+# The handshake latency SLO's threshold as a red line (none if the shipped spec drops that SLO).
+HANDSHAKE_STEPS = (s.steps(s.GREEN, (th.HANDSHAKE_SLO_SECONDS, s.RED)) if th.HANDSHAKE_SLO_SECONDS
+                   else s.steps(s.GREEN))
 
 
 def per_target(metric: str, what: str = "") -> s.Query:
@@ -87,7 +90,7 @@ def latency_panels() -> list[g.Panel]:
                         queries=[s.Query(s.sel(c.PROBE_LATENCY, *PROBED, s.eq(c.LABEL_WINDOW, LATENCY_WINDOW),
                                                s.eq(c.LABEL_QUANTILE, repr(q))),
                                          s.legend("{} / {}: {}", T, M, P))],
-                        thresholds=s.steps(s.GREEN, (th.HANDSHAKE_SLO_SECONDS, s.RED)),
+                        thresholds=HANDSHAKE_STEPS,
                         shows=f"Exact {s.percentile_name(q)} of successful probe durations over the last "
                               f"{LATENCY_WINDOW}, per phase (computed by the exporter, no bucket error). "
                               "The red line is the WebSocket handshake latency SLO threshold.",
@@ -99,7 +102,7 @@ def latency_panels() -> list[g.Panel]:
         "Latency across targets (histogram)", w=24,
         queries=[s.Query(s.quantile_over(q, c.PROBE_DURATION, PROBED, (M, P)),
                          s.legend(f"{s.percentile_name(q)} {{}}: {{}}", M, P)) for q in QUANTILES],
-        thresholds=s.steps(s.GREEN, (th.HANDSHAKE_SLO_SECONDS, s.RED)),
+        thresholds=HANDSHAKE_STEPS,
         shows="Percentiles estimated with histogram_quantile over the duration buckets, aggregated across the "
               "selected targets (coarser than the exact panels above, but they add up across targets).",
         red="latency is high everywhere, not on one target: look for a shared cause (node, network, provider).")

@@ -184,9 +184,11 @@ def pod_panels() -> list[g.Panel]:
                red="the watcher lost the API server: pod panels from the exporter are stale; check the exporter's "
                    "RBAC (list/watch pods and events) and its log."),
         s.events_panel("Watch errors", w=6, h=5,
-                       queries=[s.Query(f"sum({s.rate(c.KUBE_WATCH_ERRORS_TOTAL)})", "errors/s")],
+                       queries=[s.Query(f"sum {s.by(c.LABEL_RESOURCE, c.LABEL_KIND)} ({s.rate(c.KUBE_WATCH_ERRORS_TOTAL)})",
+                                        s.legend("{}: {}", c.LABEL_RESOURCE, c.LABEL_KIND))],
                        thresholds=s.steps(s.GREEN, (0.01, s.RED)),
-                       shows="Errors of the exporter's Kubernetes watches per second (410 Gone re-lists included).",
+                       shows="Errors of the exporter's Kubernetes list/watch loops per second, by resource and kind "
+                             "(gone = 410, a re-list; http; connection; decode; internal).",
                        red="a steady rate means the watcher cannot keep a watch open: RBAC, network policy or an "
                            "overloaded API server."),
     ]

@@ -1,13 +1,18 @@
 """The numbers the panels colour by: the user's alert thresholds and the burn-rate table.
 
-Data, not code. The user's thresholds come from the seed article (docs/dashboards.md cites
-each); the burn-rate rows are the SRE Workbook's 30-day table, the same rows the SLO alert
-generator uses, so a stat turns red exactly when its alert would fire.
+The user's thresholds come from the seed article (docs/dashboards.md cites each). The burn
+rates and the handshake latency threshold are read from the SLO engine (slo/math.py's
+Workbook table, the shipped spec), so a stat turns red exactly when its alert would fire.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from exporter import conventions as c
+from slo import math as slomath
+from slo import spec as slospec
+from slo.model import LatencySLI
 
 # The user's alert thresholds.
 RESTARTS_PER_HOUR = 3  # pod restarts > 3 per hour: warning
@@ -20,8 +25,18 @@ MODEL_FAILURE_RATIO = 0.05  # model call failure rate > 5 %: critical
 STARTUP_TARGET_SECONDS = 300.0
 STARTUP_ACHIEVED_SECONDS = 60.0
 
-# The default handshake-latency SLO threshold (slo/specs/openclaw-gateway.yml).
-HANDSHAKE_SLO_SECONDS = 0.25
+
+
+def _handshake_slo_seconds() -> float | None:
+    """The shipped spec's WebSocket handshake latency threshold, if it has such an SLO."""
+    for slo in slospec.load().slos:
+        sli = slo.sli
+        if isinstance(sli, LatencySLI) and sli.module == c.MODULE_WEBSOCKET and sli.phase == c.PHASE_HANDSHAKE:
+            return sli.threshold_seconds
+    return None
+
+
+HANDSHAKE_SLO_SECONDS = _handshake_slo_seconds()
 # Model call latency the user observed: P95 3.5 s, P99 5.8 s.
 MODEL_CALL_P95_SECONDS = 3.5
 MODEL_CALL_P99_SECONDS = 5.8
@@ -47,10 +62,11 @@ class BurnWindow:
     severity: str
 
 
-SLO_PERIOD = "30d"
-BURN_WINDOWS: tuple[BurnWindow, ...] = (
-    BurnWindow("1h", "5m", 14.4, "page"),
-    BurnWindow("6h", "30m", 6.0, "page"),
-    BurnWindow("1d", "2h", 3.0, "ticket"),
-    BurnWindow("3d", "6h", 1.0, "ticket"),
+# The dashboards read the 30-day recording rules (the period the Workbook table is written for).
+SLO_PERIOD_SECONDS = slomath.BASE_PERIOD
+SLO_PERIOD = slomath.format_duration(SLO_PERIOD_SECONDS)
+BURN_WINDOWS: tuple[BurnWindow, ...] = tuple(
+    BurnWindow(slomath.format_duration(w.long_seconds), slomath.format_duration(w.short_seconds),
+               w.factor(SLO_PERIOD_SECONDS), w.severity)
+    for w in slomath.WORKBOOK_TABLE
 )

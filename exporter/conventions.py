@@ -33,6 +33,10 @@ LABEL_THRESHOLD = "threshold_seconds"
 # The phase every module reports.
 PHASE_TOTAL = "total"
 PHASE_FIRST_BYTE = "first_byte"  # model module: time to the first streamed token
+PHASE_HANDSHAKE = "handshake"  # websocket module: connect request to hello-ok
+PHASE_CATALOG = "catalog"  # model module: GET {baseUrl}/models
+PHASE_GATEWAY_CATALOG = "gateway_catalog"  # model module: the gateway's models.list RPC
+PHASE_COMPLETION = "completion"  # model module: the synthetic chat completion
 
 # Probe module names (the `module` label), as the prober table spells them.
 MODULE_READINESS = "readiness"

@@ -29,7 +29,8 @@ SLO_RULES, SLO_LIVE = "websocket-availability", "readiness-availability"
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")
 PROBE_PHASES = {c.MODULE_READINESS: ("connect", "first_byte", c.PHASE_TOTAL),
                 c.MODULE_WEBSOCKET: ("connect", "challenge", "handshake", "rpc", c.PHASE_TOTAL),
-                c.MODULE_MODEL: (c.PHASE_FIRST_BYTE, c.PHASE_TOTAL)}
+                c.MODULE_MODEL: (c.PHASE_CATALOG, c.PHASE_GATEWAY_CATALOG, c.PHASE_FIRST_BYTE, c.PHASE_COMPLETION,
+                                 c.PHASE_TOTAL)}
 PROBE_FAILURES = {c.MODULE_READINESS: "not_ready", c.MODULE_WEBSOCKET: "timeout", c.MODULE_MODEL: "model_not_found"}
 
 Value = Callable[[int], float]  # sample number -> value
@@ -96,8 +97,11 @@ def model_series(s: Samples) -> None:
     target = {c.LABEL_TARGET: "gateway"}
     for model, listed in (("qwen3.5-plus", 1), ("qwen-plus", 0)):
         s.add(c.MODEL_AVAILABLE, {**target, c.LABEL_PROVIDER: "bailian", c.LABEL_MODEL: model}, const(listed))
-    s.add(c.MODEL_SYNTHETIC_CALLS_TOTAL, target, counter(1))
-    s.add(c.MODEL_SYNTHETIC_CAP_REMAINING, target, const(50))
+    calls = {**target, c.LABEL_PROVIDER: "bailian", c.LABEL_MODEL: "qwen3.5-plus"}
+    s.add(c.MODEL_SYNTHETIC_CALLS_TOTAL, calls, counter(1))
+    s.add(c.MODEL_SYNTHETIC_CAP_REMAINING, calls, const(50))
+    s.add(c.MODEL_GATEWAY_LISTED, {**target, c.LABEL_MODEL: "bailian/qwen3.5-plus"}, const(1))
+    s.add(c.MODEL_PROVIDER_POSTPONED_UNTIL, {**target, c.LABEL_PROVIDER: "bailian"}, lambda i: s.times[i] + 30)
 
 
 def slo_series(s: Samples) -> None:
@@ -142,8 +146,9 @@ def kubernetes_series(s: Samples) -> None:
     for reason, per_step in ((c.EVENT_REASON_FAILED_MOUNT, 0.1), ("BackOff", 0.2)):
         s.add(c.POD_EVENTS_TOTAL, {**ns, c.LABEL_REASON: reason}, counter(per_step))
     s.histogram(c.POD_STARTUP, ns, (30, 60, 300), 0.05)
-    s.add(c.KUBE_LAST_SYNC, {}, lambda i: s.times[i])
-    s.add(c.KUBE_WATCH_ERRORS_TOTAL, {}, counter(0.1))
+    for resource in ("pods", "events"):
+        s.add(c.KUBE_LAST_SYNC, {c.LABEL_RESOURCE: resource}, lambda i: s.times[i])
+        s.add(c.KUBE_WATCH_ERRORS_TOTAL, {c.LABEL_RESOURCE: resource, c.LABEL_KIND: "gone"}, counter(0.1))
 
 
 def diagnostics_series(s: Samples) -> None:
@@ -237,3 +242,4 @@ def test_thresholded_values_come_out_as_the_samples_say(results):
     assert last((catalog.KUBERNETES, "FailedMount events (range)", "A")) > 0
     assert last((catalog.INTERNALS, "Model call failure rate (range)", "A")) == pytest.approx(1 / 11, rel=0.01)
     assert last((catalog.SLO, "OpenClaw alerts firing", "A")) == 1
+    assert last((catalog.MODELS, "Provider postponed (Retry-After)", "A")) == pytest.approx(30, abs=1)
