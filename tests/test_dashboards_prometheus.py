@@ -2,7 +2,9 @@
 
 One Prometheus serves the module: it parses every expression (an empty TSDB is enough to
 reject bad syntax with `bad_data`), and it scrapes an exporter that probes a small local
-stand-in for the gateway's /readyz, so the readiness panels must show data.
+stand-in for the gateway (its /readyz, and a scripted WebSocket handshake and health RPC),
+so the probes dashboard's readiness and WebSocket panels must show data. The stand-in is used
+because /readyz cannot be made to alternate between ready and failing on the real gateway.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from conftest import free_port, wait_for
 from dashboardhelpers import (ROOT, content_panels, dashboards, metric_names, panel_queries, substitute,
                               variable_queries, variable_values)
 from dashboards import catalog
+from fakegateway import Recorder, handshake
 from localservers import serve
 from promhelpers import Prometheus, running_prometheus, stop
 
@@ -67,22 +70,45 @@ def test_the_parse_check_catches_a_broken_expression(prometheus):
     assert answer["status"] == "error" and answer["errorType"] == "bad_data"
 
 
-def _alternating_readyz():
-    """Ready, then not ready with a failing subsystem, and so on: both kinds of panel get data."""
+def _stand_in_gateway():
+    """/readyz ready, then not ready with a failing subsystem, and so on (both kinds of panel get
+    data); on the WebSocket, a well-behaved handshake and a health RPC naming two plugins."""
     calls = {"n": 0}
 
-    async def handler(request: web.Request) -> web.Response:
+    async def readyz() -> web.Response:
         calls["n"] += 1
         if calls["n"] % 2:
             return web.json_response(READY_BODY)
         return web.json_response(NOT_READY_BODY, status=503)
+
+    async def websocket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        rec = Recorder()
+        try:
+            await handshake(ws, rec)
+            req = await rec.next_request(ws)
+            await ws.send_json({"type": "res", "id": req["id"], "ok": True,
+                                "payload": {"ok": True, "plugins": {"loaded": ["memory", "browser"], "errors": []}}})
+            await ws.receive()  # until the probe closes
+        finally:
+            await ws.close()
+        return ws
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/readyz":
+            return await readyz()
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await websocket(request)
+        return web.Response(status=404)
     return handler
 
 
-async def test_readiness_panels_show_data_from_a_running_exporter(prometheus, tmp_path):
-    async with serve(_alternating_readyz()) as gateway_url:
+async def test_probe_panels_show_data_from_a_running_exporter(prometheus, tmp_path):
+    async with serve(_stand_in_gateway()) as gateway_url:
         config = {"targets": [{"name": "gateway", "url": gateway_url,
-                               "readiness": {"interval": "1s", "timeout": "1s", "path": "/readyz"}}]}
+                               "readiness": {"interval": "1s", "timeout": "1s", "path": "/readyz"},
+                               "websocket": {"interval": "1s", "timeout": "1s"}}]}
         config_file = tmp_path / "exporter.yml"
         config_file.write_text(yaml.safe_dump(config))
         log = open(tmp_path / "exporter.log", "wb")
@@ -144,5 +170,7 @@ async def _check_panels(http: aiohttp.ClientSession, prometheus: Prometheus) -> 
                 "Latency P50 by phase (exact, 5m)", "Latency P95 by phase (exact, 5m)",
                 "Latency P99 by phase (exact, 5m)", "Latency across targets (histogram)", "Gateway ready",
                 "Failing subsystems (selected range)", "Failing subsystems over time", "Gateway uptime",
-                "Event-loop delay", "Event-loop utilization", "CPU (share of one core)"}
+                "Event-loop delay", "Event-loop utilization", "CPU (share of one core)",
+                # the WebSocket module
+                "Gateway version", "Versions running", "Plugins loaded", "Plugin errors"}
     assert expected <= set(checked), f"not checked: {expected - set(checked)}"
