@@ -12,11 +12,14 @@ from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
 from exporter import conventions as c
+from slo import spec as slospec
 
 UID = catalog.SLO
 ON_SLO = s.var(c.LABEL_SLO)
 PER_SLO = (c.LABEL_SLO,)
 BY_SLO = s.legend("{}", c.LABEL_SLO)
+# Where the alerts' runbooks live (docs/runbooks/<alertname>.md), as the shipped spec says.
+RUNBOOKS = slospec.load().alerting.runbook_base_url.rstrip("/")
 BUDGET_STEPS = s.steps(s.RED, (0, s.ORANGE), (0.25, s.YELLOW), (0.5, s.GREEN))
 
 
@@ -56,12 +59,15 @@ def alert_panels() -> list[g.Panel]:
                                 "or vector(0)", "firing")],
                thresholds=s.steps(s.GREEN, (1, s.RED)),
                shows="How many OpenClaw alerts (burn-rate pages and tickets, probe and Kubernetes alerts) fire now.",
-               red="an alert fires: the table names it; open its runbook from the alert's annotations."),
+               red="an alert fires: the table names it; click its name there for the runbook."),
         s.table("OpenClaw alerts firing or pending", w=20, h=6, unit=s.UNIT_COUNT, hide=["Value", c.LABEL_NAME],
                 queries=[s.Query(s.sel(c.ALERTS, ours), instant=True, table=True)],
                 thresholds=s.steps(s.RED),
-                shows="Every OpenClaw alert that is pending or firing, with its labels (slo, severity, target).",
-                red="rows are alerts: severity=page needs a human now, ticket within the working day."),
+                cell_links={c.LABEL_ALERTNAME: ("Runbook", RUNBOOKS + "/${__value.raw}.md")},
+                shows="Every OpenClaw alert that is pending or firing, with its labels (slo, severity, target). "
+                      "Click an alert name for its runbook.",
+                red="rows are alerts: severity=page needs a human now, ticket within the working day; "
+                    "the runbook says what to check first."),
     ]
 
 

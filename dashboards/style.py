@@ -238,12 +238,20 @@ def events_panel(title: str, *, shows: str, red: str, queries: Sequence[Query | 
 
 
 def table(title: str, *, shows: str, red: str, queries: Sequence[Query | str], unit: str,
-          thresholds: list[Step], w: int = 12, h: int = 6, hide: Iterable[str] = ()) -> g.Table:
-    """Instant rows (one per series); ``hide`` drops columns such as Time."""
+          thresholds: list[Step], w: int = 12, h: int = 6, hide: Iterable[str] = (),
+          cell_links: dict[str, tuple[str, str]] | None = None) -> g.Table:
+    """Instant rows (one per series); ``hide`` drops columns such as Time.
+
+    ``cell_links`` maps a column to (title, url) for a link on each of its cells; the url may
+    use ``${__value.raw}``, the cell's value.
+    """
     excluded = {name: True for name in ("Time", *hide)}
+    overrides = [{"matcher": {"id": "byName", "options": column},
+                  "properties": [{"id": "links", "value": [{"title": text, "url": url, "targetBlank": True}]}]}
+                 for column, (text, url) in sorted((cell_links or {}).items())]
     return g.Table(
         **_common(title, shows, red, queries, w, h, thresholds),
-        unit=unit, displayMode="color-text", filterable=True,
+        unit=unit, displayMode="color-text", filterable=True, overrides=overrides,
         transformations=[{"id": "organize", "options": {"excludeByName": excluded}}],
     )
 

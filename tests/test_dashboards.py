@@ -65,6 +65,26 @@ def test_five_dashboards_with_stable_uids_and_do_not_edit_notes():
         assert {"datasource", "grafana"} <= {r["type"] for r in d["__requires"]}
 
 
+def test_only_core_panels_and_no_hard_coded_data_source():
+    for uid, d in dashboards().items():
+        panel_types = {r["id"] for r in d["__requires"] if r["type"] == "panel"}
+        assert panel_types <= {"stat", "gauge", "timeseries", "table"}, uid  # no plugin to install
+        text = json.dumps(d)
+        # ${DS_PROMETHEUS} only in the datasource variable's default (text and value), which import replaces
+        assert text.count("${DS_PROMETHEUS}") == 2, uid
+        sources = {json.dumps(p["datasource"], sort_keys=True) for p in content_panels(d)}
+        assert sources == {json.dumps({"type": "prometheus", "uid": "${datasource}"}, sort_keys=True)}
+
+
+def test_alert_names_link_to_their_runbooks():
+    table = next(p for p in content_panels(dashboards()[catalog.SLO]) if p["type"] == "table")
+    (override,) = table["fieldConfig"]["overrides"]
+    assert override["matcher"]["options"] == "alertname"
+    (link,) = override["properties"][0]["value"]
+    assert link["url"].endswith("/docs/runbooks/${__value.raw}.md")
+    assert (ROOT / "docs" / "runbooks" / "OpenClawSLOInputMissing.md").is_file()
+
+
 def test_every_dashboard_links_to_the_other_four():
     for uid, d in dashboards().items():
         urls = sorted(link["url"] for link in d["links"])
