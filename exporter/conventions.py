@@ -32,6 +32,16 @@ LABEL_THRESHOLD = "threshold_seconds"
 
 # The phase every module reports.
 PHASE_TOTAL = "total"
+PHASE_FIRST_BYTE = "first_byte"  # model module: time to the first streamed token
+PHASE_HANDSHAKE = "handshake"  # websocket module: connect request to hello-ok
+PHASE_CATALOG = "catalog"  # model module: GET {baseUrl}/models
+PHASE_GATEWAY_CATALOG = "gateway_catalog"  # model module: the gateway's models.list RPC
+PHASE_COMPLETION = "completion"  # model module: the synthetic chat completion
+
+# Probe module names (the `module` label), as the prober table spells them.
+MODULE_READINESS = "readiness"
+MODULE_WEBSOCKET = "websocket"
+MODULE_MODEL = "model"
 
 # --- exporter self-metrics ---------------------------------------------------------------------
 EXPORTER_BUILD_INFO = "openclaw_exporter_build_info"
@@ -52,6 +62,8 @@ GATEWAY_UPTIME = "openclaw_gateway_uptime_seconds"
 
 # --- websocket module (from hello-ok and the health RPC) ---------------------------------------
 GATEWAY_INFO = "openclaw_gateway_info"
+LABEL_VERSION = "version"
+LABEL_PROTOCOL = "protocol"
 GATEWAY_PLUGINS_LOADED = "openclaw_gateway_plugins_loaded"
 GATEWAY_PLUGIN_ERRORS = "openclaw_gateway_plugin_errors"
 
@@ -92,6 +104,45 @@ LABEL_KIND = "kind"  # kind of watch error, one of KUBE_WATCH_ERROR_KINDS
 # gone: 410 (re-list); http: other API error status; connection: refused/dropped/timed out;
 # decode: a stream line that is not a watch event; internal: a bug of ours, logged with traceback.
 KUBE_WATCH_ERROR_KINDS = ("gone", "http", "connection", "decode", "internal")
+
+# --- kube-state-metrics and cAdvisor (third-party; read by dashboards and alerts) ------------
+KSM_RESTARTS_TOTAL = "kube_pod_container_status_restarts_total"
+KSM_WAITING_REASON = "kube_pod_container_status_waiting_reason"
+KSM_LAST_TERMINATED_REASON = "kube_pod_container_status_last_terminated_reason"
+KSM_RESOURCE_LIMITS = "kube_pod_container_resource_limits"
+KSM_RESOURCE_REQUESTS = "kube_pod_container_resource_requests"
+LABEL_KSM_RESOURCE = "resource"  # kube-state-metrics: "cpu" or "memory"
+KSM_RESOURCE_CPU = "cpu"
+KSM_RESOURCE_MEMORY = "memory"
+CADVISOR_CPU_SECONDS_TOTAL = "container_cpu_usage_seconds_total"
+CADVISOR_MEMORY_WORKING_SET = "container_memory_working_set_bytes"
+CADVISOR_POD_CONTAINER = "POD"  # cAdvisor's pause-container series, excluded from sums
+EVENT_REASON_FAILED_MOUNT = "FailedMount"
+
+# --- gateway diagnostics plugin (optional: diagnostics-prometheus, scraped from the gateway) --
+# Dashboards may show these where present and must work without them. They carry no
+# `target` label (Prometheus scrapes the gateway itself).
+DIAG_MESSAGE_PROCESSED = "openclaw_message_processed_duration_seconds"  # histogram
+DIAG_MODEL_CALLS_TOTAL = "openclaw_model_call_total"
+DIAG_MODEL_CALL_DURATION = "openclaw_model_call_duration_seconds"  # histogram
+DIAG_RPC_HANDLER = "openclaw_gateway_rpc_handler_seconds"  # histogram
+# Same name as the readiness module's gauge: the plugin's series are the ones without `target`.
+DIAG_EVENT_LOOP_DELAY_MAX = GATEWAY_EVENT_LOOP_DELAY_MAX
+DIAG_MEMORY = "openclaw_memory_bytes"
+LABEL_OUTCOME = "outcome"
+LABEL_ERROR_CATEGORY = "error_category"
+LABEL_METHOD = "method"
+LABEL_MEMORY_KIND = "kind"
+DIAG_OUTCOME_SUCCESS = "success"  # assumed spelling: the plugin is not installable offline here
+
+# --- Prometheus built-ins -------------------------------------------------------------------
+ALERTS = "ALERTS"
+LABEL_ALERTNAME = "alertname"
+LABEL_ALERTSTATE = "alertstate"
+ALERT_STATE_FIRING = "firing"
+ALERT_NAME_PREFIX = "OpenClaw"  # every alert the project generates starts with this
+LABEL_LE = "le"
+LABEL_NAME = "__name__"
 
 # --- live SLO state in the exporter ----------------------------------------------------------
 SLO_SLI_RATIO = "openclaw_slo_sli_ratio"

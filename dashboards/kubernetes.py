@@ -1,0 +1,206 @@
+"""The Kubernetes dashboard: restarts, waiting reasons, warning events, startup time, CPU and memory.
+
+Pod state reads the exporter's Kubernetes watcher (``openclaw_pod_*``) and falls back to
+kube-state-metrics; CPU and memory come from cAdvisor and kube-state-metrics.
+"""
+
+from __future__ import annotations
+
+from grafanalib import core as g
+
+from dashboards import catalog
+from dashboards import style as s
+from dashboards import thresholds as th
+from exporter import conventions as c
+
+UID = catalog.KUBERNETES
+NS, POD, CTR, REASON = c.LABEL_NAMESPACE, c.LABEL_POD, c.LABEL_CONTAINER, c.LABEL_REASON
+IN_NS = s.eq(NS, "$namespace")
+PODS = (IN_NS, s.var(POD))
+PER_CONTAINER = (POD, CTR)
+PER_CONTAINER_LEGEND = s.legend("{}/{}", POD, CTR)
+# cAdvisor also reports the pod's cgroup (container="") and its pause container: not workloads.
+WORKLOAD = (s.ne(CTR, ""), s.ne(CTR, c.CADVISOR_POD_CONTAINER))
+
+
+def restarts_last_hour() -> str:
+    ksm = f"increase({s.sel(c.KSM_RESTARTS_TOTAL, *PODS)}[1h])"
+    return s.either(s.sel(c.POD_RESTARTS_LAST_HOUR, *PODS), ksm, PER_CONTAINER)
+
+
+def restart_panels() -> list[g.Panel]:
+    return [
+        s.row("Restarts"),
+        s.stat("Restarts in the last hour", w=8, h=7, unit=s.UNIT_COUNT, text_mode="value_and_name",
+               queries=[s.Query(restarts_last_hour(), PER_CONTAINER_LEGEND)],
+               thresholds=s.steps(s.GREEN, (1, s.ORANGE), (th.RESTARTS_PER_HOUR, s.RED)),
+               shows="Container restarts in the last hour per container. The warning alert fires above 3 an "
+                     "hour; the stat turns red at 3, one restart early.",
+               red="the container is crash-looping: read its last termination reason below (OOMKilled = "
+                   "memory limit, Error = the log, e.g. incident 3: configuration file not found)."),
+        s.timeseries("Restarts per hour", w=16, h=7, unit=s.UNIT_COUNT, low=0,
+                     queries=[s.Query(restarts_last_hour(), PER_CONTAINER_LEGEND)],
+                     thresholds=s.steps(s.GREEN, (th.RESTARTS_PER_HOUR, s.RED)),
+                     shows="Restarts over the trailing hour, over time; the red line is the alert threshold (3).",
+                     red="above the line the restart alert fires; find what changed when the curve rose."),
+    ]
+
+
+def waiting_panels() -> list[g.Panel]:
+    waiting = s.either(s.sel(c.POD_CONTAINER_WAITING, *PODS), f"{s.sel(c.KSM_WAITING_REASON, *PODS)} > 0",
+                       (*PER_CONTAINER, REASON))
+    terminated = s.either(s.sel(c.POD_CONTAINER_LAST_TERMINATED, *PODS),
+                          f"{s.sel(c.KSM_LAST_TERMINATED_REASON, *PODS)} > 0",
+                          (*PER_CONTAINER, REASON, c.LABEL_EXIT_CODE))
+    return [
+        s.row("Waiting and terminations"),
+        s.events_panel("Waiting reasons", w=12, unit=s.UNIT_COUNT,
+                       queries=[s.Query(waiting, s.legend("{}/{}: {}", POD, CTR, REASON))],
+                       thresholds=s.steps(s.GREEN, (1, s.RED)),
+                       shows="Containers waiting to run, by reason (ContainerCreating, CrashLoopBackOff, "
+                             "ImagePullBackOff, ErrImagePull, CreateContainerConfigError).",
+                       red="ContainerCreating for minutes = a volume cannot mount (incident 1, see FailedMount); "
+                           "ImagePullBackOff = registry unreachable or wrong image (incident 2); CrashLoopBackOff "
+                           "= the container exits (incident 3)."),
+        s.timeseries("Time spent waiting", w=12, unit=s.UNIT_SECONDS, low=0,
+                     queries=[s.Query(f"max {s.by(*PER_CONTAINER, REASON)} "
+                                      f"({s.sel(c.POD_CONTAINER_WAITING_SECONDS, *PODS)})",
+                                      s.legend("{}/{}: {}", POD, CTR, REASON))],
+                     thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE),
+                                        (th.STARTUP_TARGET_SECONDS, s.RED)),
+                     shows="How long each waiting container has been waiting in its current reason.",
+                     red="past 5 minutes the startup target is missed: describe the pod and read its events."),
+        s.table("Last termination reasons", w=24, h=6, unit=s.UNIT_COUNT, hide=["Value"],
+                queries=[s.Query(terminated, instant=True, table=True)],
+                thresholds=s.steps(s.ORANGE),
+                shows="Why each container last exited (OOMKilled, Error, Completed) and its exit code.",
+                red="OOMKilled = raise the memory limit or find the leak (memory panel below); Error with exit "
+                    "code 1 = read `kubectl logs --previous`."),
+    ]
+
+
+def event_panels() -> list[g.Panel]:
+    events = s.sel(c.POD_EVENTS_TOTAL, IN_NS)
+    mounts = s.sel(c.POD_EVENTS_TOTAL, IN_NS, s.eq(REASON, c.EVENT_REASON_FAILED_MOUNT))
+    return [
+        s.row("Warning events"),
+        s.stat("FailedMount events (range)", w=6, h=8, unit=s.UNIT_COUNT,
+               queries=[s.Query(f"sum(increase({mounts}[$__range])) or vector(0)", "FailedMount", instant=True)],
+               thresholds=s.steps(s.GREEN, (1, s.RED)),
+               shows="Volume mount failures in the selected range.",
+               red="a volume could not mount (incident 1: CephFS `mount failed: exit status 32 ... Connection "
+                   "timed out`): check the CSI driver pods and avoid creating many PVCs at once."),
+        s.events_panel("Warning events by reason", w=18, unit=s.UNIT_COUNT,
+                       queries=[s.Query(f"sum {s.by(REASON)} (increase({events}[$__rate_interval]))", s.legend("{}", REASON))],
+                       thresholds=s.steps(s.GREEN, (1, s.RED)),
+                       shows="Warning events of the namespace's pods, by reason (FailedMount, BackOff, Failed, "
+                             "FailedScheduling, Unhealthy ...).",
+                       red="match the reason with the waiting reasons above; `kubectl get events` has the message."),
+    ]
+
+
+def startup_panels() -> list[g.Panel]:
+    startup = (IN_NS,)
+    return [
+        s.row("Startup"),
+        *[s.stat(f"Startup time {s.percentile_name(q)} (range)", w=6, h=7, unit=s.UNIT_SECONDS,
+                 queries=[s.Query(s.quantile_over(q, c.POD_STARTUP, startup, window="$__range", fn="increase"),
+                                  s.percentile_name(q), instant=True)],
+                 thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE), (th.STARTUP_TARGET_SECONDS, s.RED)),
+                 shows=f"{s.percentile_name(q)} of pod startup time (created to ready) in the selected range. "
+                       "Target: under 5 minutes; achieved: 50 s.",
+                 red="startups miss the 5-minute target: the waiting reasons and FailedMount panels show where "
+                     "the time goes (image pull, volume mount, readiness).")
+          for q in (0.5, 0.95)],
+        s.latency_panel("Startup time over time", w=12, h=7,
+                        queries=[s.Query(s.quantile_over(q, c.POD_STARTUP, startup, window="1h", fn="increase"),
+                                         f"{s.percentile_name(q)} (1h)") for q in (0.5, 0.95)],
+                        thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE),
+                                           (th.STARTUP_TARGET_SECONDS, s.RED)),
+                        shows="Startup time percentiles over trailing hours.",
+                        red="a rise after a deploy points at the new image or config (slower init, bigger pull)."),
+    ]
+
+
+def _usage_against(usage: str, resource: str) -> list[s.Query]:
+    per = s.by(*PER_CONTAINER)
+    resource_m = s.eq(c.LABEL_KSM_RESOURCE, resource)
+    return [
+        s.Query(usage, PER_CONTAINER_LEGEND + " used"),
+        s.Query(f"sum {per} ({s.sel(c.KSM_RESOURCE_REQUESTS, *PODS, resource_m)})", PER_CONTAINER_LEGEND + " request"),
+        s.Query(f"sum {per} ({s.sel(c.KSM_RESOURCE_LIMITS, *PODS, resource_m)})", PER_CONTAINER_LEGEND + " limit"),
+    ]
+
+
+def _share_of_limit(usage: str, resource: str) -> str:
+    limits = s.sel(c.KSM_RESOURCE_LIMITS, *PODS, s.eq(c.LABEL_KSM_RESOURCE, resource))
+    return f"{usage} / sum {s.by(*PER_CONTAINER)} ({limits})"
+
+
+def resource_panels() -> list[g.Panel]:
+    per = s.by(*PER_CONTAINER)
+    cpu = f"sum {per} ({s.rate(s.sel(c.CADVISOR_CPU_SECONDS_TOTAL, *PODS, *WORKLOAD))})"
+    memory = f"sum {per} ({s.sel(c.CADVISOR_MEMORY_WORKING_SET, *PODS, *WORKLOAD)})"
+    return [
+        s.row("CPU and memory"),
+        s.timeseries("CPU usage vs requests and limits (cores)", w=12, unit=s.UNIT_COUNT, low=0, threshold_lines=False,
+                     queries=_usage_against(cpu, c.KSM_RESOURCE_CPU), thresholds=s.steps(s.GREEN),
+                     shows="CPU cores each container uses, with its request and limit (article: 250m used, "
+                           "requests 500m, limits 2-4 cores).",
+                     red="never red itself; usage at the limit line means throttling: see the share panel."),
+        s.ratio_panel("CPU usage of limit", w=12, high=None,
+                      queries=[s.Query(_share_of_limit(cpu, c.KSM_RESOURCE_CPU), PER_CONTAINER_LEGEND)],
+                      thresholds=s.steps(s.GREEN, (th.CPU_OF_LIMIT, s.RED)),
+                      shows="CPU used as a share of the limit; the warning alert threshold is 80 %.",
+                      red="above 80 % the container is close to throttling, which shows up as event-loop delay: "
+                          "raise the limit or find the hot path."),
+        s.timeseries("Memory working set vs requests and limits", w=12, unit=s.UNIT_BYTES, low=0, threshold_lines=False,
+                     queries=_usage_against(memory, c.KSM_RESOURCE_MEMORY), thresholds=s.steps(s.GREEN),
+                     shows="Working-set memory each container uses (what the OOM killer counts), with its request "
+                           "and limit (article: 1.2Gi used, requests 1-2Gi, limits 4-8Gi).",
+                     red="never red itself; usage near the limit line ends in OOMKilled: see the share panel."),
+        s.ratio_panel("Memory usage of limit", w=12, high=None,
+                      queries=[s.Query(_share_of_limit(memory, c.KSM_RESOURCE_MEMORY), PER_CONTAINER_LEGEND)],
+                      thresholds=s.steps(s.GREEN, (th.CPU_OF_LIMIT, s.ORANGE), (th.MEMORY_OF_LIMIT, s.RED)),
+                      shows="Working-set memory as a share of the limit; the critical alert threshold is 90 %.",
+                      red="above 90 % the next spike is an OOM kill: raise the limit now, then look for the leak "
+                          "(memory by kind on the gateway internals dashboard)."),
+    ]
+
+
+def pod_panels() -> list[g.Panel]:
+    return [
+        s.row("Pods"),
+        s.stat("Pods ready", w=12, h=5, unit=s.UNIT_COUNT, text_mode="value_and_name",
+               mappings=s.value_map(("0", "NOT READY", s.RED), ("1", "READY", s.GREEN)),
+               queries=[s.Query(f"max {s.by(POD)} ({s.sel(c.POD_READY, *PODS)})", s.legend("{}", POD))],
+               thresholds=s.steps(s.RED, (1, s.GREEN)),
+               shows="Whether each pod's Ready condition is true (from the exporter's Kubernetes watcher).",
+               red="the pod is out of its Service: read the waiting reasons, events and the gateway's readiness."),
+        s.stat("Seconds since the watcher's last sync", w=6, h=5, unit=s.UNIT_SECONDS,
+               queries=[s.Query(f"time() - max({c.KUBE_LAST_SYNC})", "last sync")],
+               thresholds=s.steps(s.GREEN, (th.PROBE_STALE_BAD_SECONDS, s.ORANGE), (2 * th.PROBE_STALE_BAD_SECONDS, s.RED)),
+               shows="Age of the exporter's last successful list/watch of pods and events.",
+               red="the watcher lost the API server: pod panels from the exporter are stale; check the exporter's "
+                   "RBAC (list/watch pods and events) and its log."),
+        s.events_panel("Watch errors", w=6, h=5,
+                       queries=[s.Query(f"sum {s.by(c.LABEL_RESOURCE, c.LABEL_KIND)} ({s.rate(c.KUBE_WATCH_ERRORS_TOTAL)})",
+                                        s.legend("{}: {}", c.LABEL_RESOURCE, c.LABEL_KIND))],
+                       thresholds=s.steps(s.GREEN, (0.01, s.RED)),
+                       shows="Errors of the exporter's Kubernetes list/watch loops per second, by resource and kind "
+                             "(gone = 410, a re-list; http; connection; decode; internal).",
+                       red="a steady rate means the watcher cannot keep a watch open: RBAC, network policy or an "
+                           "overloaded API server."),
+    ]
+
+
+def build() -> g.Dashboard:
+    return s.dashboard(
+        UID, "kubernetes",
+        "The gateway's pods in Kubernetes: restarts against the 3-per-hour threshold, waiting reasons, "
+        "warning events such as FailedMount, startup time, and CPU and memory against requests and limits.",
+        [*pod_panels(), *restart_panels(), *waiting_panels(), *event_panels(), *startup_panels(),
+         *resource_panels()],
+        [s.query_variable(NS, "Namespace", f"label_values({NS})", multi=False, default="openclaw"),
+         s.query_variable(POD, "Pod", s.label_values(f"{{{IN_NS}}}", POD))],
+    )
