@@ -24,8 +24,14 @@ test: deps  ## install what the tests need, then run every test (real gateway, P
 demo: deps  ## a real local gateway plus the exporter against it, on http://127.0.0.1:9879/
 	bash scripts/demo.sh
 
-check:  ## validate the example config
+check:  ## validate the example config and check generated files are up to date
 	$(PYTHON) -m exporter check --config.file examples/exporter.yml
+	$(PYTHON) -m exporter slo generate --check
+	$(PYTHON) -m exporter dashboards generate --check
+
+generate:  ## rebuild the generated rule files and dashboards from their sources
+	$(PYTHON) -m exporter slo generate
+	$(PYTHON) -m exporter dashboards generate
 
 clean:
 	rm -rf .pytest_cache build dist *.egg-info

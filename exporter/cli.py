@@ -169,9 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--log.level", dest="log_level", default="warning", choices=["debug", "info", "warning", "error"])
     probe.set_defaults(func=cmd_probe)
 
+    from dashboards import cli as dashboards_cli
     from slo import cli as slo_cli
 
     slo_cli.register(sub)
+    dashboards_cli.register(sub)
     return parser
 
 
