@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 
 from exporter.collectors import ExporterCollector
 from exporter.config import Config, ConfigError, ModuleConfig, TargetConfig, load_config
+from exporter.exposition import render_series
 from exporter.http_client import make_session
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeOutcome
@@ -74,7 +75,7 @@ class Exporter:
         self.live_budget: Any = None  # slo.live.LiveBudget
         self._slo_families: list = []
         self._slo_tasks: list[asyncio.Task] = []
-        self.registry.register(ExporterCollector(lambda: self.state, self.status))
+        self.registry.register(ExporterCollector(self.status))
         self.registry.register(_Delegate(lambda: self.pod_watcher.collector() if self.pod_watcher else None))
         self.registry.register(_Fixed(lambda: self._slo_families))
 
@@ -215,7 +216,9 @@ class Exporter:
         return await run_probe(target, module, self.redactor, self.session)
 
     def record(self, outcome: ProbeOutcome) -> None:
-        self.state.record(outcome, PROBERS[outcome.module].buckets)
+        series = self.state.record(outcome, PROBERS[outcome.module].buckets)
+        # Render now, in the probe task, so a scrape only joins text (exporter/exposition.py).
+        series.cache = render_series(series)
         # The SLOs are the service's: per-pod probes are diagnostics, not SLO events.
         if self.live_budget is not None and not outcome.pod:
             self.live_budget.record(outcome.target, outcome.module, outcome.result, outcome.phases, time.time())

@@ -61,6 +61,8 @@ class SeriesState:
     # (phase, threshold) -> count of successful probes whose phase took <= threshold
     latency_good: Counter = field(default_factory=Counter)
     history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    # This series' exposition lines by family (exporter/exposition.py); None = render again.
+    cache: dict[str, str] | None = None
 
 
 class ProbeState:
@@ -87,6 +89,7 @@ class ProbeState:
     def record(self, outcome: ProbeOutcome, buckets: tuple[float, ...], now: float | None = None) -> SeriesState:
         now = time.time() if now is None else now
         state = self.ensure(outcome.target, outcome.module, buckets, outcome.pod)
+        state.cache = None
         state.attempts[outcome.result] += 1
         if outcome.timeout_phase:
             state.timeouts[outcome.timeout_phase] += 1
@@ -116,7 +119,9 @@ class ProbeState:
         return state
 
     def skip(self, target: str, module: str, buckets: tuple[float, ...], ticks: int = 1, pod: str = "") -> None:
-        self.ensure(target, module, buckets, pod).skipped += ticks
+        state = self.ensure(target, module, buckets, pod)
+        state.skipped += ticks
+        state.cache = None
 
     def retain(self, keys: set[tuple[str, str, str]]) -> None:
         """Forget series of targets, modules or pods no longer probed (reload, pod gone)."""

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.registry import Collector
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from exporter.app import Exporter
-from exporter.collectors import probe_families
+from exporter.exposition import render_state
 from exporter.probes import PROBERS
 from exporter.state import ProbeState
 from exporter.status import build_status, build_target
@@ -19,17 +18,9 @@ from exporter.status_html import render_index, render_target
 EXPORTER_KEY = web.AppKey("exporter", Exporter)
 
 
-class _StateCollector(Collector):
-    def __init__(self, state: ProbeState) -> None:
-        self._state = state
-
-    def collect(self):
-        return probe_families(self._state)
-
-
 async def metrics(request: web.Request) -> web.Response:
     exporter = request.app[EXPORTER_KEY]
-    body = generate_latest(exporter.registry)
+    body = render_state(exporter.state).encode() + generate_latest(exporter.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -52,9 +43,7 @@ async def probe(request: web.Request) -> web.Response:
     state = ProbeState(exporter.state.thresholds)
     for outcome in outcomes:
         state.record(outcome, PROBERS[outcome.module].buckets)
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_StateCollector(state))
-    exposition = generate_latest(registry).decode()
+    exposition = render_state(state)
     if request.query.get("debug", "").lower() in ("1", "true", "yes"):
         lines = []
         for outcome in outcomes:

@@ -22,7 +22,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from conftest import free_port
 from exporter import conventions as c
-from exporter.collectors import probe_families
+from exporter.exposition import render_state
+from exporterhelpers import parse_samples, value
 from exporter.config import ConfigError, load_config, parse_config
 from exporter.probes import model
 from exporter.probes.base import MODEL_BUCKETS
@@ -358,16 +359,12 @@ async def test_calls_counter_is_exposed_as_a_counter(respx_mock):
     outcome = await probe_once(model_config(catalog=False, completion=True), "model")
     state = ProbeState()
     state.record(outcome, MODEL_BUCKETS)
-    registry = CollectorRegistry()
-
-    class Families:
-        def collect(self):
-            return probe_families(state)
-    registry.register(Families())
-    text = generate_latest(registry).decode()
+    text = render_state(state)
     assert "# TYPE openclaw_model_synthetic_calls_total counter" in text
-    assert 'openclaw_model_synthetic_calls_total{model="qwen3.5-plus",provider="bailian",target="gw"} 1.0' in text
-    assert 'openclaw_model_synthetic_calls_remaining_today{model="qwen3.5-plus",provider="bailian",target="gw"} 99.0' in text
+    samples = parse_samples(text)
+    labels = {"model": "qwen3.5-plus", "provider": "bailian", "target": "gw"}
+    assert value(samples, "openclaw_model_synthetic_calls_total", **labels) == 1.0
+    assert value(samples, "openclaw_model_synthetic_calls_remaining_today", **labels) == 99.0
 
 
 # --- check 2: the gateway's catalog (the real gateway) ---------------------------------------
