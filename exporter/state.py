@@ -15,6 +15,32 @@ from exporter.probes.base import Gauge, ProbeOutcome
 from exporter.quantiles import SlidingQuantiles
 
 HISTORY = 100
+# Log lines are kept for the newest few history entries only: at 1,000 targets the full
+# history with logs would hold ~100,000 log lists in memory.
+HISTORY_WITH_LOGS = 10
+
+
+class HistoryEntry:
+    """A compact copy of one probe outcome for the status page's history."""
+
+    __slots__ = ("started", "result", "message", "timeout_phase", "_names", "_values", "logs")
+
+    def __init__(self, outcome: ProbeOutcome) -> None:
+        self.started = outcome.started
+        self.result = outcome.result
+        self.message = outcome.message
+        self.timeout_phase = outcome.timeout_phase
+        self._names = tuple(outcome.phases)
+        self._values = tuple(outcome.phases.values())
+        self.logs: tuple[str, ...] = tuple(outcome.logs)
+
+    @property
+    def success(self) -> bool:
+        return self.result == "success"
+
+    @property
+    def phases(self) -> dict[str, float]:
+        return dict(zip(self._names, self._values))
 
 
 @dataclass
@@ -96,7 +122,9 @@ class ProbeState:
         state.last = outcome
         state.last_time = now
         state.gauges = outcome.gauges
-        state.history.append(outcome)
+        state.history.append(HistoryEntry(outcome))
+        if len(state.history) > HISTORY_WITH_LOGS:
+            state.history[-HISTORY_WITH_LOGS - 1].logs = ()
         if not outcome.success:
             # Latency describes successful probes; a refused connect in 0.1 ms or a timeout
             # would drag the percentiles around. Failures are counted in `attempts`.

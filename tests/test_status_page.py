@@ -187,7 +187,9 @@ def test_target_view_has_the_history_newest_first_with_phases_and_logs():
     assert [m["module"] for m in view["modules"]] == ["readiness"]
     history = view["modules"][0]["history"]
     assert len(history) == 100  # the state keeps the last 100
-    assert history[0]["logs"] == ["probe 119"] and history[-1]["logs"] == ["probe 20"]
+    # Log lines are kept for the newest entries only (memory at 1,000 targets); results for all.
+    assert history[0]["logs"] == ["probe 119"] and history[9]["logs"] == ["probe 110"]
+    assert history[10]["logs"] == [] and history[-1]["logs"] == [] and history[-1]["result"]
     assert history[9]["status"] == "FAIL" and history[9]["timeout_phase"] == "first_byte"
     assert set(history[0]["phases_seconds"]) == {"connect", "total"}
     assert build_target(ex, "nope") is None
