@@ -31,8 +31,9 @@ async def run_probe(
     run = ProbeRun(target.name, module.name, redactor, session)
     started = time.time()
     result, message, timeout_phase = RESULT_SUCCESS, "ok", None
+    run.deadline = asyncio.get_running_loop().time() + module.timeout
     try:
-        async with asyncio.timeout(module.timeout):
+        async with asyncio.timeout_at(run.deadline):
             await prober.run(target, module.settings, run)
     except ProbeFailure as exc:
         result, message = exc.reason, exc.message

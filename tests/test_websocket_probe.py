@@ -246,3 +246,26 @@ async def test_events_before_the_response_are_skipped():
     assert outcome.result == "success"
     g = gauges(outcome)
     assert (g[(c.GATEWAY_PLUGINS_LOADED, ())], g[(c.GATEWAY_PLUGIN_ERRORS, ())]) == (2, 1)
+
+
+async def test_gateway_auth_throttling_still_reads_as_auth_failed(gateway_token, tmp_path, monkeypatch):
+    """The real gateway answers repeated wrong tokens ever later (0.25, 0.5, 1, 2, 4, 5 s); a
+    probe timing out meanwhile must stay `auth_failed`, never become a `timeout` (an outage).
+    A gateway of its own: the throttling would slow other tests' wrong-token probes."""
+    from gateway import Gateway
+
+    gw = Gateway(free_port(), gateway_token, home=str(tmp_path / "home"))
+    try:
+        await asyncio.to_thread(gw.start)
+        monkeypatch.setenv("GW_TOKEN", "rotated-token-the-gateway-does-not-know")
+        config = ws_config(gw.url, timeout="700ms", interval="1s")
+        results = [(await probe_once(config, "websocket")) for _ in range(5)]
+        assert [o.result for o in results] == ["auth_failed"] * 5, [(o.result, o.message) for o in results]
+        assert "AUTH_TOKEN_MISMATCH" in results[0].message
+        assert "throttles repeated failed authentication" in results[-1].message
+        # The right token is answered again, and the memory of the rejection is cleared.
+        monkeypatch.setenv("GW_TOKEN", gateway_token)
+        ok = await probe_once(ws_config(gw.url, timeout="6s", interval="10s"), "websocket")
+        assert ok.result == "success", ok.message
+    finally:
+        await asyncio.to_thread(gw.stop)

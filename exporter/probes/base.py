@@ -90,6 +90,7 @@ class ProbeRun:
         self.current_phase: str | None = None
         self.gauges: list[Gauge] = []
         self.logs: list[str] = []
+        self.deadline: float | None = None  # event-loop time the runner's hard timeout fires
         self._t0 = time.perf_counter()
 
     @contextmanager

@@ -40,7 +40,7 @@ import httpx
 
 from exporter import conventions as c
 from exporter.fields import Field, positive
-from exporter.gateway_client import GatewayClient
+from exporter.probes.gateway_client import GatewayClient
 from exporter.http_client import USER_AGENT
 from exporter.probes.base import MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun, classify_exception
 from exporter.secrets import SecretError, SecretRef

@@ -17,7 +17,7 @@ from typing import Any
 
 from exporter import conventions as c
 from exporter.fields import Field, positive
-from exporter.gateway_client import GatewayClient
+from exporter.probes.gateway_client import GatewayClient
 from exporter.probes.base import Prober, ProbeRun
 
 # Client ids and modes the protocol schema (@openclaw/gateway-protocol) accepts.
