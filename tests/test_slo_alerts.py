@@ -155,14 +155,11 @@ def test_missing_input_fires_the_absent_alert_but_idle_counters_do_not(tmp_path)
     ])
 
 
-def test_probe_auth_failures_alert_as_misconfigured_and_never_page(tmp_path):
+def test_probe_auth_failures_never_page_or_ticket_an_slo(tmp_path):
     # The probe token was rotated at minute 60: every probe answers auth_failed.
+    # They alert as OpenClawProbeAuthFailing (tests/test_alert_rules.py), never as an outage.
     series = failing_from_minute_60("auth_failed")
-    misconfigured = [{"exp_labels": {"module": "websocket", "result": "auth_failed", "target": "gw", "severity": "ticket", "team": "gateway"}}]
     promtool_test(tmp_path, series, [
-        ("65m", names.ALERT_PROBE_MISCONFIGURED, []),
-        ("75m", names.ALERT_PROBE_MISCONFIGURED, misconfigured),
-        ("180m", names.ALERT_PROBE_MISCONFIGURED, misconfigured),
         ("65m", PAGE, []),
         ("180m", PAGE, []),
         ("180m", TICKET, []),
