@@ -46,8 +46,9 @@ def _gateway(cfg: AlertsConfig, *extra: str) -> tuple[str, ...]:
 
 
 def _lookup(query: str, args: str, each: str, otherwise: str) -> str:
-    """Go template: run `printf query args` when the alert is rendered, `each` per series."""
-    return f"{{{{ range printf `{query}` {args} | query }}}}{each}{{{{ else }}}}{otherwise}{{{{ end }}}}"
+    """Go template: run `printf query args` when the alert is rendered; `each` per series, comma-separated."""
+    return (f"{{{{ range $i, $s := printf `{query}` {args} | query }}}}{{{{ if $i }}}}, {{{{ end }}}}{each}"
+            f"{{{{ else }}}}{otherwise}{{{{ end }}}}")
 
 
 def _last_terminated() -> str:
@@ -148,8 +149,8 @@ def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
         f"{{{{ $value | humanizePercentage }}}} of the time over {p.window} (alert above {_pct(p.threshold)} for {p.for_}). "
         "Failures by category: "
         + _lookup(f"sum by(error_category) (increase({categories}[{p.window}]))", "$labels.provider $labels.model",
-                  "{{ .Labels.error_category }}: {{ .Value | humanize }}; ", "none recorded")
-        + " Users get errors instead of answers.",
+                  "{{ .Labels.error_category }} {{ .Value | humanize }}", "none recorded")
+        + ". Users get errors instead of answers.",
     )
 
 
@@ -170,8 +171,8 @@ def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
         f"over {p.window} (alert above {_pct(p.threshold)} for {p.for_}; credential failures are excluded, see "
         f"{names.ALERT_PROBE_AUTH}). Results: "
         + _lookup(f"sum by(result) (increase({results}[{p.window}]))", "$labels.target",
-                  "{{ .Labels.result }}: {{ .Value | humanize }}; ", "none")
-        + " Check the provider's status and the configured model.",
+                  "{{ .Labels.result }} {{ .Value | humanize }}", "none")
+        + ". Check the provider's status and the configured model.",
     )
 
 
@@ -222,7 +223,7 @@ def volume_mount(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
         f"Volume mounts fail in namespace {{{{ $labels.namespace }}}} ({{{{ $value | humanize }}}} FailedMount events in {p.window})",
         f"{{{{ $value | humanize }}}} Warning events with reason {names.REASON_FAILED_MOUNT} about the gateway's pods in "
         f"namespace {{{{ $labels.namespace }}}} in the last {p.window}. Pods waiting in {names.REASON_CONTAINER_CREATING}: "
-        + _lookup(creating, "$labels.namespace", "{{ .Labels.pod }} ", "none")
+        + _lookup(creating, "$labels.namespace", "{{ .Labels.pod }}", "none")
         + ". The article's cause: several CephFS PVCs created at once raced the CSI driver (mount exit status 32).",
     )
 
@@ -273,9 +274,9 @@ def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
         cfg, p, names.ALERT_GATEWAY_NOT_READY,
         f"{names.GATEWAY_READY} == 0",
         "Gateway {{ $labels.target }} is not ready; failing: "
-        + _lookup(failing, "$labels.target", "{{ .Labels.subsystem }} ", "(not reported)"),
+        + _lookup(failing, "$labels.target", "{{ .Labels.subsystem }}", "(not reported)"),
         f"The gateway's /readyz on {{{{ $labels.target }}}} has answered not ready for {p.for_}. Failing subsystems: "
-        + _lookup(failing, "$labels.target", "{{ .Labels.subsystem }} ", "none reported (the body had no details)")
+        + _lookup(failing, "$labels.target", "{{ .Labels.subsystem }}", "none reported (the body had no details)")
         + ". Clients connecting now are refused or degraded.",
     )
 
