@@ -14,10 +14,10 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+from gateway import CACHE  # the pinned npm install: $OPENCLAW_CACHE, else .cache/openclaw
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBE_VERSION = "1.32"
-CACHE = ROOT / ".cache" / "openclaw"
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
