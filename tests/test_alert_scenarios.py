@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from exporter import conventions as names
-from slohelpers import ALERTS, require, run
+from slohelpers import ALERTS, promtool_test_rules
 
 pytestmark = pytest.mark.prometheus
 
@@ -37,21 +37,9 @@ def fired(alert: str, severity: str, labels: dict[str, str], summary: str, descr
     }
 
 
-def promtool_test(tmp_path: Path, input_series: list[dict], checks: list[tuple[str, str, list]], rules: Path = RULES) -> None:
-    promtool = require("promtool")
-    (tmp_path / "rules.yml").write_text(rules.read_text())
-    test = {
-        "rule_files": ["rules.yml"],
-        "evaluation_interval": "1m",
-        "tests": [{
-            "interval": "1m",
-            "input_series": input_series,
-            "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": exp} for at, alert, exp in checks],
-        }],
-    }
-    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
-    done = run([promtool, "test", "rules", "test.yml"], cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
+def promtool_test(tmp_path: Path, input_series: list[dict], checks: list[tuple[str, str, list]]) -> None:
+    """promtool on the committed alert rules, annotations included."""
+    promtool_test_rules(tmp_path, yaml.safe_load(RULES.read_text()), input_series, checks)
 
 
 # --- the article's alert table -------------------------------------------------------------------

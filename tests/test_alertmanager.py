@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import yaml
 
 from exporter import conventions as names
-from slohelpers import ALERTS, free_port, require, run
+from slohelpers import ALERTS, daemon, free_port, require, run
 
 pytestmark = pytest.mark.prometheus
 
@@ -103,31 +101,10 @@ def alertmanager(tmp_path):
     # Nothing leaves the machine: the placeholder receivers would only fail DNS; wait long.
     config["route"]["group_wait"] = "1h"
     (tmp_path / "am.yml").write_text(yaml.safe_dump(config))
-    log = open(tmp_path / "am.log", "w")
-    proc = subprocess.Popen(
-        [binary, f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                _api(port, "status")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError((tmp_path / "am.log").read_text())
-                time.sleep(0.1)
+    args = [binary, f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+    with daemon(args, tmp_path / "am.log", f"http://127.0.0.1:{port}/-/ready", timeout=20):
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _states(port: int) -> dict[str, dict]:

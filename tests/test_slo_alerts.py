@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from exporter import conventions as names
-from slohelpers import RULES_FILE, require, run
+from slohelpers import RULES_FILE, promtool_test_rules
 
 pytestmark = pytest.mark.prometheus
 
@@ -53,7 +53,6 @@ def promtool_test(
     tmp_path: Path, series: list[dict], checks: list[tuple[str, str, list]], annotations: bool = False, only: str | None = None
 ) -> None:
     """Run promtool on the committed rules; `only` keeps one SLO's group (long runs stay fast)."""
-    promtool = require("promtool")
     rules = yaml.safe_load(RULES_FILE.read_text())
     if only is not None:
         rules["groups"] = [g for g in rules["groups"] if g["name"] == names.RULE_GROUP_SLO.format(slo=only)]
@@ -61,19 +60,7 @@ def promtool_test(
         for rule in group["rules"]:
             if not annotations:
                 rule.pop("annotations", None)
-    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
-    test = {
-        "rule_files": ["rules.yml"],
-        "evaluation_interval": "1m",
-        "tests": [{
-            "interval": "1m",
-            "input_series": series,
-            "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": exp} for at, alert, exp in checks],
-        }],
-    }
-    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
-    done = run([promtool, "test", "rules", "test.yml"], cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
+    promtool_test_rules(tmp_path, rules, series, checks)
 
 
 def test_total_outage_pages_within_two_minutes(tmp_path):
