@@ -9,6 +9,7 @@ the alerting series alone does not have them). YAML is written by slo/render.py 
 from __future__ import annotations
 
 import json
+import re
 from typing import Callable
 
 from exporter import conventions as names
@@ -46,8 +47,13 @@ def _gateway(cfg: AlertsConfig, *extra: str) -> tuple[str, ...]:
 
 
 def _lookup(query: str, args: str, each: str, otherwise: str) -> str:
-    """Go template: run `printf query args` when the alert is rendered; `each` per series, comma-separated."""
-    return (f"{{{{ range $i, $s := printf `{query}` {args} | query }}}}{{{{ if $i }}}}, {{{{ end }}}}{each}"
+    """Go template: run `printf query args` when the alert is rendered; `each` per series, comma-separated.
+
+    Series come sorted by the label `each` shows (query results have no stable order).
+    """
+    label = re.search(r"\.Labels\.(\w+)", each)
+    order = f' | sortByLabel "{label.group(1)}"' if label else ""
+    return (f"{{{{ range $i, $s := printf `{query}` {args} | query{order} }}}}{{{{ if $i }}}}, {{{{ end }}}}{each}"
             f"{{{{ else }}}}{otherwise}{{{{ end }}}}")
 
 
