@@ -38,15 +38,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def promtool_test_rules(tmp_path: Path, rules: dict, input_series: list[dict], checks: list[tuple[str, str, list]]) -> None:
-    """`promtool test rules` of `rules` (a parsed rule file): checks are (eval_time, alertname, exp_alerts)."""
+def promtool_test_rules(
+    tmp_path: Path, rules: dict, input_series: list[dict], checks: list[tuple[str, str, list]], interval: str = "1m"
+) -> None:
+    """`promtool test rules` of `rules` (a parsed rule file): checks are (eval_time, alertname, exp_alerts).
+
+    Rules are evaluated every minute; `interval` is the spacing of the input samples.
+    """
     promtool = require("promtool")
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
     test = {
         "rule_files": ["rules.yml"],
         "evaluation_interval": "1m",
         "tests": [{
-            "interval": "1m",
+            "interval": interval,
             "input_series": input_series,
             "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": exp} for at, alert, exp in checks],
         }],

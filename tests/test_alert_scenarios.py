@@ -37,9 +37,9 @@ def fired(alert: str, severity: str, labels: dict[str, str], summary: str, descr
     }
 
 
-def promtool_test(tmp_path: Path, input_series: list[dict], checks: list[tuple[str, str, list]]) -> None:
+def promtool_test(tmp_path: Path, input_series: list[dict], checks: list[tuple[str, str, list]], interval: str = "1m") -> None:
     """promtool on the committed alert rules, annotations included."""
-    promtool_test_rules(tmp_path, yaml.safe_load(RULES.read_text()), input_series, checks)
+    promtool_test_rules(tmp_path, yaml.safe_load(RULES.read_text()), input_series, checks, interval)
 
 
 # --- the article's alert table -------------------------------------------------------------------
@@ -70,6 +70,21 @@ def test_four_restarts_in_an_hour_fire_and_exactly_three_do_not(tmp_path):
             "Last termination: Error (exit code 1). A crash loop of the gateway drops every WebSocket session at each restart.",
         )]),
     ])
+
+
+def test_exactly_three_restarts_do_not_fire_when_scrapes_and_evaluations_are_not_aligned(tmp_path):
+    # Scraped every 45s, evaluated every minute: increase() extrapolates 3 restarts to 3.025
+    # at 74m (as it does in a real Prometheus); the alert counts whole restarts.
+    alert = names.ALERT_POD_RESTARTS
+    promtool_test(tmp_path, [
+        series(names.KSM_RESTARTS_TOTAL, {**GW, "pod": OTHER_POD, "uid": "u1"}, "0x80 1 2 3 3x60"),
+        series(names.KSM_RESTARTS_TOTAL, {**GW, "uid": "u2"}, "0x80 1 2 3 4 4x60"),
+    ], [(at, alert, [fired(
+        alert, "ticket", GW,
+        f"Container openclaw-gateway of openclaw/{POD} restarted 4 times in the last hour",
+        f"4 restarts of container openclaw-gateway in pod openclaw/{POD} within one hour (alert above 3). "
+        "Last termination: unknown. A crash loop of the gateway drops every WebSocket session at each restart.",
+    )]) for at in ("70m", "74m", "80m", "100m")], interval="45s")
 
 
 def test_the_exporters_own_restart_count_alone_fires(tmp_path):
