@@ -27,5 +27,8 @@ demo: deps  ## a real local gateway plus the exporter against it, on http://127.
 check:  ## validate the example config
 	$(PYTHON) -m exporter check --config.file examples/exporter.yml
 
+generate:  ## rebuild every generated rule file in alerts/ (SLO rules and alerts)
+	$(PYTHON) -m slo generate
+
 clean:
 	rm -rf .pytest_cache build dist *.egg-info
