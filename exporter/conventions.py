@@ -91,7 +91,8 @@ LABEL_RESOURCE = "resource"  # the watched API resource: pods, events
 LABEL_KIND = "kind"  # kind of watch error, one of KUBE_WATCH_ERROR_KINDS
 # gone: 410 (re-list); http: other API error status; connection: refused/dropped/timed out;
 # decode: a stream line that is not a watch event; internal: a bug of ours, logged with traceback.
-KUBE_WATCH_ERROR_KINDS = ("gone", "http", "connection", "decode", "internal")
+KUBE_WATCH_ERROR_GONE = "gone"  # a normal re-list, not a failure: alerts ignore it
+KUBE_WATCH_ERROR_KINDS = (KUBE_WATCH_ERROR_GONE, "http", "connection", "decode", "internal")
 
 # --- live SLO state in the exporter ----------------------------------------------------------
 SLO_SLI_RATIO = "openclaw_slo_sli_ratio"
@@ -165,6 +166,7 @@ LABEL_LE = "le"
 GATEWAY_MESSAGE_DURATION = "openclaw_message_processed_duration_seconds"  # histogram
 GATEWAY_MODEL_CALLS_TOTAL = "openclaw_model_call_total"
 LABEL_OUTCOME = "outcome"
+LABEL_ERROR_CATEGORY = "error_category"
 OUTCOME_SUCCESS = "success"
 # Kubernetes waiting reasons the incident alerts match.
 REASON_CRASH_LOOP = "CrashLoopBackOff"

@@ -35,6 +35,11 @@ def _sel(metric: str, *matchers: str) -> str:
     return f"{metric}{{{','.join(matchers)}}}"
 
 
+def _from_labels(*labels: str) -> tuple[str, ...]:
+    """Matchers filled in by the template's printf from the alert's own labels, in this order."""
+    return tuple(f'{label}="%s"' for label in labels)
+
+
 def _pct(ratio: float) -> str:
     return f"{_num(ratio * 100)}%"
 
@@ -58,7 +63,7 @@ def _lookup(query: str, args: str, each: str, otherwise: str) -> str:
 
 
 def _last_terminated() -> str:
-    query = _sel(names.POD_CONTAINER_LAST_TERMINATED, 'namespace="%s"', 'pod="%s"', 'container="%s"')
+    query = _sel(names.POD_CONTAINER_LAST_TERMINATED, *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
     return _lookup(query, "$labels.namespace $labels.pod $labels.container",
                    "{{ .Labels.reason }} (exit code {{ .Labels.exit_code }})", "unknown")
 
@@ -146,7 +151,7 @@ def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     calls = names.GATEWAY_MODEL_CALLS_TOTAL
     by = f"{names.LABEL_PROVIDER}, {names.LABEL_MODEL}"
     failed = _sel(calls, f'{names.LABEL_OUTCOME}!="{names.OUTCOME_SUCCESS}"')
-    categories = _sel(calls, 'provider="%s"', 'model="%s"', f'{names.LABEL_OUTCOME}!="{names.OUTCOME_SUCCESS}"')
+    categories = _sel(calls, *_from_labels(names.LABEL_PROVIDER, names.LABEL_MODEL), f'{names.LABEL_OUTCOME}!="{names.OUTCOME_SUCCESS}"')
     return _rule(
         cfg, p, names.ALERT_MODEL_CALL_FAILURES,
         f"sum by({by}) (rate({failed}[{p.window}]))\n/\nsum by({by}) (rate({calls}[{p.window}]))\n> {_num(p.threshold)}",
@@ -154,7 +159,7 @@ def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
         f"The gateway's own model calls (diagnostics plugin) to {{{{ $labels.provider }}}}/{{{{ $labels.model }}}} failed "
         f"{{{{ $value | humanizePercentage }}}} of the time over {p.window} (alert above {_pct(p.threshold)} for {p.for_}). "
         "Failures by category: "
-        + _lookup(f"sum by(error_category) (increase({categories}[{p.window}]))", "$labels.provider $labels.model",
+        + _lookup(f"sum by({names.LABEL_ERROR_CATEGORY}) (increase({categories}[{p.window}]))", "$labels.provider $labels.model",
                   "{{ .Labels.error_category }} {{ .Value | humanize }}", "none recorded")
         + ". Users get errors instead of answers.",
     )
@@ -167,7 +172,8 @@ def _probe(module: str, *extra: str) -> str:
 def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
     failed = _probe("model", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
-    results = _sel(names.PROBE_ATTEMPTS_TOTAL, 'module="model"', 'target="%s"', f'result!="{names.RESULT_SUCCESS}"')
+    results = _sel(names.PROBE_ATTEMPTS_TOTAL, _eq(names.LABEL_MODULE, "model"), *_from_labels(names.LABEL_TARGET),
+                   f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"')
     return _rule(
         cfg, p, names.ALERT_MODEL_PROBE_FAILURES,
         f"sum by({names.LABEL_TARGET}) (rate({failed}[{p.window}]))\n/\n"
@@ -176,7 +182,7 @@ def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
         f"The exporter's model probe of {{{{ $labels.target }}}} failed {{{{ $value | humanizePercentage }}}} of its runs "
         f"over {p.window} (alert above {_pct(p.threshold)} for {p.for_}; credential failures are excluded, see "
         f"{names.ALERT_PROBE_AUTH}). Results: "
-        + _lookup(f"sum by(result) (increase({results}[{p.window}]))", "$labels.target",
+        + _lookup(f"sum by({names.LABEL_RESULT}) (increase({results}[{p.window}]))", "$labels.target",
                   "{{ .Labels.result }} {{ .Value | humanize }}", "none")
         + ". Check the provider's status and the configured model.",
     )
@@ -195,7 +201,7 @@ def _waiting(cfg: AlertsConfig, reasons: str) -> str:
 
 
 def crash_loop(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    restarts = _sel(names.POD_CONTAINER_RESTARTS_TOTAL, 'namespace="%s"', 'pod="%s"', 'container="%s"')
+    restarts = _sel(names.POD_CONTAINER_RESTARTS_TOTAL, *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
     return _rule(
         cfg, p, names.ALERT_CRASH_LOOP, _waiting(cfg, names.REASON_CRASH_LOOP),
         f"Gateway {_POD_NAME} is in CrashLoopBackOff",
@@ -221,7 +227,7 @@ def image_pull(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 def volume_mount(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     events = _sel(names.POD_EVENTS_TOTAL, _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace),
                   _eq(names.LABEL_REASON, names.REASON_FAILED_MOUNT))
-    creating = _sel(names.POD_CONTAINER_WAITING, 'namespace="%s"', f'reason="{names.REASON_CONTAINER_CREATING}"')
+    creating = _sel(names.POD_CONTAINER_WAITING, *_from_labels(names.LABEL_NAMESPACE), _eq(names.LABEL_REASON, names.REASON_CONTAINER_CREATING))
     body = _new_or_increase(events, p.window).replace("\n", "\n  ")
     return _rule(
         cfg, p, names.ALERT_VOLUME_MOUNT,
@@ -275,7 +281,7 @@ def model_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 # --- the probes and the exporter ------------------------------------------------------------------
 
 def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    failing = _sel(names.GATEWAY_READINESS_FAILING, 'target="%s"')
+    failing = _sel(names.GATEWAY_READINESS_FAILING, *_from_labels(names.LABEL_TARGET))
     return _rule(
         cfg, p, names.ALERT_GATEWAY_NOT_READY,
         f"{names.GATEWAY_READY} == 0",
@@ -351,7 +357,7 @@ def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def kube_watch_errors(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, f'{names.LABEL_KIND}!="gone"')
+    errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, f'{names.LABEL_KIND}!="{names.KUBE_WATCH_ERROR_GONE}"')
     by = f"{names.LABEL_JOB}, {names.LABEL_RESOURCE}, {names.LABEL_KIND}"
     return _rule(
         cfg, p, names.ALERT_KUBE_WATCH_ERRORS,
