@@ -33,5 +33,8 @@ generate:  ## rebuild the generated rule files and dashboards from their sources
 	$(PYTHON) -m exporter slo generate
 	$(PYTHON) -m exporter dashboards generate
 
+generate:  ## rebuild every generated rule file in alerts/ (SLO rules and alerts)
+	$(PYTHON) -m slo generate
+
 clean:
 	rm -rf .pytest_cache build dist *.egg-info

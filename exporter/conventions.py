@@ -103,7 +103,8 @@ LABEL_RESOURCE = "resource"  # the watched API resource: pods, events
 LABEL_KIND = "kind"  # kind of watch error, one of KUBE_WATCH_ERROR_KINDS
 # gone: 410 (re-list); http: other API error status; connection: refused/dropped/timed out;
 # decode: a stream line that is not a watch event; internal: a bug of ours, logged with traceback.
-KUBE_WATCH_ERROR_KINDS = ("gone", "http", "connection", "decode", "internal")
+KUBE_WATCH_ERROR_GONE = "gone"  # a normal re-list, not a failure: alerts ignore it
+KUBE_WATCH_ERROR_KINDS = (KUBE_WATCH_ERROR_GONE, "http", "connection", "decode", "internal")
 
 # --- kube-state-metrics and cAdvisor (third-party; read by dashboards and alerts) ------------
 KSM_RESTARTS_TOTAL = "kube_pod_container_status_restarts_total"
@@ -158,14 +159,68 @@ RULE_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 RULE_BURN_RATE = "slo:current_burn_rate:ratio"
 # Groups and alerts generated from the SLO spec ({slo} is the SLO name, {Slo} its CamelCase).
 RULE_GROUP_SLO = "openclaw-slo-{slo}"
-RULE_GROUP_PROBES = "openclaw-slo-probes"
 ALERT_BURN_PAGE = "OpenClaw{Slo}BurnRatePage"
 ALERT_BURN_TICKET = "OpenClaw{Slo}BurnRateTicket"
 ALERT_SLI_ABSENT = "OpenClawSLOInputMissing"
-ALERT_PROBE_MISCONFIGURED = "OpenClawSLOProbeMisconfigured"
 LABEL_SEVERITY = "severity"
+LABEL_SERVICE = "service"
+SEVERITIES = ("page", "ticket")  # page: wake someone now; ticket: the next working day
 
 # Failure reasons that say the probe itself is misconfigured (credentials, scopes, pairing):
 # they are neither good nor bad events for availability SLOs and alert on their own.
 PROBE_CONFIG_RESULTS = ("auth_failed", "forbidden", "pairing_required")
 RESULT_SUCCESS = "success"
+
+# --- alert rules (slo/alert_rules.py, thresholds in slo/specs/alerts.yml) ------------------------
+# Groups of alerts/openclaw-alerts.yml.
+RULE_GROUP_ALERTS_KUBE = "openclaw-alerts-kubernetes"
+RULE_GROUP_ALERTS_GATEWAY = "openclaw-alerts-gateway"
+RULE_GROUP_ALERTS_PROBES = "openclaw-alerts-probes"
+RULE_GROUP_ALERTS_EXPORTER = "openclaw-alerts-exporter"
+# The article's alert table.
+ALERT_POD_RESTARTS = "OpenClawPodRestartingOften"
+ALERT_CPU_HIGH = "OpenClawGatewayCPUHigh"
+ALERT_MEMORY_HIGH = "OpenClawGatewayMemoryHigh"
+ALERT_MESSAGE_LATENCY = "OpenClawMessageLatencyHigh"
+ALERT_MODEL_CALL_FAILURES = "OpenClawModelCallFailureRateHigh"
+ALERT_MODEL_PROBE_FAILURES = "OpenClawModelProbeFailureRateHigh"
+# The article's incidents.
+ALERT_CRASH_LOOP = "OpenClawPodCrashLooping"
+ALERT_IMAGE_PULL = "OpenClawPodImagePullFailing"
+ALERT_VOLUME_MOUNT = "OpenClawPodVolumeMountFailing"
+ALERT_CONTAINER_CREATING = "OpenClawPodStuckContainerCreating"
+ALERT_STARTUP_SLOW = "OpenClawPodStartupSlow"
+ALERT_MODEL_MISSING = "OpenClawModelMissingFromCatalog"
+# The probes and the exporter itself.
+ALERT_GATEWAY_NOT_READY = "OpenClawGatewayNotReady"
+ALERT_WEBSOCKET_FAILING = "OpenClawWebsocketHandshakeFailing"
+# Replaces the SLO generator's former OpenClawSLOProbeMisconfigured: one alert, here.
+ALERT_PROBE_AUTH = "OpenClawProbeAuthFailing"
+ALERT_EXPORTER_DOWN = "OpenClawExporterDown"
+ALERT_RELOAD_FAILED = "OpenClawExporterConfigReloadFailed"
+ALERT_KUBE_WATCH_STALE = "OpenClawKubeWatchStale"
+ALERT_KUBE_WATCH_ERRORS = "OpenClawKubeWatchErrors"
+
+# --- metrics of other exporters the alerts read ---------------------------------------------
+# kube-state-metrics
+KSM_RESTARTS_TOTAL = "kube_pod_container_status_restarts_total"
+KSM_WAITING_REASON = "kube_pod_container_status_waiting_reason"
+KSM_RESOURCE_LIMITS = "kube_pod_container_resource_limits"
+# cAdvisor (kubelet)
+CADVISOR_CPU_SECONDS_TOTAL = "container_cpu_usage_seconds_total"
+CADVISOR_MEMORY_WORKING_SET = "container_memory_working_set_bytes"
+# Prometheus' own scrape health
+SCRAPE_UP = "up"
+LABEL_JOB = "job"
+LABEL_LE = "le"
+# The gateway's optional diagnostics-prometheus plugin (absent on most installs)
+GATEWAY_MESSAGE_DURATION = "openclaw_message_processed_duration_seconds"  # histogram
+GATEWAY_MODEL_CALLS_TOTAL = "openclaw_model_call_total"
+LABEL_OUTCOME = "outcome"
+LABEL_ERROR_CATEGORY = "error_category"
+OUTCOME_SUCCESS = "success"
+# Kubernetes waiting reasons the incident alerts match.
+REASON_CRASH_LOOP = "CrashLoopBackOff"
+REASONS_IMAGE_PULL = ("ImagePullBackOff", "ErrImagePull")
+REASON_CONTAINER_CREATING = "ContainerCreating"
+REASON_FAILED_MOUNT = "FailedMount"

@@ -1,4 +1,4 @@
-"""The `slo generate` and `slo report` commands.
+"""The `slo generate` (SLO rules and alert rules) and `slo report` commands.
 
 `register(subparsers)` hangs them under `slo` on the exporter's CLI; `add_commands` is
 also used by `python -m slo`. Every command function returns the process exit code.
@@ -12,35 +12,57 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from slo import render, report, rules, spec
+from slo import alert_rules, alert_spec, render, report, rules, spec
 from slo.model import PERIODS, SpecError
+
+
+def _report(source: str, exc: Exception) -> None:
+    if isinstance(exc, SpecError):
+        for line in exc.errors:
+            print(f"{source}: {line}", file=sys.stderr)
+    else:
+        print(f"cannot read {source}: {exc}", file=sys.stderr)
 
 
 def _load(path: str | None) -> spec.Spec | None:
     try:
         return spec.load(path)
-    except SpecError as exc:
-        for line in exc.errors:
-            print(f"{path or spec.DEFAULT_SPEC}: {line}", file=sys.stderr)
+    except (SpecError, OSError) as exc:
+        _report(path or spec.DEFAULT_SPEC, exc)
         return None
-    except OSError as exc:
-        print(f"cannot read spec: {exc}", file=sys.stderr)
+
+
+def _load_alerts(overrides: str | None) -> alert_spec.AlertsConfig | None:
+    try:
+        return alert_spec.load(overrides)
+    except (SpecError, OSError) as exc:
+        _report(overrides or alert_spec.DEFAULT_ALERTS, exc)
         return None
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    """Every generated rule file: the SLO rules and the alerts, written or checked together."""
     loaded = _load(args.spec)
-    if loaded is None:
+    thresholds = _load_alerts(args.alerts_config)
+    if loaded is None or thresholds is None:
         return 2
-    files = render.render_all(rules.generate(loaded), loaded.source)
+    files = {
+        name: (text, loaded.source)
+        for name, text in render.render_all(rules.generate(loaded), loaded.source).items()
+    }
+    files.update({
+        name: (text, thresholds.source)
+        for name, text in render.render_alerts(alert_rules.generate(thresholds), thresholds.source).items()
+    })
     out = Path(args.out)
     if args.check:
-        drifted = [name for name, text in files.items() if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
-        for name in drifted:
-            print(f"{out / name}: out of date with {loaded.source}; run: openclaw-exporter slo generate", file=sys.stderr)
+        drifted = [(name, source) for name, (text, source) in files.items()
+                   if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+        for name, source in drifted:
+            print(f"{out / name}: out of date with {source}; run: openclaw-exporter slo generate", file=sys.stderr)
         return 1 if drifted else 0
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
+    for name, (text, _) in files.items():
         (out / name).write_text(text, encoding="utf-8")
         print(f"wrote {out / name}")
     return 0
@@ -72,8 +94,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    gen = subparsers.add_parser("generate", help="write Prometheus rules for the SLO spec")
+    gen = subparsers.add_parser("generate", help="write the SLO rules and the alert rules")
     gen.add_argument("--spec", help=f"SLO spec (openclaw-slo/v1 or OpenSLO v1); default: {spec.DEFAULT_SPEC}")
+    gen.add_argument("--alerts-config", metavar="FILE",
+                     help=f"thresholds merged over {alert_spec.DEFAULT_ALERTS} (a partial copy of it); default: none")
     gen.add_argument("--out", default="alerts", help="output directory (default: alerts)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 listing files that differ")
     gen.set_defaults(func=cmd_generate)

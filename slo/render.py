@@ -1,5 +1,7 @@
 """The only place that writes YAML: rule groups -> a Prometheus rule file or a PrometheusRule.
 
+Both the SLO rules (slo/rules.py) and the alerts (slo/alert_rules.py) go through here.
+
 Output is deterministic (field order fixed here, label keys sorted, multi-line PromQL as
 block literals) so the committed files diff cleanly and `slo generate --check` can compare.
 """
@@ -13,6 +15,7 @@ import yaml
 from slo.rules import AlertingRule, RecordingRule, RuleGroup
 
 PROMETHEUS_RULE_NAME = "openclaw-slo"
+ALERTS_RULE_NAME = "openclaw-alerts"
 
 
 def header(source: str) -> str:
@@ -58,14 +61,14 @@ def rule_file(groups: tuple[RuleGroup, ...], source: str) -> str:
     return header(source) + _dump({"groups": groups_data(groups)})
 
 
-def prometheus_rule(groups: tuple[RuleGroup, ...], source: str) -> str:
+def prometheus_rule(groups: tuple[RuleGroup, ...], source: str, name: str = PROMETHEUS_RULE_NAME, component: str = "slo") -> str:
     """The same rules as a prometheus-operator PrometheusRule object."""
     data = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
         "metadata": {
-            "name": PROMETHEUS_RULE_NAME,
-            "labels": {"app.kubernetes.io/name": "openclaw-slo-exporter", "app.kubernetes.io/component": "slo"},
+            "name": name,
+            "labels": {"app.kubernetes.io/name": "openclaw-slo-exporter", "app.kubernetes.io/component": component},
         },
         "spec": {"groups": groups_data(groups)},
     }
@@ -77,7 +80,17 @@ OUTPUTS = {
     "slo-rules.yml": rule_file,
     "slo-prometheusrule.yml": prometheus_rule,
 }
+ALERT_OUTPUTS = {
+    "openclaw-alerts.yml": rule_file,
+    "openclaw-alerts-prometheusrule.yml": lambda groups, source: prometheus_rule(groups, source, ALERTS_RULE_NAME, "alerts"),
+}
 
 
 def render_all(groups: tuple[RuleGroup, ...], source: str) -> dict[str, str]:
+    """The SLO rule files."""
     return {name: render(groups, source) for name, render in OUTPUTS.items()}
+
+
+def render_alerts(groups: tuple[RuleGroup, ...], source: str) -> dict[str, str]:
+    """The alert rule files (slo/alert_rules.py)."""
+    return {name: render(groups, source) for name, render in ALERT_OUTPUTS.items()}

@@ -4,7 +4,8 @@ Per SLO, one rule group, evaluated top to bottom so alerts read fresh recordings
   1. slo:sli_error:ratio_rate<w> for every window the burn-rate table and the period need;
   2. objective, error budget, remaining budget and burn-rate series;
   3. the multiwindow multi-burn-rate page and ticket alerts, and an input-missing alert.
-One more group holds the probe-misconfigured alert, shared by every exporter-based SLO.
+Probes failing for want of credentials are alerted on by slo/alert_rules.py
+(OpenClawProbeAuthFailing), with the other non-SLO alerts.
 """
 
 from __future__ import annotations
@@ -47,8 +48,6 @@ class RuleGroup:
 # increasing (an idle service) never do: their series keep being scraped.
 ABSENT_LOOKBACK = "10m"
 ABSENT_FOR = "5m"
-MISCONFIG_WINDOW = "5m"
-MISCONFIG_FOR = "10m"
 
 _CONFIG_RESULTS = "|".join(names.PROBE_CONFIG_RESULTS)
 
@@ -222,43 +221,5 @@ def slo_group(slo: SLO) -> RuleGroup:
     return RuleGroup(names.RULE_GROUP_SLO.format(slo=slo.name), tuple(rules))
 
 
-def probes_group(spec: Spec) -> RuleGroup | None:
-    """The misconfigured-probe alert for every module an exporter-based SLO reads."""
-    modules = sorted({s.sli.module for s in spec.slos if not isinstance(s.sli, RatioSLI)})
-    if not modules:
-        return None
-    by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}, {names.LABEL_RESULT}"
-    selector = _selector(
-        names.PROBE_ATTEMPTS_TOTAL,
-        [f'{names.LABEL_MODULE}=~"{"|".join(modules)}"', f'{names.LABEL_RESULT}=~"{_CONFIG_RESULTS}"'],
-    )
-    alert = names.ALERT_PROBE_MISCONFIGURED
-    return RuleGroup(
-        names.RULE_GROUP_PROBES,
-        (
-            AlertingRule(
-                alert=alert,
-                expr=f"sum by({by}) (increase({selector}[{MISCONFIG_WINDOW}])) > 0",
-                for_=MISCONFIG_FOR,
-                labels={**spec.alerting.ticket_labels, names.LABEL_SEVERITY: "ticket"},
-                annotations={
-                    "summary": "Probe {{ $labels.module }} of {{ $labels.target }} is misconfigured ({{ $labels.result }})",
-                    "description": (
-                        "The exporter's {{ $labels.module }} probe of {{ $labels.target }} keeps failing with "
-                        "{{ $labels.result }} ({{ $value | humanize }} in the last " + MISCONFIG_WINDOW + "): its token, "
-                        "scopes or device pairing are wrong. These probes count neither for nor against the SLOs, "
-                        "so the gateway's SLIs are partly blind until the probe is fixed."
-                    ),
-                    "runbook_url": f"{spec.alerting.runbook_base_url}/{alert}.md",
-                },
-            ),
-        ),
-    )
-
-
 def generate(spec: Spec) -> tuple[RuleGroup, ...]:
-    groups = [slo_group(slo) for slo in spec.slos]
-    probes = probes_group(spec)
-    if probes is not None:
-        groups.append(probes)
-    return tuple(groups)
+    return tuple(slo_group(slo) for slo in spec.slos)

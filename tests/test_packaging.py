@@ -14,10 +14,10 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+from gateway import CACHE  # the pinned npm install: $OPENCLAW_CACHE, else .cache/openclaw
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBE_VERSION = "1.32"
-CACHE = ROOT / ".cache" / "openclaw"
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
@@ -53,7 +53,8 @@ def test_the_wheel_the_dockerfile_builds_contains_the_packages(tmp_path):
                     "--wheel-dir", str(tmp_path), str(ROOT)], check=True, timeout=300)
     wheel = next(tmp_path.glob("openclaw_slo_exporter-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("exporter/cli.py", "exporter/probes/websocket.py", "exporter/kube/watcher.py"):
+    for module in ("exporter/cli.py", "exporter/probes/websocket.py", "exporter/kube/watcher.py",
+                   "slo/alert_rules.py", "slo/specs/alerts.yml"):
         assert module in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "openclaw-exporter = exporter.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

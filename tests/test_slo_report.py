@@ -7,7 +7,6 @@ before Prometheus is asked; the report must agree to 0.1 % of the budget.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from exporter import conventions as names
 from slo import cli, report, spec
-from slohelpers import free_port, require, run
+from slohelpers import daemon, free_port, require, run
 
 DAY_MIN = 24 * 60
 WINDOW_MIN = 30 * DAY_MIN
@@ -103,31 +102,10 @@ def backfilled(tmp_path_factory) -> Iterator[tuple[str, int, dict[str, list[int]
     (tmp / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\n")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with (tmp / "prometheus.log").open("w") as log:
-        proc = subprocess.Popen(
-            [prometheus, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=60d"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, (tmp / "prometheus.log").read_text()
-            assert time.time() < deadline, "prometheus did not become ready"
-            time.sleep(0.2)
+    args = [prometheus, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=60d"]
+    with daemon(args, tmp / "prometheus.log", f"{url}/-/ready"):
         yield url, end, history
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.prometheus

@@ -1,0 +1,403 @@
+"""Generate the non-SLO alerts (alerts/openclaw-alerts.yml) as typed rule objects.
+
+Inputs: the thresholds file (slo/alert_spec.py) and the names in exporter/conventions.py.
+One builder per entry of alert_spec.PARAMETERS; each returns one AlertingRule whose summary
+and description carry the numbers and labels on-call needs (looked up with `query` where
+the alerting series alone does not have them). YAML is written by slo/render.py only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Callable
+
+from exporter import conventions as names
+from exporter.kube.state import STARTUP_BUCKETS
+from slo.alert_spec import PARAMETERS, AlertParams, AlertsConfig
+from slo.rules import AlertingRule, RuleGroup, _num
+
+_CONFIG_RESULTS = "|".join(names.PROBE_CONFIG_RESULTS)
+_POD_LABELS = f"{names.LABEL_NAMESPACE}, {names.LABEL_POD}, {names.LABEL_CONTAINER}"
+_POD_NAME = "{{ $labels.namespace }}/{{ $labels.pod }}"
+
+
+def _eq(label: str, value: str) -> str:
+    return f"{label}={json.dumps(value)}"
+
+
+def _re(label: str, value: str) -> str:
+    # JSON string escaping is valid PromQL string escaping (see slo.rules._probe_matchers).
+    return f"{label}=~{json.dumps(value)}"
+
+
+def _sel(metric: str, *matchers: str) -> str:
+    return f"{metric}{{{','.join(matchers)}}}"
+
+
+def _from_labels(*labels: str) -> tuple[str, ...]:
+    """Matchers filled in by the template's printf from the alert's own labels, in this order."""
+    return tuple(f'{label}="%s"' for label in labels)
+
+
+def _pct(ratio: float) -> str:
+    return f"{_num(ratio * 100)}%"
+
+
+def _gateway(cfg: AlertsConfig, *extra: str) -> tuple[str, ...]:
+    """Matchers of the gateway's containers (cAdvisor, kube-state-metrics and the watcher agree)."""
+    s = cfg.selectors
+    return (_eq(names.LABEL_NAMESPACE, s.namespace), _re(names.LABEL_POD, s.gateway_pod_regex),
+            _eq(names.LABEL_CONTAINER, s.gateway_container), *extra)
+
+
+def _lookup(query: str, args: str, each: str, otherwise: str) -> str:
+    """Go template: run `printf query args` when the alert is rendered; `each` per series, comma-separated.
+
+    Series come sorted by the label `each` shows (query results have no stable order).
+    """
+    label = re.search(r"\.Labels\.(\w+)", each)
+    order = f' | sortByLabel "{label.group(1)}"' if label else ""
+    return (f"{{{{ range $i, $s := printf `{query}` {args} | query{order} }}}}{{{{ if $i }}}}, {{{{ end }}}}{each}"
+            f"{{{{ else }}}}{otherwise}{{{{ end }}}}")
+
+
+def _last_terminated() -> str:
+    query = _sel(names.POD_CONTAINER_LAST_TERMINATED, *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
+    return _lookup(query, "$labels.namespace $labels.pod $labels.container",
+                   "{{ .Labels.reason }} (exit code {{ .Labels.exit_code }})", "unknown")
+
+
+def _new_or_increase(series: str, window: str) -> str:
+    """Counter increase over `window`, counting a series born inside the window from 0.
+
+    The watcher's event counters and startup histogram appear with their first observation,
+    so plain increase() would never see that first FailedMount or slow start.
+    """
+    return f"({series} unless {series} offset {window})\nor\nincrease({series}[{window}])"
+
+
+def _rule(cfg: AlertsConfig, p: AlertParams, alert: str, expr: str, summary: str, description: str) -> AlertingRule:
+    return AlertingRule(
+        alert=alert,
+        expr=expr,
+        for_=p.for_,
+        labels={**cfg.labels, names.LABEL_SEVERITY: p.severity},
+        annotations={"summary": summary, "description": description,
+                     "runbook_url": f"{cfg.runbook_base_url}/{alert}.md"},
+    )
+
+
+# --- the article's alert table -----------------------------------------------------------------
+
+def pod_restarts(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    # increase() extrapolates to the window's edges (3 restarts read as 3.05): counts are whole.
+    ksm = f"round(increase({_sel(names.KSM_RESTARTS_TOTAL, *_gateway(cfg))}[1h]))"
+    own = _sel(names.POD_RESTARTS_LAST_HOUR, *_gateway(cfg))
+    return _rule(
+        cfg, p, names.ALERT_POD_RESTARTS,
+        f"max by({_POD_LABELS}) (\n  {ksm}\n  or\n  {own}\n) > {_num(p.threshold)}",
+        f"Container {{{{ $labels.container }}}} of {_POD_NAME} restarted {{{{ $value }}}} times in the last hour",
+        f"{{{{ $value }}}} restarts of container {{{{ $labels.container }}}} in pod {_POD_NAME} within one hour "
+        f"(alert above {_num(p.threshold)}). Last termination: {_last_terminated()}. "
+        "A crash loop of the gateway drops every WebSocket session at each restart.",
+    )
+
+
+def _usage_of_limit(cfg: AlertsConfig, usage: str, resource: str) -> str:
+    limit = _sel(names.KSM_RESOURCE_LIMITS, *_gateway(cfg, _eq(names.LABEL_RESOURCE, resource)))
+    return f"sum by({_POD_LABELS}) ({usage})\n/\nsum by({_POD_LABELS}) ({limit})"
+
+
+def cpu_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    usage = f"rate({_sel(names.CADVISOR_CPU_SECONDS_TOTAL, *_gateway(cfg))}[{p.window}])"
+    return _rule(
+        cfg, p, names.ALERT_CPU_HIGH,
+        f"{_usage_of_limit(cfg, usage, 'cpu')}\n> {_num(p.threshold)}",
+        f"Gateway {_POD_NAME} uses {{{{ $value | humanizePercentage }}}} of its CPU limit",
+        f"Container {{{{ $labels.container }}}} of {_POD_NAME} averaged {{{{ $value | humanizePercentage }}}} of its CPU "
+        f"limit over {p.window} (alert above {_pct(p.threshold)} for {p.for_}). Near the limit the kernel throttles it: "
+        "message handling and WebSocket handshakes slow down.",
+    )
+
+
+def memory_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    usage = _sel(names.CADVISOR_MEMORY_WORKING_SET, *_gateway(cfg))
+    return _rule(
+        cfg, p, names.ALERT_MEMORY_HIGH,
+        f"{_usage_of_limit(cfg, usage, 'memory')}\n> {_num(p.threshold)}",
+        f"Gateway {_POD_NAME} uses {{{{ $value | humanizePercentage }}}} of its memory limit",
+        f"Container {{{{ $labels.container }}}} of {_POD_NAME} has a working set of {{{{ $value | humanizePercentage }}}} "
+        f"of its memory limit (alert above {_pct(p.threshold)} for {p.for_}). At the limit the kernel OOM-kills it "
+        "(last termination reason OOMKilled) and every session on it drops.",
+    )
+
+
+def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    buckets = f"{names.GATEWAY_MESSAGE_DURATION}_bucket"
+    by = f"{names.LABEL_LE}, {names.LABEL_JOB}, {names.LABEL_NAMESPACE}"
+    return _rule(
+        cfg, p, names.ALERT_MESSAGE_LATENCY,
+        f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
+        f"Gateway message processing P{_num(p.quantile * 100)} is {{{{ $value | humanizeDuration }}}}",
+        f"P{_num(p.quantile * 100)} of {names.GATEWAY_MESSAGE_DURATION} (the gateway's diagnostics plugin, job "
+        f"{{{{ $labels.job }}}}) over {p.window} is {{{{ $value | humanizeDuration }}}} (alert above {_num(p.threshold)}s "
+        f"for {p.for_}; the article's normal P95 is 800ms). Usually the model provider is slow: compare "
+        f"{names.GATEWAY_MODEL_CALLS_TOTAL} and the model probe.",
+    )
+
+
+def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    calls = names.GATEWAY_MODEL_CALLS_TOTAL
+    by = f"{names.LABEL_PROVIDER}, {names.LABEL_MODEL}"
+    failed = _sel(calls, f'{names.LABEL_OUTCOME}!="{names.OUTCOME_SUCCESS}"')
+    categories = _sel(calls, *_from_labels(names.LABEL_PROVIDER, names.LABEL_MODEL), f'{names.LABEL_OUTCOME}!="{names.OUTCOME_SUCCESS}"')
+    return _rule(
+        cfg, p, names.ALERT_MODEL_CALL_FAILURES,
+        f"sum by({by}) (rate({failed}[{p.window}]))\n/\nsum by({by}) (rate({calls}[{p.window}]))\n> {_num(p.threshold)}",
+        "{{ $value | humanizePercentage }} of the gateway's calls to {{ $labels.provider }}/{{ $labels.model }} fail",
+        f"The gateway's own model calls (diagnostics plugin) to {{{{ $labels.provider }}}}/{{{{ $labels.model }}}} failed "
+        f"{{{{ $value | humanizePercentage }}}} of the time over {p.window} (alert above {_pct(p.threshold)} for {p.for_}). "
+        "Failures by category: "
+        + _lookup(f"sum by({names.LABEL_ERROR_CATEGORY}) (increase({categories}[{p.window}]))", "$labels.provider $labels.model",
+                  "{{ .Labels.error_category }} {{ .Value | humanize }}", "none recorded")
+        + ". Users get errors instead of answers.",
+    )
+
+
+def _probe(module: str, *extra: str) -> str:
+    return _sel(names.PROBE_ATTEMPTS_TOTAL, _eq(names.LABEL_MODULE, module), *extra)
+
+
+def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
+    failed = _probe("model", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
+    results = _sel(names.PROBE_ATTEMPTS_TOTAL, _eq(names.LABEL_MODULE, "model"), *_from_labels(names.LABEL_TARGET),
+                   f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"')
+    return _rule(
+        cfg, p, names.ALERT_MODEL_PROBE_FAILURES,
+        f"sum by({names.LABEL_TARGET}) (rate({failed}[{p.window}]))\n/\n"
+        f"sum by({names.LABEL_TARGET}) (rate({_probe('model', counted)}[{p.window}]))\n> {_num(p.threshold)}",
+        "{{ $value | humanizePercentage }} of model probes of {{ $labels.target }} fail",
+        f"The exporter's model probe of {{{{ $labels.target }}}} failed {{{{ $value | humanizePercentage }}}} of its runs "
+        f"over {p.window} (alert above {_pct(p.threshold)} for {p.for_}; credential failures are excluded, see "
+        f"{names.ALERT_PROBE_AUTH}). Results: "
+        + _lookup(f"sum by({names.LABEL_RESULT}) (increase({results}[{p.window}]))", "$labels.target",
+                  "{{ .Labels.result }} {{ .Value | humanize }}", "none")
+        + ". Check the provider's status and the configured model.",
+    )
+
+
+# --- the article's incidents ---------------------------------------------------------------------
+
+def _waiting(cfg: AlertsConfig, reasons: str) -> str:
+    """The container waits with one of `reasons`, by kube-state-metrics or the exporter's watcher.
+
+    max by() drops `reason`, so a flip ErrImagePull <-> ImagePullBackOff keeps the alert's `for`.
+    """
+    match = _re(names.LABEL_REASON, reasons)
+    return (f"max by({_POD_LABELS}) (\n  {_sel(names.KSM_WAITING_REASON, *_gateway(cfg, match))} == 1\n  or\n"
+            f"  {_sel(names.POD_CONTAINER_WAITING, *_gateway(cfg, match))} == 1\n)")
+
+
+def crash_loop(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    restarts = _sel(names.POD_CONTAINER_RESTARTS_TOTAL, *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
+    return _rule(
+        cfg, p, names.ALERT_CRASH_LOOP, _waiting(cfg, names.REASON_CRASH_LOOP),
+        f"Gateway {_POD_NAME} is in CrashLoopBackOff",
+        f"Container {{{{ $labels.container }}}} of {_POD_NAME} has been waiting in {names.REASON_CRASH_LOOP} for "
+        f"{p.for_}: it exits soon after every start. Last termination: {_last_terminated()}; restarts so far: "
+        + _lookup(restarts, "$labels.namespace $labels.pod $labels.container", "{{ .Value }}", "unknown")
+        + ". Read the previous container's log: a missing config file "
+        "(configuration file not found at /root/.openclaw/openclaw.json) was the article's cause.",
+    )
+
+
+def image_pull(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    reasons = "|".join(names.REASONS_IMAGE_PULL)
+    return _rule(
+        cfg, p, names.ALERT_IMAGE_PULL, _waiting(cfg, reasons),
+        f"Gateway {_POD_NAME} cannot pull its image",
+        f"Container {{{{ $labels.container }}}} of {_POD_NAME} has been waiting in {' or '.join(names.REASONS_IMAGE_PULL)} "
+        f"for {p.for_}: the node cannot fetch the image (registry DNS, credentials, or a wrong tag). "
+        "kubectl describe pod shows the kubelet's exact error.",
+    )
+
+
+def volume_mount(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    events = _sel(names.POD_EVENTS_TOTAL, _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace),
+                  _eq(names.LABEL_REASON, names.REASON_FAILED_MOUNT))
+    creating = _sel(names.POD_CONTAINER_WAITING, *_from_labels(names.LABEL_NAMESPACE), _eq(names.LABEL_REASON, names.REASON_CONTAINER_CREATING))
+    body = _new_or_increase(events, p.window).replace("\n", "\n  ")
+    return _rule(
+        cfg, p, names.ALERT_VOLUME_MOUNT,
+        f"sum by({names.LABEL_NAMESPACE}) (\n  {body}\n) > 0",
+        f"Volume mounts fail in namespace {{{{ $labels.namespace }}}} ({{{{ $value | humanize }}}} FailedMount events in {p.window})",
+        f"{{{{ $value | humanize }}}} Warning events with reason {names.REASON_FAILED_MOUNT} about the gateway's pods in "
+        f"namespace {{{{ $labels.namespace }}}} in the last {p.window}. Pods waiting in {names.REASON_CONTAINER_CREATING}: "
+        + _lookup(creating, "$labels.namespace", "{{ .Labels.pod }}", "none")
+        + ". The article's cause: several CephFS PVCs created at once raced the CSI driver (mount exit status 32).",
+    )
+
+
+def container_creating(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    return _rule(
+        cfg, p, names.ALERT_CONTAINER_CREATING, _waiting(cfg, names.REASON_CONTAINER_CREATING),
+        f"Gateway {_POD_NAME} has been stuck in ContainerCreating for more than {p.for_}",
+        f"Container {{{{ $labels.container }}}} of {_POD_NAME} has waited in {names.REASON_CONTAINER_CREATING} for "
+        f"more than {p.for_}. Usually a volume that does not mount (see {names.ALERT_VOLUME_MOUNT}); "
+        "kubectl describe pod lists the events.",
+    )
+
+
+def startup_slow(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    ns = _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace)
+    # The bucket's `le` spelled as the watcher's collector writes it (str() of the bound).
+    le = str(next(b for b in STARTUP_BUCKETS if b == p.threshold))
+    count = _new_or_increase(_sel(f"{names.POD_STARTUP}_count", ns), p.window).replace("\n", "\n  ")
+    fast = _new_or_increase(_sel(f"{names.POD_STARTUP}_bucket", ns, _eq(names.LABEL_LE, le)), p.window).replace("\n", "\n  ")
+    return _rule(
+        cfg, p, names.ALERT_STARTUP_SLOW,
+        # Half a pod: increase() of a whole count is only ever a little off.
+        f"sum by({names.LABEL_NAMESPACE}) (\n  {count}\n)\n-\nsum by({names.LABEL_NAMESPACE}) (\n  {fast}\n)\n> 0.5",
+        f"Gateway pods in {{{{ $labels.namespace }}}} took more than {_num(p.threshold)}s to become Ready",
+        f"{{{{ $value | printf \"%.0f\" }}}} gateway pod(s) in namespace {{{{ $labels.namespace }}}} took longer than "
+        f"{_num(p.threshold)}s from creation to Ready in the last {p.window} (target: under 5 minutes; the article "
+        "got 3 minutes, then 50s). Slow image pulls and volume mounts are the usual causes.",
+    )
+
+
+def model_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    return _rule(
+        cfg, p, names.ALERT_MODEL_MISSING,
+        f"{names.MODEL_AVAILABLE} == 0",
+        "Model {{ $labels.model }} is missing from provider {{ $labels.provider }}'s catalog",
+        f"The model probe of {{{{ $labels.target }}}} has not found {{{{ $labels.model }}}} in the /models list of "
+        f"provider {{{{ $labels.provider }}}} for {p.for_}. The provider has probably retired it (the article's "
+        "qwen-plus): every request using it fails. Point the gateway at a listed model.",
+    )
+
+
+# --- the probes and the exporter ------------------------------------------------------------------
+
+def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    failing = _sel(names.GATEWAY_READINESS_FAILING, *_from_labels(names.LABEL_TARGET))
+    return _rule(
+        cfg, p, names.ALERT_GATEWAY_NOT_READY,
+        f"{names.GATEWAY_READY} == 0",
+        "Gateway {{ $labels.target }} is not ready; failing: "
+        + _lookup(failing, "$labels.target", "{{ .Labels.subsystem }}", "(not reported)"),
+        f"The gateway's /readyz on {{{{ $labels.target }}}} has answered not ready for {p.for_}. Failing subsystems: "
+        + _lookup(failing, "$labels.target", "{{ .Labels.subsystem }}", "none reported (the body had no details)")
+        + ". Clients connecting now are refused or degraded.",
+    )
+
+
+def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
+    failed = _probe("websocket", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
+    return _rule(
+        cfg, p, names.ALERT_WEBSOCKET_FAILING,
+        f"sum by({names.LABEL_TARGET}, {names.LABEL_RESULT}) (rate({failed}[{p.window}]))\n"
+        f"/ ignoring({names.LABEL_RESULT}) group_left\n"
+        f"sum by({names.LABEL_TARGET}) (rate({_probe('websocket', counted)}[{p.window}]))\n> {_num(p.threshold)}",
+        "WebSocket probes of {{ $labels.target }} fail with {{ $labels.result }}",
+        f"{{{{ $value | humanizePercentage }}}} of the exporter's WebSocket probes of {{{{ $labels.target }}}} over "
+        f"{p.window} ended with {{{{ $labels.result }}}} (alert above {_pct(p.threshold)} for {p.for_}). Clients "
+        "connecting the same way fail too. Credential results alert separately as " + names.ALERT_PROBE_AUTH + ".",
+    )
+
+
+def probe_auth(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}, {names.LABEL_RESULT}"
+    selector = _sel(names.PROBE_ATTEMPTS_TOTAL, f'{names.LABEL_RESULT}=~"{_CONFIG_RESULTS}"')
+    return _rule(
+        cfg, p, names.ALERT_PROBE_AUTH,
+        f"sum by({by}) (increase({selector}[{p.window}])) > 0",
+        "The exporter's {{ $labels.module }} probe of {{ $labels.target }} is refused its credentials ({{ $labels.result }}): not an outage",
+        f"The {{{{ $labels.module }}}} probe of {{{{ $labels.target }}}} ended with {{{{ $labels.result }}}} "
+        f"{{{{ $value | humanize }}}} times in the last {p.window}, for {p.for_}: the probe's token, scopes or device "
+        "pairing are wrong, not the gateway. These probes count neither for nor against the SLOs, so the gateway's "
+        "SLIs are partly blind until the probe is fixed.",
+    )
+
+
+def exporter_down(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    up = _sel(names.SCRAPE_UP, _eq(names.LABEL_JOB, cfg.selectors.exporter_job))
+    return _rule(
+        cfg, p, names.ALERT_EXPORTER_DOWN,
+        f"{up} == 0\nor\nabsent({up})",
+        "The OpenClaw exporter (job {{ $labels.job }}) is not scraped",
+        f"Prometheus has not scraped job {cfg.selectors.exporter_job} successfully for {p.for_} "
+        "(instance {{ $labels.instance }}; no instance means no target is discovered at all). "
+        "Every probe, SLO and pod alert of the gateway is blind meanwhile.",
+    )
+
+
+def reload_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    return _rule(
+        cfg, p, names.ALERT_RELOAD_FAILED,
+        f"{names.EXPORTER_RELOAD_SUCCESS} == 0",
+        "The exporter {{ $labels.instance }} rejected its new config",
+        f"The last config reload of the exporter {{{{ $labels.instance }}}} failed {p.for_} ago or more; it keeps "
+        "probing with the previous config, so the change you made is not in effect. "
+        "openclaw-exporter check --config.file lists every problem.",
+    )
+
+
+def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    return _rule(
+        cfg, p, names.ALERT_KUBE_WATCH_STALE,
+        f"time() - {names.KUBE_LAST_SYNC} > {_num(p.threshold)}",
+        "The exporter has not heard from the Kubernetes API about {{ $labels.resource }} for {{ $value | humanizeDuration }}",
+        f"The exporter {{{{ $labels.instance }}}} last received a list, watch event or bookmark for "
+        f"{{{{ $labels.resource }}}} {{{{ $value | humanizeDuration }}}} ago (alert above {_num(p.threshold)}s for "
+        f"{p.for_}). Its pod metrics are stale, so the pod alerts cannot fire.",
+    )
+
+
+def kube_watch_errors(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, f'{names.LABEL_KIND}!="{names.KUBE_WATCH_ERROR_GONE}"')
+    by = f"{names.LABEL_JOB}, {names.LABEL_RESOURCE}, {names.LABEL_KIND}"
+    return _rule(
+        cfg, p, names.ALERT_KUBE_WATCH_ERRORS,
+        f"sum by({by}) (increase({errors}[{p.window}])) > {_num(p.threshold)}",
+        "The exporter's Kubernetes watch of {{ $labels.resource }} fails ({{ $labels.kind }} errors)",
+        f"{{{{ $value | humanize }}}} {{{{ $labels.kind }}}} errors of the exporter's list/watch of "
+        f"{{{{ $labels.resource }}}} in {p.window} (alert above {_num(p.threshold)} for {p.for_}; 410 Gone is a "
+        "normal re-list and not counted). Pod metrics may be stale.",
+    )
+
+
+Builder = Callable[[AlertsConfig, AlertParams], AlertingRule]
+
+# Entry of slo/specs/alerts.yml -> (rule group, builder); output order is this order.
+BUILDERS: dict[str, tuple[str, Builder]] = {
+    "pod_restarts": (names.RULE_GROUP_ALERTS_KUBE, pod_restarts),
+    "crash_loop": (names.RULE_GROUP_ALERTS_KUBE, crash_loop),
+    "image_pull": (names.RULE_GROUP_ALERTS_KUBE, image_pull),
+    "volume_mount": (names.RULE_GROUP_ALERTS_KUBE, volume_mount),
+    "container_creating": (names.RULE_GROUP_ALERTS_KUBE, container_creating),
+    "startup_slow": (names.RULE_GROUP_ALERTS_KUBE, startup_slow),
+    "cpu_high": (names.RULE_GROUP_ALERTS_KUBE, cpu_high),
+    "memory_high": (names.RULE_GROUP_ALERTS_KUBE, memory_high),
+    "message_latency": (names.RULE_GROUP_ALERTS_GATEWAY, message_latency),
+    "model_call_failures": (names.RULE_GROUP_ALERTS_GATEWAY, model_call_failures),
+    "gateway_not_ready": (names.RULE_GROUP_ALERTS_PROBES, gateway_not_ready),
+    "websocket_failing": (names.RULE_GROUP_ALERTS_PROBES, websocket_failing),
+    "model_probe_failures": (names.RULE_GROUP_ALERTS_PROBES, model_probe_failures),
+    "model_missing": (names.RULE_GROUP_ALERTS_PROBES, model_missing),
+    "probe_auth": (names.RULE_GROUP_ALERTS_PROBES, probe_auth),
+    "exporter_down": (names.RULE_GROUP_ALERTS_EXPORTER, exporter_down),
+    "reload_failed": (names.RULE_GROUP_ALERTS_EXPORTER, reload_failed),
+    "kube_watch_stale": (names.RULE_GROUP_ALERTS_EXPORTER, kube_watch_stale),
+    "kube_watch_errors": (names.RULE_GROUP_ALERTS_EXPORTER, kube_watch_errors),
+}
+assert set(BUILDERS) == set(PARAMETERS), "alert_spec.PARAMETERS and BUILDERS must name the same alerts"
+
+
+def generate(cfg: AlertsConfig) -> tuple[RuleGroup, ...]:
+    groups: dict[str, list[AlertingRule]] = {}
+    for key, (group, build) in BUILDERS.items():
+        groups.setdefault(group, []).append(build(cfg, cfg.alerts[key]))
+    return tuple(RuleGroup(name, tuple(rules)) for name, rules in groups.items())

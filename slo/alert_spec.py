@@ -1,0 +1,179 @@
+"""Parse the openclaw-alerts/v1 thresholds file (slo/specs/alerts.yml) into a typed model.
+
+The file is the one source of every threshold and `for` of alerts/openclaw-alerts.yml.
+Strict like the SLO spec: unknown keys, missing values and out-of-range numbers are all
+reported at once, each with its path (`alerts.cpu_high.threshold_ratio: must be ...`).
+An overrides file (a partial copy) is merged over the shipped file before validation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from exporter import conventions as names
+from exporter.kube.state import STARTUP_BUCKETS
+from slo.model import SpecError
+from slo.spec import Errors
+
+API_VERSION = "openclaw-alerts/v1"
+DEFAULT_ALERTS = "slo/specs/alerts.yml"  # how headers name the shipped file
+
+# Alert entry -> the parameters it takes besides `severity` and `for` (both always required).
+# slo/alert_rules.py has one builder per entry; a test keeps the two tables equal.
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "pod_restarts": ("threshold_count",),
+    "cpu_high": ("threshold_ratio", "window"),
+    "memory_high": ("threshold_ratio",),
+    "message_latency": ("quantile", "threshold_seconds", "window"),
+    "model_call_failures": ("threshold_ratio", "window"),
+    "model_probe_failures": ("threshold_ratio", "window"),
+    "crash_loop": (),
+    "image_pull": (),
+    "volume_mount": ("window",),
+    "container_creating": (),
+    "startup_slow": ("threshold_seconds", "window"),
+    "model_missing": (),
+    "gateway_not_ready": (),
+    "websocket_failing": ("threshold_ratio", "window"),
+    "probe_auth": ("window",),
+    "exporter_down": (),
+    "reload_failed": (),
+    "kube_watch_stale": ("threshold_seconds",),
+    "kube_watch_errors": ("threshold_count", "window"),
+}
+
+_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+_SELECTOR_KEYS = ("namespace", "gateway_pod_regex", "gateway_container", "exporter_job")
+
+
+@dataclass(frozen=True)
+class AlertParams:
+    """One entry of `alerts:`; `threshold` is in the unit its key names (ratio, seconds, count)."""
+
+    severity: str
+    for_: str
+    window: str | None = None
+    threshold: float | None = None
+    quantile: float | None = None
+
+
+@dataclass(frozen=True)
+class Selectors:
+    namespace: str
+    gateway_pod_regex: str
+    gateway_container: str
+    exporter_job: str
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    source: str  # how the generated header names the input
+    runbook_base_url: str
+    labels: dict[str, str]
+    selectors: Selectors
+    alerts: Mapping[str, AlertParams] = field(default_factory=dict)
+
+
+def _duration(err: Errors, value: Any, path: str) -> str:
+    if not isinstance(value, str) or not _DURATION.match(value) or not re.search(r"[1-9]", value):
+        err.add(path, "must be a positive Prometheus duration such as 30s, 5m or 1h")
+        return "1m"
+    return value
+
+
+def _threshold(err: Errors, key: str, name: str, value: Any, path: str) -> float:
+    number = err.number(value, path)
+    if number is None:
+        return 0.0
+    if name == "threshold_ratio" and not 0 < number <= 1:
+        err.add(path, "must be a ratio in (0, 1] (0.8 for 80 %, not 80)")
+    elif name == "threshold_seconds" and number <= 0:
+        err.add(path, "must be > 0 (seconds)")
+    elif name == "threshold_count" and (number < 0 or number != int(number)):
+        err.add(path, "must be a whole number >= 0")
+    elif name == "quantile" and not 0 < number < 1:
+        err.add(path, "must be in (0, 1), e.g. 0.95")
+    if key == "startup_slow" and name == "threshold_seconds" and number not in STARTUP_BUCKETS:
+        # The alert reads the histogram's bucket counts: only a bucket bound is exact.
+        bounds = ", ".join(str(b) for b in STARTUP_BUCKETS)
+        err.add(path, f"must be a bucket bound of {names.POD_STARTUP} ({bounds})")
+    return number
+
+
+def _alert(err: Errors, key: str, raw: Any, path: str) -> AlertParams:
+    params = PARAMETERS[key]
+    body = err.mapping(raw, path, ("severity", "for", *params), ("severity", "for", *params))
+    severity = body.get("severity", names.SEVERITIES[0])
+    if "severity" in body and severity not in names.SEVERITIES:
+        err.add(f"{path}.severity", f"must be one of: {', '.join(names.SEVERITIES)}")
+    threshold_key = next((p for p in params if p.startswith("threshold_")), None)
+    return AlertParams(
+        severity=str(severity),
+        for_=_duration(err, body["for"], f"{path}.for") if "for" in body else "1m",
+        window=_duration(err, body["window"], f"{path}.window") if "window" in body else None,
+        threshold=(_threshold(err, key, threshold_key, body[threshold_key], f"{path}.{threshold_key}")
+                   if threshold_key in body else None),
+        quantile=_threshold(err, key, "quantile", body["quantile"], f"{path}.quantile") if "quantile" in body else None,
+    )
+
+
+def _selectors(err: Errors, raw: Any) -> Selectors:
+    body = err.mapping(raw, "selectors", _SELECTOR_KEYS, _SELECTOR_KEYS)
+    values = {k: err.string(body[k], f"selectors.{k}") if k in body else "" for k in _SELECTOR_KEYS}
+    err.regex(values["gateway_pod_regex"] or None, "selectors.gateway_pod_regex")
+    return Selectors(**values)
+
+
+def parse(document: Any, source: str) -> AlertsConfig:
+    """Validate one parsed document; raise SpecError listing every problem."""
+    err = Errors()
+    top = ("apiVersion", "runbook_base_url", "labels", "selectors", "alerts")
+    body = err.mapping(document, "", top, top)
+    if "apiVersion" in body and body["apiVersion"] != API_VERSION:
+        err.add("apiVersion", f"must be {API_VERSION}")
+    url = body.get("runbook_base_url", "")
+    if "runbook_base_url" in body and (not isinstance(url, str) or not re.match(r"^https?://", url)):
+        err.add("runbook_base_url", "must be an http(s) URL")
+        url = ""
+    labels = err.labels(body.get("labels"), "labels")
+    selectors = _selectors(err, body.get("selectors", {})) if "selectors" in body else Selectors("", "", "", "")
+    raw_alerts = err.mapping(body.get("alerts", {}), "alerts", tuple(PARAMETERS), tuple(PARAMETERS)) if "alerts" in body else {}
+    alerts = {key: _alert(err, key, raw_alerts[key], f"alerts.{key}") for key in PARAMETERS if key in raw_alerts}
+    if err.items:
+        raise SpecError(err.items)
+    return AlertsConfig(source, str(url).rstrip("/"), labels, selectors, alerts)
+
+
+def merge(base: Any, override: Any) -> Any:
+    """Overlay `override` on `base`: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merge(base[key], value) if key in base else value
+        return out
+    return override
+
+
+def _yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError([f"{source}: invalid YAML: {exc}"]) from exc
+
+
+def load(overrides: str | None = None) -> AlertsConfig:
+    """The shipped thresholds, with an overrides file merged over them when given."""
+    text = resources.files("slo").joinpath("specs/alerts.yml").read_text(encoding="utf-8")
+    document = _yaml(text, DEFAULT_ALERTS)
+    if overrides is None:
+        return parse(document, DEFAULT_ALERTS)
+    extra = _yaml(Path(overrides).read_text(encoding="utf-8"), overrides)
+    if not isinstance(extra, dict):
+        raise SpecError([f"{overrides}: must be a mapping (a partial copy of {DEFAULT_ALERTS})"])
+    return parse(merge(document, extra), f"{DEFAULT_ALERTS} with overrides from {overrides}")
