@@ -32,9 +32,8 @@ check:  ## validate the example config and check generated files are up to date
 generate:  ## rebuild the generated rule files and dashboards from their sources
 	$(PYTHON) -m exporter slo generate
 	$(PYTHON) -m exporter dashboards generate
-
-generate:  ## rebuild every generated rule file in alerts/ (SLO rules and alerts)
-	$(PYTHON) -m slo generate
+	cp alerts/slo-prometheusrule.yml deploy/prometheusrule-slo.yaml
+	cp alerts/openclaw-alerts-prometheusrule.yml deploy/prometheusrule-alerts.yaml
 
 clean:
 	rm -rf .pytest_cache build dist *.egg-info

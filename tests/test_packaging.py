@@ -119,7 +119,7 @@ def test_operator_objects_validate_against_the_crd_schemas(objects):
     proc = validate_crds(crds)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("ok ") == len(crds)
-    broken = json.loads(json.dumps(crds[0]))
+    broken = json.loads(json.dumps(next(o for o in crds if o["kind"] == "ServiceMonitor")))
     broken["spec"]["endpoints"] = [{"port": "metrics", "interval": "30 seconds"}]
     assert validate_crds([broken]).returncode == 1
 
@@ -145,3 +145,18 @@ def test_shipped_exporter_config_is_valid():
     from exporter.config import load_config
     config = load_config(str(ROOT / "deploy" / "exporter.yml"))
     assert config.targets[0].token.file == "/etc/openclaw-exporter/secrets/token"
+
+
+def test_deploy_prometheusrules_are_the_generated_ones():
+    # kustomize cannot read outside deploy/, so `make generate` copies them; they must not drift.
+    for copy, source in (("prometheusrule-slo.yaml", "slo-prometheusrule.yml"),
+                         ("prometheusrule-alerts.yaml", "openclaw-alerts-prometheusrule.yml")):
+        assert (ROOT / "deploy" / copy).read_text() == (ROOT / "alerts" / source).read_text(), \
+            f"deploy/{copy} differs from alerts/{source}: run make generate"
+
+
+def test_every_generated_object_is_in_the_kustomization(objects):
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert ("PrometheusRule", "openclaw-slo") in kinds
+    assert sum(1 for o in objects if o["kind"] == "ConfigMap"
+               and o["metadata"].get("labels", {}).get("grafana_dashboard") == "1") == 5
