@@ -3,7 +3,7 @@ PYTHON ?= python3
 DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter chromium
 PYTEST_ARGS ?=
 
-.PHONY: deps deps-python deps-debian deps-gateway test demo check generate lint clean
+.PHONY: deps deps-python deps-debian deps-gateway test e2e demo check generate clean
 
 deps: deps-debian deps-python deps-gateway  ## install everything tests, demo and bench need
 
@@ -20,6 +20,9 @@ deps-gateway:
 
 test: deps  ## install what the tests need, then run every test (real gateway, Prometheus, promtool)
 	$(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+e2e: deps  ## only the end-to-end chain: real gateway -> exporter -> Prometheus -> Alertmanager -> pager webhook
+	$(PYTHON) -m pytest -q -s -p no:cacheprovider tests/test_e2e.py
 
 demo: deps  ## a real local gateway plus the exporter against it, on http://127.0.0.1:9879/
 	bash scripts/demo.sh
