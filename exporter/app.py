@@ -99,7 +99,7 @@ class Exporter:
     def _skip(self, target: TargetConfig, module: ModuleConfig, ticks: int) -> None:
         self.state.skip(target.name, module.name, PROBERS[module.name].buckets, ticks)
         log.warning("probe still running at its next tick; tick skipped",
-                    extra={"target": target.name, "module": module.name, "skipped": ticks})
+                    extra={"target": target.name, "probe_module": module.name, "skipped": ticks})
 
     def add_collector(self, collector: Collector) -> None:
         self.registry.register(collector)

@@ -7,7 +7,7 @@ list. Every problem is collected and reported with its location; nothing is half
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -48,7 +48,6 @@ class TargetConfig:
     tls_ca_file: str | None
     tls_insecure_skip_verify: bool
     modules: dict[str, ModuleConfig]
-    labels: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def ssl_context(self) -> ssl.SSLContext | bool:
@@ -76,7 +75,6 @@ class Config:
     slo_flush_interval: float = 10.0
     kubernetes: Any = None
     source: str = "<memory>"
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def target(self, name: str) -> TargetConfig | None:
         for target in self.targets:
@@ -106,7 +104,6 @@ _TARGET_FIELDS = {
     "token_env": Field("str"),
     "tls_ca_file": Field("str"),
     "tls_insecure_skip_verify": Field("bool", False),
-    "labels": Field("mapping", {}),
 }
 
 _COMMON_MODULE_FIELDS = {
@@ -175,14 +172,10 @@ def _parse_target(raw: Any, defaults: dict[str, Any], where: str, problems: Prob
         name: _parse_module(name, raw.get(name), defaults.get(name), f"{where}.{name}", problems)
         for name in PROBERS
     }
-    labels = values["labels"] or {}
-    for key, value in labels.items():
-        if not isinstance(key, str) or not key.isidentifier() or not isinstance(value, str):
-            problems.add(f"{where}.labels.{key}", "labels must map identifiers to strings")
     return TargetConfig(
         name=values["name"], http_url=http_url, ws_url=ws_url, token=token,
         tls_ca_file=values["tls_ca_file"], tls_insecure_skip_verify=values["tls_insecure_skip_verify"],
-        modules=modules, labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+        modules=modules,
     )
 
 

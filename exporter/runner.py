@@ -47,7 +47,7 @@ async def run_probe(
             message = f"timed out after {module.timeout:g}s in phase {timeout_phase}"
         elif result == "error":
             log.warning("probe raised an unexpected error", exc_info=exc,
-                        extra={"target": target.name, "module": module.name})
+                        extra={"target": target.name, "probe_module": module.name})
     run.phases[PHASE_TOTAL] = run.elapsed()
     message = redactor.redact(message)
     run.log("result", result=result, detail=repr(message))

@@ -57,16 +57,18 @@ class Scheduler:
             await asyncio.sleep(random.uniform(0, min(interval, 5.0)))
         next_tick = time.monotonic()
         while True:
-            async with self._semaphore:
-                self.in_flight += 1
-                try:
-                    outcome = await self._run(target, module)
-                finally:
-                    self.in_flight -= 1
             try:
+                async with self._semaphore:
+                    self.in_flight += 1
+                    try:
+                        outcome = await self._run(target, module)
+                    finally:
+                        self.in_flight -= 1
                 self._on_result(outcome)
-            except Exception:  # noqa: BLE001 - a recording bug must not stop probing
-                log.exception("recording a probe result failed")
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a bug in one run must not stop this pair's probing
+                log.exception("probe run failed unexpectedly", extra={"target": target.name, "probe_module": module.name})
             next_tick += interval
             now = time.monotonic()
             if now > next_tick:

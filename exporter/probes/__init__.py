@@ -2,5 +2,6 @@
 
 from exporter.probes.base import Prober
 from exporter.probes.readiness import PROBER as READINESS
+from exporter.probes.websocket import PROBER as WEBSOCKET
 
-PROBERS: dict[str, Prober] = {p.name: p for p in (READINESS,)}
+PROBERS: dict[str, Prober] = {p.name: p for p in (READINESS, WEBSOCKET)}

@@ -106,7 +106,7 @@ class ProbeRun:
         text = self.redactor.redact(text)
         self.logs.append(f"{self.elapsed() * 1000:8.1f}ms {text}")
         if log.isEnabledFor(level):
-            log.log(level, text, extra={"target": self.target, "module": self.module})
+            log.log(level, text, extra={"target": self.target, "probe_module": self.module})
 
     def gauge(self, name: str, help: str, value: float, **labels: str) -> None:
         self.gauges.append(Gauge(name, help, tuple(sorted(labels.items())), float(value)))
