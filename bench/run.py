@@ -316,7 +316,7 @@ def cpu_per_probe_side_by_side(b: Bench, report: Report, name: str, exporter_tar
                "exp_latency_p50_1m": statistics.median(p50) if p50 else None}
         b.procs.stop(prom)
         time.sleep(1.0)
-        out["exp_ms_unscraped"], _ = exporter_cpu_per_probe(b, exp, exp_url, "readiness", 2, window_s)
+        out["exp_ms_unscraped"], _ = exporter_cpu_per_probe(b, exp, exp_url, "readiness", 2, b.scale(10))
     finally:
         b.procs.stop(prom)
         b.procs.stop(exp)
@@ -379,7 +379,7 @@ def websocket_targets(n: int, url_of, token_env: str) -> list[dict]:
 
 
 def row_cpu_websocket(b: Bench, report: Report, key: str = "2", kind: str = "local targets", url_of=None,
-                      token: str | None = None, n: int = 20, title_suffix: str = "") -> None:
+                      token: str | None = None, n: int = 20, title_suffix: str = "", windows: int = 3) -> None:
     title = "CPU per WebSocket probe (handshake + health RPC)" + title_suffix
     if "websocket" not in PROBERS:
         report.add(Row(key, title, kind, "n/a (module missing)", "<= 1 ms", "-"))
@@ -390,7 +390,7 @@ def row_cpu_websocket(b: Bench, report: Report, key: str = "2", kind: str = "loc
                                 env={"BENCH_WS_TOKEN": token or b.ws_token})
     try:
         time.sleep(b.scale(5))
-        per_probe, failures = exporter_cpu_per_probe(b, exp, url, "websocket", 3, b.scale(10))
+        per_probe, failures = exporter_cpu_per_probe(b, exp, url, "websocket", windows, b.scale(10))
     finally:
         b.procs.stop(exp)
     report.raw[f"cpu_websocket_{key}"] = {"ms_per_probe": per_probe, "failures": failures}
@@ -436,7 +436,7 @@ def row_scale(b: Bench, report: Report, n: int) -> dict:
         t_end = time.time()
         metrics_bytes, series = len(body), sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
         probes_s = (n1 - n0) / (t_end - t_start)
-        deadline = time.monotonic() + b.scale(30)
+        deadline = time.monotonic() + b.scale(20)
         while len(scrape_s) < 33 and time.monotonic() < deadline:
             scrape_s.append(http_get(url + "/metrics")[2])
             time.sleep(0.3)
@@ -553,7 +553,7 @@ def row_alone(b: Bench, report: Report) -> list[float]:
     try:
         time.sleep(b.scale(2))
         t0 = time.time()
-        time.sleep(b.scale(30))
+        time.sleep(b.scale(21))
         t1 = time.time()
     finally:
         b.procs.stop(exp)
@@ -568,7 +568,7 @@ def row_inflation(report: Report, alone: list[float], busy: list[float] | None, 
         return
     added = (statistics.median(busy) - statistics.median(alone)) * 1000
     report.add(Row("5", f"Measurement inflation: median of a fixed 20 ms target, alone vs among {n_busy} targets",
-                   "local targets", f"+{added:.2f} ms (alone {fmt_spread([x * 1000 for x in alone], 'ms', 2)}; "
+                   "local targets", f"{added:+.2f} ms (alone {fmt_spread([x * 1000 for x in alone], 'ms', 2)}; "
                    f"busy {fmt_spread([x * 1000 for x in busy], 'ms', 2)})", "<= 1 ms added", verdict(added <= 1.0),
                    note="medians of the exact samples the exporter reports, per third of each run"))
 
@@ -597,7 +597,7 @@ def row_gateway(b: Bench, report: Report) -> None:
             "real gateway", "S1", f"Sanity: CPU per readiness probe vs the real gateway (openclaw {version})",
             env={"BENCH_GW_TOKEN": token})
         row_cpu_websocket(b, report, key="S2", kind="real gateway", url_of=lambda i: gw.url, token=token, n=10,
-                          title_suffix=" vs the real gateway")
+                          title_suffix=" vs the real gateway", windows=2)
     finally:
         gw.stop()
 
@@ -653,21 +653,23 @@ def short(filename: str) -> str:
     return filename
 
 
-def profile_probing(b: Bench, report: Report) -> None:
-    """cProfile the exporter probing the row-1 targets (a separate run: profiling costs CPU)."""
-    prof = b.path("probing.prof")
-    names = [f"r{i:03d}" for i in range(50)]
-    exp, url = b.start_exporter("profile-exporter", [{"name": nm, "url": b.target_url("t", nm)} for nm in names],
-                                {"readiness": {"interval": "1s", "timeout": "1s"}}, env={"BENCH_CPROFILE": str(prof)})
+def profile_probing(b: Bench, report: Report, module: str, n: int, seconds: float, scrape: bool) -> None:
+    """cProfile the exporter probing (a separate run: profiling costs CPU of its own)."""
+    prof = b.path(f"probing-{module}.prof")
+    targets = [{"name": f"p{i:03d}", "url": b.target_url("t", f"p{i:03d}"), "token_env": "BENCH_WS_TOKEN"} for i in range(n)]
+    exp, url = b.start_exporter(f"profile-{module}-exporter", targets, {module: {"interval": "1s", "timeout": "1s"}},
+                                env={"BENCH_CPROFILE": str(prof), "BENCH_WS_TOKEN": b.ws_token})
     try:
-        deadline = time.monotonic() + b.scale(15)
+        deadline = time.monotonic() + b.scale(seconds)
         while time.monotonic() < deadline:
-            http_get(url + "/metrics")  # as Prometheus would, every probe interval
+            if scrape:
+                http_get(url + "/metrics")  # as Prometheus would, every probe interval
             time.sleep(1.0)
     finally:
         b.procs.stop(exp)
     if prof.exists():
-        report.profiles.append(("Probing 50 targets every 1s, scraped every 1s (row 1's exporter)",
+        how = "scraped every 1s" if scrape else "nobody scraping"
+        report.profiles.append((f"{module} probes: {n} targets every 1s, {how} (CPU time, exporter process)",
                                 summarise_profile(prof, "exporter process")))
 
 
@@ -690,6 +692,8 @@ def profile_scrape(report: Report, n: int = 1000) -> dict:
         return ProbeOutcome(f"s{i:04d}", "readiness", "success", "ok",
                             {"connect": 0.0004, "first_byte": 0.0011, "total": 0.0017}, now, gauges=list(gauges))
 
+    import tracemalloc
+    tracemalloc.start()
     # A full hour at 15 s: 240 samples per window buffer, as in steady state. Filled directly
     # (recording 240k probes one by one would take the harness longer than it is worth).
     for i in range(n):
@@ -699,11 +703,18 @@ def profile_scrape(report: Report, n: int = 1000) -> dict:
             for phase, seconds in outcome(i).phases.items():
                 series.windows[phase].add(t, seconds * (1 + (k % 7) / 10))
                 series.histograms[phase].observe(seconds)
+    state_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
     start = time.process_time()
     reps = 2000
     for k in range(reps):
         state.record(outcome(k % n), buckets, now=now + k * 0.001)
     record_ms = (time.process_time() - start) * 1000 / reps
+    import tracemalloc
+    tracemalloc.start()
+    generate_latest(exporter.registry)
+    scrape_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     times = []
     for _ in range(5):
         t0 = time.perf_counter()
@@ -718,7 +729,8 @@ def profile_scrape(report: Report, n: int = 1000) -> dict:
     report.profiles.append((f"One /metrics scrape at {n} targets (in-process, full 1h windows)",
                             summarise_profile(path, "generate_latest")))
     path.unlink()
-    out = {"record_ms_full_windows": record_ms, "scrape_ms": [t * 1000 for t in times], "bytes": len(body)}
+    out = {"record_ms_full_windows": record_ms, "scrape_ms": [t * 1000 for t in times], "bytes": len(body),
+           "scrape_peak_bytes": scrape_peak, "state_bytes": state_bytes}
     report.raw["in_process"] = out
     return out
 
@@ -797,7 +809,11 @@ def markdown(info: dict, report: Report, wall: float) -> str:
         lines += [f"In-process at 1,000 targets with full 1h windows (240 samples each): recording one probe "
                   f"costs {ip['record_ms_full_windows']:.3f} ms CPU (sorting the 1m/5m/1h windows of 3 phases); one "
                   f"/metrics rendering takes {statistics.median(ip['scrape_ms']):.0f} ms "
-                  f"({min(ip['scrape_ms']):.0f}-{max(ip['scrape_ms']):.0f}), {ip['bytes'] / 1024:.0f} KiB.", ""]
+                  f"({min(ip['scrape_ms']):.0f}-{max(ip['scrape_ms']):.0f}), {ip['bytes'] / 1024:.0f} KiB.", "",
+                  f"Memory (tracemalloc, in-process, 1,000 targets): the probe state with full windows holds "
+                  f"{ip['state_bytes'] / 2**20:.1f} MB; one /metrics rendering allocates a peak of "
+                  f"{ip['scrape_peak_bytes'] / 2**20:.1f} MB on top (the exposition text, its lines and the metric "
+                  f"families built for it), which is why RSS jumps after each scrape at 1,000 targets.", ""]
     return "\n".join(lines)
 
 
@@ -847,14 +863,16 @@ def main(argv: list[str] | None = None) -> int:
     busy: dict[int, list[float]] = {}
     # (estimated seconds, name, step): a step that would not fit in the budget is skipped.
     steps = [
-        (90, "row 1 CPU per readiness probe", lambda: row_cpu_readiness(bench, report)),
+        (80, "row 1 CPU per readiness probe", lambda: row_cpu_readiness(bench, report)),
         (40, "row 2 CPU per WebSocket probe", lambda: row_cpu_websocket(bench, report)),
         (65, "row 3 scale 100", lambda: busy.__setitem__(100, row_scale(bench, report, 100)["busy_fixed_medians"])),
-        (95, "row 3 scale 1000", lambda: busy.__setitem__(1000, row_scale(bench, report, 1000)["busy_fixed_medians"])),
+        (80, "row 3 scale 1000", lambda: busy.__setitem__(1000, row_scale(bench, report, 1000)["busy_fixed_medians"])),
         (70, "row 4 percentile accuracy", lambda: row_accuracy(bench, report)),
-        (35, "row 5 alone run", lambda: alone.extend(row_alone(bench, report))),
-        (85, "row S real gateway", lambda: row_gateway(bench, report)),
-        (20, "profile: probing", lambda: profile_probing(bench, report)),
+        (25, "row 5 alone run", lambda: alone.extend(row_alone(bench, report))),
+        (100, "row S real gateway", lambda: row_gateway(bench, report)),
+        (15, "profile: readiness probing", lambda: profile_probing(bench, report, "readiness", 50, 12, True)),
+        (15, "profile: WebSocket probing", lambda: profile_probing(bench, report, "websocket", 20, 10, False)
+         if "websocket" in PROBERS else None),
         (15, "profile: scrape", lambda: profile_scrape(report)),
     ]
     try:
