@@ -176,6 +176,7 @@ class Bench:
         self.blackbox: subprocess.Popen | None = None
         self.blackbox_port = 0
         self.counter = 0
+        self.alone_tail: tuple[float, float] | None = None
 
     def scale(self, seconds: float) -> float:
         return max(2.0, seconds / 4) if self.quick else seconds
@@ -312,7 +313,10 @@ def cpu_per_probe_side_by_side(b: Bench, report: Report, name: str, exporter_tar
         p50 = [s.value for s in parse_exposition(text, c.PROBE_LATENCY)
                if s.labels.get(c.LABEL_PHASE) == "total" and s.labels.get(c.LABEL_WINDOW) == "1m"
                and s.labels.get(c.LABEL_QUANTILE) == "0.5"]
+        probe_qs = urllib.parse.urlencode({"target": probe_urls[0], "module": "openclaw_readyz"})
+        bb_body = http_get(f"http://127.0.0.1:{b.blackbox_port}/probe?{probe_qs}")[1].decode()
         out = {"windows": results, "exp_rss": rss_bytes(exp.pid), "bb_rss": rss_bytes(b.blackbox.pid),
+               "bb_probe_samples": len(parse_exposition(bb_body)),
                "exp_latency_p50_1m": statistics.median(p50) if p50 else None}
         b.procs.stop(prom)
         time.sleep(1.0)
@@ -324,9 +328,10 @@ def cpu_per_probe_side_by_side(b: Bench, report: Report, name: str, exporter_tar
     bb_ms = finite(w["bb_ms"] for w in results)
     ok = bool(ratios) and statistics.median(ratios) <= 0.5
     bad = {k: v for w in results for k, v in w["exp_results"].items() if k != "success"}
-    note = (f"{len(exporter_targets)} targets every {interval}; probes/window: ours {int(statistics.median([w['exp_probes'] for w in results]))}"
-            f", blackbox {int(statistics.median([w['bb_probes'] for w in results]))} (Prometheus scrape count); "
-            f"served by the target: {results[-1]['served']}; RSS ours {out['exp_rss'] / 2**20:.0f} MB, blackbox {out['bb_rss'] / 2**20:.0f} MB"
+    note = (f"{len(exporter_targets)} targets every {interval}; probes/window: ours {int(statistics.median(finite(w['exp_probes'] for w in results) or [0]))}"
+            f", blackbox {int(statistics.median(finite(w['bb_probes'] for w in results) or [0]))} (Prometheus scrape count); "
+            + (f"served by the target (last window): {results[-1]['served']}; " if results[-1]["served"] else "")
+            + f"RSS ours {out['exp_rss'] / 2**20:.0f} MB, blackbox {out['bb_rss'] / 2**20:.0f} MB"
             + (f"; failures ours {bad}" if bad else "")
             + f"; blackbox success {statistics.median(finite(w['bb_success'] for w in results) or [float('nan')]):.3f}")
     if out["exp_latency_p50_1m"] is not None:
@@ -453,7 +458,8 @@ def row_scale(b: Bench, report: Report, n: int) -> dict:
               for k in range(3)]
     out = {"cpu_share": share, "rss": rss, "scrape_seconds": scrape_s, "metrics_bytes": metrics_bytes,
            "series": series, "families": families, "probes_per_s": probes_s, "skipped_ticks": skipped, "results": r1,
-           "busy_fixed_medians": [statistics.median(x) for x in thirds if x], "busy_fixed_samples": len(busy)}
+           "busy_fixed_medians": [statistics.median(x) for x in thirds if x], "busy_fixed_samples": len(busy),
+           "busy_fixed_p95_max": tail([s for _, s in busy])}
     report.raw[f"scale_{n}"] = out
     failures = {k: v for k, v in r1.items() if k != "success"}
     cpu_ms = statistics.median(share) * 1000 / probes_s if probes_s else float("nan")
@@ -563,11 +569,18 @@ def row_alone(b: Bench, report: Report) -> list[float]:
     finally:
         b.procs.stop(exp)
     samples = [(t, s) for t, _, s in read_tap(tap) if t0 <= t <= t1]
+    b.alone_tail = tail([s for _, s in samples])
     return [statistics.median([s for t, s in samples if t0 + k * (t1 - t0) / 3 <= t < t0 + (k + 1) * (t1 - t0) / 3] or [float("nan")])
             for k in range(3)]
 
 
-def row_inflation(report: Report, alone: list[float], busy: list[float] | None, n_busy: int) -> None:
+def tail(values: list[float]) -> tuple[float, float] | None:
+    """(P95, max) of raw samples, for the note beside a median."""
+    return (percentile(values, 0.95), max(values)) if len(values) >= 2 else None
+
+
+def row_inflation(report: Report, alone: list[float], busy: list[float] | None, n_busy: int,
+                  alone_tail: tuple | None = None, busy_tail: tuple | None = None) -> None:
     if not alone or not busy:
         report.add(Row("5", "Measurement inflation (fixed 20 ms target)", "local targets", "not measured", "<= 1 ms added"))
         return
@@ -575,7 +588,10 @@ def row_inflation(report: Report, alone: list[float], busy: list[float] | None, 
     report.add(Row("5", f"Measurement inflation: median of a fixed 20 ms target, alone vs among {n_busy} targets",
                    "local targets", f"{added:+.2f} ms (alone {fmt_spread([x * 1000 for x in alone], 'ms', 2)}; "
                    f"busy {fmt_spread([x * 1000 for x in busy], 'ms', 2)})", "<= 1 ms added", verdict(added <= 1.0),
-                   note="medians of the exact samples the exporter reports, per third of each run"))
+                   note="medians of the exact samples the exporter reports, per third of each run"
+                   + (f"; tails (P95 / max): alone {alone_tail[0] * 1000:.1f} / {alone_tail[1] * 1000:.1f} ms, busy "
+                      f"{busy_tail[0] * 1000:.1f} / {busy_tail[1] * 1000:.1f} ms (a probe in flight while /metrics "
+                      f"renders waits for the event loop)" if alone_tail and busy_tail else "")))
 
 
 def row_gateway(b: Bench, report: Report) -> None:
@@ -774,6 +790,8 @@ def machine_info() -> dict:
 def findings(report: Report) -> list[str]:
     """What the figures say, computed from this run's raw results."""
     raw, out = report.raw, []
+    big = raw.get("scale_1000")
+    per_target = f"~{big['series'] / 1000:.0f}" if big else "~100"
     row1 = raw.get("cpu_readiness")
     if row1 and row1.get("exp_ms_unscraped"):
         scraped = statistics.median(finite(w["exp_ms"] for w in row1["windows"]))
@@ -781,13 +799,12 @@ def findings(report: Report) -> list[str]:
         bb = statistics.median(finite(w["bb_ms"] for w in row1["windows"]))
         out.append(f"- Row 1: of our {scraped:.2f} ms CPU per probe, {alone:.2f} ms is probing (row 1b) and "
                    f"~{max(0.0, scraped - alone):.2f} ms ({max(0.0, 1 - alone / scraped) * 100:.0f} %) is rendering /metrics: "
-                   f"each target carries ~110 samples into every scrape, so a scrape at the probe interval costs "
-                   f"about as much as the probe. blackbox_exporter answers each probe with ~20 lines. Probing alone "
+                   f"each target carries {per_target} samples into every scrape, so a scrape at the probe interval costs "
+                   f"about as much as the probe. blackbox_exporter answers each probe with {row1['bb_probe_samples']} samples. Probing alone "
                    f"is {alone / bb:.2f}x blackbox; the 0.5x target needs both halves cut.")
-    big = raw.get("scale_1000")
     if big:
-        per_target = {k: v / 1000 for k, v in sorted(big["families"].items(), key=lambda kv: -kv[1])[:4]}
-        shown = ", ".join(f"{k} {v:.0f}" for k, v in per_target.items())
+        per_family = {k: v / 1000 for k, v in sorted(big["families"].items(), key=lambda kv: -kv[1])[:4]}
+        shown = ", ".join(f"{k} {v:.0f}" for k, v in per_family.items())
         out.append(f"- Row 3 at 1,000 targets: {big['series']} samples ({big['metrics_bytes'] / 2**20:.1f} MiB) per scrape; "
                    f"samples per target by family: {shown}. prometheus_client renders them one by one in Python "
                    f"(label-name validation, escaping and float formatting per sample: see the profile), which is "
@@ -936,7 +953,8 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # noqa: BLE001 - one broken row must not lose the others
                 traceback.print_exc()
                 report.add(Row("!", name, "-", f"error: {type(exc).__name__}: {exc}"[:200], "-"))
-        row_inflation(report, alone, busy.get(1000), 1000)
+        row_inflation(report, alone, busy.get(1000), 1000, bench.alone_tail,
+                      report.raw.get("scale_1000", {}).get("busy_fixed_p95_max"))
         row_time_to_page(report)
     finally:
         bench.procs.stop_all()
