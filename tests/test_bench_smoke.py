@@ -1,0 +1,108 @@
+"""The benchmark harness's own parts work: its target server and its parsers (no timings)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+import measure  # noqa: E402
+import targets  # noqa: E402
+
+from exporter.quantiles import quantile  # noqa: E402
+
+
+@pytest.fixture
+async def target_server():
+    runner = web.AppRunner(targets.make_app(targets.TargetServer(token="bench-token")), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_target_server_speaks_readiness_json_and_falls_back_to_html(target_server):
+    async with aiohttp.ClientSession(headers={"User-Agent": "Blackbox Exporter/0.23.0"}) as session:
+        for path in ("/t/a/readyz", "/fixed/1/b/readyz", "/lognorm/7/c/readyz"):
+            async with session.get(target_server + path) as resp:
+                assert resp.status == 200
+                body = await resp.json()
+                assert body["ready"] is True and body["failing"] == []
+        async with session.get(target_server + "/t/a/metrics") as resp:
+            assert resp.status == 200 and resp.content_type == "text/html"
+        async with session.get(target_server + "/_stats") as resp:
+            assert (await resp.json())["readyz"] == {"Blackbox Exporter": 3}
+
+
+async def test_target_server_speaks_websocket_protocol_v4(target_server):
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(target_server.replace("http", "ws") + "/t/a/") as ws:
+            challenge = json.loads((await ws.receive()).data)
+            assert challenge["event"] == "connect.challenge" and "nonce" in challenge["payload"]
+            await ws.send_str(json.dumps({"type": "req", "id": "1", "method": "health", "params": {}}))
+            assert json.loads((await ws.receive()).data)["ok"] is False  # connect must come first
+            await ws.send_str(json.dumps({"type": "req", "id": "2", "method": "connect",
+                                          "params": {"minProtocol": 4, "maxProtocol": 4, "auth": {"token": "bench-token"}}}))
+            hello = json.loads((await ws.receive()).data)
+            assert hello["id"] == "2" and hello["ok"] is True and hello["payload"]["type"] == "hello-ok"
+            assert hello["payload"]["protocol"] == 4 and hello["payload"]["features"]["methods"] == ["health"]
+            await ws.send_str(json.dumps({"type": "req", "id": "3", "method": "health", "params": {}}))
+            health = json.loads((await ws.receive()).data)
+            assert health == {"type": "res", "id": "3", "ok": True, "payload": {"ok": True, "plugins": {"loaded": [], "errors": []}}}
+
+
+async def test_target_server_rejects_a_wrong_token(target_server):
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(target_server.replace("http", "ws") + "/") as ws:
+            await ws.receive()
+            await ws.send_str(json.dumps({"type": "req", "id": "x", "method": "connect", "params": {"auth": {"token": "nope"}}}))
+            reply = json.loads((await ws.receive()).data)
+            assert reply["ok"] is False and reply["error"]["details"]["code"] == "AUTH_TOKEN_MISMATCH"
+
+
+def test_lognormal_delays_are_seeded_per_target():
+    first = targets.parse_delay(["lognorm", "3", "x", "readyz"], {})
+    rngs: dict = {}
+    again = [targets.parse_delay(["lognorm", "3", "x", "readyz"], rngs) for _ in range(3)]
+    assert first == again[0] and len(set(again)) == 3
+    assert targets.parse_delay(["fixed", "20", "x", "readyz"], {}) == 0.02
+    assert targets.parse_delay(["other", "x", "readyz"], {}) is None
+
+
+def test_exposition_parser_reads_labels_and_escapes():
+    text = ('# HELP m help\n# TYPE m gauge\n'
+            'm{a="1",b="x\\"y",le="+Inf"} 2.5\n'
+            'openclaw_probe_attempts_total{module="readiness",result="success",target="t"} 7.0\n'
+            'plain 3\n')
+    samples = measure.parse_exposition(text)
+    assert samples[0] == measure.Sample("m", {"a": "1", "b": 'x"y', "le": "+Inf"}, 2.5)
+    assert measure.parse_exposition(text, "openclaw_probe_")[0].labels["result"] == "success"
+    assert samples[-1] == measure.Sample("plain", {}, 3.0)
+
+
+def test_exact_quantiles_agree_with_the_exporters_and_histogram_quantile_with_prometheus():
+    values = sorted([0.011, 0.013, 0.02, 0.035, 0.05, 0.08, 0.12, 0.2])
+    exact = measure.exact_quantiles(values, (0.5, 0.95, 0.99))
+    for q, v in exact.items():
+        assert v == pytest.approx(quantile(values, q))
+    # 10 observations: 4 in (0, 0.01], 6 in (0.01, 0.02] -> median at 0.01 + 0.01 * (1/6)
+    buckets = [(0.01, 4), (0.02, 10), (float("inf"), 10)]
+    assert measure.histogram_quantile(0.5, buckets) == pytest.approx(0.01 + 0.01 / 6)
+    assert measure.histogram_quantile(0.2, buckets) == pytest.approx(0.005)
+    assert measure.histogram_quantile(1.0, [(0.01, 1), (float("inf"), 2)]) == 0.01
+
+
+def test_proc_readers_see_this_process():
+    assert measure.cpu_seconds(os.getpid()) > 0
+    assert measure.rss_bytes(os.getpid()) > 1 << 20
