@@ -40,3 +40,4 @@ generate:  ## rebuild the generated rule files and dashboards from their sources
 
 clean:
 	rm -rf .pytest_cache build dist *.egg-info
+include bench/bench.mk
