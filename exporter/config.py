@@ -14,7 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from exporter.fields import Field, Problems, non_negative, parse_fields, positive, secret_ref
+from exporter.fields import Field, Problems, parse_fields, positive, secret_ref
+from exporter.kube.config import parse_kubernetes_config
 from exporter.probes import PROBERS
 from exporter.secrets import SecretRef
 
@@ -251,11 +252,6 @@ def _load_slo_spec(path: str | None, problems: Problems) -> Any:
 
 
 def _parse_kubernetes(raw: Any, problems: Problems) -> Any:
-    try:
-        from exporter.kube.config import parse_kubernetes_config
-    except ImportError:  # the watcher package is optional at import time
-        problems.add("kubernetes", "the Kubernetes watcher is not available in this build")
-        return None
     kube, errors = parse_kubernetes_config(raw, "kubernetes")
     problems.extend(errors)
     return kube

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
 import aiohttp
 
-from exporter.conventions import PHASE_TOTAL, RESULT_SUCCESS
+from exporter.conventions import RESULT_SUCCESS
 from exporter.fields import Field
 
 if TYPE_CHECKING:
