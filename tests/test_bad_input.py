@@ -81,3 +81,58 @@ def test_token_file_that_is_not_a_regular_file_is_a_config_error_and_never_stall
         assert proc.returncode == 0, log_path.read_text()
     finally:
         _stop(proc)
+
+
+# Each of these made `check` print a traceback and exit 1, or accepted the file (alias bomb,
+# .inf/.nan durations, duplicate keys). Their exact messages are pinned by the fixture's .err
+# file (tests/test_config.py); here `check` runs as the operator runs it.
+HOSTILE = ["non_utf8", "utf16", "binary", "bad_port", "bad_ipv6", "deep_nesting", "infinite_interval",
+           "duplicate_keys", "alias_bomb"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_check_rejects_hostile_config_with_located_error_and_exit_2(name):
+    path = ROOT / "tests" / "fixtures" / "invalid_configs" / f"{name}.yml"
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "exporter", "check", "--config.file", str(path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    expected = path.with_suffix(".err").read_text().splitlines()
+    assert proc.stderr.splitlines() == [f"{path}: {len(expected)} problem(s)", *(f"  {line}" for line in expected)]
+    assert elapsed < 10, f"check took {elapsed:.1f}s"
+
+
+def test_run_refuses_alias_bomb_before_probing(tmp_path):
+    """`run` loads the config with the same strict loader: it exits 2 naming the bomb."""
+    path = ROOT / "tests" / "fixtures" / "invalid_configs" / "alias_bomb.yml"
+    proc = subprocess.run([sys.executable, "-m", "exporter", "run", "--config.file", str(path),
+                           "--web.listen-address", f"127.0.0.1:{free_port()}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "line 13, column 12: this value expands to more than 1,000,000 nodes" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_strict_yaml_keeps_ordinary_aliases_and_merge_keys():
+    from exporter import yamlfile
+
+    doc = yamlfile.loads("base: &b {interval: 15s, timeout: 5s}\nreadiness:\n  <<: *b\n  timeout: 2s\nlist: [*b, *b]\n")
+    assert doc["readiness"] == {"interval": "15s", "timeout": "2s"}
+    assert doc["list"] == [{"interval": "15s", "timeout": "5s"}] * 2
+
+
+@pytest.mark.parametrize("text, error", [
+    ("a: &a [1, *a]\n", "line 1, column 4: recursive alias (a value that contains itself)"),
+    ("a: 1\n---\nb: 2\n", "expected one YAML document, got 2"),
+    ("a: 1\nb: {c: 1, c: 2}\n", "line 2, column 11: duplicate key 'c' (first defined at line 2)"),
+    ("a: \x01\n", "line 1, column 4: character U+0001 is not allowed in YAML (control characters: a binary file?)"),
+])
+def test_strict_yaml_errors_are_located(text, error):
+    from exporter import yamlfile
+
+    with pytest.raises(yamlfile.YAMLFileError) as err:
+        yamlfile.loads(text)
+    assert str(err.value) == error
