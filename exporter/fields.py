@@ -74,6 +74,9 @@ def _convert(kind: str, value: Any) -> Any:
     if kind == "str":
         if not isinstance(value, str) or not value:
             raise ValueError("must be a non-empty string")
+        if "\x00" in value:
+            # YAML can spell one ("\0"); no name, URL or path holds one, and open() raises on it.
+            raise ValueError("must not contain a NUL character")
         return value
     if kind == "bool":
         if not isinstance(value, bool):

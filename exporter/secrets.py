@@ -80,6 +80,8 @@ class SecretRef:
             fd = os.open(self.file, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         except OSError as exc:
             raise SecretError(f"cannot read secret from {self.describe()}: {exc.strerror}") from None
+        except ValueError:  # a NUL in the path; the config rejects it, a SecretRef made in code may not
+            raise SecretError(f"cannot read secret from {self.describe()}: invalid path") from None
         try:
             mode = os.fstat(fd).st_mode
             if not stat.S_ISREG(mode):

@@ -87,7 +87,7 @@ def test_token_file_that_is_not_a_regular_file_is_a_config_error_and_never_stall
 # .inf/.nan durations, duplicate keys). Their exact messages are pinned by the fixture's .err
 # file (tests/test_config.py); here `check` runs as the operator runs it.
 HOSTILE = ["non_utf8", "utf16", "binary", "bad_port", "bad_ipv6", "deep_nesting", "infinite_interval",
-           "duplicate_keys", "alias_bomb"]
+           "duplicate_keys", "alias_bomb", "nul_in_path"]
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -136,3 +136,47 @@ def test_strict_yaml_errors_are_located(text, error):
     with pytest.raises(yamlfile.YAMLFileError) as err:
         yamlfile.loads(text)
     assert str(err.value) == error
+
+
+def test_secret_file_bounds_name_the_file_never_the_value(tmp_path):
+    from exporter.secrets import Redactor, SecretError, SecretRef
+
+    big = tmp_path / "big"
+    big.write_text("s3cret-" + "x" * (64 * 1024))
+    latin1 = tmp_path / "latin1"
+    latin1.write_bytes(b"s3cret-caf\xe9")
+    for path, message in ((big, f"secret from file {big} is larger than 64 KiB"),
+                          (latin1, f"secret from file {latin1} is not UTF-8 text"),
+                          (Path("/dev/null"), "cannot read secret from file /dev/null: it is a device, not a regular file")):
+        with pytest.raises(SecretError) as err:
+            SecretRef(file=str(path)).read(Redactor())
+        assert str(err.value) == message
+        assert "s3cret" not in str(err.value)
+
+
+async def test_a_stuck_secret_read_gives_up_without_blocking_the_loop(tmp_path, monkeypatch):
+    """A read that hangs in the kernel (a hung network mount) cannot be made here, so a slow
+    read is simulated: the probe gets a config_error after the bound, and the loop kept running."""
+    import asyncio
+
+    from exporter.secrets import Redactor, SecretError, SecretRef
+
+    monkeypatch.setattr(SecretRef, "_read_file", lambda self: time.sleep(3) or "never")
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    started = time.monotonic()
+    try:
+        with pytest.raises(SecretError) as err:
+            await SecretRef(file=str(tmp_path / "token")).aread(Redactor(), timeout=0.3)
+    finally:
+        task.cancel()
+    assert str(err.value) == f"reading secret from file {tmp_path / 'token'} took longer than 0.3s"
+    assert time.monotonic() - started < 1.0
+    assert ticks >= 10  # the event loop ran throughout
