@@ -10,10 +10,9 @@ import ssl
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-import yaml
-
+from exporter import yamlfile
 from exporter.fields import Field, Problems, parse_fields, positive, secret_ref
 from exporter.kube.config import parse_kubernetes_config
 from exporter.probes import PROBERS
@@ -121,8 +120,32 @@ _COMMON_MODULE_FIELDS = {
 }
 
 
+def _split_url(url: str, where: str, problems: Problems) -> SplitResult | None:
+    """urlsplit() with its ValueErrors (bad IPv6 brackets, bad port) as located problems."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        message = str(exc)
+        if "Port" in message:
+            raw_port = url.split("//", 1)[-1].split("/", 1)[0].rpartition(":")[2]
+            problems.add(where, f"port {raw_port!r} is not a number from 1 to 65535")
+        elif message == "Invalid IPv6 URL":
+            problems.add(where, "is not a valid URL: unbalanced [ ] around the host (an IPv6 host is written "
+                                "in brackets, e.g. http://[::1]:18789)")
+        else:
+            problems.add(where, f"is not a valid URL: {message}")
+        return None
+    if port == 0:
+        problems.add(where, "port 0 is not a number from 1 to 65535")
+        return None
+    return parts
+
+
 def _normalise_urls(url: str, ws_url: str | None, where: str, problems: Problems) -> tuple[str, str]:
-    parts = urlsplit(url)
+    parts = _split_url(url, f"{where}.url", problems)
+    if parts is None:
+        return url, ws_url or url
     if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
         problems.add(f"{where}.url", "must be an absolute http(s):// or ws(s):// URL with a host, e.g. http://127.0.0.1:18789")
         return url, ws_url or url
@@ -136,8 +159,8 @@ def _normalise_urls(url: str, ws_url: str | None, where: str, problems: Problems
     path = parts.path.rstrip("/")
     http = urlunsplit(("https" if secure else "http", netloc, path, "", ""))
     if ws_url:
-        wparts = urlsplit(ws_url)
-        if wparts.scheme not in ("ws", "wss") or not wparts.hostname:
+        wparts = _split_url(ws_url, f"{where}.ws_url", problems)
+        if wparts is not None and (wparts.scheme not in ("ws", "wss") or not wparts.hostname):
             problems.add(f"{where}.ws_url", "must be an absolute ws:// or wss:// URL")
         ws = ws_url
     else:
@@ -260,12 +283,9 @@ def _parse_kubernetes(raw: Any, problems: Problems) -> Any:
 def load_config(path: str) -> Config:
     """Read and validate a config file; raise ConfigError naming every problem."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
+        raw = yamlfile.load_file(path)
     except OSError as exc:
         raise ConfigError(path, [f"cannot read file: {exc.strerror}"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        raise ConfigError(path, [f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+    except yamlfile.YAMLFileError as exc:
+        raise ConfigError(path, [str(exc)]) from None
     return parse_config(raw, source=path)

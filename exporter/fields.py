@@ -6,6 +6,7 @@ be > 0``) so `check` can list them all at once.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -27,16 +28,29 @@ class Problems(list):
 
 
 def parse_duration(value: Any) -> float:
-    """'15s', '500ms', '5m', '1h', '1d' or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError("must be a duration such as 15s, 500ms or 5m")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+    """'15s', '500ms', '5m', '1h', '1d' or a number of seconds -> seconds (always finite)."""
+    number: int | float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
         match = _DURATION.match(value.strip())
         if match:
-            return float(match.group(1)) * _UNITS[match.group(2)]
-    raise ValueError("must be a duration such as 15s, 500ms or 5m")
+            number = float(match.group(1)) * _UNITS[match.group(2)]
+    if number is None:
+        raise ValueError("must be a duration such as 15s, 500ms or 5m")
+    seconds = _finite(number)
+    if seconds is None:
+        raise ValueError("must be a finite duration such as 15s, 500ms or 5m")
+    return seconds
+
+
+def _finite(value: int | float) -> float | None:
+    """A finite float, or None: YAML's .inf/.nan and numbers too big for a float are no duration."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,9 @@ def _convert(kind: str, value: Any) -> Any:
     if kind == "str":
         if not isinstance(value, str) or not value:
             raise ValueError("must be a non-empty string")
+        if "\x00" in value:
+            # YAML can spell one ("\0"); no name, URL or path holds one, and open() raises on it.
+            raise ValueError("must not contain a NUL character")
         return value
     if kind == "bool":
         if not isinstance(value, bool):
@@ -72,6 +89,8 @@ def _convert(kind: str, value: Any) -> Any:
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError("must be a number")
+        if _finite(value) is None:
+            raise ValueError("must be a finite number")
         return float(value)
     if kind == "duration":
         return parse_duration(value)
@@ -81,9 +100,9 @@ def _convert(kind: str, value: Any) -> Any:
         return tuple(value)
     if kind == "float_list":
         if not isinstance(value, list) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+            isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v) is not None for v in value
         ):
-            raise ValueError("must be a list of numbers")
+            raise ValueError("must be a list of finite numbers")
         return tuple(float(v) for v in value)
     if kind == "mapping":
         if not isinstance(value, dict):

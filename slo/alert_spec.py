@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
 from exporter import conventions as names
+from exporter import yamlfile
 from exporter.kube.state import STARTUP_BUCKETS
 from slo.model import SpecError
 from slo.spec import Errors
@@ -162,9 +161,9 @@ def merge(base: Any, override: Any) -> Any:
 
 def _yaml(text: str, source: str) -> Any:
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError([f"{source}: invalid YAML: {exc}"]) from exc
+        return yamlfile.loads(text)
+    except yamlfile.YAMLFileError as exc:
+        raise SpecError([str(exc)]) from None
 
 
 def load(overrides: str | None = None) -> AlertsConfig:
@@ -173,7 +172,11 @@ def load(overrides: str | None = None) -> AlertsConfig:
     document = _yaml(text, DEFAULT_ALERTS)
     if overrides is None:
         return parse(document, DEFAULT_ALERTS)
-    extra = _yaml(Path(overrides).read_text(encoding="utf-8"), overrides)
+    try:
+        extra_text = yamlfile.read_text(overrides)
+    except yamlfile.YAMLFileError as exc:
+        raise SpecError([str(exc)]) from None
+    extra = _yaml(extra_text, overrides)
     if not isinstance(extra, dict):
         raise SpecError([f"{overrides}: must be a mapping (a partial copy of {DEFAULT_ALERTS})"])
     return parse(merge(document, extra), f"{DEFAULT_ALERTS} with overrides from {overrides}")

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from exporter import conventions as names
+from exporter import yamlfile
 from slo.model import (
     DEFAULT_PERIOD,
     MODULES,
@@ -231,9 +229,9 @@ def parse(document: Any, source: str) -> Spec:
 def load_text(text: str, source: str) -> Spec:
     """Parse YAML text in either supported format (openclaw-slo/v1 or OpenSLO v1)."""
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        raise SpecError([f"{source}: invalid YAML: {exc}"]) from exc
+        documents = [d for d in yamlfile.loads_all(text) if d is not None]
+    except yamlfile.YAMLFileError as exc:
+        raise SpecError([str(exc)]) from None
     if not documents:
         raise SpecError([f"{source}: empty document"])
     first = documents[0]
@@ -251,4 +249,8 @@ def load(path: str | None = None) -> Spec:
     if path is None:
         text = resources.files("slo").joinpath("specs/openclaw-gateway.yml").read_text(encoding="utf-8")
         return load_text(text, DEFAULT_SPEC)
-    return load_text(Path(path).read_text(encoding="utf-8"), path)
+    try:
+        text = yamlfile.read_text(path)
+    except yamlfile.YAMLFileError as exc:
+        raise SpecError([str(exc)]) from None
+    return load_text(text, path)

@@ -139,7 +139,7 @@ class GatewayClient:
                 raise ProbeFailure("no_challenge", f"first frame was {frame.get('type')}/{frame.get('event') or frame.get('method') or '-'}, not connect.challenge")
             run.log("challenge received")
         with run.phase("handshake"):
-            token = target.token.read(run.redactor) if target.token is not None else None
+            token = await target.token.aread(run.redactor) if target.token is not None else None
             params: dict[str, Any] = {
                 "minProtocol": PROTOCOL_VERSION,
                 "maxProtocol": PROTOCOL_VERSION,

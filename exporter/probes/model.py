@@ -243,11 +243,11 @@ class Provider:
     def name(self) -> str:
         return self.settings.provider or "provider"
 
-    def headers(self) -> dict[str, str]:
+    async def headers(self) -> dict[str, str]:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self.settings.api_key is not None:
             if self._key is None:
-                self._key = self.settings.api_key.read(self.run.redactor)
+                self._key = await self.settings.api_key.aread(self.run.redactor)
             headers["Authorization"] = "Bearer " + self._key
         return headers
 
@@ -315,7 +315,7 @@ async def check_catalog(provider: Provider, run: ProbeRun) -> None:
     url = f"{s.base_url}/models"
     run.log("GET", url=url)
     with run.phase("catalog"):
-        async with provider.client.stream("GET", url, headers=provider.headers()) as resp:
+        async with provider.client.stream("GET", url, headers=await provider.headers()) as resp:
             body = await _read_limited(resp)
     run.log("catalog response", status=resp.status_code, bytes=len(body))
     if resp.status_code != 200:
@@ -419,7 +419,7 @@ async def check_completion(provider: Provider, run: ProbeRun) -> None:
             "messages": [{"role": "user", "content": s.completion_prompt}], "max_tokens": 1, "stream": True}
     url = f"{s.base_url}/chat/completions"
     run.log("POST", url=url, model=model, call_today=state.calls_today)
-    headers = {**provider.headers(), "Accept": "text/event-stream, application/json"}
+    headers = {**(await provider.headers()), "Accept": "text/event-stream, application/json"}
     with run.phase("completion"):
         # `first_byte`: from sending the request to the first streamed data event.
         run.current_phase, started = "first_byte", time.perf_counter()

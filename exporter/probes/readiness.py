@@ -85,7 +85,7 @@ async def probe(target: Any, settings: ReadinessSettings, run: ProbeRun) -> None
     # unknown paths with 404, hiding the HTML-with-200 trap a plain client falls into.
     headers = {"Accept": "application/json, */*;q=0.1"}
     if settings.send_token and target.token is not None:
-        headers["Authorization"] = "Bearer " + target.token.read(run.redactor)
+        headers["Authorization"] = "Bearer " + await target.token.aread(run.redactor)
     run.log("GET", url=url)
     run.current_phase = "connect"
     async with run.session.get(url, headers=headers, allow_redirects=False, trace_request_ctx=run) as resp:
