@@ -100,9 +100,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return EXIT_OK if all(o.success for o in outcomes) else EXIT_PROBE_FAILED
 
 
-async def serve(exporter: Exporter, listen: str, stop: asyncio.Event) -> None:
+async def serve(exporter: Exporter, listen: str, stop: asyncio.Event, enable_lifecycle: bool = False) -> None:
     host, _, port = listen.rpartition(":")
-    runner = web.AppRunner(make_app(exporter), access_log=None, shutdown_timeout=1.0)
+    runner = web.AppRunner(make_app(exporter, enable_lifecycle), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host.strip("[]") or "0.0.0.0", int(port))
     await site.start()
@@ -130,9 +130,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(exporter.reload()))
+        reloads: set[asyncio.Task] = set()
+
+        def on_sighup() -> None:
+            # Exporter.reload reports every failure itself; keep the task referenced until done.
+            task = asyncio.ensure_future(exporter.reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
         try:
-            await serve(exporter, args.listen_address, stop)
+            await serve(exporter, args.listen_address, stop, args.enable_lifecycle)
         except OSError as exc:
             log.error("cannot listen", extra={"address": args.listen_address, "error": str(exc)})
             await exporter.close()
@@ -153,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the exporter")
     with_config(run)
     run.add_argument("--web.listen-address", dest="listen_address", default=":9879", help="host:port to serve on (default :9879)")
+    run.add_argument("--web.enable-lifecycle", dest="enable_lifecycle", action="store_true",
+                     help="enable POST /-/reload (off by default, like Prometheus; SIGHUP always reloads)")
     run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
     run.set_defaults(func=cmd_run)

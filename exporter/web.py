@@ -16,6 +16,7 @@ from exporter.status_html import HEADERS as PAGE_HEADERS
 from exporter.status_html import render_index, render_target
 
 EXPORTER_KEY = web.AppKey("exporter", Exporter)
+LIFECYCLE_KEY = web.AppKey("enable_lifecycle", bool)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -69,7 +70,35 @@ async def ready(request: web.Request) -> web.Response:
     return web.Response(text="OK\n")
 
 
+# Content types a cross-origin HTML form can send without a CORS preflight.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+def cross_origin(request: web.Request) -> str | None:
+    """Why this request may come from another site's page (a forged form POST), or None.
+
+    Browsers mark their requests (Sec-Fetch-Site, Origin); tools like curl send neither."""
+    site = request.headers.get("Sec-Fetch-Site", "").lower()
+    if site and site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site is {site!r}"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        own = f"{request.scheme}://{request.host}".lower()
+        if origin.lower() != own:
+            return f"Origin {origin!r} is not this exporter ({own})"
+    if "Content-Type" in request.headers and request.content_type in _FORM_TYPES:
+        return f"Content-Type {request.content_type} is what an HTML form sends (send no body, e.g. curl -X POST)"
+    return None
+
+
 async def reload(request: web.Request) -> web.Response:
+    if not request.app[LIFECYCLE_KEY]:
+        # Prometheus answers the same way when --web.enable-lifecycle is off.
+        raise web.HTTPForbidden(text="Lifecycle API is not enabled: start the exporter with --web.enable-lifecycle "
+                                     "(SIGHUP reloads the config without it)\n")
+    why = cross_origin(request)
+    if why is not None:
+        raise web.HTTPForbidden(text=f"reload refused: not a same-origin request ({why})\n")
     ok, message = await request.app[EXPORTER_KEY].reload()
     if not ok:
         raise web.HTTPInternalServerError(text=f"reload failed, previous config kept: {message}\n")
@@ -92,9 +121,11 @@ async def status_json(request: web.Request) -> web.Response:
     return web.json_response(build_status(request.app[EXPORTER_KEY]), headers={"Cache-Control": "no-store"})
 
 
-def make_app(exporter: Exporter) -> web.Application:
+def make_app(exporter: Exporter, enable_lifecycle: bool = False) -> web.Application:
+    """``enable_lifecycle``: accept POST /-/reload (off by default, like Prometheus)."""
     app = web.Application()
     app[EXPORTER_KEY] = exporter
+    app[LIFECYCLE_KEY] = enable_lifecycle
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)
     app.router.add_get("/-/healthy", healthy)
