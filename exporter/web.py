@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
+from dataclasses import replace
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from exporter.app import Exporter
+from exporter.config import ModuleConfig
 from exporter.exposition import render_state
 from exporter.probes import PROBERS
 from exporter.state import ProbeState
@@ -17,6 +20,7 @@ from exporter.status_html import render_index, render_target
 
 EXPORTER_KEY = web.AppKey("exporter", Exporter)
 LIFECYCLE_KEY = web.AppKey("enable_lifecycle", bool)
+PROBES_RUNNING_KEY = web.AppKey("probes_running", list)  # [count] of /probe runs in progress
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -25,11 +29,33 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+# Like blackbox_exporter: leave Prometheus this much of its scrape timeout to read the answer.
+SCRAPE_TIMEOUT_OFFSET = 0.5
+SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
+
+
+def probe_timeout(request: web.Request, module: ModuleConfig) -> float:
+    """The module's timeout, shortened to Prometheus' scrape timeout minus the offset."""
+    raw = request.headers.get(SCRAPE_TIMEOUT_HEADER)
+    if raw is None:
+        return module.timeout
+    try:
+        scrape = float(raw)
+    except ValueError:
+        scrape = math.nan
+    if not (math.isfinite(scrape) and scrape > 0):
+        raise web.HTTPBadRequest(text=f"bad {SCRAPE_TIMEOUT_HEADER} header {raw[:40]!r}: must be a number of seconds > 0\n")
+    budget = scrape - SCRAPE_TIMEOUT_OFFSET if scrape > SCRAPE_TIMEOUT_OFFSET else scrape
+    return min(module.timeout, budget)
+
+
 async def probe(request: web.Request) -> web.Response:
     """Run the named target's probes now and return only their metrics (blackbox style).
 
     Only configured targets are accepted, so this endpoint cannot be turned into a proxy
-    for reaching arbitrary hosts (the SSRF hole blackbox_exporter leaves open)."""
+    for reaching arbitrary hosts (the SSRF hole blackbox_exporter leaves open). At most
+    max_concurrency probes run for /probe at once; more are refused at once with 429, so a
+    burst of requests never becomes a burst of connections to the gateway."""
     exporter = request.app[EXPORTER_KEY]
     config = exporter.config
     name = request.query.get("target", "")
@@ -40,7 +66,18 @@ async def probe(request: web.Request) -> web.Response:
     if module_name is not None and module_name not in target.modules:
         raise web.HTTPBadRequest(text=f"unknown module {module_name!r} (modules: {', '.join(PROBERS)})\n")
     modules = [target.modules[module_name]] if module_name else [m for m in target.modules.values() if m.enabled]
-    outcomes = await asyncio.gather(*(exporter.probe(target, m) for m in modules))
+    modules = [replace(m, timeout=probe_timeout(request, m)) for m in modules]
+    limit = config.max_concurrency
+    running = request.app[PROBES_RUNNING_KEY]
+    if running[0] + len(modules) > limit:
+        raise web.HTTPTooManyRequests(
+            text=f"too many /probe requests: {running[0]} probe(s) running, max_concurrency is {limit}; retry later\n",
+            headers={"Retry-After": "1"})
+    running[0] += len(modules)
+    try:
+        outcomes = await asyncio.gather(*(exporter.probe(target, m) for m in modules))
+    finally:
+        running[0] -= len(modules)
     state = ProbeState(exporter.state.thresholds)
     for outcome in outcomes:
         state.record(outcome, PROBERS[outcome.module].buckets)
@@ -126,6 +163,7 @@ def make_app(exporter: Exporter, enable_lifecycle: bool = False) -> web.Applicat
     app = web.Application()
     app[EXPORTER_KEY] = exporter
     app[LIFECYCLE_KEY] = enable_lifecycle
+    app[PROBES_RUNNING_KEY] = [0]
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)
     app.router.add_get("/-/healthy", healthy)
