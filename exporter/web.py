@@ -17,6 +17,7 @@ from exporter.state import ProbeState
 from exporter.status import build_status, build_target
 from exporter.status_html import HEADERS as PAGE_HEADERS
 from exporter.status_html import render_index, render_target
+from exporter.web_config import WebConfig
 
 EXPORTER_KEY = web.AppKey("exporter", Exporter)
 LIFECYCLE_KEY = web.AppKey("enable_lifecycle", bool)
@@ -158,9 +159,13 @@ async def status_json(request: web.Request) -> web.Response:
     return web.json_response(build_status(request.app[EXPORTER_KEY]), headers={"Cache-Control": "no-store"})
 
 
-def make_app(exporter: Exporter, enable_lifecycle: bool = False) -> web.Application:
-    """``enable_lifecycle``: accept POST /-/reload (off by default, like Prometheus)."""
+def make_app(exporter: Exporter, enable_lifecycle: bool = False, web_config: WebConfig | None = None) -> web.Application:
+    """``enable_lifecycle``: accept POST /-/reload (off by default, like Prometheus).
+    ``web_config``: basic auth and headers (--web.config.file) for every endpoint; its TLS
+    context is the listener's (exporter/cli.py)."""
     app = web.Application()
+    if web_config is not None:
+        web_config.install(app)
     app[EXPORTER_KEY] = exporter
     app[LIFECYCLE_KEY] = enable_lifecycle
     app[PROBES_RUNNING_KEY] = [0]
