@@ -81,3 +81,29 @@ async def test_probe_honours_prometheus_scrape_timeout_header(tmp_path):
                         text = await resp.text()
                     assert resp.status == 400, bad
                     assert "X-Prometheus-Scrape-Timeout-Seconds" in text and "must be a number of seconds > 0" in text
+
+
+async def test_real_prometheus_gets_a_timeout_result_not_a_failed_scrape(tmp_path):
+    """Prometheus sends its scrape timeout (2 s) in the header; the module's 10 s would outlast it."""
+    from promhelpers import running_prometheus
+
+    handler, _ = held_readiness(30)
+    async with serve(handler) as url:
+        doc = {"targets": [
+            {"name": "gw", "url": url, "readiness": {"interval": "1h", "timeout": "10s"}, "websocket": {"enabled": False}}]}
+        async with running_exporter(doc, tmp_path) as ex:
+            host = ex.base.removeprefix("http://")
+            job = {"job_name": "probe", "metrics_path": "/probe", "params": {"target": ["gw"], "module": ["readiness"]},
+                   "scrape_interval": "3s", "scrape_timeout": "2s", "static_configs": [{"targets": [host]}]}
+            prom_dir = tmp_path / "prom"
+            prom_dir.mkdir()
+            with running_prometheus(prom_dir, [job]) as prom:
+                async def scraped():
+                    up = await asyncio.to_thread(prom.query, 'up{job="probe"}')
+                    success = await asyncio.to_thread(prom.query, 'openclaw_probe_success{job="probe"}')
+                    return up["data"]["result"] and success["data"]["result"] and (up, success)
+                up, success = await wait_for(scraped, timeout=30, interval=0.5)
+                assert up["data"]["result"][0]["value"][1] == "1"
+                assert success["data"]["result"][0]["value"][1] == "0"
+                attempts = await asyncio.to_thread(prom.query, 'openclaw_probe_attempts_total{job="probe",result="timeout"}')
+                assert attempts["data"]["result"]

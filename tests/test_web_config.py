@@ -181,3 +181,38 @@ def test_check_accepts_a_good_web_config(tmp_path):
                            "--web.config.file", str(web_config)], capture_output=True, text=True, timeout=20)
     assert done.returncode == 0, done.stderr
     assert f"{web_config}: OK" in done.stdout
+
+
+def test_real_prometheus_scrapes_over_tls_with_basic_auth(tmp_path):
+    from promhelpers import running_prometheus
+
+    pair = self_signed(tmp_path / "certs")
+    web_config = tmp_path / "web.yml"
+    web_config.write_text(yaml.safe_dump({
+        "tls_server_config": {"cert_file": str(pair.cert), "key_file": str(pair.key)},
+        "basic_auth_users": {"prometheus": bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=10)).decode()}}))
+    (tmp_path / "password").write_text(PASSWORD)
+    (tmp_path / "wrong").write_text("not it")
+    run = Run(exporter_config(tmp_path), web_config)
+    try:
+        trusting = ssl.create_default_context(cafile=str(pair.cert))
+        wait_up(f"https://127.0.0.1:{run.port}/-/healthy", trusting, basic("prometheus", PASSWORD), run.proc)
+
+        def job(name: str, password_file: Path) -> dict:
+            return {"job_name": name, "scheme": "https", "tls_config": {"ca_file": str(pair.cert)},
+                    "basic_auth": {"username": "prometheus", "password_file": str(password_file)},
+                    "static_configs": [{"targets": [f"127.0.0.1:{run.port}"]}]}
+        prom_dir = tmp_path / "prom"
+        prom_dir.mkdir()
+        with running_prometheus(prom_dir, [job("right", tmp_path / "password"), job("wrong", tmp_path / "wrong")]) as prom:
+            deadline = time.monotonic() + 30
+            while True:
+                result = {r["metric"]["job"]: r["value"][1] for r in prom.query("up")["data"]["result"]}
+                scraped = prom.query('openclaw_exporter_targets{job="right"}')["data"]["result"]
+                if result.get("right") == "1" and result.get("wrong") == "0" and scraped:
+                    break
+                assert time.monotonic() < deadline, result
+                time.sleep(0.5)
+            assert scraped[0]["value"][1] == "1"
+    finally:
+        run.stop()
