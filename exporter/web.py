@@ -174,6 +174,7 @@ def make_app(exporter: Exporter, enable_lifecycle: bool = False, web_config: Web
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_post("/-/reload", reload)
+    app.router.add_put("/-/reload", reload)  # Prometheus accepts both
     app.router.add_get("/", status_page)
     app.router.add_get("/targets/{name:.+}", target_page)
     app.router.add_get("/api/status", status_json)

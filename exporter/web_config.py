@@ -53,6 +53,7 @@ _HEADERS: dict[str, tuple[str, ...] | None] = {
 _BCRYPT = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
 # Checked against for unknown users, so a wrong user name costs as long as a wrong password.
 _DUMMY_HASH = b"$2b$10$fscQFhDxdai6PCZ6Gv3fXuH363RFebLI3PbfUsazPlr7azjOyigN."
+_CACHE_KEY = os.urandom(32)  # keys the remembered digests: they are useless outside this process
 _REALM = 'Basic realm="openclaw-slo-exporter", charset="UTF-8"'
 
 
@@ -84,7 +85,8 @@ class WebConfig:
         if not sep:
             return False
         hashed = self.users.get(user)
-        digest = hashlib.sha256(b"%d:%s:%s:%s" % (len(user), user.encode(), password.encode(), hashed or b"")).digest()
+        digest = hmac.new(_CACHE_KEY, b"%d:%s:%s:%s" % (len(user), user.encode(), password.encode(), hashed or b""),
+                          hashlib.sha256).digest()
         if hashed is not None and any(hmac.compare_digest(digest, g) for g in self._good):
             return True
         ok = await asyncio.to_thread(bcrypt.checkpw, password.encode(), hashed or _DUMMY_HASH)

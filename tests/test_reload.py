@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 
+import aiohttp
 import pytest
 import yaml
 from aiohttp import web
@@ -69,6 +70,10 @@ async def test_reload_refuses_what_a_browser_sends_for_a_cross_site_form(tmp_pat
             status, _ = await ex.post("/-/reload")
             assert status == 200
             assert ex.exporter.config.target("gw2") is not None
+            async with aiohttp.ClientSession() as s, s.put(ex.base + "/-/reload") as resp:
+                assert resp.status == 200  # PUT too, as Prometheus accepts
+            async with aiohttp.ClientSession() as s, s.put(ex.base + "/-/reload", headers=BROWSER_CROSS_SITE_FORM) as resp:
+                assert resp.status == 403
 
 
 @pytest.mark.skipif(chromium_bin() is None, reason="chromium not installed")
