@@ -70,7 +70,8 @@ async def probe(request: web.Request) -> web.Response:
     modules = [replace(m, timeout=probe_timeout(request, m)) for m in modules]
     limit = config.max_concurrency
     running = request.app[PROBES_RUNNING_KEY]
-    if running[0] + len(modules) > limit:
+    # A request for more modules than the limit still runs when nothing else does.
+    if running[0] and running[0] + len(modules) > limit:
         raise web.HTTPTooManyRequests(
             text=f"too many /probe requests: {running[0]} probe(s) running, max_concurrency is {limit}; retry later\n",
             headers={"Retry-After": "1"})

@@ -58,6 +58,18 @@ async def test_probe_flood_is_bounded_by_max_concurrency_and_refused_fast(tmp_pa
             assert status == 200
 
 
+async def test_one_request_for_more_modules_than_the_bound_still_runs(tmp_path):
+    handler, seen = held_readiness(0)
+    async with serve(handler) as url:
+        doc = {"max_concurrency": 1, "targets": [
+            {"name": "gw", "url": url, "readiness": {"interval": "1h"}, "websocket": {"interval": "1h", "timeout": "1s"}}]}
+        async with running_exporter(doc, tmp_path) as ex:
+            await wait_for(lambda: ex.exporter.scheduler.in_flight == 0 and seen["requests"] >= 1, timeout=5)
+            status, body = await ex.get("/probe?target=gw")
+            assert status == 200, body
+            assert 'module="readiness"' in body and 'module="websocket"' in body
+
+
 async def test_probe_honours_prometheus_scrape_timeout_header(tmp_path):
     handler, _ = held_readiness(30)
     async with serve(handler) as url:
