@@ -51,8 +51,6 @@ _HEADERS: dict[str, tuple[str, ...] | None] = {
     "Content-Security-Policy": None, "Strict-Transport-Security": None, "X-XSS-Protection": None,
     "X-Frame-Options": ("deny", "sameorigin"), "X-Content-Type-Options": ("nosniff",)}
 _BCRYPT = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
-# Checked against for unknown users, so a wrong user name costs as long as a wrong password.
-_DUMMY_HASH = b"$2b$10$fscQFhDxdai6PCZ6Gv3fXuH363RFebLI3PbfUsazPlr7azjOyigN."
 _CACHE_KEY = os.urandom(32)  # keys the remembered digests: they are useless outside this process
 _REALM = 'Basic realm="openclaw-slo-exporter", charset="UTF-8"'
 
@@ -70,6 +68,9 @@ class WebConfig:
     users: dict[str, bytes] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     _good: set[bytes] = field(default_factory=set, repr=False)  # digests of checked credentials
+    # Checked against for unknown users, at the users' cost, so a wrong user name takes as
+    # long as a wrong password (no user enumeration by timing).
+    _dummy: bytes = field(default=b"", repr=False)
 
     async def authorized(self, header: str | None) -> bool:
         """Whether an Authorization header carries a configured user and password.
@@ -89,7 +90,7 @@ class WebConfig:
                           hashlib.sha256).digest()
         if hashed is not None and any(hmac.compare_digest(digest, g) for g in self._good):
             return True
-        ok = await asyncio.to_thread(bcrypt.checkpw, password.encode(), hashed or _DUMMY_HASH)
+        ok = await asyncio.to_thread(bcrypt.checkpw, password.encode(), hashed or self._dummy)
         if ok and hashed is not None:
             if len(self._good) > 1000:
                 self._good.clear()
@@ -217,7 +218,7 @@ def parse_web_config(raw: Any, source: str, base: str = ".") -> WebConfig:
     for user, hashed in (users or {}).items():
         if not isinstance(user, str) or not user or ":" in user:
             problems.append(f"basic_auth_users: user name {user!r} must be a non-empty string without ':'")
-        elif not isinstance(hashed, str) or not _BCRYPT.match(hashed):
+        elif not isinstance(hashed, str) or not _BCRYPT.match(hashed) or not 4 <= int(hashed[4:6]) <= 31:
             # Never echo the value: someone may have pasted a plain password here.
             problems.append(f"basic_auth_users.{user}: must be a bcrypt hash ($2a$/$2b$/$2y$, 60 characters), "
                             "e.g. from htpasswd -nBC 12 \"\" | tr -d ':\\n'")
@@ -225,6 +226,9 @@ def parse_web_config(raw: Any, source: str, base: str = ".") -> WebConfig:
             config.users[user] = hashed.encode()
     if problems:
         raise WebConfigError(source, problems)
+    if config.users:
+        cost = max(int(h[4:6]) for h in config.users.values())
+        config._dummy = bcrypt.hashpw(os.urandom(16).hex().encode(), bcrypt.gensalt(rounds=cost))
     return config
 
 

@@ -119,7 +119,7 @@ async def test_reloads_keep_the_schedule_of_unchanged_targets(real_gateway, tmp_
         window = time.time() - window_start
         stay_starts = [t for t in starts["stay"] if t >= window_start - 1.0]
         gaps = [b - a for a, b in zip(stay_starts, stay_starts[1:])]
-        assert gaps and min(gaps) > 0.85, gaps
+        assert gaps and min(gaps) > 0.7, gaps  # 1 s apart (0.5 s before: every reload restarted it)
         assert len([t for t in stay_starts if t >= window_start]) >= int(window) - 1, (window, stay_starts)
         assert ex.exporter.scheduler._jobs[("changes", "readiness", "")][1].interval == 1.12
         assert "comes" in starts
