@@ -195,3 +195,31 @@ def test_sighup_reload_failures_of_any_kind_keep_running_without_task_errors(tmp
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_reload_whose_slo_state_cannot_open_restores_the_running_slo(tmp_path, monkeypatch):
+    """Fault injected in-process: the SLO state file fails to open with a disk error (ENOSPC
+    cannot be produced on demand here). The reload fails, the running SLO state keeps counting."""
+    import slo.live
+
+    real = slo.live.LiveBudget
+
+    class FullDisk(real):
+        def __init__(self, spec, db_path=None, now=None):
+            if db_path and db_path.endswith("new.db"):
+                raise OSError(28, "No space left on device")
+            super().__init__(spec, db_path, now)
+    monkeypatch.setattr(slo.live, "LiveBudget", FullDisk)
+    async with serve(tarpit(0)) as url:
+        doc = {"targets": [readiness_target(url)], "slo": {"state_file": str(tmp_path / "old.db")}}
+        async with running_exporter(doc, tmp_path) as ex:
+            running = ex.exporter.live_budget
+            assert running is not None
+            ex.write_config({**doc, "slo": {"state_file": str(tmp_path / "new.db")}})
+            status, body = await ex.post("/-/reload")
+            assert status == 500 and "OSError" in body and "No space left on device" in body
+            assert value(await ex.samples(), c.EXPORTER_RELOAD_SUCCESS) == 0
+            assert ex.exporter.config.slo_state_file == str(tmp_path / "old.db")
+            assert ex.exporter.live_budget is not None  # the old state file, reopened
+            assert ex.exporter.live_budget._db is not None
+            assert not (tmp_path / "new.db").exists()
