@@ -223,3 +223,16 @@ async def test_reload_whose_slo_state_cannot_open_restores_the_running_slo(tmp_p
             assert ex.exporter.live_budget is not None  # the old state file, reopened
             assert ex.exporter.live_budget._db is not None
             assert not (tmp_path / "new.db").exists()
+
+
+def test_every_module_of_the_example_config_is_recognised_as_unchanged_across_loads():
+    """A settings type that compared by identity would restart its loops on every reload."""
+    from exporter.config import load_config
+    from exporter.scheduler import probe_inputs
+    from conftest import ROOT
+
+    first, second = (load_config(str(ROOT / "examples" / "exporter.yml")) for _ in range(2))
+    pairs = [(t, m, second.target(t.name)) for t in first.targets for m in t.modules.values()]
+    assert {m.name for _, m, _ in pairs} >= {"readiness", "websocket", "model"}
+    for target, module, again in pairs:
+        assert probe_inputs(target, module) == probe_inputs(again, again.modules[module.name]), module.name
