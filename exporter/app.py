@@ -179,37 +179,76 @@ class Exporter:
         self.scheduler = Scheduler(self.probe, self.record, self._skip, self.config.max_concurrency, jitter=self.jitter)
         self.scheduler.start(self.config)
 
+    async def _update_jobs(self) -> None:
+        """Keep the schedule of every pair the reload left unchanged (a reload every few
+        seconds must not starve probes); only a new max_concurrency rebuilds the scheduler."""
+        assert self.config is not None
+        if self.scheduler is None or self.scheduler.max_concurrency != self.config.max_concurrency:
+            if self.scheduler is not None:
+                await self.scheduler.stop()
+            self._start_jobs()
+            return
+        self.state.retain({k for k in self.state.series if k[2]}
+                          | {(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
+        self.scheduler.update(self.config)
+
+    async def _apply(self, new: Config) -> None:
+        """Swap in the parts of ``new`` that changed; on any failure put the old parts back and raise."""
+        old = self.config
+        undo: list[Callable[[], Any]] = []
+        try:
+            old_kube = old.kubernetes if old else None
+            if new.kubernetes != old_kube:
+                await self._stop_watcher()
+                undo.append(lambda: self._restart_watcher(old_kube))
+                await self._start_watcher(new.kubernetes)
+            if old is None or (new.slo_spec, new.slo_state_file) != (old.slo_spec, old.slo_state_file):
+                await self._stop_slo()
+                undo.append(lambda: self._restart_slo(old))
+                await self._start_slo(new)
+        except BaseException:
+            for step in reversed(undo):
+                try:
+                    await step()
+                except Exception as exc:  # noqa: BLE001 - restore what can be restored
+                    log.error("could not restore part of the running config", extra={"error": self.redactor.redact(str(exc))})
+            raise
+        self.config = new
+        await self._update_jobs()
+
+    async def _restart_watcher(self, kube: Any) -> None:
+        await self._stop_watcher()
+        await self._start_watcher(kube)
+
+    async def _restart_slo(self, config: Config | None) -> None:
+        await self._stop_slo()
+        if config is not None:
+            await self._start_slo(config)
+
     async def reload(self) -> tuple[bool, str]:
-        """Validate the new config completely, then swap it in; a bad one changes nothing."""
+        """Validate the new config completely, then swap it in. A reload that fails for any
+        reason (bad file, unreadable file, a part that cannot start) keeps the running config,
+        sets the reload metric to 0 and returns the reason; it never raises."""
         async with self._reload_lock:
             try:
                 new = await asyncio.to_thread(load_config, self.config_path)
+                await self._apply(new)
             except ConfigError as exc:
-                self.reload_ok = False
-                self.last_reload_error = "; ".join(exc.problems)
-                log.error("config reload failed, keeping the running config",
-                          extra={"file": exc.source, "problems": self.last_reload_error})
-                return False, self.last_reload_error
-            if self.scheduler:
-                await self.scheduler.stop()
-            old_kube = self.config.kubernetes if self.config else None
-            if new.kubernetes != old_kube:
-                await self._stop_watcher()
-                try:
-                    await self._start_watcher(new.kubernetes)
-                except Exception as exc:  # noqa: BLE001 - credentials can be missing; keep probing
-                    log.error("kubernetes watcher failed to start", extra={"error": str(exc)})
-            old = self.config
-            if old is None or (new.slo_spec, new.slo_state_file) != (old.slo_spec, old.slo_state_file):
-                await self._stop_slo()
-                await self._start_slo(new)
-            self.config = new
-            self._start_jobs()
+                return self._reload_failed("; ".join(exc.problems), exc.source)
+            except Exception as exc:  # noqa: BLE001 - any failure keeps the running config
+                return self._reload_failed(f"{type(exc).__name__}: {exc}", self.config_path)
             self.reload_ok = True
             self.last_reload_error = ""
             self.reload_time = time.time()
             log.info("config reloaded", extra={"file": self.config_path, "targets": len(new.targets)})
             return True, "ok"
+
+    def _reload_failed(self, reason: str, source: str) -> tuple[bool, str]:
+        self.reload_ok = False
+        self.last_reload_error = self.redactor.redact(reason)
+        log.error("config reload failed, keeping the running config",
+                  extra={"file": source, "problems": self.last_reload_error})
+        return False, self.last_reload_error
 
     # -- probing ------------------------------------------------------------------------------
     async def probe(self, target: TargetConfig, module: ModuleConfig) -> ProbeOutcome:

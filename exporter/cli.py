@@ -22,13 +22,14 @@ from exporter.probes.base import ProbeOutcome
 from exporter.runner import run_probe
 from exporter.secrets import Redactor
 from exporter.web import make_app
+from exporter.web_config import WebConfig, WebConfigError, load_web_config
 
 log = logging.getLogger("exporter")
 
 EXIT_OK, EXIT_PROBE_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
-def _print_problems(err: ConfigError) -> None:
+def _print_problems(err: ConfigError | WebConfigError) -> None:
     print(f"{err.source}: {len(err.problems)} problem(s)", file=sys.stderr)
     for problem in err.problems:
         print(f"  {problem}", file=sys.stderr)
@@ -40,6 +41,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as err:
         _print_problems(err)
         return EXIT_CONFIG
+    if args.web_config_file:
+        try:
+            load_web_config(args.web_config_file)
+        except WebConfigError as err:
+            _print_problems(err)
+            return EXIT_CONFIG
+        print(f"{args.web_config_file}: OK")
     modules = sum(1 for t in config.targets for m in t.modules.values() if m.enabled)
     print(f"{args.config_file}: OK ({len(config.targets)} target(s), {modules} enabled probe(s))")
     return EXIT_OK
@@ -100,11 +108,13 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return EXIT_OK if all(o.success for o in outcomes) else EXIT_PROBE_FAILED
 
 
-async def serve(exporter: Exporter, listen: str, stop: asyncio.Event) -> None:
+async def serve(exporter: Exporter, listen: str, stop: asyncio.Event, enable_lifecycle: bool = False,
+                web_config: WebConfig | None = None) -> None:
     host, _, port = listen.rpartition(":")
-    runner = web.AppRunner(make_app(exporter), access_log=None, shutdown_timeout=1.0)
+    runner = web.AppRunner(make_app(exporter, enable_lifecycle, web_config), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, host.strip("[]") or "0.0.0.0", int(port))
+    site = web.TCPSite(runner, host.strip("[]") or "0.0.0.0", int(port),
+                       ssl_context=web_config.ssl_context if web_config else None)
     await site.start()
     log.info("listening", extra={"address": listen, "version": __version__})
     try:
@@ -118,6 +128,13 @@ async def serve(exporter: Exporter, listen: str, stop: asyncio.Event) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     redactor = Redactor()
     setup_logging(redactor, args.log_level, args.log_format)
+    web_config = None
+    if args.web_config_file:
+        try:
+            web_config = load_web_config(args.web_config_file)
+        except WebConfigError as err:
+            _print_problems(err)
+            return EXIT_CONFIG
     exporter = Exporter(args.config_file, redactor)
 
     async def main() -> int:
@@ -130,9 +147,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(exporter.reload()))
+        reloads: set[asyncio.Task] = set()
+
+        def on_sighup() -> None:
+            # Exporter.reload reports every failure itself; keep the task referenced until done.
+            task = asyncio.ensure_future(exporter.reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
         try:
-            await serve(exporter, args.listen_address, stop)
+            await serve(exporter, args.listen_address, stop, args.enable_lifecycle, web_config)
         except OSError as exc:
             log.error("cannot listen", extra={"address": args.listen_address, "error": str(exc)})
             await exporter.close()
@@ -153,12 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the exporter")
     with_config(run)
     run.add_argument("--web.listen-address", dest="listen_address", default=":9879", help="host:port to serve on (default :9879)")
+    run.add_argument("--web.config.file", dest="web_config_file", default="",
+                     help="TLS and basic auth for every endpoint (exporter-toolkit web config format)")
+    run.add_argument("--web.enable-lifecycle", dest="enable_lifecycle", action="store_true",
+                     help="enable POST /-/reload (off by default, like Prometheus; SIGHUP always reloads)")
     run.add_argument("--log.level", dest="log_level", default="info", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"])
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="validate a config file and list every problem")
     with_config(check)
+    check.add_argument("--web.config.file", dest="web_config_file", default="", help="also validate this web config file")
     check.set_defaults(func=cmd_check)
 
     probe = sub.add_parser("probe", help="run each probe once and print the results")

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import math
+from dataclasses import replace
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from exporter.app import Exporter
+from exporter.config import ModuleConfig
 from exporter.exposition import render_state
 from exporter.probes import PROBERS
 from exporter.state import ProbeState
 from exporter.status import build_status, build_target
 from exporter.status_html import HEADERS as PAGE_HEADERS
 from exporter.status_html import render_index, render_target
+from exporter.web_config import WebConfig
 
 EXPORTER_KEY = web.AppKey("exporter", Exporter)
+LIFECYCLE_KEY = web.AppKey("enable_lifecycle", bool)
+PROBES_RUNNING_KEY = web.AppKey("probes_running", list)  # [count] of /probe runs in progress
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -24,11 +30,33 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+# Like blackbox_exporter: leave Prometheus this much of its scrape timeout to read the answer.
+SCRAPE_TIMEOUT_OFFSET = 0.5
+SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
+
+
+def probe_timeout(request: web.Request, module: ModuleConfig) -> float:
+    """The module's timeout, shortened to Prometheus' scrape timeout minus the offset."""
+    raw = request.headers.get(SCRAPE_TIMEOUT_HEADER)
+    if raw is None:
+        return module.timeout
+    try:
+        scrape = float(raw)
+    except ValueError:
+        scrape = math.nan
+    if not (math.isfinite(scrape) and scrape > 0):
+        raise web.HTTPBadRequest(text=f"bad {SCRAPE_TIMEOUT_HEADER} header {raw[:40]!r}: must be a number of seconds > 0\n")
+    budget = scrape - SCRAPE_TIMEOUT_OFFSET if scrape > SCRAPE_TIMEOUT_OFFSET else scrape
+    return min(module.timeout, budget)
+
+
 async def probe(request: web.Request) -> web.Response:
     """Run the named target's probes now and return only their metrics (blackbox style).
 
     Only configured targets are accepted, so this endpoint cannot be turned into a proxy
-    for reaching arbitrary hosts (the SSRF hole blackbox_exporter leaves open)."""
+    for reaching arbitrary hosts (the SSRF hole blackbox_exporter leaves open). At most
+    max_concurrency probes run for /probe at once; more are refused at once with 429, so a
+    burst of requests never becomes a burst of connections to the gateway."""
     exporter = request.app[EXPORTER_KEY]
     config = exporter.config
     name = request.query.get("target", "")
@@ -39,7 +67,19 @@ async def probe(request: web.Request) -> web.Response:
     if module_name is not None and module_name not in target.modules:
         raise web.HTTPBadRequest(text=f"unknown module {module_name!r} (modules: {', '.join(PROBERS)})\n")
     modules = [target.modules[module_name]] if module_name else [m for m in target.modules.values() if m.enabled]
-    outcomes = await asyncio.gather(*(exporter.probe(target, m) for m in modules))
+    modules = [replace(m, timeout=probe_timeout(request, m)) for m in modules]
+    limit = config.max_concurrency
+    running = request.app[PROBES_RUNNING_KEY]
+    # A request for more modules than the limit still runs when nothing else does.
+    if running[0] and running[0] + len(modules) > limit:
+        raise web.HTTPTooManyRequests(
+            text=f"too many /probe requests: {running[0]} probe(s) running, max_concurrency is {limit}; retry later\n",
+            headers={"Retry-After": "1"})
+    running[0] += len(modules)
+    try:
+        outcomes = await asyncio.gather(*(exporter.probe(target, m) for m in modules))
+    finally:
+        running[0] -= len(modules)
     state = ProbeState(exporter.state.thresholds)
     for outcome in outcomes:
         state.record(outcome, PROBERS[outcome.module].buckets)
@@ -69,7 +109,35 @@ async def ready(request: web.Request) -> web.Response:
     return web.Response(text="OK\n")
 
 
+# Content types a cross-origin HTML form can send without a CORS preflight.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+def cross_origin(request: web.Request) -> str | None:
+    """Why this request may come from another site's page (a forged form POST), or None.
+
+    Browsers mark their requests (Sec-Fetch-Site, Origin); tools like curl send neither."""
+    site = request.headers.get("Sec-Fetch-Site", "").lower()
+    if site and site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site is {site!r}"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        own = f"{request.scheme}://{request.host}".lower()
+        if origin.lower() != own:
+            return f"Origin {origin!r} is not this exporter ({own})"
+    if "Content-Type" in request.headers and request.content_type in _FORM_TYPES:
+        return f"Content-Type {request.content_type} is what an HTML form sends (send no body, e.g. curl -X POST)"
+    return None
+
+
 async def reload(request: web.Request) -> web.Response:
+    if not request.app[LIFECYCLE_KEY]:
+        # Prometheus answers the same way when --web.enable-lifecycle is off.
+        raise web.HTTPForbidden(text="Lifecycle API is not enabled: start the exporter with --web.enable-lifecycle "
+                                     "(SIGHUP reloads the config without it)\n")
+    why = cross_origin(request)
+    if why is not None:
+        raise web.HTTPForbidden(text=f"reload refused: not a same-origin request ({why})\n")
     ok, message = await request.app[EXPORTER_KEY].reload()
     if not ok:
         raise web.HTTPInternalServerError(text=f"reload failed, previous config kept: {message}\n")
@@ -92,14 +160,22 @@ async def status_json(request: web.Request) -> web.Response:
     return web.json_response(build_status(request.app[EXPORTER_KEY]), headers={"Cache-Control": "no-store"})
 
 
-def make_app(exporter: Exporter) -> web.Application:
+def make_app(exporter: Exporter, enable_lifecycle: bool = False, web_config: WebConfig | None = None) -> web.Application:
+    """``enable_lifecycle``: accept POST /-/reload (off by default, like Prometheus).
+    ``web_config``: basic auth and headers (--web.config.file) for every endpoint; its TLS
+    context is the listener's (exporter/cli.py)."""
     app = web.Application()
+    if web_config is not None:
+        web_config.install(app)
     app[EXPORTER_KEY] = exporter
+    app[LIFECYCLE_KEY] = enable_lifecycle
+    app[PROBES_RUNNING_KEY] = [0]
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/probe", probe)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     app.router.add_post("/-/reload", reload)
+    app.router.add_put("/-/reload", reload)  # Prometheus accepts both
     app.router.add_get("/", status_page)
     app.router.add_get("/targets/{name:.+}", target_page)
     app.router.add_get("/api/status", status_json)

@@ -26,8 +26,8 @@ class RunningExporter:
         async with aiohttp.ClientSession() as s, s.get(self.base + path) as resp:
             return resp.status, await resp.text()
 
-    async def post(self, path: str) -> tuple[int, str]:
-        async with aiohttp.ClientSession() as s, s.post(self.base + path) as resp:
+    async def post(self, path: str, **kwargs: Any) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as s, s.post(self.base + path, **kwargs) as resp:
             return resp.status, await resp.text()
 
     async def samples(self) -> dict[tuple[str, tuple], float]:
@@ -52,12 +52,14 @@ def value(samples: dict, name: str, **labels: str) -> float | None:
 
 
 @asynccontextmanager
-async def running_exporter(doc: dict[str, Any], tmp_path: Path) -> AsyncIterator[RunningExporter]:
+async def running_exporter(doc: dict[str, Any], tmp_path: Path, enable_lifecycle: bool = True) -> AsyncIterator[RunningExporter]:
+    """The exporter serving on loopback; POST /-/reload is on unless ``enable_lifecycle=False``
+    (the `run` command's default is off: --web.enable-lifecycle)."""
     config_path = tmp_path / "exporter.yml"
     config_path.write_text(yaml.safe_dump(doc))
     exporter = Exporter(str(config_path), jitter=False)
     await exporter.start()
-    runner = web.AppRunner(make_app(exporter), access_log=None, shutdown_timeout=0.1)
+    runner = web.AppRunner(make_app(exporter, enable_lifecycle), access_log=None, shutdown_timeout=0.1)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()

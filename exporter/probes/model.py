@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -77,6 +78,7 @@ FIELDS = {
     "completion_daily_cap": Field("int", 100, check=positive),
     "completion_prompt": Field("str", "Reply with the single word: ok"),
     "completion_extra_body": Field("mapping", {}),
+    "tls_ca_file": Field("str"),
 }
 
 
@@ -95,6 +97,7 @@ class ModelSettings:
     completion_daily_cap: int
     completion_prompt: str
     completion_extra_body: tuple[tuple[str, Any], ...] = ()
+    tls_ca_file: str | None = None  # PEM CA bundle for an https base_url (default: the system's)
 
     @property
     def catalog_active(self) -> bool:
@@ -139,6 +142,7 @@ def build_settings(values: dict[str, Any]) -> ModelSettings:
         completion_interval=values["completion_interval"], completion_daily_cap=values["completion_daily_cap"],
         completion_prompt=values["completion_prompt"],
         completion_extra_body=tuple(sorted(extra.items())),
+        tls_ca_file=values["tls_ca_file"],
     )
 
 
@@ -264,6 +268,14 @@ class Provider:
         self.run.log("provider error", check=what, status=status, code=code or "-", message=repr(message))
         said = f": {message}" if message else ""
         models = repr(model) if model else ", ".join(repr(m) for m in self.settings.models)
+        if 300 <= status < 400:
+            # Never followed: the request carries the API key, and a redirect (to another
+            # host, or to http://) would hand it on. Point base_url at the final URL instead.
+            where = urlsplit(headers.get("Location", ""))
+            host = f"{where.hostname}{f':{where.port}' if where.port else ''}" if where.hostname else ""
+            to = f"{where.scheme}://{host}{where.path}" if host else (where.path or "nowhere")
+            return ProbeFailure("redirect", f"{what}: provider {self.name!r} redirected (HTTP {status}) to {to}; "
+                                "redirects are not followed so the API key is never sent on: set base_url to the final URL")
         if status == 429:
             wait = retry_after_seconds(headers.get("Retry-After"), self.now())
             if wait is not None:
@@ -497,6 +509,17 @@ async def _attempt(name: str, check: Awaitable[None], run: ProbeRun, failures: l
     run.log("check failed", check=name, reason=failures[-1].reason, detail=repr(failures[-1].message))
 
 
+def _verify(settings: ModelSettings) -> ssl.SSLContext | bool:
+    """Certificates are always checked: the system's trust store, or the configured CA file."""
+    if not settings.tls_ca_file:
+        return True
+    try:
+        return ssl.create_default_context(cafile=settings.tls_ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ProbeFailure("config_error", f"model.tls_ca_file {settings.tls_ca_file}: cannot load CA certificates: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
+
+
 async def probe(target: Any, settings: ModelSettings, run: ProbeRun) -> None:
     problems = check_enabled(settings)
     if problems:
@@ -507,7 +530,8 @@ async def probe(target: Any, settings: ModelSettings, run: ProbeRun) -> None:
     timeout = (module.timeout if module is not None else 30.0) + 1.0
     failures: list[ProbeFailure] = []
     # trust_env: egress to a public provider often goes through HTTPS_PROXY.
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    # follow_redirects=False: the API key must never travel to wherever a redirect points.
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=_verify(settings)) as client:
         provider = Provider(client, settings, state, run, STATES.clock)
         if settings.catalog_active:
             await _attempt("catalog", check_catalog(provider, run), run, failures)
