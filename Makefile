@@ -25,6 +25,9 @@ deps-debian:
 	pkgs="$(DEB_PACKAGES)"; \
 	if ! $(BOOTSTRAP_PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then missing=yes; pkgs="$$pkgs python3-venv"; fi; \
 	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "missing Debian packages; as root run: apt-get install --no-install-recommends $$pkgs" >&2; exit 1; \
+	  fi; \
 	  echo "apt-get install $$pkgs"; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null; \
 	fi
@@ -39,6 +42,7 @@ $(PYTHON):
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
 
 $(VENV_STAMP): pyproject.toml | $(PYTHON)
+	@echo "installing this package and its test extra into $(VENV) (about a minute the first time)"
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e ".[test]"
 	@touch $@
 

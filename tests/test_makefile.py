@@ -177,3 +177,24 @@ def test_ci_entry_point_runs_make_test_and_never_pip_installs_itself(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert calls.read_text().split() == ["test"]
     assert not re.search(r"\bpip3? install\b|-m pip\b", (ROOT / ".ci" / "run").read_text())
+
+
+def test_deps_debian_as_non_root_names_the_missing_packages_instead_of_failing_in_apt(tmp_path):
+    # Stand-ins: `id -u` says 1000, `promtool` is absent, and an apt-get that must not be called.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "id").write_text("#!/bin/sh\necho 1000\n")
+    (bin_dir / "apt-get").write_text(f"#!/bin/sh\ntouch {tmp_path}/apt-get-called\n")
+    (bin_dir / "python3").write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    for tool in ("id", "apt-get", "python3"):
+        (bin_dir / tool).chmod(0o755)
+    for tool in ("prometheus-alertmanager", "prometheus-blackbox-exporter", "chromium", "sh", "make"):
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    copy_build_files(tmp_path)
+    proc = subprocess.run(["make", "--no-print-directory", "deps-debian"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, PATH=str(bin_dir)))
+    assert proc.returncode != 0
+    assert "as root run: apt-get install --no-install-recommends prometheus " in proc.stderr, proc.stderr
+    assert not (tmp_path / "apt-get-called").exists()
