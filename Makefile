@@ -39,7 +39,7 @@ $(PYTHON):
 	  { echo "$(BOOTSTRAP_PYTHON) is older than 3.11: run make BOOTSTRAP_PYTHON=python3.11 (or newer)" >&2; exit 1; }
 	@$(BOOTSTRAP_PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
 	  { echo "$(BOOTSTRAP_PYTHON) cannot create a virtualenv: on Debian run 'apt-get install python3-venv' (make deps-debian does, as root)" >&2; exit 1; }
-	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
+	$(BOOTSTRAP_PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }  # no half-made venv left to reuse
 
 $(VENV_STAMP): pyproject.toml | $(PYTHON)
 	@echo "installing this package and its test extra into $(VENV) (about a minute the first time)"
