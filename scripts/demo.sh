@@ -1,34 +1,98 @@
 #!/usr/bin/env bash
 # `make demo`: start the real OpenClaw gateway on loopback and the exporter against it.
-# Ctrl-C stops both (each by its own pid).
+# Ctrl-C (or SIGTERM) stops both, each by its own pid, and removes the demo's temp dir (the
+# gateway's home, ~56 MB, lives inside it).
+#   GATEWAY_PORT (default 18789), LISTEN (default 127.0.0.1:9879), PYTHON (default .venv/bin/python)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-work="$(mktemp -d)"
+python="${PYTHON:-.venv/bin/python}"
+case "$python" in /*) ;; */*) python="$root/$python" ;; esac
+if ! "$python" -c 'import exporter' 2>/dev/null; then
+  echo "demo: $python cannot import the exporter: run 'make demo' (it creates .venv) or set PYTHON" >&2
+  exit 1
+fi
 port="${GATEWAY_PORT:-18789}"
 listen="${LISTEN:-127.0.0.1:9879}"
-# A throwaway token for the local demo gateway, kept in a file readable only by us.
-umask 077
-python3 -c 'import secrets; print(secrets.token_hex(24))' > "$work/token"
-sed -e "s#http://127.0.0.1:18789#http://127.0.0.1:$port#" \
-    -e "s#token_env: OPENCLAW_GATEWAY_TOKEN#token_file: $work/token#" examples/exporter.yml > "$work/exporter.yml"
-python3 scripts/gateway.py --port "$port" --token-file "$work/token" &
-gw_pid=$!
+umask 077  # the token file and everything else here is readable only by us
+work="$(mktemp -d "${TMPDIR:-/tmp}/openclaw-demo.XXXXXX")"
+wrapper_pid=""
 exporter_pid=""
 cleanup() {
+  trap - EXIT INT TERM
+  # The exporter, then the wrapper: it stops the gateway's own process group before it exits.
   [ -n "$exporter_pid" ] && kill "$exporter_pid" 2>/dev/null || true
-  kill "$gw_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
+  [ -n "$wrapper_pid" ] && kill "$wrapper_pid" 2>/dev/null || true
+  [ -n "$exporter_pid" ] && wait "$exporter_pid" 2>/dev/null || true
+  [ -n "$wrapper_pid" ] && wait "$wrapper_pid" 2>/dev/null || true
+  rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
-for _ in $(seq 1 120); do
-  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+
+# A throwaway token for the local demo gateway; only its path is ever printed.
+"$python" -c 'import secrets; print(secrets.token_hex(24))' > "$work/token"
+sed -e "s#http://127.0.0.1:18789#http://127.0.0.1:$port#" \
+    -e "s#token_env: OPENCLAW_GATEWAY_TOKEN#token_file: $work/token#" examples/exporter.yml > "$work/exporter.yml"
+
+# scripts/gateway.py is a wrapper: it starts the gateway (node) in its own process group, with its
+# home in a temp dir (TMPDIR keeps that inside $work), and stops it on SIGTERM.
+TMPDIR="$work" "$python" scripts/gateway.py --port "$port" --token-file "$work/token" > "$work/gateway-wrapper.log" 2>&1 &
+wrapper_pid=$!
+ready_line=""
+for _ in $(seq 1 240); do
+  ready_line="$(grep -m1 '^gateway ready on ' "$work/gateway-wrapper.log" || true)"
+  [ -n "$ready_line" ] && break
+  if ! kill -0 "$wrapper_pid" 2>/dev/null; then
+    echo "demo: the gateway did not start:" >&2
+    cat "$work/gateway-wrapper.log" >&2
+    exit 1
+  fi
   sleep 0.5
 done
-python3 -m exporter run --config.file "$work/exporter.yml" --web.listen-address "$listen" &
+if [ -z "$ready_line" ]; then
+  echo "demo: the gateway was not ready after 120 s:" >&2
+  cat "$work/gateway-wrapper.log" >&2
+  exit 1
+fi
+# "gateway ready on URL (pid N, log PATH)"
+gateway_pid="$(sed -n 's/.*(pid \([0-9]*\),.*/\1/p' <<< "$ready_line")"
+gateway_log="$(sed -n 's/.*, log \(.*\))$/\1/p' <<< "$ready_line")"
+
+"$python" -m exporter run --config.file "$work/exporter.yml" --web.listen-address "$listen" &
 exporter_pid=$!
-echo
-echo "gateway:  http://127.0.0.1:$port/  (pid $gw_pid)"
-echo "exporter: http://$listen/metrics   /probe?target=gateway&module=readiness&debug=true"
-echo "Ctrl-C stops both."
+if ! "$python" - "http://$listen/-/ready" "$exporter_pid" <<'PY'
+import os, sys, time, urllib.request
+url, pid = sys.argv[1], int(sys.argv[2])
+for _ in range(120):
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            sys.exit(0)
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        sys.exit(1)
+    time.sleep(0.25)
+sys.exit(1)
+PY
+then
+  echo "demo: the exporter did not become ready on $listen (see its log above)" >&2
+  exit 1
+fi
+
+cat <<MSG
+
+gateway:   http://127.0.0.1:$port/   openclaw gateway pid $gateway_pid (log $gateway_log)
+           started and stopped by its wrapper scripts/gateway.py, pid $wrapper_pid
+exporter:  http://$listen/   pid $exporter_pid
+           http://$listen/metrics
+           http://$listen/probe?target=gateway&module=readiness&debug=true
+token:     $work/token   (a throwaway token for this gateway; config $work/exporter.yml)
+probe:     $python -m exporter probe --config.file $work/exporter.yml
+
+Ctrl-C stops both and removes $work.
+MSG
 wait "$exporter_pid"
