@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from exporter import __version__
 from exporter.probes.base import ProbeFailure, ProbeRun
@@ -60,6 +61,32 @@ class AuthMemory:
 
 
 AUTH_MEMORY = AuthMemory()
+
+
+class _Redirected(Exception):
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(status, location)
+        self.status, self.location = status, location
+
+
+async def _refuse_redirects(request: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
+    """Client middleware: a 3xx answer to the upgrade ends it before aiohttp follows it, so the
+    next hop never sees a connection, and `connect` (with the token) never leaves for it."""
+    response = await handler(request)
+    if 300 <= response.status < 400:
+        location = response.headers.get("Location", "")
+        response.release()
+        raise _Redirected(response.status, location)
+    return response
+
+
+def _origin(base: str, location: str) -> str:
+    """scheme://host:port of a Location (relative ones resolved): never its path or query."""
+    try:
+        url = URL(base).join(URL(location))
+        return str(url.origin()) if url.host else "an unparsable Location"
+    except (ValueError, TypeError):
+        return "an unparsable Location"
 
 
 @dataclass(frozen=True)
@@ -111,14 +138,26 @@ class GatewayClient:
         """Connect, read the challenge, send `connect`, and wait for hello-ok."""
         assert run.session is not None
         run.log("connecting", url=target.ws_url)
+        # ws_connect has no allow_redirects: a session of its own, on the shared connector,
+        # carries the middleware that refuses them (the token must never follow a redirect).
+        session = aiohttp.ClientSession(
+            connector=run.session.connector, connector_owner=False, middlewares=(_refuse_redirects,),
+            headers=run.session.headers, timeout=aiohttp.ClientTimeout(total=None),
+        )
         with run.phase("connect"):
             try:
-                ws = await run.session.ws_connect(
+                ws = await session.ws_connect(
                     target.ws_url, ssl=target.ssl_context, max_msg_size=settings.max_frame_bytes,
                     autoping=True, heartbeat=None,
                 )
+            except _Redirected as exc:
+                where = _origin(target.ws_url, exc.location) if exc.location else "no Location"
+                raise ProbeFailure("redirect", f"HTTP {exc.status} redirect to {where} instead of 101 Switching "
+                                   "Protocols; redirects are never followed (the token would go along)") from None
             except aiohttp.WSServerHandshakeError as exc:
                 raise ProbeFailure("upgrade_rejected", f"HTTP {exc.status} instead of 101 Switching Protocols") from None
+            finally:
+                await session.close()  # detaches only: the connector is the shared session's
         client = cls(ws, run, settings.max_frame_bytes)
         try:
             await client._handshake(target, settings)
