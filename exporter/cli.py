@@ -40,6 +40,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as err:
         _print_problems(err)
         return EXIT_CONFIG
+    if config.slo_state_file is not None:  # `run` would keep the live budget in memory only
+        from slo.live import state_file_problem
+        problem = state_file_problem(config.slo_state_file)
+        if problem is not None:
+            _print_problems(ConfigError(args.config_file, [f"slo.state_file: {problem}"]))
+            return EXIT_CONFIG
     modules = sum(1 for t in config.targets for m in t.modules.values() if m.enabled)
     print(f"{args.config_file}: OK ({len(config.targets)} target(s), {modules} enabled probe(s))")
     return EXIT_OK
