@@ -2,10 +2,10 @@
 however loaded the machine is.
 
 The real gateway throttles repeated wrong tokens: it answers `connect` after 0.25, 0.5, 1, 2,
-4, then 5 s. A probe with a shorter timeout sees no answer. Against a REAL gateway (one of this
-module's own: throttling the shared one would slow other tests), already throttling: a freshly
-started exporter process, the one-shot `probe` command, and both again under a CPU burner on
-both cores, each with a token it never used before, must say `auth_failed`.
+4, then 5 s. A probe with a shorter timeout sees no answer. Against the REAL gateway (the
+session's shared one, handed back unthrottled), already throttling: a freshly started exporter
+process, the one-shot `probe` command, and both again under a CPU burner on both cores, each
+with a token it never used before, must say `auth_failed`.
 Scripted servers below only for what the real gateway cannot be made to do (stay alive and
 never answer a token it accepted before).
 """
@@ -68,14 +68,13 @@ def throttle(gw) -> None:
 
 
 @pytest.fixture(scope="module")
-def throttling_gateway(gateway_token, tmp_path_factory):
-    from gateway import Gateway
-    gw = Gateway(free_port(), gateway_token, home=str(tmp_path_factory.mktemp("throttled-home")))
-    try:
-        gw.start()
-        yield gw
-    finally:
-        gw.stop()
+def throttling_gateway(real_gateway, gateway_token, tmp_path_factory):
+    """The shared real gateway; this module throttles it, and hands it back unthrottled (the
+    right token once ends the throttling) so later tests' wrong-token probes are not slowed."""
+    yield real_gateway
+    tmp = tmp_path_factory.mktemp("unthrottle")
+    proc = run_probe_command(real_gateway, tmp, gateway_token, tmp / "state", timeout="6s")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @contextmanager
@@ -91,12 +90,12 @@ def cpu_burner(n: int = 2):
             proc.wait()
 
 
-def write_config(tmp_path: Path, url: str) -> Path:
+def write_config(tmp_path: Path, url: str, timeout: str = PROBE_TIMEOUT) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "exporter.yml"
     path.write_text(f"targets:\n  - name: gw\n    url: {url}\n    token_env: GW_TOKEN\n"
                     f"    readiness: {{enabled: false}}\n"
-                    f"    websocket: {{interval: {PROBE_TIMEOUT}, timeout: {PROBE_TIMEOUT}}}\n")
+                    f"    websocket: {{interval: {timeout}, timeout: {timeout}}}\n")
     return path
 
 
@@ -104,19 +103,21 @@ def env_with(token: str, state_dir: Path) -> dict[str, str]:
     return {**os.environ, "GW_TOKEN": token, "OPENCLAW_EXPORTER_STATE_DIR": str(state_dir)}
 
 
+def run_probe_command(gw, tmp_path: Path, token: str, state_dir: Path, timeout: str = PROBE_TIMEOUT):
+    return subprocess.run([sys.executable, "-m", "exporter", "probe", "--config.file",
+                           str(write_config(tmp_path, gw.url, timeout)), "--module", "websocket"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env_with(token, state_dir))
+
+
 def probe_command(gw, tmp_path: Path, token: str) -> None:
     state_dir = tmp_path / "probe-state"  # fresh: nothing remembered from before
-    proc = subprocess.run([sys.executable, "-m", "exporter", "probe", "--config.file", str(write_config(tmp_path, gw.url)),
-                           "--module", "websocket"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env=env_with(token, state_dir))
+    proc = run_probe_command(gw, tmp_path, token, state_dir)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     row = proc.stdout.splitlines()[1]
     assert row.split()[:3] == ["gw", "websocket", "auth_failed"], proc.stdout
     assert "throttles repeated failed authentication" in row
     assert token not in proc.stdout + proc.stderr
-    # What it learnt is kept for the next run, as a digest only.
-    saved = (state_dir / "auth-digests.json").read_text()
-    assert token not in saved
+    assert not any(token in p.read_text() for p in state_dir.glob("*"))
 
 
 def fresh_exporter(gw, tmp_path: Path, token: str, probes: int = 2) -> None:
@@ -169,6 +170,24 @@ def test_under_cpu_load_too(throttling_gateway, tmp_path):
     with cpu_burner(2):
         probe_command(throttling_gateway, tmp_path / "a", "wrong-token-probe-under-load")
         fresh_exporter(throttling_gateway, tmp_path / "b", "wrong-token-exporter-under-load")
+
+
+def test_a_rejection_seen_by_one_process_is_known_to_the_next(real_gateway, gateway_token, tmp_path):
+    """The shared gateway, not yet throttling this token: the first `probe` sees the real
+    AUTH_TOKEN_MISMATCH; the next one, a new process with a timeout shorter than the (now
+    throttled) answer, knows from the persisted digest that this token was rejected."""
+    state_dir, token = tmp_path / "state", "wrong-token-seen-twice"
+    try:
+        first = run_probe_command(real_gateway, tmp_path, token, state_dir, timeout="6s")
+        assert "AUTH_TOKEN_MISMATCH" in first.stdout, first.stdout + first.stderr
+        saved = (state_dir / "auth-digests.json").read_text()
+        assert token not in saved and len(json.loads(saved)["targets"]["gw"]["rejected"]) == 1
+        second = run_probe_command(real_gateway, tmp_path, token, state_dir, timeout="200ms")
+        row = second.stdout.splitlines()[1]
+        assert row.split()[:3] == ["gw", "websocket", "auth_failed"], second.stdout + second.stderr
+        assert "the gateway rejected this token before" in row
+    finally:  # the right token ends the throttling, for the tests after this one
+        run_probe_command(real_gateway, tmp_path, gateway_token, tmp_path / "other-state", timeout="6s")
 
 
 @pytest.fixture
@@ -228,7 +247,7 @@ async def test_the_runner_deadline_asks_the_same_question(memory, monkeypatch):
 
 def test_digests_survive_a_restart_and_never_hold_the_token(tmp_path):
     path = str(tmp_path / "state" / "auth.json")
-    first = AuthMemory(path)
+    first = AuthMemory(path, create_dir=True)
     assert first.rejected("gw", "secret-token-a") and first.accepted("gw", "secret-token-b")
     first.write(*first.snapshot())
     text = Path(path).read_text()

@@ -80,8 +80,9 @@ class AuthMemory:
     gateway said before keeps a rotated token reading as `auth_failed` (a probe problem), not
     as a `timeout` that would count against the SLO and page as an outage."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, create_dir: bool = False) -> None:
         self.path = path
+        self._create_dir = create_dir  # the default state dir may be made; a state file's never
         self._salt = secrets.token_bytes(16)
         self._targets: dict[str, dict[str, Any]] = {}
         self._write_lock = threading.Lock()
@@ -161,7 +162,8 @@ class AuthMemory:
                 return  # a newer snapshot is already on disk
             tmp = f"{self.path}.tmp-{os.getpid()}"
             try:
-                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+                if self._create_dir:
+                    os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
                     f.write(text)
@@ -187,8 +189,12 @@ def use_auth_memory_file(state_file: str | None) -> AuthMemory:
     global AUTH_MEMORY
     path = auth_digests_path(state_file)
     if AUTH_MEMORY.path != path:
-        AUTH_MEMORY = AuthMemory(path)
+        AUTH_MEMORY = AuthMemory(path, create_dir=not state_file)
     return AUTH_MEMORY
+
+
+class _InferredAuthFailure(ProbeFailure):
+    """auth_failed concluded from silence, not said by the gateway: never recorded as a rejection."""
 
 
 class _Redirected(Exception):
@@ -360,7 +366,8 @@ class GatewayClient:
             payload = await self._wait_answer(answer)
         except ProbeFailure as exc:
             run.timeout_verdict = None  # answered (or decided): nothing left for the runner to ask
-            if exc.reason == "auth_failed" and memory.rejected(target, token):
+            said = not isinstance(exc, _InferredAuthFailure)
+            if said and exc.reason == "auth_failed" and memory.rejected(target, token):
                 await memory.save()
             raise
         finally:  # on the runner's timeout the verdict stays set: the runner asks it
@@ -382,7 +389,7 @@ class GatewayClient:
                 verdict = run.timeout_verdict() if run.timeout_verdict else None
                 if verdict is not None:
                     run.log("early stop", margin_ms=round(margin * 1000, 1), loop_lag_ms=round(lag * 1000, 1))
-                    raise ProbeFailure(*verdict)
+                    raise _InferredAuthFailure(*verdict)
                 break  # no reason to call it anything but a timeout: wait for the runner's deadline
             started = loop.time()
             await asyncio.wait({answer}, timeout=step)
