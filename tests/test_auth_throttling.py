@@ -245,6 +245,34 @@ async def test_the_runner_deadline_asks_the_same_question(memory, monkeypatch):
     assert "rejected this token before" in outcome.message
 
 
+async def test_the_early_stop_margin_grows_with_measured_loop_lag(memory, monkeypatch):
+    """A loop that runs 60 ms late: a fixed 20 ms margin would lose the race to the runner's
+    deadline; the early stop measures the lag and stops earlier, by more than the lag."""
+    monkeypatch.setenv("GW_TOKEN", "token-rejected-before-lag")
+    memory.rejected("gw", "token-rejected-before-lag")
+    stop = asyncio.Event()
+
+    async def hog():  # stands in for a loaded machine: the loop is blocked 60 ms at a time
+        while not stop.is_set():
+            time.sleep(0.06)
+            await asyncio.sleep(0.005)
+
+    async with fake_gateway(holding_back(answer_first=False)) as (url, _):
+        hogger = asyncio.create_task(hog())
+        try:
+            outcome = await probe_once(config_for(url, token_env="GW_TOKEN", websocket={"timeout": "1500ms"}), "websocket")
+        finally:
+            stop.set()
+            await hogger
+    assert outcome.result == "auth_failed", outcome.message
+    stop_line = [line for line in outcome.logs if "early stop" in line]
+    assert stop_line, outcome.logs
+    fields = dict(kv.split("=") for kv in stop_line[0].split() if "=" in kv)
+    lag, margin = float(fields["loop_lag_ms"]), float(fields["margin_ms"])
+    # The lag seen is how far a 60 ms block overran a wait slice (0-60 ms): well above zero.
+    assert lag >= 15 and margin == pytest.approx(4 * lag, abs=0.5) and margin > 50
+
+
 def test_digests_survive_a_restart_and_never_hold_the_token(tmp_path):
     path = str(tmp_path / "state" / "auth.json")
     first = AuthMemory(path, create_dir=True)
