@@ -63,13 +63,13 @@ def loopback_alias_available() -> bool:
     return True
 
 
-@pytest.mark.parametrize("status", [301, 302, 307, 308])
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_redirected_upgrade_is_a_redirect_failure_and_the_next_hop_gets_nothing(status):
     if not loopback_alias_available():
         pytest.fail("127.0.0.2 is not bindable here: the test needs a second loopback address")
     rec, requests = Recorder(), []
     async with site(gateway_handler(rec, requests), host="127.0.0.2") as other_port:
-        location = f"http://127.0.0.2:{other_port}/elsewhere?keep=private"
+        location = f"http://user:pw-in-location@127.0.0.2:{other_port}/elsewhere?keep=private"
 
         async def redirect(request: web.Request) -> web.Response:
             return web.Response(status=status, headers={"Location": location})
@@ -81,7 +81,7 @@ async def test_redirected_upgrade_is_a_redirect_failure_and_the_next_hop_gets_no
     assert rec.frames == [], "the redirect target received frames (the token with `connect`)"
     assert outcome.result == "redirect", (outcome.result, outcome.message)
     assert f"HTTP {status} redirect to http://127.0.0.2:{other_port}" in outcome.message
-    for secret in (TOKEN, "/elsewhere", "keep=private"):
+    for secret in (TOKEN, "pw-in-location", "/elsewhere", "keep=private"):
         assert secret not in outcome.message + "".join(outcome.logs)
 
 

@@ -197,6 +197,9 @@ class _InferredAuthFailure(ProbeFailure):
     """auth_failed concluded from silence, not said by the gateway: never recorded as a rejection."""
 
 
+_REDIRECTS = (301, 302, 303, 307, 308)  # the statuses aiohttp would follow
+
+
 class _Redirected(Exception):
     def __init__(self, status: int, location: str) -> None:
         super().__init__(status, location)
@@ -207,7 +210,7 @@ async def _refuse_redirects(request: aiohttp.ClientRequest, handler: Any) -> aio
     """Client middleware: a 3xx answer to the upgrade ends it before aiohttp follows it, so the
     next hop never sees a connection, and `connect` (with the token) never leaves for it."""
     response = await handler(request)
-    if 300 <= response.status < 400:
+    if response.status in _REDIRECTS:
         location = response.headers.get("Location", "")
         response.release()
         raise _Redirected(response.status, location)
