@@ -23,8 +23,10 @@ RUN pip install --no-cache-dir --no-index --find-links=/wheels openclaw-slo-expo
     && groupadd --gid 10001 exporter \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin exporter
 # No .pyc writes (read-only root), unbuffered logs; the live SLO state goes to a mounted volume.
+# The auth digests (README "auth_failed, never a timeout") go there too (deploy/ mounts it).
 ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    OPENCLAW_EXPORTER_STATE_DIR=/var/lib/openclaw-exporter
 USER 10001:10001
 EXPOSE 9879
 ENTRYPOINT ["openclaw-exporter"]

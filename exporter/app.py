@@ -100,6 +100,10 @@ class Exporter:
     # -- SLOs ---------------------------------------------------------------------------------
     async def _start_slo(self, config: Config) -> None:
         """Count latency thresholds exactly and keep each SLO's live budget (see slo/live.py)."""
+        # Token digests the gateways rejected or accepted, beside the state file (or in the
+        # default state dir): a restart must not turn auth throttling into timeouts.
+        from exporter.probes.gateway_client import use_auth_memory_file
+        await asyncio.to_thread(use_auth_memory_file, config.slo_state_file)
         spec = config.slo_spec
         if spec is None:
             return

@@ -19,6 +19,7 @@ from exporter.http_client import make_session
 from exporter.logs import setup_logging
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeOutcome
+from exporter.probes.gateway_client import use_auth_memory_file
 from exporter.runner import run_probe
 from exporter.secrets import Redactor
 from exporter.web import make_app
@@ -41,6 +42,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as err:
         _print_problems(err)
         return EXIT_CONFIG
+    if config.slo_state_file is not None:  # `run` would keep the live budget in memory only
+        from slo.live import state_file_problem
+        problem = state_file_problem(config.slo_state_file)
+        if problem is not None:
+            _print_problems(ConfigError(args.config_file, [f"slo.state_file: {problem}"]))
+            return EXIT_CONFIG
     if args.web_config_file:
         try:
             load_web_config(args.web_config_file)
@@ -93,6 +100,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.target and config.target(args.target) is None:
         print(f"unknown target {args.target!r} (targets: {', '.join(t.name for t in config.targets)})", file=sys.stderr)
         return EXIT_CONFIG
+    use_auth_memory_file(config.slo_state_file)  # what `run` learnt about tokens, and the reverse
     outcomes = asyncio.run(_probe_all(config, args.target, args.module, redactor))
     if not outcomes:
         print("nothing to probe: no enabled module matches", file=sys.stderr)

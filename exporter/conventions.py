@@ -150,6 +150,7 @@ SLO_SLI_RATIO = "openclaw_slo_sli_ratio"
 SLO_BUDGET_REMAINING = "openclaw_slo_error_budget_remaining_ratio"
 SLO_BURN_RATE = "openclaw_slo_burn_rate"
 SLO_OBJECTIVE = "openclaw_slo_objective_ratio"
+SLO_STATE_FILE_OK = "openclaw_slo_state_file_ok"  # 1: slo.state_file loaded and written; 0: unusable
 
 # --- recording rules (Sloth's naming convention) ----------------------------------------------
 RULE_SLI_ERROR_RATIO = "slo:sli_error:ratio_rate{window}"

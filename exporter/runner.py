@@ -43,7 +43,10 @@ async def run_probe(
         raise
     except Exception as exc:  # noqa: BLE001 - any failure is a counted result, never a crash
         result, message = classify_exception(exc)
-        if result == "timeout":
+        verdict = run.timeout_verdict() if result == "timeout" and run.timeout_verdict is not None else None
+        if verdict is not None:  # the prober knows what this silence means (gateway_client.py)
+            result, message = verdict
+        elif result == "timeout":
             timeout_phase = run.current_phase or PHASE_TOTAL
             message = f"timed out after {module.timeout:g}s in phase {timeout_phase}"
         elif result == "error":

@@ -6,7 +6,13 @@ exporter can show its own view right away (a fresh install, a Prometheus without
 (called by the owner every few seconds) and at start-up. A crash, even kill -9, loses at most
 the events recorded since the last flush.
 
+The state file is a convenience, never a reason not to run: a corrupt file is moved aside
+(kept as `<file>.corrupt-<unix time>` for inspection) and the budget starts empty; a path that
+cannot be opened or written leaves the budget in memory. Either way the exporter keeps probing,
+logs why, and `openclaw_slo_state_file_ok` says 0.
+
 Sample exposition:
+    openclaw_slo_state_file_ok 1
     openclaw_slo_objective_ratio{slo="websocket-availability"} 0.999
     openclaw_slo_sli_ratio{slo="websocket-availability",window="1h"} 0.9995
     openclaw_slo_burn_rate{slo="websocket-availability",window="1h"} 0.5
@@ -17,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
+import os
 import re
 import sqlite3
 import threading
@@ -28,6 +36,28 @@ from prometheus_client.core import GaugeMetricFamily
 from exporter import conventions as names
 from slo import math as slomath
 from slo.model import SLO, AvailabilitySLI, LatencySLI, Spec
+
+log = logging.getLogger("exporter.slo")
+
+# SQLite's answers for a file that is there but is not (or no longer) a sound database.
+_CORRUPT = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
+
+
+def state_file_problem(path: str) -> str | None:
+    """Why `path` cannot hold the live budget (for `check`), or None. A corrupt file is not a
+    problem here: `run` moves it aside and starts empty."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return f"{path} is a directory, not a file"
+    if not os.path.exists(parent):
+        return f"directory {parent} does not exist"
+    if not os.path.isdir(parent):
+        return f"{parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"directory {parent} is not writable (SQLite creates the file and its -wal journal there)"
+    if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
+        return f"{path} is not readable and writable"
+    return None
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS slo_buckets (
@@ -87,11 +117,62 @@ class LiveBudget:
         self._dirty: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self.db_path = db_path
+        # None: no state file configured; else whether the file was usable at start (False after
+        # moving a corrupt one aside: the history is gone) and whether the last write worked.
+        self._started_ok: bool | None = None
+        self._write_ok = True
         if db_path is not None:
-            self._db = sqlite3.connect(db_path, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")  # a commit survives kill -9 of the process
-            self._db.execute(_SCHEMA)
-            self._load(time.time() if now is None else now)
+            self._started_ok = self._open(db_path, time.time() if now is None else now)
+
+    def _connect(self, db_path: str, now: float) -> None:
+        self._db = sqlite3.connect(db_path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")  # a commit survives kill -9 of the process
+        self._db.execute(_SCHEMA)
+        self._load(now)
+
+    def _open(self, db_path: str, now: float) -> bool:
+        """Open and load the state file; never raises for a bad file. True when it was usable."""
+        try:
+            self._connect(db_path, now)
+            return True
+        except sqlite3.Error as exc:
+            self._drop_db()
+            error = exc
+        if getattr(error, "sqlite_errorname", "") in _CORRUPT and os.path.isfile(db_path):
+            aside = f"{db_path}.corrupt-{int(time.time())}"
+            try:
+                os.replace(db_path, aside)
+                for suffix in ("-wal", "-shm"):  # the journal belongs to the corrupt file
+                    if os.path.exists(db_path + suffix):
+                        os.replace(db_path + suffix, aside + suffix)
+                self._connect(db_path, now)
+                log.error("slo state file is corrupt: moved aside, the live budget starts empty",
+                          extra={"file": db_path, "moved_to": aside, "error": str(error)})
+                return False
+            except (OSError, sqlite3.Error) as exc:
+                self._drop_db()
+                error = exc  # type: ignore[assignment]
+        for bucket in self._tracked.values():
+            bucket.buckets = {}
+        log.error("slo state file unusable: the live budget is kept in memory only",
+                  extra={"file": db_path, "error": str(error)})
+        return False
+
+    def _drop_db(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+
+    @property
+    def state_file_ok(self) -> bool | None:
+        """None without a state file; True while the budget is loaded from and saved to it."""
+        if self._started_ok is None:
+            return None
+        return self._started_ok and self._write_ok and self._db is not None
 
     def _load(self, now: float) -> None:
         assert self._db is not None
@@ -129,9 +210,19 @@ class LiveBudget:
                     del tracked.buckets[m]
                 expiry.append((name, oldest))
         if self._db is not None:
-            with self._db:  # one transaction: all of a flush or none of it
-                self._db.executemany("INSERT OR REPLACE INTO slo_buckets VALUES (?, ?, ?, ?)", rows)
-                self._db.executemany("DELETE FROM slo_buckets WHERE slo = ? AND minute <= ?", expiry)
+            try:
+                with self._db:  # one transaction: all of a flush or none of it
+                    self._db.executemany("INSERT OR REPLACE INTO slo_buckets VALUES (?, ?, ?, ?)", rows)
+                    self._db.executemany("DELETE FROM slo_buckets WHERE slo = ? AND minute <= ?", expiry)
+            except sqlite3.Error as exc:  # a full disk, a file removed underneath: keep counting
+                with self._lock:
+                    self._dirty.update((n, m) for n, m, *_ in rows)  # retried at the next flush
+                if self._write_ok:
+                    log.error("cannot write the slo state file; retrying at the next flush",
+                              extra={"file": self.db_path, "error": str(exc)})
+                self._write_ok = False
+                return 0
+            self._write_ok = True
         return len(rows)
 
     async def flush_periodically(self, interval: float = 15.0) -> None:
@@ -148,6 +239,13 @@ class LiveBudget:
         sli = GaugeMetricFamily(names.SLO_SLI_RATIO, "Good events over all events in the window, from the exporter's own probes.", labels=window_labels)
         burn = GaugeMetricFamily(names.SLO_BURN_RATE, "Error budget burn rate over the window (1 = spent exactly at the end of the period).", labels=window_labels)
         remaining = GaugeMetricFamily(names.SLO_BUDGET_REMAINING, "Share of the period's error budget left (negative once breached).", labels=[names.LABEL_SLO])
+        families: list[GaugeMetricFamily] = []
+        if self.state_file_ok is not None and self._tracked:  # nothing tracked, nothing kept
+            ok = GaugeMetricFamily(names.SLO_STATE_FILE_OK, "1 while the live budget is loaded from and saved to "
+                                   "slo.state_file; 0 after it was unusable (corrupt: moved aside, started empty; "
+                                   "unopenable or unwritable: memory only). The log says which.")
+            ok.add_metric([], 1.0 if self.state_file_ok else 0.0)
+            families.append(ok)
         with self._lock:
             snapshot = [(name, t, t.totals(minute)) for name, t in self._tracked.items()]
         for name, tracked, totals in snapshot:
@@ -161,7 +259,7 @@ class LiveBudget:
                 burn.add_metric([name, window], slomath.burn_rate(ratio, slo.objective))
             good, total = totals[-1]  # the last window is the period
             remaining.add_metric([name], slomath.budget_remaining(slomath.error_ratio(total - good, total), slo.objective))
-        return [objective, sli, burn, remaining]
+        return families + [objective, sli, burn, remaining]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """prometheus_client collector protocol: `registry.register(live)` works."""

@@ -23,6 +23,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def exporter_state_dir(tmp_path_factory):
+    """The exporter's default state dir (auth digests, exporter/probes/gateway_client.py) for
+    every exporter the tests start, in-process or not: never the user's home."""
+    import os
+    path = str(tmp_path_factory.mktemp("exporter-state"))
+    os.environ.setdefault("OPENCLAW_EXPORTER_STATE_DIR", path)
+    return os.environ["OPENCLAW_EXPORTER_STATE_DIR"]
+
+
 @pytest.fixture(scope="session")
 def gateway_token() -> str:
     # A canary: tests assert this exact string never shows up in any output.

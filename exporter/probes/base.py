@@ -91,6 +91,9 @@ class ProbeRun:
         self.gauges: list[Gauge] = []
         self.logs: list[str] = []
         self.deadline: float | None = None  # event-loop time the runner's hard timeout fires
+        # Set by a prober while a timeout would mean something else (e.g. auth throttling):
+        # returns (reason, message) or None; the runner asks it when its deadline fires.
+        self.timeout_verdict: Callable[[], tuple[str, str] | None] | None = None
         self._t0 = time.perf_counter()
 
     @contextmanager

@@ -11,16 +11,30 @@ import asyncio
 import hashlib
 import itertools
 import json
+import logging
+import os
+import secrets
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from exporter import __version__
 from exporter.probes.base import ProbeFailure, ProbeRun
 
+log = logging.getLogger("exporter.probe")
+
 PROTOCOL_VERSION = 4
+# The early stop before the runner's deadline (to tell auth throttling from a timeout) leaves
+# at least this margin, and more when the event loop runs late: LAG_FACTOR x the lag measured
+# while waiting, so a loaded machine stops earlier instead of losing the race.
+MIN_STOP_MARGIN = 0.05
+LAG_FACTOR = 4.0
+_WAIT_SLICE = 0.1
 
 # details.code -> failure reason, for errors answering `connect`
 _CONNECT_DETAIL_REASONS = {
@@ -33,33 +47,183 @@ _CONNECT_DETAIL_REASONS = {
 _CLOSE_REASONS = {1002: "protocol_mismatch", 1008: "auth_failed", 1009: "invalid_frame"}
 
 
+AUTH_DIGESTS_FILE = "auth-digests.json"
+STATE_DIR_ENV = "OPENCLAW_EXPORTER_STATE_DIR"
+_MAX_REJECTED = 8  # digests kept per target: enough for a few rotations back and forth
+_MAX_TARGETS = 1024
+
+
+def default_state_dir() -> str:
+    """Where the exporter keeps state when `slo.state_file` does not say: $OPENCLAW_EXPORTER_STATE_DIR,
+    else $XDG_STATE_HOME/openclaw-exporter, else ~/.local/state/openclaw-exporter."""
+    if os.environ.get(STATE_DIR_ENV):
+        return os.environ[STATE_DIR_ENV]
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "openclaw-exporter")
+
+
+def auth_digests_path(state_file: str | None) -> str:
+    """Beside the live-budget state file when there is one, else in the default state dir."""
+    if state_file:
+        return f"{state_file}.{AUTH_DIGESTS_FILE}"
+    return os.path.join(default_state_dir(), AUTH_DIGESTS_FILE)
+
+
 class AuthMemory:
-    """Which targets' current token the gateway last rejected (as a digest, never the token).
+    """What each target's gateway said about which token: digests of the tokens it rejected and
+    of the last one it accepted (keyed BLAKE2b digests, never the token), optionally kept in a
+    file so a restarted exporter or the one-shot `probe` command knows them too.
 
-    The real gateway throttles repeated failed authentication: its answer to `connect` with a
-    wrong token comes after 0.25 s, then 0.5, 1, 2, 4 and 5 s (observed against 2026.9.6). A
-    probe whose timeout is shorter then sees silence, not AUTH_TOKEN_MISMATCH; remembering the
-    rejection keeps a rotated token reading as `auth_failed` (a probe problem), not as a
-    `timeout` that would count against the SLO and page as an outage."""
+    Why: the real gateway throttles repeated failed authentication: its answer to `connect`
+    with a wrong token comes after 0.25 s, then 0.5, 1, 2, 4 and 5 s (observed against
+    2026.9.6). A probe whose timeout is shorter sees silence, not AUTH_TOKEN_MISMATCH; what the
+    gateway said before keeps a rotated token reading as `auth_failed` (a probe problem), not
+    as a `timeout` that would count against the SLO and page as an outage."""
 
-    def __init__(self) -> None:
-        self._rejected: dict[str, str] = {}
+    def __init__(self, path: str | None = None, create_dir: bool = False) -> None:
+        self.path = path
+        self._create_dir = create_dir  # the default state dir may be made; a state file's never
+        self._salt = secrets.token_bytes(16)
+        self._targets: dict[str, dict[str, Any]] = {}
+        self._write_lock = threading.Lock()
+        self._version = self._written = 0
+        self._warned = False
+        if path is not None:
+            self._load(path)
 
-    @staticmethod
-    def digest(token: str | None) -> str:
-        return hashlib.sha256((token or "").encode()).hexdigest()
+    def _load(self, path: str) -> None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                doc = json.load(f)
+            salt = bytes.fromhex(doc["salt"])
+            targets = {str(k): {"rejected": [str(d) for d in v.get("rejected", [])][-_MAX_REJECTED:],
+                                "accepted": v.get("accepted") if isinstance(v.get("accepted"), str) else None,
+                                "updated": float(v.get("updated", 0))}
+                       for k, v in doc["targets"].items() if isinstance(v, dict)}
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("ignoring an unreadable auth digests file", extra={"file": path, "error": str(exc)[:200]})
+            return
+        self._salt, self._targets = salt, targets
 
-    def rejected(self, target: str, token: str | None) -> None:
-        self._rejected[target] = self.digest(token)
+    def digest(self, token: str | None) -> str:
+        return hashlib.blake2b((token or "").encode(), key=self._salt, digest_size=16).hexdigest()
 
-    def accepted(self, target: str) -> None:
-        self._rejected.pop(target, None)
+    def _entry(self, target: str) -> dict[str, Any]:
+        entry = self._targets.setdefault(target, {"rejected": [], "accepted": None, "updated": 0.0})
+        entry["updated"] = time.time()
+        if len(self._targets) > _MAX_TARGETS:
+            oldest = min(self._targets, key=lambda k: self._targets[k]["updated"])
+            del self._targets[oldest]
+        return entry
+
+    def rejected(self, target: str, token: str | None) -> bool:
+        """The gateway answered `connect` with an auth error. True when that is news."""
+        digest, entry = self.digest(token), self._targets.get(target)
+        if entry is not None and digest in entry["rejected"] and entry["accepted"] != digest:
+            return False
+        entry = self._entry(target)
+        entry["rejected"] = [d for d in entry["rejected"] if d != digest][-(_MAX_REJECTED - 1):] + [digest]
+        if entry["accepted"] == digest:
+            entry["accepted"] = None
+        self._version += 1
+        return True
+
+    def accepted(self, target: str, token: str | None) -> bool:
+        """The gateway answered hello-ok. True when that is news."""
+        digest, entry = self.digest(token), self._targets.get(target)
+        if entry is not None and entry["accepted"] == digest and digest not in entry["rejected"]:
+            return False
+        entry = self._entry(target)
+        entry["accepted"] = digest
+        entry["rejected"] = [d for d in entry["rejected"] if d != digest]
+        self._version += 1
+        return True
 
     def was_rejected(self, target: str, token: str | None) -> bool:
-        return self._rejected.get(target) == self.digest(token)
+        entry = self._targets.get(target)
+        return entry is not None and self.digest(token) in entry["rejected"]
+
+    def was_accepted(self, target: str, token: str | None) -> bool:
+        entry = self._targets.get(target)
+        return entry is not None and entry["accepted"] == self.digest(token)
+
+    def snapshot(self) -> tuple[int, str]:
+        return self._version, json.dumps({"version": 1, "salt": self._salt.hex(), "targets": self._targets}, sort_keys=True)
+
+    def write(self, version: int, text: str) -> None:
+        """Write a snapshot atomically (mode 0600); run it off the event loop. A file that cannot
+        be written leaves the memory in this process only: logged once, never a probe failure."""
+        if self.path is None:
+            return
+        with self._write_lock:
+            if version <= self._written:
+                return  # a newer snapshot is already on disk
+            tmp = f"{self.path}.tmp-{os.getpid()}"
+            try:
+                if self._create_dir:
+                    os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(text)
+                os.replace(tmp, self.path)
+                self._written = version
+            except OSError as exc:
+                if not self._warned:
+                    self._warned = True
+                    log.warning("cannot write the auth digests file; remembering in memory only",
+                                extra={"file": self.path, "error": str(exc)})
+
+    async def save(self) -> None:
+        if self.path is not None:
+            await asyncio.to_thread(self.write, *self.snapshot())
 
 
 AUTH_MEMORY = AuthMemory()
+
+
+def use_auth_memory_file(state_file: str | None) -> AuthMemory:
+    """Persist what gateways said about tokens (the `run` and `probe` commands call this):
+    beside `slo.state_file`, or in the default state dir. Idempotent for the same path."""
+    global AUTH_MEMORY
+    path = auth_digests_path(state_file)
+    if AUTH_MEMORY.path != path:
+        AUTH_MEMORY = AuthMemory(path, create_dir=not state_file)
+    return AUTH_MEMORY
+
+
+class _InferredAuthFailure(ProbeFailure):
+    """auth_failed concluded from silence, not said by the gateway: never recorded as a rejection."""
+
+
+_REDIRECTS = (301, 302, 303, 307, 308)  # the statuses aiohttp would follow
+
+
+class _Redirected(Exception):
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(status, location)
+        self.status, self.location = status, location
+
+
+async def _refuse_redirects(request: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
+    """Client middleware: a 3xx answer to the upgrade ends it before aiohttp follows it, so the
+    next hop never sees a connection, and `connect` (with the token) never leaves for it."""
+    response = await handler(request)
+    if response.status in _REDIRECTS:
+        location = response.headers.get("Location", "")
+        response.release()
+        raise _Redirected(response.status, location)
+    return response
+
+
+def _origin(base: str, location: str) -> str:
+    """scheme://host:port of a Location (relative ones resolved): never its path or query."""
+    try:
+        url = URL(base).join(URL(location))
+        return str(url.origin()) if url.host else "an unparsable Location"
+    except (ValueError, TypeError):
+        return "an unparsable Location"
 
 
 @dataclass(frozen=True)
@@ -104,6 +268,7 @@ class GatewayClient:
         self._run = run
         self._max = max_frame_bytes
         self._ids = itertools.count(1)
+        self._pong_at: float | None = None  # loop time of the last pong (pings are answered by _frame)
         self.hello: Hello | None = None
 
     @classmethod
@@ -111,14 +276,26 @@ class GatewayClient:
         """Connect, read the challenge, send `connect`, and wait for hello-ok."""
         assert run.session is not None
         run.log("connecting", url=target.ws_url)
+        # ws_connect has no allow_redirects: a session of its own, on the shared connector,
+        # carries the middleware that refuses them (the token must never follow a redirect).
+        session = aiohttp.ClientSession(
+            connector=run.session.connector, connector_owner=False, middlewares=(_refuse_redirects,),
+            headers=run.session.headers, timeout=aiohttp.ClientTimeout(total=None),
+        )
         with run.phase("connect"):
             try:
-                ws = await run.session.ws_connect(
+                ws = await session.ws_connect(
                     target.ws_url, ssl=target.ssl_context, max_msg_size=settings.max_frame_bytes,
-                    autoping=True, heartbeat=None,
+                    autoping=False, heartbeat=None,  # _frame answers pings and notes pongs
                 )
+            except _Redirected as exc:
+                where = _origin(target.ws_url, exc.location) if exc.location else "no Location"
+                raise ProbeFailure("redirect", f"HTTP {exc.status} redirect to {where} instead of 101 Switching "
+                                   "Protocols; redirects are never followed (the token would go along)") from None
             except aiohttp.WSServerHandshakeError as exc:
                 raise ProbeFailure("upgrade_rejected", f"HTTP {exc.status} instead of 101 Switching Protocols") from None
+            finally:
+                await session.close()  # detaches only: the connector is the shared session's
         client = cls(ws, run, settings.max_frame_bytes)
         try:
             await client._handshake(target, settings)
@@ -169,28 +346,80 @@ class GatewayClient:
                     scopes=",".join(self.hello.scopes) or "-")
 
     async def _connect(self, target: str, token: str | None, params: dict[str, Any]) -> Any:
-        """Send `connect`; keep the gateway's auth throttling from reading as an outage."""
-        run = self._run
-        # Stop a hair before the runner's hard timeout, to tell throttling from a timeout.
-        deadline = run.deadline - 0.02 if run.deadline is not None else None
+        """Send `connect`; keep the gateway's auth throttling from reading as an outage.
+
+        While waiting for the answer the client pings the gateway: a pong proves it is alive
+        and reading this connection, just not answering `connect` yet. If the answer is still
+        missing near the runner's deadline, `_auth_verdict` decides from what the gateway said
+        (now and before) whether that silence is auth throttling; the runner asks the same
+        question should its deadline fire first (run.timeout_verdict), so the result never
+        depends on which timer the event loop serves first."""
+        run, memory = self._run, AUTH_MEMORY
+        loop = asyncio.get_running_loop()
+        request_id = await self._send("connect", params, connect=True)
+        sent_at = loop.time()
+        self._pong_at = None
         try:
-            async with asyncio.timeout_at(deadline):
-                payload = await self.call("connect", params, connect=True)
+            await self._ws.ping(b"openclaw-exporter")
+        except (ConnectionError, RuntimeError):  # closing already: the answer says why
+            pass
+        run.timeout_verdict = lambda: self._auth_verdict(memory, target, token, sent_at)
+        answer = asyncio.ensure_future(self._response(request_id, "connect", connect=True))
+        try:
+            payload = await self._wait_answer(answer)
         except ProbeFailure as exc:
-            if exc.reason == "auth_failed":
-                AUTH_MEMORY.rejected(target, token)
+            run.timeout_verdict = None  # answered (or decided): nothing left for the runner to ask
+            said = not isinstance(exc, _InferredAuthFailure)
+            if said and exc.reason == "auth_failed" and memory.rejected(target, token):
+                await memory.save()
             raise
-        except TimeoutError:
-            if AUTH_MEMORY.was_rejected(target, token):
-                raise ProbeFailure("auth_failed", "no answer to connect before the timeout; the gateway rejected "
-                                   "this token before and throttles repeated failed authentication") from None
-            raise
-        AUTH_MEMORY.accepted(target)
+        finally:  # on the runner's timeout the verdict stays set: the runner asks it
+            if not answer.done():
+                answer.cancel()
+        run.timeout_verdict = None
+        if memory.accepted(target, token):
+            await memory.save()
         return payload
+
+    async def _wait_answer(self, answer: "asyncio.Future[Any]") -> Any:
+        """The answer, or ProbeFailure(auth_failed) at the early stop if the verdict says so."""
+        run, loop = self._run, asyncio.get_running_loop()
+        lag = 0.0
+        while run.deadline is not None and not answer.done():
+            margin = max(MIN_STOP_MARGIN, LAG_FACTOR * lag)
+            step = min(_WAIT_SLICE, run.deadline - margin - loop.time())
+            if step <= 0:
+                verdict = run.timeout_verdict() if run.timeout_verdict else None
+                if verdict is not None:
+                    run.log("early stop", margin_ms=round(margin * 1000, 1), loop_lag_ms=round(lag * 1000, 1))
+                    raise _InferredAuthFailure(*verdict)
+                break  # no reason to call it anything but a timeout: wait for the runner's deadline
+            started = loop.time()
+            await asyncio.wait({answer}, timeout=step)
+            if not answer.done():
+                lag = max(lag, loop.time() - started - step)
+        return await answer
+
+    def _auth_verdict(self, memory: "AuthMemory", target: str, token: str | None, sent_at: float) -> tuple[str, str] | None:
+        """Why a missing answer to `connect` is auth throttling, or None (then it is a timeout)."""
+        if memory.was_rejected(target, token):
+            return "auth_failed", ("no answer to connect before the timeout; the gateway rejected this token before "
+                                   "and throttles repeated failed authentication")
+        if self._pong_at is not None and self._pong_at >= sent_at and not memory.was_accepted(target, token):
+            return "auth_failed", ("no answer to connect before the timeout, while the gateway answered a ping at once: "
+                                   "it holds back the answer as it throttles repeated failed authentication, and this "
+                                   "token was never accepted by this target")
+        return None
 
     async def _frame(self) -> dict[str, Any]:
         """Next frame as a dict, or ProbeFailure for anything that is not a protocol frame."""
         msg = await self._ws.receive()
+        while msg.type in (aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG):
+            if msg.type == aiohttp.WSMsgType.PING:
+                await self._ws.pong(msg.data)
+            else:
+                self._pong_at = asyncio.get_running_loop().time()
+            msg = await self._ws.receive()
         if msg.type == aiohttp.WSMsgType.TEXT:
             if len(msg.data) > self._max:
                 raise ProbeFailure("invalid_frame", f"frame of {len(msg.data)} bytes exceeds {self._max}")
@@ -217,8 +446,15 @@ class GatewayClient:
 
     async def call(self, method: str, params: dict[str, Any] | None = None, connect: bool = False) -> Any:
         """Send one request and wait for the response with the same id (events are skipped)."""
+        request_id = await self._send(method, params, connect)
+        return await self._response(request_id, method, connect)
+
+    async def _send(self, method: str, params: dict[str, Any] | None, connect: bool = False) -> str:
         request_id = f"{'c' if connect else 'r'}{next(self._ids)}"
         await self._ws.send_str(json.dumps({"type": "req", "id": request_id, "method": method, "params": params or {}}))
+        return request_id
+
+    async def _response(self, request_id: str, method: str, connect: bool = False) -> Any:
         while True:
             frame = await self._frame()
             if frame["type"] == "event":
