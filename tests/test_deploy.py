@@ -210,3 +210,56 @@ def test_the_gateway_the_config_probes_is_what_the_network_policy_lets_through(b
     key, value = DEFAULT_LABEL_SELECTOR.split("=")
     assert rule["to"][0]["podSelector"]["matchLabels"] == {key: value}
     assert service == "openclaw-gateway"
+
+
+async def test_a_configmap_update_reaches_the_exporter_through_the_directory_mount(tmp_path):
+    """The kubelet updates a ConfigMap directory mount atomically: the files are symlinks through
+    `..data`, which it re-points at a new timestamped directory (a subPath mount, by contrast, is
+    bound to the original file and never changes). Reproduced on disk here, then SIGHUP (what
+    docs/kubernetes.md tells users to send): the exporter reads the new config.
+    The targets are local servers answering ready: this is about the reload, not the gateway."""
+    import asyncio
+    import signal
+
+    import httpx
+
+    from conftest import free_port, wait_for
+    from localservers import fixed, serve
+    from services import exporter
+
+    mount = tmp_path / "etc-openclaw-exporter"
+    mount.mkdir()
+
+    def publish(version: str, doc: dict[str, Any]) -> None:
+        data = mount / f"..{version}"
+        data.mkdir()
+        (data / "exporter.yml").write_text(yaml.safe_dump(doc))
+        tmp_link = mount / "..data_tmp"
+        tmp_link.symlink_to(data.name)
+        os.replace(tmp_link, mount / "..data")  # the atomic swap the kubelet's AtomicWriter does
+        if not (mount / "exporter.yml").is_symlink():
+            (mount / "exporter.yml").symlink_to("..data/exporter.yml")
+
+    def config(*names: str, url: str) -> dict[str, Any]:
+        return {"targets": [{"name": n, "url": url, "websocket": {"enabled": False},
+                             "readiness": {"interval": "1s", "timeout": "500ms"}} for n in names]}
+
+    async with serve(fixed(200, '{"ready":true}')) as url:
+        publish("2026_11_30_21_00_00.000000001", config("first", url=url))
+        port = free_port()
+        service = await asyncio.to_thread(exporter(tmp_path, port, mount / "exporter.yml").start)
+        try:
+            async def targets() -> set[str]:
+                async with httpx.AsyncClient() as client:
+                    text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                return {line.split('target="', 1)[1].split('"', 1)[0] for line in text.splitlines()
+                        if line.startswith("openclaw_probe_success{")}
+            assert await wait_for(lambda: targets(), timeout=15) == {"first"}
+            publish("2026_11_30_21_05_00.000000002", config("first", "second", url=url))
+            service.signal(signal.SIGHUP)
+
+            async def both():
+                return await targets() == {"first", "second"}
+            await wait_for(both, timeout=15)
+        finally:
+            await asyncio.to_thread(service.stop)
