@@ -25,21 +25,38 @@ from exporter.config import parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
-VARIANTS = {"base": [], "pod-watcher": ["pod-watcher"], "model-provider": ["model-provider"]}
+VARIANTS = {"base": [], "pod-watcher": ["pod-watcher"], "model-provider": ["model-provider"],
+            # both, the way docs/kubernetes.md says: a component of the user's own, listed last,
+            # holding one config with both sections (each component alone replaces the file)
+            "both": ["pod-watcher", "model-provider", "+both"]}
 DNS = {(53, "UDP"), (53, "TCP")}
 API_SERVER = {(443, "TCP"), (6443, "TCP")}
+
+
+def combined_component(overlay: Path) -> str:
+    """The user's own component for both: one exporter.yml with the kubernetes: and model: sections."""
+    config = yaml.safe_load((DEPLOY / "components" / "model-provider" / "exporter.yml").read_text())
+    config["kubernetes"] = yaml.safe_load((DEPLOY / "components" / "pod-watcher" / "exporter.yml").read_text())["kubernetes"]
+    both = overlay / "both"
+    both.mkdir()
+    (both / "exporter.yml").write_text(yaml.safe_dump(config))
+    (both / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component",
+        "configMapGenerator": [{"name": "openclaw-slo-exporter-config", "behavior": "merge", "files": ["exporter.yml"]}]}))
+    return "both"
 
 
 def build(tmp_path: Path, components: list[str]) -> list[dict[str, Any]]:
     """`kubectl kustomize` of an overlay holding deploy/ and the given components."""
     if shutil.which("kubectl") is None:
         pytest.fail("kubectl (with its built-in kustomize) is needed to build deploy/")
-    overlay = tmp_path / ("overlay-" + "-".join(components or ["base"]))
+    overlay = tmp_path / ("overlay-" + "-".join(c.lstrip("+") for c in components or ["base"]))
     overlay.mkdir()
     rel = os.path.relpath(DEPLOY, overlay)
+    paths = [combined_component(overlay) if c == "+both" else f"{rel}/components/{c}" for c in components]
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": [rel], "components": [f"{rel}/components/{c}" for c in components]}))
+        "resources": [rel], "components": paths}))
     out = subprocess.run(["kubectl", "kustomize", str(overlay)], check=True, capture_output=True, text=True, timeout=60)
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
@@ -150,7 +167,7 @@ def test_every_file_the_config_names_is_on_a_mounted_volume(built, variant):
 def test_api_permissions_only_with_the_watcher_and_only_its_namespaces(built, variant):
     b = built[variant]
     watcher = b.watcher
-    assert watcher == (variant == "pod-watcher")
+    assert watcher == (variant in ("pod-watcher", "both"))
     roles, bindings = b.all("Role"), b.all("RoleBinding")
     assert not b.all("ClusterRole") and not b.all("ClusterRoleBinding")
     assert b.pod.get("automountServiceAccountToken") is watcher
@@ -263,3 +280,9 @@ async def test_a_configmap_update_reaches_the_exporter_through_the_directory_mou
             await wait_for(both, timeout=15)
         finally:
             await asyncio.to_thread(service.stop)
+
+
+def test_both_components_with_the_documented_combined_config_keep_both_sections(built):
+    b = built["both"]
+    assert b.watcher
+    assert all(t.modules.get("model") is not None and t.modules["model"].enabled for t in b.config.targets)
