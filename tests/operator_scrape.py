@@ -302,8 +302,12 @@ def scrape_config_for_file_sd(config: dict[str, Any], sd_file: Path, **overrides
 
 def check_namespaces(config: dict[str, Any], target: dict[str, Any]) -> None:
     """kubernetes_sd only watches the configured namespaces; file_sd has no such filter, so a
-    target from another namespace would be scraped here but not by the Operator: refuse it."""
-    names = (config["kubernetes_sd_configs"][0].get("namespaces") or {}).get("names")
+    target from another namespace would be scraped here but not by the Operator: refuse it
+    (and a target for another discovery role than the one its meta labels are built for)."""
+    sd = config["kubernetes_sd_configs"][0]
+    if sd["role"] != "endpoints":  # endpoints_target() gives role=endpoints meta labels only
+        raise ValueError(f"{config['job_name']}: role {sd['role']} targets are not reproduced here")
+    names = (sd.get("namespaces") or {}).get("names")
     ns = target["labels"]["__meta_kubernetes_namespace"]
     if names and ns not in names:
         raise ValueError(f"{config['job_name']}: namespace {ns} is not watched ({names})")
