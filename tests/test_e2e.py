@@ -1,10 +1,21 @@
 """End to end, all real: OpenClaw gateway (npm) -> exporter -> Prometheus (generated rules) ->
 Alertmanager (the example routing) -> a webhook served by this test, standing in for the pager.
 
-Scrape and evaluation run every second, and Alertmanager's group timers are shortened. The rules
-are the committed production SLO rules and the alert table regenerated through the generator's
-overrides file with one change: the probe-auth alert's `for` (so that step fits in CI).
+Prometheus scrapes the way the documented install does: the scrape config the Prometheus Operator
+generates from deploy/servicemonitor.yaml (tests/operator_scrape.py; the target discovered through
+file_sd with kubernetes_sd's meta labels, relabeled by Prometheus itself), so every exporter series
+carries namespace/service/pod/container/endpoint and job = the Service name. kube-state-metrics and
+cAdvisor series of a healthy gateway pod come from a local stand-in scraped through kube-prometheus'
+own ServiceMonitors (job="kube-state-metrics"; job="kubelet", metrics_path="/metrics/cadvisor").
+The exporter runs the shipped deploy/exporter.yml, pointed at the test's gateway and token.
+
+Scrape and evaluation run every second, probes too, and Alertmanager's group timers are shortened.
+The rules are the committed production SLO rules and the alert table regenerated through the
+generator's overrides file with one change: the probe-auth alert's `for` (so that step fits in CI).
 Prometheus starts with six hours of healthy history backfilled, as a real deployment has.
+
+Pages are what the example routing sends on severity="critical", tickets severity="warning".
+Progress (what the chain waits for, elapsed seconds) goes to the terminal even under `pytest -q`.
 """
 
 from __future__ import annotations
@@ -24,12 +35,47 @@ from aiohttp import web
 
 from conftest import free_port
 from gateway import Gateway
+from kube_prometheus import KubePrometheusStandIn, kube_prometheus_scrapes
+from operator_scrape import shipped_exporter_pod, shipped_exporter_scrape
 from services import ROOT, Service, alertmanager, exporter, prometheus
 
 pytestmark = pytest.mark.e2e
 
-PAGE_ALERTS = {"OpenClawWebsocketAvailabilityBurnRatePage", "OpenClawReadinessAvailabilityBurnRatePage"}
+PAGE, TICKET = "critical", "warning"  # the severities the example routing pages and tickets on
+AVAILABILITY_SLOS = {"websocket-availability", "readiness-availability"}
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+def is_outage_page(alert: dict[str, Any]) -> bool:
+    """An SLO burn-rate alert of an availability SLO that pages."""
+    labels = alert["labels"]
+    return (labels.get("severity") == PAGE and "BurnRate" in labels["alertname"]
+            and labels.get("slo") in AVAILABILITY_SLOS)
+
+
+class Progress:
+    """Prints what the chain waits for, with elapsed seconds, straight to the terminal (capture
+    suspended around each line, the way pytest documents), so a 10-minute run under `pytest -q`
+    does not look hung. The lines also land in the report's captured output when it fails."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self.reporter = request.config.pluginmanager.getplugin("terminalreporter")
+        self.capture = request.config.pluginmanager.getplugin("capturemanager")
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        line = f"[e2e +{time.monotonic() - self.started:5.0f}s] {message}"
+        if self.reporter is None or self.capture is None:
+            print(line, file=sys.__stderr__, flush=True)
+            return
+        with self.capture.global_and_fixture_disabled():
+            self.reporter.ensure_newline()
+            self.reporter.write(line + "\n", flush=True)
+
+
+@pytest.fixture
+def progress(request: pytest.FixtureRequest) -> Progress:
+    return Progress(request)
 
 
 class Pager:
@@ -93,8 +139,9 @@ def alertmanager_config(pager: Pager) -> dict[str, Any]:
 HISTORY_HOURS = 6
 
 
-def backfill_healthy_history(workdir: Path, instance: str, job: str) -> Path:
-    """Six hours of healthy probe counters for the exporter's series, ending a minute ago.
+def backfill_healthy_history(workdir: Path, target_labels: dict[str, str], target: str) -> Path:
+    """Six hours of healthy probe counters for the exporter's series, ending a minute ago, with the
+    target labels the Operator's scrape gives them (the same series the live scrape continues).
 
     A real deployment has history: with it the production windows behave as in production
     (the 1h window needs about a minute of outage to cross 14.4x, and the page resolves once
@@ -105,7 +152,7 @@ def backfill_healthy_history(workdir: Path, instance: str, job: str) -> Path:
     end = int(time.time()) - 60
     start = end - HISTORY_HOURS * 3600
     step = 15
-    base = f'instance="{instance}",job="{job}",target="gateway"'
+    base = ",".join(f'{k}="{v}"' for k, v in sorted({**target_labels, "target": target}.items()))
     series = [
         ("openclaw_probe_attempts", f'{base},module="readiness",result="success"'),
         ("openclaw_probe_attempts", f'{base},module="websocket",result="success"'),
@@ -129,17 +176,33 @@ def backfill_healthy_history(workdir: Path, instance: str, job: str) -> Path:
     return data
 
 
-async def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
+async def wait_until(predicate, timeout: float, what: str, progress: Progress, interval: float = 0.5,
+                     report_every: float = 15.0):
+    started = time.monotonic()
+    deadline = started + timeout
+    next_report = started + report_every
+    progress(f"waiting for {what} (up to {timeout:.0f}s)")
     while time.monotonic() < deadline:
         value = predicate()
         if value:
+            progress(f"got {what} after {time.monotonic() - started:.1f}s")
             return value
+        if time.monotonic() >= next_report:
+            progress(f"  still waiting for {what}: {time.monotonic() - started:.0f}s of {timeout:.0f}s")
+            next_report += report_every
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(tmp_path, gateway_token):
+def page_receiver(config: dict[str, Any]) -> str:
+    """The receiver the example routing sends severity="critical" to."""
+    for route in config["route"].get("routes", []):
+        if f'severity="{PAGE}"' in route.get("matchers", []):
+            return route["receiver"]
+    raise AssertionError(f'alerts/alertmanager.example.yml routes nothing on severity="{PAGE}"')
+
+
+async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(tmp_path, gateway_token, progress):
     work = tmp_path
     token_file = work / "token"
     token_file.write_text(gateway_token)
@@ -156,86 +219,112 @@ async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(t
 
     gw = Gateway(free_port(), gateway_token, home=str(work / "gw-home"))
     pager = Pager()
+    standin = KubePrometheusStandIn()
     services: list[Service] = []
     exporter_port, prom_port, am_port = free_port(), free_port(), free_port()
     exporter_config = work / "exporter.yml"
+    shipped = yaml.safe_load((ROOT / "deploy" / "exporter.yml").read_text())
+    (shipped_target,) = shipped["targets"]
+    target_name = shipped_target["name"]
 
     def write_exporter_config(token_path: Path) -> None:
-        exporter_config.write_text(yaml.safe_dump({
-            "targets": [{"name": "gateway", "url": gw.url, "token_file": str(token_path),
-                         "readiness": {"interval": "1s", "timeout": "900ms"},
-                         "websocket": {"interval": "1s", "timeout": "900ms"}}],
-            "slo": {"state_file": str(work / "slo.sqlite")},
-        }))
+        """The shipped config, aimed at this test's gateway and token; probes every second."""
+        doc = json.loads(json.dumps(shipped))
+        (target,) = doc["targets"]
+        target.update({"url": gw.url, "token_file": str(token_path),
+                       "readiness": {"interval": "1s", "timeout": "900ms"},
+                       "websocket": {"interval": "1s", "timeout": "900ms"}})
+        doc.setdefault("slo", {})["state_file"] = str(work / "slo.sqlite")
+        exporter_config.write_text(yaml.safe_dump(doc))
 
     try:
         await pager.start()
+        await standin.start()
+        progress("starting the real gateway")
         await asyncio.to_thread(gw.start)
         write_exporter_config(token_file)
+        am_doc = alertmanager_config(pager)
         am_config = work / "alertmanager.yml"
-        am_config.write_text(yaml.safe_dump(alertmanager_config(pager)))
-        backfill_healthy_history(work, f"127.0.0.1:{exporter_port}", "openclaw-slo-exporter")
+        am_config.write_text(yaml.safe_dump(am_doc))
+        scrape = shipped_exporter_scrape(work, exporter_port, scrape_interval="1s", scrape_timeout="900ms")
+        # The target labels the Operator's relabeling gives the exporter (checked against a real
+        # Prometheus in test_operator_scrape.py): the history continues the live series.
+        pod = shipped_exporter_pod()
+        target_labels = {"instance": f"127.0.0.1:{exporter_port}", "job": "openclaw-slo-exporter",
+                         "namespace": pod.namespace, "pod": pod.name, "container": pod.container["name"],
+                         "service": "openclaw-slo-exporter", "endpoint": "metrics"}
+        progress(f"backfilling {HISTORY_HOURS}h of healthy history")
+        backfill_healthy_history(work, target_labels, target_name)
         prom_config = work / "prometheus.yml"
         prom_config.write_text(yaml.safe_dump({
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": rule_files,
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-            "scrape_configs": [{"job_name": "openclaw-slo-exporter",
-                                "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]}],
+            "scrape_configs": [scrape, *kube_prometheus_scrapes(work, standin.port, scrape_interval="1s",
+                                                                scrape_timeout="900ms")],
         }))
+        progress("starting exporter, Alertmanager, Prometheus")
         for service in (exporter(work, exporter_port, exporter_config), alertmanager(work, am_port, am_config),
                         prometheus(work, prom_port, prom_config)):
             services.append(await asyncio.to_thread(service.start))
         exporter_service = services[0]
 
-        # 1. Healthy for a while: nothing pages.
+        # 1. Healthy for a while: nothing is sent at all.
+        progress("healthy for 25s: nothing may fire")
         await asyncio.sleep(25)
         assert not pager.firing_names(), pager.notifications
 
         # 2. Stop the gateway: the SLO page reaches the pager.
         await asyncio.to_thread(gw.stop)
         stopped = time.monotonic()
-        page = await wait_until(lambda: [a for a in pager.alerts("firing", stopped) if a[2]["labels"]["alertname"] in PAGE_ALERTS],
-                                timeout=240, what="the SLO page")
+        progress("gateway stopped")
+        page = await wait_until(lambda: [a for a in pager.alerts("firing", stopped) if is_outage_page(a[2])],
+                                timeout=240, what="the SLO page", progress=progress)
         delivered_at, receiver, alert = page[0]
         time_to_page = delivered_at - stopped
-        assert alert["labels"]["severity"] == "page"
+        assert receiver == page_receiver(am_doc)
         assert "runbook_url" in alert["annotations"]
         assert gateway_token not in json.dumps(pager.notifications)
-        page_receivers = {r for _, r, a in pager.alerts("firing", stopped) if a["labels"]["alertname"] in PAGE_ALERTS}
+        page_receivers = {r for _, r, a in pager.alerts("firing", stopped) if is_outage_page(a)}
 
         # 3. Restart it: the page resolves (the 5m window must drain below 14.4x first).
         await asyncio.to_thread(gw.start)
         restarted = time.monotonic()
+        progress("gateway restarted")
         paged = {a[2]["labels"]["alertname"] for a in page}
         await wait_until(lambda: paged <= {a["labels"]["alertname"] for _, _, a in pager.alerts("resolved", restarted)},
-                         timeout=600, what="the resolved notification")
+                         timeout=600, what="the resolved notification", progress=progress)
         time_to_resolve = time.monotonic() - restarted
 
-        # 4. A wrong token, reloaded live: the probe-misconfigured alert, not an outage page.
+        # 4. A wrong token, reloaded live: the probe-misconfigured ticket, never a page.
         write_exporter_config(wrong_token_file)
         exporter_service.signal(signal.SIGHUP)
         rotated = time.monotonic()
+        progress("probe token rotated to a wrong one (SIGHUP)")
         auth = await wait_until(lambda: [a for a in pager.alerts("firing", rotated)
                                          if a[2]["labels"]["alertname"] == "OpenClawProbeAuthFailing"],
-                                timeout=300, what="the probe-auth alert")
+                                timeout=300, what="the probe-auth ticket", progress=progress)
         _, auth_receiver, auth_alert = auth[0]
-        assert auth_receiver == "ticket" and auth_alert["labels"]["severity"] == "ticket"
+        assert auth_alert["labels"]["severity"] == TICKET, auth_alert["labels"]
+        assert auth_receiver != page_receiver(am_doc)
         assert auth_alert["labels"]["module"] == "websocket"
         # Held a while longer: the gateway throttles the bad token to 5 s answers, and it must
-        # still read as auth_failed, never as an outage.
+        # still read as auth_failed, never as an outage: nothing pages at all.
+        progress("holding the wrong token 30s: nothing may page")
         await asyncio.sleep(30)
-        assert not [a for a in pager.alerts("firing", rotated) if a[2]["labels"]["alertname"] in PAGE_ALERTS], \
-            "a rotated probe token must not page as a gateway outage"
+        assert not [a for _, _, a in pager.alerts("firing", rotated) if a["labels"].get("severity") == PAGE], \
+            "a rotated probe token must not page"
 
         ARTIFACTS.mkdir(exist_ok=True)
         result = {"time_to_page_seconds": round(time_to_page, 1), "time_to_resolve_seconds": round(time_to_resolve, 1),
                   "page_alert": alert["labels"]["alertname"], "page_receivers": sorted(page_receivers),
+                  "scrape": "prometheus-operator ServiceMonitor (deploy/servicemonitor.yaml)",
                   "scrape_interval_s": 1, "evaluation_interval_s": 1, "group_wait_s": 1, "probe_interval_s": 1}
         (ARTIFACTS / "e2e-time-to-page.json").write_text(json.dumps(result, indent=2) + "\n")
-        print(f"\nE2E time to page: {time_to_page:.1f}s; time to resolve after restart: {time_to_resolve:.1f}s")
+        progress(f"time to page: {time_to_page:.1f}s; time to resolve after restart: {time_to_resolve:.1f}s")
     finally:
         for service in reversed(services):
             await asyncio.to_thread(service.stop)
         await asyncio.to_thread(gw.stop)
+        await standin.stop()
         await pager.stop()

@@ -1,4 +1,5 @@
-"""deploy/rbac.yaml grants exactly what the watcher uses: read Pods and Events, one namespace."""
+"""deploy/components/pod-watcher/rbac.yaml grants exactly what the watcher uses: read Pods and
+Events, one namespace; the base install's ServiceAccount gets no token and no permissions."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ import yaml
 
 from exporter.kube.config import DEFAULT_NAMESPACE
 
-RBAC = Path(__file__).resolve().parent.parent / "deploy" / "rbac.yaml"
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+RBAC = DEPLOY / "components" / "pod-watcher" / "rbac.yaml"
+SERVICE_ACCOUNT = DEPLOY / "serviceaccount.yaml"
 
 
 def test_rbac_is_least_privilege():
     docs = {d["kind"]: d for d in yaml.safe_load_all(RBAC.read_text())}
-    assert set(docs) == {"ServiceAccount", "Role", "RoleBinding"}  # no ClusterRole
-    assert {d["metadata"]["namespace"] for d in docs.values()} == {DEFAULT_NAMESPACE}
-    assert docs["ServiceAccount"]["metadata"]["name"] == "openclaw-slo-exporter"
+    assert set(docs) == {"Role", "RoleBinding"}  # no ClusterRole
+    (account,) = yaml.safe_load_all(SERVICE_ACCOUNT.read_text())
+    assert account["kind"] == "ServiceAccount" and account["metadata"]["name"] == "openclaw-slo-exporter"
+    assert account["automountServiceAccountToken"] is False  # no API access without the watcher
+    assert {d["metadata"]["namespace"] for d in [*docs.values(), account]} == {DEFAULT_NAMESPACE}
     (rule,) = docs["Role"]["rules"]
     assert rule == {"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]}
     binding = docs["RoleBinding"]

@@ -76,9 +76,10 @@ def test_kustomize_builds_every_expected_object(objects):
     kinds = {(o["kind"], o["metadata"]["name"].rsplit("-", 1)[0] if o["kind"] == "ConfigMap" else o["metadata"]["name"]) for o in objects}
     for expected in [("Deployment", "openclaw-slo-exporter"), ("Service", "openclaw-slo-exporter"),
                      ("ServiceMonitor", "openclaw-slo-exporter"), ("NetworkPolicy", "openclaw-slo-exporter"),
-                     ("ServiceAccount", "openclaw-slo-exporter"), ("Role", "openclaw-slo-exporter"),
-                     ("RoleBinding", "openclaw-slo-exporter")]:
+                     ("ServiceAccount", "openclaw-slo-exporter")]:
         assert expected in kinds, expected
+    # The Role/RoleBinding come with components/pod-watcher only (tests/test_deploy.py).
+    assert not {k for k, _ in kinds} & {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
     assert all(o["metadata"].get("namespace") in ("openclaw", None) for o in objects)
     assert not [o for o in objects if o["kind"] == "Secret"]  # the token Secret is the user's, never committed
 
@@ -144,7 +145,7 @@ def test_deployment_is_locked_down(objects):
 def test_shipped_exporter_config_is_valid():
     from exporter.config import load_config
     config = load_config(str(ROOT / "deploy" / "exporter.yml"))
-    assert config.targets[0].token.file == "/etc/openclaw-exporter/secrets/token"
+    assert config.targets[0].token.file == "/var/run/secrets/openclaw/gateway/token"
 
 
 def test_deploy_prometheusrules_are_the_generated_ones():
