@@ -197,7 +197,7 @@ class PodWatcher:
                     loop.resource_version = None
                 else:
                     kind = "http" if e.status else "connection"  # status 0: the client's own failure
-                    hint = " (check deploy/rbac.yaml)" if e.status in (401, 403) else ""
+                    hint = " (check deploy/components/pod-watcher/rbac.yaml)" if e.status in (401, 403) else ""
                     log.warning("kubernetes %s: API error %s %s%s", loop.name, e.status, e.reason, hint)
             except _Garbage as e:
                 kind = "decode"
