@@ -14,6 +14,9 @@ LABEL_RESULT = "result"
 LABEL_WINDOW = "window"
 LABEL_QUANTILE = "quantile"
 LABEL_SLO = "slo"
+# The gateway pod a per-pod probe reached by IP (kubernetes.pod_probing); absent on the
+# configured target's series. Not `pod`: the Prometheus Operator sets `pod` on every series.
+LABEL_GATEWAY_POD = "gateway_pod"
 
 # --- common probe metrics (every module) -----------------------------------------------------
 PROBE_SUCCESS = "openclaw_probe_success"

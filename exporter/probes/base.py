@@ -70,7 +70,7 @@ class ProbeOutcome:
     timeout_phase: str | None = None
     gauges: list[Gauge] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
-    pod: str = ""  # the pod probed directly by IP; "" for the configured target
+    gateway_pod: str = ""  # the pod probed directly by IP; "" for the configured target
 
     @property
     def success(self) -> bool:
