@@ -160,6 +160,8 @@ RULE_OBJECTIVE = "slo:objective:ratio"
 RULE_ERROR_BUDGET = "slo:error_budget:ratio"
 RULE_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 RULE_BURN_RATE = "slo:current_burn_rate:ratio"
+# Events (good + bad) the SLI counted over a long window: the minimum-events guard reads it.
+RULE_SLI_EVENTS = "slo:sli_events:increase{window}"
 # Groups and alerts generated from the SLO spec ({slo} is the SLO name, {Slo} its CamelCase).
 RULE_GROUP_SLO = "openclaw-slo-{slo}"
 ALERT_BURN_PAGE = "OpenClaw{Slo}BurnRatePage"
@@ -167,7 +169,13 @@ ALERT_BURN_TICKET = "OpenClaw{Slo}BurnRateTicket"
 ALERT_SLI_ABSENT = "OpenClawSLOInputMissing"
 LABEL_SEVERITY = "severity"
 LABEL_SERVICE = "service"
-SEVERITIES = ("page", "ticket")  # page: wake someone now; ticket: the next working day
+# critical pages (wake someone now), warning is a ticket (the next working day), info is
+# informational; the vocabulary of kube-prometheus, which Alertmanager configs route on.
+SEVERITIES = ("critical", "warning", "info")
+SEVERITY_CRITICAL, SEVERITY_WARNING, SEVERITY_INFO = SEVERITIES
+# Burn-rate alerts: the window pair that fires (as Pyrra labels them), e.g. long="1h" short="5m".
+LABEL_LONG_WINDOW = "long"
+LABEL_SHORT_WINDOW = "short"
 
 # Failure reasons that say the probe itself is misconfigured (credentials, scopes, pairing):
 # they are neither good nor bad events for availability SLOs and alert on their own.

@@ -23,8 +23,15 @@ def test_every_invalid_fixture_has_its_message():
     assert INVALID and all(p.with_suffix(".err").is_file() for p in INVALID)
 
 
-def test_default_spec_ships_the_four_gateway_slos():
+def test_default_spec_ships_three_gateway_slos_and_the_model_slo_opt_in():
     loaded = spec.load()
+    # The shipped exporter config runs no model probe: its SLO would fire input-missing.
+    assert [s.name for s in loaded.slos] == ["websocket-availability", "readiness-availability", "websocket-handshake-latency"]
+    assert loaded.disabled == ("model-catalog-availability",)
+    enabled = spec.load_text(
+        spec.resources.files("slo").joinpath("specs/openclaw-gateway.yml").read_text().replace("enabled: false", "enabled: true"),
+        "edited")
+    loaded = spec.Spec(loaded.source, enabled.slos, loaded.alerting)
     assert loaded.source == "slo/specs/openclaw-gateway.yml"
     by_name = {s.name: s for s in loaded.slos}
     assert by_name["websocket-availability"].objective == 0.999
