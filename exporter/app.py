@@ -176,6 +176,9 @@ class Exporter:
     def _start_jobs(self) -> None:
         assert self.config is not None
         self.state.retain({(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
+        for t, m in ((t, m) for t in self.config.targets for m in t.modules.values() if m.enabled):
+            # Every result series at 0 before the first probe (not for per-pod series: diagnostics).
+            self.state.ensure(t.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
         self.scheduler = Scheduler(self.probe, self.record, self._skip, self.config.max_concurrency, jitter=self.jitter)
         self.scheduler.start(self.config)
 

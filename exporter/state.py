@@ -100,11 +100,19 @@ class ProbeState:
         self.thresholds = thresholds or {}
         self.in_flight = 0
 
-    def ensure(self, target: str, module: str, buckets: tuple[float, ...], gateway_pod: str = "") -> SeriesState:
+    def ensure(self, target: str, module: str, buckets: tuple[float, ...], gateway_pod: str = "",
+               results: tuple[str, ...] = ()) -> SeriesState:
+        """The series of a pair, created if new. `results` (the prober's vocabulary) are
+        pre-created at 0: a failure series born at its first failure hides that failure from
+        rate()/increase(), which need two samples (Prometheus instrumentation practice)."""
         key = (target, module, gateway_pod)
         state = self.series.get(key)
-        if state is None:
-            state = self.series[key] = SeriesState(target, module, buckets, gateway_pod)
+        if state is None or (results and not all(r in state.attempts for r in results)):
+            if state is None:
+                state = self.series[key] = SeriesState(target, module, buckets, gateway_pod)
+            for result in results:
+                state.attempts[result] += 0
+            state.cache = None
             # Pre-create the threshold counters so the good-events series exists at 0.
             for (mod, phase), values in self.thresholds.items():
                 if mod == module:

@@ -116,7 +116,8 @@ def build_target(exporter: "Exporter", name: str, now: float | None = None) -> d
     for s in series:
         modules.append({
             "module": s.module,
-            "attempts": dict(sorted(s.attempts.items())),
+            # Results that happened (the pre-created zero series are for rate(), not for reading).
+            "attempts": {k: v for k, v in sorted(s.attempts.items()) if v},
             "history": [_history_entry(o, now, redact) for o in reversed(s.history)],
         })
     return {

@@ -22,6 +22,10 @@ from exporter.probes.base import ProbeFailure, ProbeRun
 
 PROTOCOL_VERSION = 4
 
+# Failure reasons of the gateway protocol (handshake and RPCs), for the probers using this client.
+RESULTS = ("upgrade_rejected", "no_challenge", "invalid_frame", "protocol_mismatch", "auth_failed",
+           "pairing_required", "forbidden", "unavailable", "rpc_error", "closed")
+
 # details.code -> failure reason, for errors answering `connect`
 _CONNECT_DETAIL_REASONS = {
     "PAIRING_REQUIRED": "pairing_required",
