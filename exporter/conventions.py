@@ -154,7 +154,7 @@ SLO_BUDGET_REMAINING = "openclaw_slo_error_budget_remaining_ratio"
 SLO_BURN_RATE = "openclaw_slo_burn_rate"
 SLO_OBJECTIVE = "openclaw_slo_objective_ratio"
 
-# --- recording rules (Sloth's naming convention) ----------------------------------------------
+# --- recording rules (named after Sloth's convention; not Sloth-compatible: docs/slo.md) ------
 RULE_SLI_ERROR_RATIO = "slo:sli_error:ratio_rate{window}"
 RULE_OBJECTIVE = "slo:objective:ratio"
 RULE_ERROR_BUDGET = "slo:error_budget:ratio"
