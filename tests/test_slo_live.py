@@ -94,12 +94,14 @@ def test_an_slo_whose_probe_never_ran_reports_no_data_never_a_full_budget():
     ex.status_sections[SECTION_SLOS] = lambda: slo_rows(live.families(T0), spec.load_text(text, "inline"))
     view = build_status(ex, now=T0)
     rows = {r["name"]: r for r in view["slos"]["rows"]}
-    assert (rows[slo]["status"], rows[slo]["budget_remaining"], rows[slo]["sli"]) == ("NO DATA", None, None)
+    assert (rows[slo]["status"], rows[slo]["budget_remaining"], rows[slo]["sli"], rows[slo]["burn_rate"]) == (
+        "NO DATA", None, None, None)
     assert rows["websocket-availability"]["status"] == "OK"
     html = render_index(view)
     model_row = html[html.index(slo):html.index("</tr>", html.index(slo))]
     assert "NO DATA" in model_row and "no data" in model_row
     assert "100 %" not in model_row and "OK" not in model_row and "not burning" not in model_row
+    assert "0.00\u00d7" not in model_row
 
 
 def test_target_regex_is_anchored():
