@@ -199,7 +199,7 @@ async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(t
                                 timeout=240, what="the SLO page")
         delivered_at, receiver, alert = page[0]
         time_to_page = delivered_at - stopped
-        assert alert["labels"]["severity"] == "page"
+        assert alert["labels"]["severity"] == "critical"
         assert "runbook_url" in alert["annotations"]
         assert gateway_token not in json.dumps(pager.notifications)
         page_receivers = {r for _, r, a in pager.alerts("firing", stopped) if a["labels"]["alertname"] in PAGE_ALERTS}
@@ -220,7 +220,7 @@ async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(t
                                          if a[2]["labels"]["alertname"] == "OpenClawProbeAuthFailing"],
                                 timeout=300, what="the probe-auth alert")
         _, auth_receiver, auth_alert = auth[0]
-        assert auth_receiver == "ticket" and auth_alert["labels"]["severity"] == "ticket"
+        assert auth_receiver == "ticket" and auth_alert["labels"]["severity"] == "warning"
         assert auth_alert["labels"]["module"] == "websocket"
         # Held a while longer: the gateway throttles the bad token to 5 s answers, and it must
         # still read as auth_failed, never as an outage.
