@@ -206,6 +206,20 @@ def test_rolling_window_override_changes_the_budget_period():
     assert r.exhaustion_seconds == 0.5 * 7 * 86400 / 0.5
 
 
+def test_an_slo_without_events_reports_no_data_not_a_full_budget():
+    class Empty:
+        def query(self, expr: str, at: float) -> float | None:
+            return None  # what PrometheusClient returns for NaN (0/0) or an empty vector
+
+    (r,) = report.build_report(spec.load_text(
+        "apiVersion: openclaw-slo/v1\nslos:\n- name: ws\n  objective: 0.999\n  sli: {kind: availability, module: websocket}\n", "x"),
+        Empty(), 0.0)
+    assert (r.sli, r.remaining_ratio, r.consumed_ratio, r.consumed_minutes, r.exhaustion_seconds) == (None, None, None, None, None)
+    row = report.to_table([r]).splitlines()[1]
+    assert "no data" in row and "100" not in row
+    assert json.loads(report.to_json([r]))[0]["remaining_ratio"] is None
+
+
 def test_calendar_month_budget_is_the_whole_months():
     from datetime import datetime, timezone
 
