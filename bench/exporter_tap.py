@@ -32,7 +32,7 @@ class TappedExporter(Exporter):
         def tap(outcome) -> None:
             if outcome.success and outcome.target.startswith(prefix):
                 # The state's own record time: the 1m window ends exactly there.
-                recorded = self.state.series[(outcome.target, outcome.module, outcome.pod)].last_time
+                recorded = self.state.series[(outcome.target, outcome.module, outcome.gateway_pod)].last_time
                 out.write(f"{recorded!r} {outcome.target} {outcome.module} {outcome.phases['total']!r}\n")
 
         self.result_listeners.append(tap)

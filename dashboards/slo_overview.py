@@ -66,7 +66,7 @@ def alert_panels() -> list[g.Panel]:
                 cell_links={c.LABEL_ALERTNAME: ("Runbook", RUNBOOKS + "/${__value.raw}.md")},
                 shows="Every OpenClaw alert that is pending or firing, with its labels (slo, severity, target). "
                       "Click an alert name for its runbook.",
-                red="rows are alerts: severity=page needs a human now, ticket within the working day; "
+                red="rows are alerts: severity=critical needs a human now, warning within the working day; "
                     "the runbook says what to check first."),
     ]
 

@@ -67,6 +67,6 @@ SLO_PERIOD_SECONDS = slomath.BASE_PERIOD
 SLO_PERIOD = slomath.format_duration(SLO_PERIOD_SECONDS)
 BURN_WINDOWS: tuple[BurnWindow, ...] = tuple(
     BurnWindow(slomath.format_duration(w.long_seconds), slomath.format_duration(w.short_seconds),
-               w.factor(SLO_PERIOD_SECONDS), w.severity)
+               w.factor(SLO_PERIOD_SECONDS), w.action)
     for w in slomath.WORKBOOK_TABLE
 )

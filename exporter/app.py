@@ -155,7 +155,7 @@ class Exporter:
             self._pod_task = asyncio.create_task(self._probe_pods(watcher), name="pod-discovery")
 
     async def _probe_pods(self, watcher: Any, interval: float = 5.0) -> None:
-        """Probe every Ready gateway pod by IP too (label `pod`), so one bad replica is visible
+        """Probe every Ready gateway pod by IP too (label `gateway_pod`), so one bad replica is visible
         behind a healthy Service. Pods come from the watcher's own list/watch."""
         while True:
             if self.scheduler is not None and self.config is not None:
@@ -180,6 +180,9 @@ class Exporter:
     def _start_jobs(self) -> None:
         assert self.config is not None
         self.state.retain({(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
+        for t, m in ((t, m) for t in self.config.targets for m in t.modules.values() if m.enabled):
+            # Every result series at 0 before the first probe (not for per-pod series: diagnostics).
+            self.state.ensure(t.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
         self.scheduler = Scheduler(self.probe, self.record, self._skip, self.config.max_concurrency, jitter=self.jitter)
         self.scheduler.start(self.config)
 
@@ -263,13 +266,13 @@ class Exporter:
         # Render now, in the probe task, so a scrape only joins text (exporter/exposition.py).
         series.cache = render_series(series)
         # The SLOs are the service's: per-pod probes are diagnostics, not SLO events.
-        if self.live_budget is not None and not outcome.pod:
+        if self.live_budget is not None and not outcome.gateway_pod:
             self.live_budget.record(outcome.target, outcome.module, outcome.result, outcome.phases, time.time())
         for listener in self.result_listeners:
             listener(outcome)
 
     def _skip(self, target: TargetConfig, module: ModuleConfig, ticks: int) -> None:
-        self.state.skip(target.name, module.name, PROBERS[module.name].buckets, ticks, pod=target.pod)
+        self.state.skip(target.name, module.name, PROBERS[module.name].buckets, ticks, gateway_pod=target.pod)
         log.warning("probe still running at its next tick; tick skipped",
                     extra={"target": target.name, "probe_module": module.name, "skipped": ticks})
 

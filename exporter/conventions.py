@@ -14,6 +14,9 @@ LABEL_RESULT = "result"
 LABEL_WINDOW = "window"
 LABEL_QUANTILE = "quantile"
 LABEL_SLO = "slo"
+# The gateway pod a per-pod probe reached by IP (kubernetes.pod_probing); absent on the
+# configured target's series. Not `pod`: the Prometheus Operator sets `pod` on every series.
+LABEL_GATEWAY_POD = "gateway_pod"
 
 # --- common probe metrics (every module) -----------------------------------------------------
 PROBE_SUCCESS = "openclaw_probe_success"
@@ -152,12 +155,14 @@ SLO_BURN_RATE = "openclaw_slo_burn_rate"
 SLO_OBJECTIVE = "openclaw_slo_objective_ratio"
 SLO_STATE_FILE_OK = "openclaw_slo_state_file_ok"  # 1: slo.state_file loaded and written; 0: unusable
 
-# --- recording rules (Sloth's naming convention) ----------------------------------------------
+# --- recording rules (named after Sloth's convention; not Sloth-compatible: docs/slo.md) ------
 RULE_SLI_ERROR_RATIO = "slo:sli_error:ratio_rate{window}"
 RULE_OBJECTIVE = "slo:objective:ratio"
 RULE_ERROR_BUDGET = "slo:error_budget:ratio"
 RULE_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 RULE_BURN_RATE = "slo:current_burn_rate:ratio"
+# Events (good + bad) the SLI counted over a long window: the minimum-events guard reads it.
+RULE_SLI_EVENTS = "slo:sli_events:increase{window}"
 # Groups and alerts generated from the SLO spec ({slo} is the SLO name, {Slo} its CamelCase).
 RULE_GROUP_SLO = "openclaw-slo-{slo}"
 ALERT_BURN_PAGE = "OpenClaw{Slo}BurnRatePage"
@@ -165,7 +170,13 @@ ALERT_BURN_TICKET = "OpenClaw{Slo}BurnRateTicket"
 ALERT_SLI_ABSENT = "OpenClawSLOInputMissing"
 LABEL_SEVERITY = "severity"
 LABEL_SERVICE = "service"
-SEVERITIES = ("page", "ticket")  # page: wake someone now; ticket: the next working day
+# critical pages (wake someone now), warning is a ticket (the next working day), info is
+# informational; the vocabulary of kube-prometheus, which Alertmanager configs route on.
+SEVERITIES = ("critical", "warning", "info")
+SEVERITY_CRITICAL, SEVERITY_WARNING, SEVERITY_INFO = SEVERITIES
+# Burn-rate alerts: the window pair that fires (as Pyrra labels them), e.g. long="1h" short="5m".
+LABEL_LONG_WINDOW = "long"
+LABEL_SHORT_WINDOW = "short"
 
 # Failure reasons that say the probe itself is misconfigured (credentials, scopes, pairing):
 # they are neither good nor bad events for availability SLOs and alert on their own.

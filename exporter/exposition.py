@@ -12,7 +12,8 @@ Sample exposition::
     openclaw_probe_duration_seconds_bucket{target="gateway",module="readiness",phase="total",le="0.005"} 12.0
     openclaw_probe_latency_seconds{target="gateway",module="websocket",phase="handshake",window="5m",quantile="0.99"} 0.031
 
-Series of per-pod probes carry one more label, ``pod``.
+Series of per-pod probes carry one more label, ``gateway_pod`` (never ``pod``: the Prometheus
+Operator sets that target label on every series it scrapes).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _value(v: float) -> str:
 def render_series(series: SeriesState) -> dict[str, str]:
     """Lines of one series grouped by exposed family name (module families included)."""
     base = _labels([(c.LABEL_TARGET, series.target), (c.LABEL_MODULE, series.module)]
-                   + ([(c.LABEL_POD, series.pod)] if series.pod else []))
+                   + ([(c.LABEL_GATEWAY_POD, series.gateway_pod)] if series.gateway_pod else []))
     out: dict[str, list[str]] = {}
 
     def add(family: str, sample: str, extra: str, value: float) -> None:
@@ -84,8 +85,8 @@ def render_series(series: SeriesState) -> dict[str, str]:
     for (phase, threshold), n in sorted(series.latency_good.items()):
         add(c.PROBE_LATENCY_GOOD_TOTAL, c.PROBE_LATENCY_GOOD_TOTAL,
             _labels([(c.LABEL_PHASE, phase), (c.LABEL_THRESHOLD, threshold_label(threshold))]), n)
-    # Module gauges are labelled by target (and pod), not module: they describe the gateway.
-    target_labels = [(c.LABEL_TARGET, series.target)] + ([(c.LABEL_POD, series.pod)] if series.pod else [])
+    # Module gauges are labelled by target (and gateway_pod), not module: they describe the gateway.
+    target_labels = [(c.LABEL_TARGET, series.target)] + ([(c.LABEL_GATEWAY_POD, series.gateway_pod)] if series.gateway_pod else [])
     for g in series.gauges:
         name = g.name + "_total" if g.kind == "counter" and not g.name.endswith("_total") else g.name
         labels = _labels(target_labels + list(g.labels))

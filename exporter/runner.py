@@ -58,5 +58,5 @@ async def run_probe(
     return ProbeOutcome(
         target=target.name, module=module.name, result=result, message=message,
         phases=dict(run.phases), started=started, timeout_phase=timeout_phase,
-        gauges=run.gauges, logs=run.logs, pod=target.pod,
+        gauges=run.gauges, logs=run.logs, gateway_pod=target.pod,
     )

@@ -75,7 +75,7 @@ class SeriesState:
     target: str
     module: str
     buckets: tuple[float, ...]
-    pod: str = ""
+    gateway_pod: str = ""
     attempts: Counter = field(default_factory=Counter)
     timeouts: Counter = field(default_factory=Counter)
     skipped: int = 0
@@ -92,7 +92,7 @@ class SeriesState:
 
 
 class ProbeState:
-    """All series, keyed by (target, module, pod); pod is "" for the configured target."""
+    """All series, keyed by (target, module, gateway_pod); gateway_pod is "" for the configured target."""
 
     def __init__(self, thresholds: dict[tuple[str, str], tuple[float, ...]] | None = None) -> None:
         self.series: dict[tuple[str, str, str], SeriesState] = {}
@@ -100,11 +100,19 @@ class ProbeState:
         self.thresholds = thresholds or {}
         self.in_flight = 0
 
-    def ensure(self, target: str, module: str, buckets: tuple[float, ...], pod: str = "") -> SeriesState:
-        key = (target, module, pod)
+    def ensure(self, target: str, module: str, buckets: tuple[float, ...], gateway_pod: str = "",
+               results: tuple[str, ...] = ()) -> SeriesState:
+        """The series of a pair, created if new. `results` (the prober's vocabulary) are
+        pre-created at 0: a failure series born at its first failure hides that failure from
+        rate()/increase(), which need two samples (Prometheus instrumentation practice)."""
+        key = (target, module, gateway_pod)
         state = self.series.get(key)
-        if state is None:
-            state = self.series[key] = SeriesState(target, module, buckets, pod)
+        if state is None or (results and not all(r in state.attempts for r in results)):
+            if state is None:
+                state = self.series[key] = SeriesState(target, module, buckets, gateway_pod)
+            for result in results:
+                state.attempts[result] += 0
+            state.cache = None
             # Pre-create the threshold counters so the good-events series exists at 0.
             for (mod, phase), values in self.thresholds.items():
                 if mod == module:
@@ -114,7 +122,7 @@ class ProbeState:
 
     def record(self, outcome: ProbeOutcome, buckets: tuple[float, ...], now: float | None = None) -> SeriesState:
         now = time.time() if now is None else now
-        state = self.ensure(outcome.target, outcome.module, buckets, outcome.pod)
+        state = self.ensure(outcome.target, outcome.module, buckets, outcome.gateway_pod)
         state.cache = None
         state.attempts[outcome.result] += 1
         if outcome.timeout_phase:
@@ -146,8 +154,8 @@ class ProbeState:
                         state.latency_good[(phase, threshold)] += 1
         return state
 
-    def skip(self, target: str, module: str, buckets: tuple[float, ...], ticks: int = 1, pod: str = "") -> None:
-        state = self.ensure(target, module, buckets, pod)
+    def skip(self, target: str, module: str, buckets: tuple[float, ...], ticks: int = 1, gateway_pod: str = "") -> None:
+        state = self.ensure(target, module, buckets, gateway_pod)
         state.skipped += ticks
         state.cache = None
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from exporter.state import SeriesState
 
 SECTION_SLOS = "slos"
+NO_DATA = "NO DATA"  # an SLO row without events: neither OK nor 100 %
 SECTION_PODS = "pods"
 REFRESH_SECONDS = 10
 SPARKLINE_WINDOW = 3600.0
@@ -115,7 +116,8 @@ def build_target(exporter: "Exporter", name: str, now: float | None = None) -> d
     for s in series:
         modules.append({
             "module": s.module,
-            "attempts": dict(sorted(s.attempts.items())),
+            # Results that happened (the pre-created zero series are for rate(), not for reading).
+            "attempts": {k: v for k, v in sorted(s.attempts.items()) if v},
             "history": [_history_entry(o, now, redact) for o in reversed(s.history)],
         })
     return {
@@ -132,7 +134,7 @@ def build_target(exporter: "Exporter", name: str, now: float | None = None) -> d
 
 def _budget_status(remaining: float | None) -> str:
     if remaining is None:
-        return "UNKNOWN"
+        return NO_DATA  # no events (e.g. the SLO's probe is not configured): never "OK"
     if remaining <= 0:
         return "EXHAUSTED"
     return "LOW" if remaining < BUDGET_LOW else "OK"

@@ -70,9 +70,9 @@ HEADERS = {
 }
 
 _STATUS_CLASS = {"OK": "s-ok", "READY": "s-ok", "FAIL": "s-bad", "EXHAUSTED": "s-bad", "NOT READY": "s-bad",
-                 "LOW": "s-warn", "PENDING": "s-none", "UNKNOWN": "s-none"}
+                 "LOW": "s-warn", "PENDING": "s-none", "NO DATA": "s-none"}
 _STATUS_ICON = {"OK": "\u2713", "READY": "\u2713", "FAIL": "\u2717", "EXHAUSTED": "\u2717", "NOT READY": "\u2717",
-                "LOW": "!", "PENDING": "\u2026", "UNKNOWN": "?"}
+                "LOW": "!", "PENDING": "\u2026", "NO DATA": "?"}
 # A young series still gets readable ticks; with the full history (100 probes) they narrow.
 SPARK_MIN_SLOTS = 30
 _FILL = {"s-ok": "#1e7b3a", "s-bad": "#c0392b", "s-warn": "#b07800", "s-none": "#8a8a8a"}
@@ -255,7 +255,9 @@ def _slo_section(section: dict[str, Any]) -> Safe:
         return notice("slos", title, "empty", "No SLOs configured.")
     rows = []
     for r in section["rows"]:
-        if r["budget_remaining"] is not None and r["budget_remaining"] <= 0:
+        if r["budget_remaining"] is None:
+            exhaustion = "no data"
+        elif r["budget_remaining"] <= 0:
             exhaustion = "exhausted"
         elif r["time_to_exhaustion_seconds"] is None:
             exhaustion = "not burning"

@@ -21,7 +21,8 @@ def slo_rows(families: list, spec: Any) -> list[dict[str, Any]]:
             continue  # not tracked live (raw PromQL SLIs live in Prometheus only)
         window = slomath.format_duration(slo.period_seconds)
         remaining = values.get((c.SLO_BUDGET_REMAINING, slo.name, ""))
-        burn = values.get((c.SLO_BURN_RATE, slo.name, "1h"))
+        # No events in the period: no data, so no burn rate either (not a reassuring 0x).
+        burn = values.get((c.SLO_BURN_RATE, slo.name, "1h")) if remaining is not None else None
         exhaustion = None
         if remaining is not None and burn is not None:
             seconds = slomath.time_to_exhaustion(remaining, burn, slo.period_seconds)

@@ -17,6 +17,9 @@ Sample exposition:
     openclaw_slo_sli_ratio{slo="websocket-availability",window="1h"} 0.9995
     openclaw_slo_burn_rate{slo="websocket-availability",window="1h"} 0.5
     openclaw_slo_error_budget_remaining_ratio{slo="websocket-availability"} 0.82
+
+An SLO without events (its probe not configured, or nothing in the window) has no SLI and no
+remaining budget: "no data", never 100 %.
 """
 
 from __future__ import annotations
@@ -258,7 +261,8 @@ class LiveBudget:
                     sli.add_metric([name, window], 1.0 - ratio)
                 burn.add_metric([name, window], slomath.burn_rate(ratio, slo.objective))
             good, total = totals[-1]  # the last window is the period
-            remaining.add_metric([name], slomath.budget_remaining(slomath.error_ratio(total - good, total), slo.objective))
+            if total:  # no events in the period: no data, never a made-up full budget
+                remaining.add_metric([name], slomath.budget_remaining(slomath.error_ratio(total - good, total), slo.objective))
         return families + [objective, sli, burn, remaining]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

@@ -20,7 +20,7 @@ class BurnWindow:
     budget_share: float  # share of the period's budget spent when it fires
     long_seconds: int
     short_seconds: int
-    severity: str  # "page" or "ticket"
+    action: str  # "page" or "ticket" (the severity each maps to is the spec's alerting choice)
 
     def factor(self, period_seconds: int) -> float:
         return burn_factor(self.budget_share, period_seconds, self.long_seconds)
@@ -57,6 +57,23 @@ def budget_minutes(objective: float, period_seconds: int) -> float:
 def burn_factor(budget_share: float, period_seconds: int, long_seconds: int) -> float:
     """Burn rate that spends `budget_share` of the budget within the long window."""
     return float(Decimal(repr(budget_share)) * period_seconds / long_seconds)
+
+
+def min_events(factor: float, objective: float) -> int:
+    """Fewest events a long window must hold before its burn-rate alert may fire.
+
+    The alert fires when the error ratio exceeds factor * (1 - objective). With N events, one
+    failure alone is a ratio of 1/N, which stays at or under the threshold exactly when
+    N >= 1 / (factor * (1 - objective)). Below that, a fresh install's first failed probe
+    would page on its own (1 failure in 10 probes is a 10 % error ratio, 7x a 99.9 % page's
+    14.4x threshold of 1.44 %). At 99.9 %: 70 events for 14.4x, 167 for 6x, 334 for 3x,
+    1000 for 1x. Decimal, so 1 / (1 x 0.001) is 1000 and not 1000.0000000000001.
+    """
+    threshold = Decimal(repr(factor)) * (Decimal(1) - Decimal(repr(objective)))
+    if threshold <= 0:
+        raise ValueError(f"burn factor must be > 0, got {factor!r}")
+    _check_objective(objective)
+    return math.ceil(Decimal(1) / threshold)
 
 
 def error_ratio(bad: float, total: float) -> float | None:
@@ -113,7 +130,7 @@ def scaled_table(period_seconds: int) -> tuple[BurnWindow, ...]:
         return max(MIN_WINDOW, round(seconds * period_seconds / BASE_PERIOD / 60) * 60)
 
     return tuple(
-        BurnWindow(w.budget_share, scale(w.long_seconds), scale(w.short_seconds), w.severity)
+        BurnWindow(w.budget_share, scale(w.long_seconds), scale(w.short_seconds), w.action)
         for w in WORKBOOK_TABLE
     )
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from exporter.conventions import SEVERITY_CRITICAL, SEVERITY_WARNING
+
 # Probe modules the exporter runs (see exporter/probes); an SLI must name one of them.
 MODULES = ("readiness", "websocket", "model")
 
@@ -62,6 +64,9 @@ class Alerting:
     runbook_base_url: str = "https://github.com/openclaw/openclaw-slo-exporter/blob/main/docs/runbooks"
     page_labels: dict[str, str] = field(default_factory=dict)
     ticket_labels: dict[str, str] = field(default_factory=dict)
+    # The `severity` label of page and ticket alerts (one of conventions.SEVERITIES).
+    page_severity: str = SEVERITY_CRITICAL
+    ticket_severity: str = SEVERITY_WARNING
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,9 @@ class SLO:
 @dataclass(frozen=True)
 class Spec:
     source: str  # how the generated header names the input
-    slos: tuple[SLO, ...]
+    slos: tuple[SLO, ...]  # the enabled ones: the only ones generated and tracked
     alerting: Alerting = field(default_factory=Alerting)  # for alerts not tied to one SLO
+    disabled: tuple[str, ...] = ()  # names of SLOs the spec has with `enabled: false`
 
 
 class SpecError(ValueError):

@@ -60,9 +60,10 @@ class SLOReport:
     period_seconds: int  # time the budget is for
     sli: float | None  # None: no events in the window
     budget_minutes: float
-    consumed_ratio: float
-    consumed_minutes: float
-    remaining_ratio: float
+    # None with the SLI: no events in the window is no data, never a full budget.
+    consumed_ratio: float | None
+    consumed_minutes: float | None
+    remaining_ratio: float | None
     burn_rates: dict[str, float | None]  # alert window -> burn rate
     exhaustion_seconds: float | None  # at the shortest page long-window burn rate; None = never
 
@@ -84,8 +85,8 @@ def slo_report(slo: SLO, prom: Querier, at: float, window: str | None = None) ->
     measured, period = _period(slo, window, at)
     error = prom.query(sli_error_expr(slo.sli, f"{measured}s"), at)
     share = measured / period
-    consumed = slomath.budget_consumed(error, slo.objective, share)
-    remaining = 1.0 - consumed
+    consumed = None if error is None else slomath.budget_consumed(error, slo.objective, share)
+    remaining = None if consumed is None else 1.0 - consumed
     burns: dict[str, float | None] = {}
     for seconds in slomath.sli_windows(slo.period_seconds):
         if seconds == slo.period_seconds:
@@ -94,7 +95,7 @@ def slo_report(slo: SLO, prom: Querier, at: float, window: str | None = None) ->
         burns[slomath.format_duration(seconds)] = None if ratio is None else slomath.burn_rate(ratio, slo.objective)
     # "Current" burn: the long window of the fastest page row (1h for 30d).
     current_window = slomath.format_duration(slomath.scaled_table(slo.period_seconds)[0].long_seconds)
-    exhaustion = slomath.time_to_exhaustion(remaining, burns.get(current_window) or 0.0, period)
+    exhaustion = math.inf if remaining is None else slomath.time_to_exhaustion(remaining, burns.get(current_window) or 0.0, period)
     budget_minutes = slomath.budget_minutes(slo.objective, period)
     return SLOReport(
         slo=slo.name,
@@ -105,7 +106,7 @@ def slo_report(slo: SLO, prom: Querier, at: float, window: str | None = None) ->
         sli=None if error is None else 1.0 - error,
         budget_minutes=budget_minutes,
         consumed_ratio=consumed,
-        consumed_minutes=consumed * budget_minutes,
+        consumed_minutes=None if consumed is None else consumed * budget_minutes,
         remaining_ratio=remaining,
         burn_rates=burns,
         exhaustion_seconds=None if math.isinf(exhaustion) else exhaustion,
@@ -122,6 +123,12 @@ def to_json(reports: list[SLOReport]) -> str:
 
 def _pct(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _consumed(r: SLOReport) -> str:
+    if r.consumed_minutes is None:
+        return "no data"
+    return f"{r.consumed_minutes:.1f}m ({_pct(r.consumed_ratio, 1)})"
 
 
 def _human(seconds: float | None) -> str:
@@ -145,8 +152,8 @@ def to_table(reports: list[SLOReport]) -> str:
                 r.window,
                 _pct(r.sli),
                 f"{r.budget_minutes:.1f}m",
-                f"{r.consumed_minutes:.1f}m ({_pct(r.consumed_ratio, 1)})",
-                _pct(r.remaining_ratio, 1),
+                _consumed(r),
+                "no data" if r.remaining_ratio is None else _pct(r.remaining_ratio, 1),
             ]
             + ["n/a" if r.burn_rates.get(w) is None else f"{r.burn_rates[w]:.2f}" for w in burn_windows]
             + [_human(r.exhaustion_seconds)]

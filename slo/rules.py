@@ -1,9 +1,18 @@
 """Generate typed Prometheus rule objects from the SLO model (no YAML here: see render.py).
 
 Per SLO, one rule group, evaluated top to bottom so alerts read fresh recordings:
-  1. slo:sli_error:ratio_rate<w> for every window the burn-rate table and the period need;
+  1. slo:sli_error:ratio_rate<w> for every window the burn-rate table and the period need,
+     and slo:sli_events:increase<w> (events counted) for every long window;
   2. objective, error budget, remaining budget and burn-rate series;
-  3. the multiwindow multi-burn-rate page and ticket alerts, and an input-missing alert.
+  3. one page or ticket alert per window pair of the multiwindow multi-burn-rate table
+     (labels `long`/`short`, as Pyrra does), each guarded by a minimum number of events in its
+     long window, and an input-missing alert.
+
+The exporter's probe series are selected by `gateway_pod=""` (the exporter's own label, never
+set by Prometheus or the Operator: per-pod diagnostics stay out), the spec's target when it
+names one, and the exporter's scrape job (`exporter_selector`), so the Operator's target labels
+(namespace, service, pod, container, endpoint) change nothing and a second scrape of the
+exporter by another job does not count twice.
 Probes failing for want of credentials are alerted on by slo/alert_rules.py
 (OpenClawProbeAuthFailing), with the other non-SLO alerts.
 """
@@ -49,6 +58,9 @@ class RuleGroup:
 ABSENT_LOOKBACK = "10m"
 ABSENT_FOR = "5m"
 
+# kube-prometheus' job for the exporter: the Service name the ServiceMonitor selects.
+DEFAULT_EXPORTER_SELECTOR = f'{names.LABEL_JOB}="openclaw-slo-exporter"'
+
 _CONFIG_RESULTS = "|".join(names.PROBE_CONFIG_RESULTS)
 
 
@@ -67,41 +79,60 @@ def _selector(metric: str, matchers: list[str]) -> str:
     return f"{metric}{{{','.join(matchers)}}}"
 
 
-def _probe_matchers(module: str, target: str | None) -> list[str]:
-    # pod="" keeps per-pod probe series (kubernetes.pod_probing) out: the SLO is the service's.
-    matchers = [f'{names.LABEL_MODULE}="{module}"', f'{names.LABEL_POD}=""']
+def _probe_matchers(module: str, target: str | None, exporter_selector: str) -> list[str]:
+    # gateway_pod="" keeps per-pod probe series (kubernetes.pod_probing) out: the SLO is the service's.
+    matchers = [f'{names.LABEL_MODULE}="{module}"', f'{names.LABEL_GATEWAY_POD}=""']
+    if exporter_selector:
+        matchers.append(exporter_selector)
     if target is not None:
         # JSON string escaping is valid PromQL (Go) string escaping: `\.` stays a regex escape.
         matchers.append(f"{names.LABEL_TARGET}=~{json.dumps(target)}")
     return matchers
 
 
-def sli_error_expr(sli: SLI, window: str) -> str:
+def _counted_matchers(sli: AvailabilitySLI | LatencySLI, exporter_selector: str) -> list[str]:
+    """Matchers of the attempts counted as events: all but misconfigured-probe results for
+    availability (neither good nor bad), successful probes for latency."""
+    base = _probe_matchers(sli.module, sli.target, exporter_selector)
+    if isinstance(sli, AvailabilitySLI):
+        return base + [f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"']
+    return base + [f'{names.LABEL_RESULT}="{names.RESULT_SUCCESS}"']
+
+
+def sli_events_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> str:
+    """PromQL for the number of events `sli` counted over `window` (the minimum-events guard)."""
+    if isinstance(sli, RatioSLI):
+        return f"({sli.total_query.replace(WINDOW_PLACEHOLDER, window)}) * {slomath.parse_duration(window)}"
+    return f"sum(increase({_selector(names.PROBE_ATTEMPTS_TOTAL, _counted_matchers(sli, exporter_selector))}[{window}]))"
+
+
+def sli_error_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> str:
     """PromQL for the error ratio of `sli` over `window`."""
     if isinstance(sli, RatioSLI):
         return f"({sli.error_query.replace(WINDOW_PLACEHOLDER, window)})\n/\n({sli.total_query.replace(WINDOW_PLACEHOLDER, window)})"
-    base = _probe_matchers(sli.module, sli.target)
+    base = _probe_matchers(sli.module, sli.target, exporter_selector)
     if isinstance(sli, AvailabilitySLI):
         # Misconfigured-probe results are neither good nor bad: out of both sides.
-        counted = base + [f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"']
+        counted = _counted_matchers(sli, exporter_selector)
         bad = _selector(names.PROBE_ATTEMPTS_TOTAL, counted + [f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"'])
         total = _selector(names.PROBE_ATTEMPTS_TOTAL, counted)
-        # Failure series appear only once a failure happened: absent means zero.
+        # The exporter pre-creates every failure series at 0; `or vector(0)` still covers an
+        # exporter that has not (an older version), where absent means zero.
         return f"(sum(rate({bad}[{window}])) or vector(0))\n/\nsum(rate({total}[{window}]))"
     good = _selector(
         names.PROBE_LATENCY_GOOD_TOTAL,
         base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{threshold_label(sli.threshold_seconds)}"'],
     )
-    total = _selector(names.PROBE_ATTEMPTS_TOTAL, base + [f'{names.LABEL_RESULT}="{names.RESULT_SUCCESS}"'])
+    total = _selector(names.PROBE_ATTEMPTS_TOTAL, _counted_matchers(sli, exporter_selector))
     # No `or vector(0)` on the good side: a missing counter is an exporter problem (the
     # input-missing alert), not 100 % slow probes.
     return f"1 - (\n  sum(rate({good}[{window}]))\n  /\n  sum(rate({total}[{window}]))\n)"
 
 
-def _absent_expr(sli: SLI) -> str:
+def _absent_expr(sli: SLI, exporter_selector: str) -> str:
     if isinstance(sli, RatioSLI):
         return f"absent({sli.total_query.replace(WINDOW_PLACEHOLDER, ABSENT_LOOKBACK)})"
-    base = _probe_matchers(sli.module, sli.target)
+    base = _probe_matchers(sli.module, sli.target, exporter_selector)
     expr = f"absent_over_time({_selector(names.PROBE_ATTEMPTS_TOTAL, base)}[{ABSENT_LOOKBACK}])"
     if isinstance(sli, LatencySLI):
         good = base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{threshold_label(sli.threshold_seconds)}"']
@@ -129,35 +160,40 @@ def _remaining_query() -> str:
     )
 
 
-def _burn_alert(slo: SLO, severity: str, rows: list[slomath.BurnWindow]) -> AlertingRule:
+def _severity(slo: SLO, action: str) -> str:
+    return slo.alerting.page_severity if action == "page" else slo.alerting.ticket_severity
+
+
+def _burn_alert(slo: SLO, row: slomath.BurnWindow) -> AlertingRule:
+    """One alert per window pair (Pyrra's shape): its `long`/`short` labels never change while
+    it fires, so Alertmanager sees one stable alert per pair and inhibits on `slo` alone."""
     period = slo.period_seconds
-    conditions = []
-    for row in rows:
-        long_w, short_w = slomath.format_duration(row.long_seconds), slomath.format_duration(row.short_seconds)
-        factor = _num(row.factor(period))
-        conditions.append(
-            f"  (\n    {_series(names.RULE_BURN_RATE, slo, long_w)} > {factor}\n    and ignoring({names.LABEL_WINDOW})\n"
-            f"    {_series(names.RULE_BURN_RATE, slo, short_w)} > {factor}\n  )"
-        )
-    # `window` is dropped so the alert keeps one identity whichever window pair fires.
-    expr = f"max without({names.LABEL_WINDOW}) (\n" + f"\n  or ignoring({names.LABEL_WINDOW})\n".join(conditions) + "\n)"
-    template = names.ALERT_BURN_PAGE if severity == "page" else names.ALERT_BURN_TICKET
-    alert = template.format(Slo=camel(slo.name))
-    pairs = " or ".join(
-        f"{slomath.format_duration(r.long_seconds)}/{slomath.format_duration(r.short_seconds)} above {_num(r.factor(period))}x"
-        for r in rows
+    long_w, short_w = slomath.format_duration(row.long_seconds), slomath.format_duration(row.short_seconds)
+    factor = _num(row.factor(period))
+    needed = slomath.min_events(row.factor(period), slo.objective)
+    events = _series(names.RULE_SLI_EVENTS.format(window=long_w), slo)
+    # `window` is dropped: the pair is in the alert's own labels. The value is the long
+    # window's burn rate. The events guard: one failure alone never reaches the threshold.
+    expr = (
+        f"max without({names.LABEL_WINDOW}) (\n"
+        f"  {_series(names.RULE_BURN_RATE, slo, long_w)} > {factor}\n  and ignoring({names.LABEL_WINDOW})\n"
+        f"  {_series(names.RULE_BURN_RATE, slo, short_w)} > {factor}\n  and ignoring({names.LABEL_WINDOW})\n"
+        f"  {events} >= {needed}\n)"
     )
-    spent = " or ".join(f"{round(r.budget_share * 100)}% in {slomath.format_duration(r.long_seconds)}" for r in rows)
-    extra = slo.alerting.page_labels if severity == "page" else slo.alerting.ticket_labels
+    template = names.ALERT_BURN_PAGE if row.action == "page" else names.ALERT_BURN_TICKET
+    alert = template.format(Slo=camel(slo.name))
+    extra = slo.alerting.page_labels if row.action == "page" else slo.alerting.ticket_labels
     return AlertingRule(
         alert=alert,
         expr=expr,
-        labels={**slo.labels, **extra, names.LABEL_SEVERITY: severity},
+        labels={**slo.labels, **extra, names.LABEL_SEVERITY: _severity(slo, row.action),
+                names.LABEL_LONG_WINDOW: long_w, names.LABEL_SHORT_WINDOW: short_w},
         annotations={
             "summary": f"SLO {slo.name} is burning its error budget {{{{ printf \"%.1f\" $value }}}}x too fast",
             "description": (
                 f"{(slo.description or slo.name).rstrip('.')} (objective {_num(slo.objective * 100)}% over {slo.window}). "
-                f"Burn rate {{{{ printf \"%.2f\" $value }}}} (windows {pairs}; that spends {spent}). "
+                f"Burn rate {{{{ printf \"%.2f\" $value }}}} over {long_w}, and over {short_w} too, both above {factor}x "
+                f"(at that rate {round(row.budget_share * 100)}% of the budget goes in {long_w}). "
                 f"Error budget remaining over {slo.window}: {_remaining_query()}."
             ),
             "runbook_url": f"{slo.alerting.runbook_base_url}/{alert}.md",
@@ -165,18 +201,28 @@ def _burn_alert(slo: SLO, severity: str, rows: list[slomath.BurnWindow]) -> Aler
     )
 
 
-def slo_group(slo: SLO) -> RuleGroup:
+def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> RuleGroup:
     period = slo.period_seconds
     windows = [slomath.format_duration(s) for s in slomath.sli_windows(period)]
     period_w = slomath.format_duration(period)
+    table = slomath.scaled_table(period)
+    long_windows = sorted({r.long_seconds for r in table})
     base = {names.LABEL_SLO: slo.name, **slo.labels}
     rules: list[Rule] = [
         RecordingRule(
             names.RULE_SLI_ERROR_RATIO.format(window=w),
-            sli_error_expr(slo.sli, w),
+            sli_error_expr(slo.sli, w, exporter_selector),
             {**base, names.LABEL_WINDOW: w},
         )
         for w in windows
+    ]
+    rules += [
+        RecordingRule(
+            names.RULE_SLI_EVENTS.format(window=w),
+            sli_events_expr(slo.sli, w, exporter_selector),
+            {**base, names.LABEL_WINDOW: w},
+        )
+        for w in (slomath.format_duration(s) for s in long_windows)
     ]
     rules += [
         RecordingRule(names.RULE_OBJECTIVE, f"vector({_num(slo.objective)})", base),
@@ -196,17 +242,13 @@ def slo_group(slo: SLO) -> RuleGroup:
         )
         for w in windows
     ]
-    table = slomath.scaled_table(period)
-    for severity in ("page", "ticket"):
-        rows = [r for r in table if r.severity == severity]
-        if rows:
-            rules.append(_burn_alert(slo, severity, rows))
+    rules += [_burn_alert(slo, row) for row in table]
     rules.append(
         AlertingRule(
             alert=names.ALERT_SLI_ABSENT,
-            expr=_absent_expr(slo.sli),
+            expr=_absent_expr(slo.sli, exporter_selector),
             for_=ABSENT_FOR,
-            labels={**base, **slo.alerting.ticket_labels, names.LABEL_SEVERITY: "ticket"},
+            labels={**base, **slo.alerting.ticket_labels, names.LABEL_SEVERITY: slo.alerting.ticket_severity},
             annotations={
                 "summary": f"SLO {slo.name} has no input data",
                 "description": (
@@ -221,5 +263,7 @@ def slo_group(slo: SLO) -> RuleGroup:
     return RuleGroup(names.RULE_GROUP_SLO.format(slo=slo.name), tuple(rules))
 
 
-def generate(spec: Spec) -> tuple[RuleGroup, ...]:
-    return tuple(slo_group(slo) for slo in spec.slos)
+def generate(spec: Spec, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> tuple[RuleGroup, ...]:
+    """Rule groups of every SLO of `spec`; `exporter_selector` is a PromQL matcher string
+    (e.g. 'job="openclaw-slo-exporter"') picking the exporter's own scrape, "" for none."""
+    return tuple(slo_group(slo, exporter_selector) for slo in spec.slos)

@@ -155,7 +155,17 @@ def _sli(err: Errors, raw: Any, path: str) -> SLI | None:
     return LatencySLI(str(module), phase, threshold or 1.0, target)
 
 
-_ALERTING_KEYS = ("runbook_base_url", "page_labels", "ticket_labels")
+_ALERTING_KEYS = ("runbook_base_url", "page_labels", "ticket_labels", "page_severity", "ticket_severity")
+
+
+def _severity(err: Errors, body: dict, key: str, path: str, default: str) -> str:
+    if key not in body:
+        return default
+    value = body[key]
+    if value not in names.SEVERITIES:
+        err.add(f"{path}.{key}", f"must be one of: {', '.join(names.SEVERITIES)} (got {value!r})")
+        return default
+    return value
 
 
 def _alerting(err: Errors, raw: Any, path: str, base: Alerting) -> Alerting:
@@ -170,10 +180,20 @@ def _alerting(err: Errors, raw: Any, path: str, base: Alerting) -> Alerting:
         runbook_base_url=url.rstrip("/"),
         page_labels=err.labels(body["page_labels"], f"{path}.page_labels") if "page_labels" in body else base.page_labels,
         ticket_labels=err.labels(body["ticket_labels"], f"{path}.ticket_labels") if "ticket_labels" in body else base.ticket_labels,
+        page_severity=_severity(err, body, "page_severity", path, base.page_severity),
+        ticket_severity=_severity(err, body, "ticket_severity", path, base.ticket_severity),
     )
 
 
-_SLO_KEYS = ("name", "description", "objective", "window", "sli", "labels", "alerting")
+_SLO_KEYS = ("name", "description", "objective", "window", "sli", "labels", "alerting", "enabled")
+
+
+def _enabled(err: Errors, raw: Any, path: str) -> bool:
+    value = raw.get("enabled", True) if isinstance(raw, dict) else True
+    if not isinstance(value, bool):
+        err.add(f"{path}.enabled", "must be true or false")
+        return True
+    return value
 
 
 def _slo(err: Errors, raw: Any, path: str, alerting: Alerting) -> SLO | None:
@@ -215,6 +235,9 @@ def parse(document: Any, source: str) -> Spec:
         err.add("slos", "must be a non-empty list")
         raw_slos = []
     slos = [_slo(err, raw, f"slos[{i}]", defaults) for i, raw in enumerate(raw_slos)]
+    # A disabled SLO is validated like any other (a typo still fails) but neither generated
+    # nor tracked live: e.g. the model SLO, whose probe the shipped config does not run.
+    enabled = [_enabled(err, raw, f"slos[{i}]") for i, raw in enumerate(raw_slos)]
     seen: set[str] = set()
     for i, slo in enumerate(slos):
         if slo and slo.name in seen:
@@ -223,7 +246,8 @@ def parse(document: Any, source: str) -> Spec:
             seen.add(slo.name)
     if err.items:
         raise SpecError(err.items)
-    return Spec(source=source, slos=tuple(s for s in slos if s), alerting=defaults)
+    return Spec(source=source, slos=tuple(s for s, on in zip(slos, enabled) if s and on), alerting=defaults,
+                disabled=tuple(s.name for s, on in zip(slos, enabled) if s and not on))
 
 
 def load_text(text: str, source: str) -> Spec:

@@ -61,6 +61,25 @@ def promtool_test_rules(
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def promtool_test_promql(
+    tmp_path: Path, input_series: list[dict], checks: list[tuple[str, str, list]], interval: str = "1m"
+) -> None:
+    """`promtool test rules` with PromQL checks only: (expr, eval_time, exp_samples)."""
+    promtool = require("promtool")
+    test = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": interval,
+            "input_series": input_series,
+            "promql_expr_test": [{"expr": e, "eval_time": at, "exp_samples": exp} for e, at, exp in checks],
+        }],
+    }
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
+    done = run([promtool, "test", "rules", "test.yml"], cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @contextmanager
 def daemon(args: list[str], log_path: Path, ready_url: str, timeout: float = 60) -> Iterator[subprocess.Popen]:
     """Run a server until the block ends; it must answer 200 on ready_url first. Stopped by its pid."""

@@ -58,13 +58,13 @@ def test_four_restarts_in_an_hour_fire_and_exactly_three_do_not(tmp_path):
     ], [
         ("66m", alert, []),  # 4 restarts since 64m: `for` 5m not over yet
         ("75m", alert, [fired(
-            alert, "ticket", GW,
+            alert, "warning", GW,
             f"Container openclaw-gateway of openclaw/{POD} restarted 4 times in the last hour",
             f"4 restarts of container openclaw-gateway in pod openclaw/{POD} within one hour (alert above 3). "
             "Last termination: Error (exit code 1). A crash loop of the gateway drops every WebSocket session at each restart.",
         )]),
         ("100m", alert, [fired(
-            alert, "ticket", GW,
+            alert, "warning", GW,
             f"Container openclaw-gateway of openclaw/{POD} restarted 4 times in the last hour",
             f"4 restarts of container openclaw-gateway in pod openclaw/{POD} within one hour (alert above 3). "
             "Last termination: Error (exit code 1). A crash loop of the gateway drops every WebSocket session at each restart.",
@@ -80,7 +80,7 @@ def test_exactly_three_restarts_do_not_fire_when_scrapes_and_evaluations_are_not
         series(names.KSM_RESTARTS_TOTAL, {**GW, "pod": OTHER_POD, "uid": "u1"}, "0x80 1 2 3 3x60"),
         series(names.KSM_RESTARTS_TOTAL, {**GW, "uid": "u2"}, "0x80 1 2 3 4 4x60"),
     ], [(at, alert, [fired(
-        alert, "ticket", GW,
+        alert, "warning", GW,
         f"Container openclaw-gateway of openclaw/{POD} restarted 4 times in the last hour",
         f"4 restarts of container openclaw-gateway in pod openclaw/{POD} within one hour (alert above 3). "
         "Last termination: unknown. A crash loop of the gateway drops every WebSocket session at each restart.",
@@ -92,7 +92,7 @@ def test_the_exporters_own_restart_count_alone_fires(tmp_path):
     promtool_test(tmp_path, [series(names.POD_RESTARTS_LAST_HOUR, GW, "3x10 5x20")], [
         ("9m", alert, []),
         ("20m", alert, [fired(
-            alert, "ticket", GW,
+            alert, "warning", GW,
             f"Container openclaw-gateway of openclaw/{POD} restarted 5 times in the last hour",
             f"5 restarts of container openclaw-gateway in pod openclaw/{POD} within one hour (alert above 3). "
             "Last termination: unknown. A crash loop of the gateway drops every WebSocket session at each restart.",
@@ -112,7 +112,7 @@ def test_cpu_above_80_percent_of_the_limit_for_15_minutes(tmp_path):
     ], [
         ("10m", alert, []),
         ("30m", alert, [fired(
-            alert, "ticket", GW,
+            alert, "warning", GW,
             f"Gateway openclaw/{POD} uses 90% of its CPU limit",
             f"Container openclaw-gateway of openclaw/{POD} averaged 90% of its CPU limit over 5m (alert above 80% for 15m). "
             "Near the limit the kernel throttles it: message handling and WebSocket handshakes slow down.",
@@ -131,7 +131,7 @@ def test_memory_above_90_percent_of_the_limit_pages(tmp_path):
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
-            alert, "page", GW,
+            alert, "critical", GW,
             f"Gateway openclaw/{POD} uses 95% of its memory limit",
             f"Container openclaw-gateway of openclaw/{POD} has a working set of 95% of its memory limit (alert above 90% for 5m). "
             "At the limit the kernel OOM-kills it (last termination reason OOMKilled) and every session on it drops.",
@@ -156,7 +156,7 @@ def test_message_processing_p95_above_5s(tmp_path):
     promtool_test(tmp_path, [*_message_buckets("openclaw-gateway", fast=False), *_message_buckets("openclaw-gateway-fast", fast=True)], [
         ("8m", alert, []),
         ("20m", alert, [fired(
-            alert, "ticket", {"job": "openclaw-gateway", "namespace": "openclaw"},
+            alert, "warning", {"job": "openclaw-gateway", "namespace": "openclaw"},
             "Gateway message processing P95 is 9.75s",
             "P95 of openclaw_message_processed_duration_seconds (the gateway's diagnostics plugin, job openclaw-gateway) "
             "over 5m is 9.75s (alert above 5s for 10m; the article's normal P95 is 800ms). Usually the model provider is slow: "
@@ -178,7 +178,7 @@ def test_gateway_model_call_failures_above_5_percent_page(tmp_path):
     ], [
         ("5m", alert, []),
         ("20m", alert, [fired(
-            alert, "page", bad,
+            alert, "critical", bad,
             "10% of the gateway's calls to bailian/qwen-plus fail",
             "The gateway's own model calls (diagnostics plugin) to bailian/qwen-plus failed 10% of the time over 10m "
             "(alert above 5% for 5m). Failures by category: model_not_found 100. Users get errors instead of answers.",
@@ -197,7 +197,7 @@ def test_model_probe_failures_above_5_percent_page_but_credentials_do_not_count(
     ], [
         ("8m", alert, []),
         ("45m", alert, [fired(
-            alert, "page", {"target": "gw"},
+            alert, "critical", {"target": "gw"},
             "50% of model probes of gw fail",
             "The exporter's model probe of gw failed 50% of its runs over 30m (alert above 5% for 10m; credential failures "
             "are excluded, see OpenClawProbeAuthFailing). Results: model_not_found 30. Check the provider's status and the configured model.",
@@ -219,7 +219,7 @@ def test_crash_loop_backoff_for_5_minutes(tmp_path):
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
-            alert, "ticket", GW,
+            alert, "warning", GW,
             f"Gateway openclaw/{POD} is in CrashLoopBackOff",
             f"Container openclaw-gateway of openclaw/{POD} has been waiting in CrashLoopBackOff for 5m: it exits soon after "
             "every start. Last termination: Error (exit code 1); restarts so far: 4. Read the previous container's log: a "
@@ -236,7 +236,7 @@ def test_image_pull_failing_keeps_one_alert_across_reason_flips(tmp_path):
     ], [
         ("4m", alert, []),
         ("15m", alert, [fired(
-            alert, "ticket", GW,
+            alert, "warning", GW,
             f"Gateway openclaw/{POD} cannot pull its image",
             f"Container openclaw-gateway of openclaw/{POD} has been waiting in ImagePullBackOff or ErrImagePull for 5m: the "
             "node cannot fetch the image (registry DNS, credentials, or a wrong tag). kubectl describe pod shows the kubelet's exact error.",
@@ -255,7 +255,7 @@ def test_failed_mount_events_fire_from_the_first_one_and_resolve_when_they_stop(
     ], [
         ("19m", alert, []),
         ("22m", alert, [fired(
-            alert, "ticket", {"namespace": "openclaw"},
+            alert, "warning", {"namespace": "openclaw"},
             "Volume mounts fail in namespace openclaw (3 FailedMount events in 10m)",
             "3 Warning events with reason FailedMount about the gateway's pods in namespace openclaw in the last 10m. "
             f"Pods waiting in ContainerCreating: {POD}. The article's cause: several CephFS PVCs created at once raced "
@@ -273,7 +273,7 @@ def test_stuck_in_container_creating_for_more_than_5_minutes(tmp_path):
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
-            alert, "ticket", GW,
+            alert, "warning", GW,
             f"Gateway openclaw/{POD} has been stuck in ContainerCreating for more than 5m",
             f"Container openclaw-gateway of openclaw/{POD} has waited in ContainerCreating for more than 5m. Usually a volume "
             "that does not mount (see OpenClawPodVolumeMountFailing); kubectl describe pod lists the events.",
@@ -291,7 +291,7 @@ def _startup(count: str, fast: str) -> list[dict]:
 
 
 SLOW_START = fired(
-    names.ALERT_STARTUP_SLOW, "ticket", {"namespace": "openclaw"},
+    names.ALERT_STARTUP_SLOW, "warning", {"namespace": "openclaw"},
     "Gateway pods in openclaw took more than 300s to become Ready",
     "1 gateway pod(s) in namespace openclaw took longer than 300s from creation to Ready in the last 1h (target: under "
     "5 minutes; the article got 3 minutes, then 50s). Slow image pulls and volume mounts are the usual causes.",
@@ -323,7 +323,7 @@ def test_model_missing_from_the_provider_catalog_pages(tmp_path):
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
-            alert, "page", retired,
+            alert, "critical", retired,
             "Model qwen-plus is missing from provider bailian's catalog",
             "The model probe of gw has not found qwen-plus in the /models list of provider bailian for 5m. The provider has "
             "probably retired it (the article's qwen-plus): every request using it fails. Point the gateway at a listed model.",
@@ -343,7 +343,7 @@ def test_gateway_not_ready_names_the_failing_subsystems(tmp_path):
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
-            alert, "ticket", {"target": "gw"},
+            alert, "warning", {"target": "gw"},
             "Gateway gw is not ready; failing: agent-database:main, plugin-reload",
             "The gateway's /readyz on gw has answered not ready for 5m. Failing subsystems: agent-database:main, "
             "plugin-reload. Clients connecting now are refused or degraded.",
@@ -365,7 +365,7 @@ def test_websocket_handshakes_failing_by_reason_but_not_for_credentials(tmp_path
     ], [
         ("5m", alert, []),
         ("20m", alert, [fired(
-            alert, "ticket", {"target": "gw", "result": "timeout"},
+            alert, "warning", {"target": "gw", "result": "timeout"},
             "WebSocket probes of gw fail with timeout",
             "50% of the exporter's WebSocket probes of gw over 5m ended with timeout (alert above 25% for 5m). Clients "
             "connecting the same way fail too. Credential results alert separately as OpenClawProbeAuthFailing.",
@@ -382,7 +382,7 @@ def test_probe_auth_failures_are_a_ticket_that_says_not_an_outage(tmp_path):
     ], [
         ("8m", alert, []),
         ("20m", alert, [fired(
-            alert, "ticket", {"target": "gw", "module": "websocket", "result": "auth_failed"},
+            alert, "warning", {"target": "gw", "module": "websocket", "result": "auth_failed"},
             "The exporter's websocket probe of gw is refused its credentials (auth_failed): not an outage",
             "The websocket probe of gw ended with auth_failed 10 times in the last 5m, for 10m: the probe's token, scopes "
             "or device pairing are wrong, not the gateway. These probes count neither for nor against the SLOs, so the "
@@ -402,7 +402,7 @@ def test_exporter_down_when_scrapes_fail(tmp_path):
     ], [
         ("8m", alert, []),
         ("15m", alert, [fired(
-            alert, "ticket", EXPORTER,
+            alert, "warning", EXPORTER,
             "The OpenClaw exporter (job openclaw-slo-exporter) is not scraped",
             "Prometheus has not scraped job openclaw-slo-exporter successfully for 5m (instance 10.0.0.7:9879; no instance "
             "means no target is discovered at all). Every probe, SLO and pod alert of the gateway is blind meanwhile.",
@@ -415,7 +415,7 @@ def test_exporter_down_when_it_is_not_discovered_at_all(tmp_path):
     promtool_test(tmp_path, [series("up", {"job": "kube-state-metrics", "instance": "10.0.0.8:8080"}, "1x20")], [
         ("4m", alert, []),
         ("10m", alert, [fired(
-            alert, "ticket", {"job": "openclaw-slo-exporter"},
+            alert, "warning", {"job": "openclaw-slo-exporter"},
             "The OpenClaw exporter (job openclaw-slo-exporter) is not scraped",
             "Prometheus has not scraped job openclaw-slo-exporter successfully for 5m (instance ; no instance "
             "means no target is discovered at all). Every probe, SLO and pod alert of the gateway is blind meanwhile.",
@@ -429,7 +429,7 @@ def test_config_reload_failed(tmp_path):
         ("5m", alert, []),
         ("8m", alert, []),
         ("15m", alert, [fired(
-            alert, "ticket", EXPORTER,
+            alert, "warning", EXPORTER,
             "The exporter 10.0.0.7:9879 rejected its new config",
             "The last config reload of the exporter 10.0.0.7:9879 failed 5m ago or more; it keeps probing with the previous "
             "config, so the change you made is not in effect. openclaw-exporter check --config.file lists every problem.",
@@ -445,7 +445,7 @@ def test_kube_watch_stale_when_the_last_sync_is_older_than_10_minutes(tmp_path):
     ], [
         ("14m", alert, []),
         ("20m", alert, [fired(
-            alert, "ticket", {**EXPORTER, "resource": "pods"},
+            alert, "warning", {**EXPORTER, "resource": "pods"},
             "The exporter has not heard from the Kubernetes API about pods for 20m 0s",
             "The exporter 10.0.0.7:9879 last received a list, watch event or bookmark for pods 20m 0s ago (alert above "
             "600s for 5m). Its pod metrics are stale, so the pod alerts cannot fire.",
@@ -461,7 +461,7 @@ def test_kube_watch_errors_but_not_410_gone(tmp_path):
     ], [
         ("20m", alert, []),
         ("40m", alert, [fired(
-            alert, "ticket", {"job": "openclaw-slo-exporter", "resource": "pods", "kind": "connection"},
+            alert, "warning", {"job": "openclaw-slo-exporter", "resource": "pods", "kind": "connection"},
             "The exporter's Kubernetes watch of pods fails (connection errors)",
             "15 connection errors of the exporter's list/watch of pods in 15m (alert above 5 for 15m; 410 Gone is a normal "
             "re-list and not counted). Pod metrics may be stale.",

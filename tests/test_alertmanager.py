@@ -1,5 +1,6 @@
-"""alerts/alertmanager.example.yml: amtool accepts it, it routes page and ticket apart, and a
-real Alertmanager inhibits symptom alerts while the SLO page for the same service fires."""
+"""alerts/alertmanager.example.yml: amtool accepts it, it routes critical (page), warning
+(ticket) and info apart, and a real Alertmanager inhibits symptom alerts while the SLO page for
+the same service fires."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.prometheus
 
 CONFIG = ALERTS / "alertmanager.example.yml"
 SLO_PAGE = "OpenClawWebsocketAvailabilityBurnRatePage"
+SLO_TICKET = "OpenClawWebsocketAvailabilityBurnRateTicket"
+RECEIVER = {"critical": "page", "warning": "ticket", "info": "info"}
 SYMPTOMS = (names.ALERT_GATEWAY_NOT_READY, names.ALERT_WEBSOCKET_FAILING, names.ALERT_MODEL_PROBE_FAILURES,
             names.ALERT_POD_RESTARTS, names.ALERT_CRASH_LOOP, names.ALERT_IMAGE_PULL, names.ALERT_VOLUME_MOUNT,
             names.ALERT_CONTAINER_CREATING, names.ALERT_STARTUP_SLOW)
@@ -52,12 +55,14 @@ def route(*labels: str) -> str:
 @pytest.mark.parametrize("alert", sorted(generated_alerts()))
 def test_every_generated_alert_routes_to_the_receiver_of_its_severity(alert):
     labels = generated_alerts()[alert]
-    assert route(f"alertname={alert}", *(f"{k}={v}" for k, v in labels.items() if "{" not in v)) == labels["severity"]
+    assert labels["severity"] in names.SEVERITIES
+    assert route(f"alertname={alert}", *(f"{k}={v}" for k, v in labels.items() if "{" not in v)) == RECEIVER[labels["severity"]]
 
 
-def test_page_and_ticket_go_to_different_receivers():
-    assert route("severity=page") == "page"
-    assert route("severity=ticket") == "ticket"
+def test_critical_warning_and_info_go_to_different_receivers():
+    assert route("severity=critical") == "page"
+    assert route("severity=warning") == "ticket"
+    assert route("severity=info") == "info"
     assert route("alertname=SomethingElse") == "ticket"  # the default
 
 
@@ -69,7 +74,7 @@ def test_inhibition_rules_name_only_alerts_that_exist():
     target = re.search(r'alertname=~"(.+)"', symptoms_rule["target_matchers"][0]).group(1)
     assert {a for a in existing if re.fullmatch(target, a)} == set(SYMPTOMS)
     pages = {a for a in existing if re.fullmatch(source, a)}
-    assert pages and all(generated_alerts()[a]["severity"] == "page" for a in pages)
+    assert pages and all(generated_alerts()[a]["severity"] == "critical" for a in pages)
     assert symptoms_rule["equal"] == [names.LABEL_SERVICE]
     assert all(generated_alerts()[a][names.LABEL_SERVICE] == "openclaw-gateway" for a in pages | set(SYMPTOMS))
 
@@ -115,18 +120,21 @@ def _states(port: int) -> dict[str, dict]:
 def test_symptoms_are_inhibited_while_the_slo_page_fires(alertmanager):
     port = alertmanager
     # Before the page: the symptom alert is active and would notify.
-    _api(port, "alerts", [_alert(names.ALERT_GATEWAY_NOT_READY, severity="ticket", target="gw")])
+    _api(port, "alerts", [_alert(names.ALERT_GATEWAY_NOT_READY, severity="warning", target="gw"),
+                          _alert(SLO_TICKET, severity="warning", slo="websocket-availability", long="1d", short="2h")])
     states = _states(port)
     assert states[f"{names.ALERT_GATEWAY_NOT_READY}/gw"]["state"] == "active"
+    assert states[f"{SLO_TICKET}/openclaw-gateway"]["state"] == "active"
 
-    page = _alert(SLO_PAGE, severity="page", slo="websocket-availability")
-    other_service = _alert(names.ALERT_WEBSOCKET_FAILING, severity="ticket", target="other", result="timeout")
+    # The page as the rules send it: one alert per window pair, with long/short labels.
+    page = _alert(SLO_PAGE, severity="critical", slo="websocket-availability", long="1h", short="5m")
+    other_service = _alert(names.ALERT_WEBSOCKET_FAILING, severity="warning", target="other", result="timeout")
     other_service["labels"]["service"] = "some-other-gateway"
     _api(port, "alerts", [
         page,
-        _alert(names.ALERT_WEBSOCKET_FAILING, severity="ticket", target="gw", result="timeout"),
-        _alert(names.ALERT_CRASH_LOOP, severity="ticket", namespace="openclaw", pod="openclaw-gateway-1", container="openclaw-gateway"),
-        _alert(names.ALERT_MEMORY_HIGH, severity="page", namespace="openclaw", pod="openclaw-gateway-1", container="openclaw-gateway"),
+        _alert(names.ALERT_WEBSOCKET_FAILING, severity="warning", target="gw", result="timeout"),
+        _alert(names.ALERT_CRASH_LOOP, severity="warning", namespace="openclaw", pod="openclaw-gateway-1", container="openclaw-gateway"),
+        _alert(names.ALERT_MEMORY_HIGH, severity="critical", namespace="openclaw", pod="openclaw-gateway-1", container="openclaw-gateway"),
         other_service,
     ])
     deadline = time.monotonic() + 10
@@ -137,7 +145,7 @@ def test_symptoms_are_inhibited_while_the_slo_page_fires(alertmanager):
         time.sleep(0.2)
     assert states[f"{SLO_PAGE}/openclaw-gateway"]["state"] == "active"
     for symptom in (f"{names.ALERT_GATEWAY_NOT_READY}/gw", f"{names.ALERT_WEBSOCKET_FAILING}/gw",
-                    f"{names.ALERT_CRASH_LOOP}/openclaw-gateway"):
+                    f"{names.ALERT_CRASH_LOOP}/openclaw-gateway", f"{SLO_TICKET}/openclaw-gateway"):
         assert states[symptom]["state"] == "suppressed", (symptom, states[symptom])
         assert states[symptom]["inhibitedBy"], symptom
     # Not a symptom (its own page), and a symptom of another service: both still notify.

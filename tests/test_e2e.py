@@ -283,6 +283,7 @@ async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(t
         delivered_at, receiver, alert = page[0]
         time_to_page = delivered_at - stopped
         assert receiver == page_receiver(am_doc)
+        assert alert["labels"]["severity"] == "critical"
         assert "runbook_url" in alert["annotations"]
         assert gateway_token not in json.dumps(pager.notifications)
         page_receivers = {r for _, r, a in pager.alerts("firing", stopped) if is_outage_page(a)}

@@ -39,17 +39,17 @@ async def test_pod_probing_labels_each_ready_pod_and_forgets_deleted_ones(tmp_pa
             async with running_exporter(doc, tmp_path) as ex:
                 async def pod_probed():
                     s = await ex.samples()
-                    return (value(s, c.PROBE_SUCCESS, target="gw", module="readiness", pod=name) == 1
+                    return (value(s, c.PROBE_SUCCESS, target="gw", module="readiness", gateway_pod=name) == 1
                             and value(s, c.PROBE_SUCCESS, target="gw", module="readiness") == 1)
                 await wait_for(pod_probed, timeout=15)
                 # Per-pod probes are diagnostics: the live SLO counts the service's probes only.
                 series = ex.exporter.state.series
-                assert series[("gw", "readiness", name)].last.pod == name
+                assert series[("gw", "readiness", name)].last.gateway_pod == name
                 api.delete("pods", pod["metadata"]["namespace"], name)
 
                 async def forgotten():
                     s = await ex.samples()
-                    return not any(metric.startswith("openclaw_probe_") and dict(labels).get("pod") == name
+                    return not any(metric.startswith("openclaw_probe_") and dict(labels).get(c.LABEL_GATEWAY_POD) == name
                                    for (metric, labels) in s)
                 await wait_for(forgotten, timeout=15)
     finally:

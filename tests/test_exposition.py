@@ -18,7 +18,7 @@ HOSTILE = 'plugin "x"\\ \nreload'
 
 def outcome(result: str = "success", pod: str = "", **phases: float) -> ProbeOutcome:
     return ProbeOutcome(target="gw", module="readiness", result=result, message="", phases=phases or {"total": 0.012},
-                        started=time.time(), pod=pod,
+                        started=time.time(), gateway_pod=pod,
                         gauges=[Gauge(c.GATEWAY_READINESS_FAILING, "failing", ((c.LABEL_SUBSYSTEM, HOSTILE),), 1.0)])
 
 
@@ -35,7 +35,9 @@ def test_text_parses_with_escaped_labels_and_pod_series():
     samples = parse_samples(render_state(sample_state()))
     assert value(samples, c.PROBE_ATTEMPTS_TOTAL, target="gw", module="readiness", result="refused") == 1
     assert value(samples, c.PROBE_SUCCESS, target="gw", module="readiness") == 0
-    assert value(samples, c.PROBE_SUCCESS, target="gw", module="readiness", pod="gw-0") == 1
+    assert value(samples, c.PROBE_SUCCESS, target="gw", module="readiness", gateway_pod="gw-0") == 1
+    # Never `pod`: the Prometheus Operator sets that target label on every series it scrapes.
+    assert all(dict(labels).get("pod") is None for (_, labels) in samples)
     assert value(samples, c.PROBE_SKIPPED_TOTAL, target="gw", module="readiness") == 1
     assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="total") == 1
     assert value(samples, c.PROBE_DURATION + "_bucket", target="gw", module="readiness", phase="total", le="+Inf") == 1

@@ -11,9 +11,16 @@ import sys
 import textwrap
 import time
 
+from importlib import resources
+
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from exporter.app import Exporter
+from exporter.config import parse_config
+from exporter.status import SECTION_SLOS, build_status
+from exporter.status_html import render_index
+from exporter.status_sources import slo_rows
 from slo import spec
 from slo.live import LiveBudget
 from slohelpers import ROOT
@@ -63,12 +70,38 @@ def test_windows_forget_old_events_and_no_traffic_has_no_sli():
     assert sample(families, "openclaw_slo_sli_ratio", slo=slo, window="1h") is None
     assert sample(families, "openclaw_slo_burn_rate", slo=slo, window="1h") == 0.0
     assert sample(families, "openclaw_slo_sli_ratio", slo=slo, window="6h") == 0.0
-    # 31 days on, the event has left the 30d window: a full budget again.
+    assert sample(families, "openclaw_slo_error_budget_remaining_ratio", slo=slo) == pytest.approx(1 - 1 / 0.001)
+    # 31 days on, the event has left the 30d window: no data (not a made-up full budget).
     families = live.families(T0 + 31 * 86400)
-    assert sample(families, "openclaw_slo_error_budget_remaining_ratio", slo=slo) == 1.0
-    # Model SLO never saw a probe: objective and a full budget, no SLI.
-    assert sample(families, "openclaw_slo_error_budget_remaining_ratio", slo="model-catalog-availability") == 1.0
-    assert sample(families, "openclaw_slo_sli_ratio", slo="model-catalog-availability", window="30d") is None
+    assert sample(families, "openclaw_slo_error_budget_remaining_ratio", slo=slo) is None
+    assert sample(families, "openclaw_slo_objective_ratio", slo=slo) == 0.999
+
+
+def test_an_slo_whose_probe_never_ran_reports_no_data_never_a_full_budget():
+    # A user enabled the opt-in model SLO but no target runs the model probe.
+    text = resources.files("slo").joinpath("specs/openclaw-gateway.yml").read_text().replace("enabled: false", "enabled: true")
+    live = LiveBudget(spec.load_text(text, "inline"))
+    live.record("gw", "websocket", "success", {"handshake": 0.01}, T0)
+    families = live.families(T0)
+    slo = "model-catalog-availability"
+    assert sample(families, "openclaw_slo_objective_ratio", slo=slo) == 0.99
+    assert sample(families, "openclaw_slo_error_budget_remaining_ratio", slo=slo) is None
+    assert all(sample(families, "openclaw_slo_sli_ratio", slo=slo, window=w) is None for w in ("5m", "1h", "30d"))
+    assert sample(families, "openclaw_slo_error_budget_remaining_ratio", slo="websocket-availability") == 1.0
+    # The status page says so in words.
+    ex = Exporter("/etc/openclaw/exporter.yml", jitter=False)
+    ex.config = parse_config({"targets": [{"name": "gw", "url": "http://127.0.0.1:18789"}]})
+    ex.status_sections[SECTION_SLOS] = lambda: slo_rows(live.families(T0), spec.load_text(text, "inline"))
+    view = build_status(ex, now=T0)
+    rows = {r["name"]: r for r in view["slos"]["rows"]}
+    assert (rows[slo]["status"], rows[slo]["budget_remaining"], rows[slo]["sli"], rows[slo]["burn_rate"]) == (
+        "NO DATA", None, None, None)
+    assert rows["websocket-availability"]["status"] == "OK"
+    html = render_index(view)
+    model_row = html[html.index(slo):html.index("</tr>", html.index(slo))]
+    assert "NO DATA" in model_row and "no data" in model_row
+    assert "100 %" not in model_row and "OK" not in model_row and "not burning" not in model_row
+    assert "0.00\u00d7" not in model_row
 
 
 def test_target_regex_is_anchored():

@@ -31,7 +31,7 @@ def test_objectives_outside_the_open_unit_interval_are_rejected(objective):
 
 
 def test_workbook_table_is_data_with_the_documented_factors():
-    rows = [(w.budget_share, w.long_seconds, w.short_seconds, w.severity) for w in m.WORKBOOK_TABLE]
+    rows = [(w.budget_share, w.long_seconds, w.short_seconds, w.action) for w in m.WORKBOOK_TABLE]
     assert rows == [
         (0.02, 3600, 300, "page"),
         (0.05, 21600, 1800, "page"),
@@ -39,6 +39,21 @@ def test_workbook_table_is_data_with_the_documented_factors():
         (0.10, 259200, 21600, "ticket"),
     ]
     assert [w.factor(30 * DAY) for w in m.WORKBOOK_TABLE] == [14.4, 6.0, 3.0, 1.0]
+
+
+def test_min_events_lets_one_failure_never_cross_a_threshold_alone():
+    # 99.9 %: 1 / (14.4 x 0.001) = 69.4 -> 70; exactly 1000 for 1x (Decimal: not 1001).
+    assert [m.min_events(w.factor(30 * DAY), 0.999) for w in m.WORKBOOK_TABLE] == [70, 167, 334, 1000]
+    assert m.min_events(14.4, 0.99) == 7
+    for objective in (0.9, 0.99, 0.995, 0.999, 0.9995):
+        for w in m.WORKBOOK_TABLE:
+            factor = w.factor(30 * DAY)
+            n = m.min_events(factor, objective)
+            threshold = factor * m.error_budget(objective)
+            assert 1 / n <= threshold + 1e-12  # one failure in n events does not fire
+            assert n == 1 or 1 / (n - 1) > threshold  # and n is the smallest such count
+    with pytest.raises(ValueError):
+        m.min_events(14.4, 1.0)
 
 
 def test_burn_factor_formula():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -49,13 +50,13 @@ def build_history() -> dict[str, list[int]]:
         model_ok.append(0 if age in model_down else 1)
         model_bad.append(1 if age in model_down else 0)
     return {
-        f'{names.PROBE_ATTEMPTS_TOTAL}{{target="gw",module="websocket",result="success"}}': ws_success,
-        f'{names.PROBE_ATTEMPTS_TOTAL}{{target="gw",module="websocket",result="refused"}}': ws_refused,
-        f'{names.PROBE_ATTEMPTS_TOTAL}{{target="gw",module="websocket",result="auth_failed"}}': ws_auth,
-        f'{names.PROBE_LATENCY_GOOD_TOTAL}{{target="gw",module="websocket",phase="handshake",threshold_seconds="0.25"}}': ws_good,
-        f'{names.PROBE_ATTEMPTS_TOTAL}{{target="gw",module="readiness",result="success"}}': ready,
-        f'{names.PROBE_ATTEMPTS_TOTAL}{{target="gw",module="model",result="success"}}': model_ok,
-        f'{names.PROBE_ATTEMPTS_TOTAL}{{target="gw",module="model",result="model_not_found"}}': model_bad,
+        f'{names.PROBE_ATTEMPTS_TOTAL}{{job="openclaw-slo-exporter",target="gw",module="websocket",result="success"}}': ws_success,
+        f'{names.PROBE_ATTEMPTS_TOTAL}{{job="openclaw-slo-exporter",target="gw",module="websocket",result="refused"}}': ws_refused,
+        f'{names.PROBE_ATTEMPTS_TOTAL}{{job="openclaw-slo-exporter",target="gw",module="websocket",result="auth_failed"}}': ws_auth,
+        f'{names.PROBE_LATENCY_GOOD_TOTAL}{{job="openclaw-slo-exporter",target="gw",module="websocket",phase="handshake",threshold_seconds="0.25"}}': ws_good,
+        f'{names.PROBE_ATTEMPTS_TOTAL}{{job="openclaw-slo-exporter",target="gw",module="readiness",result="success"}}': ready,
+        f'{names.PROBE_ATTEMPTS_TOTAL}{{job="openclaw-slo-exporter",target="gw",module="model",result="success"}}': model_ok,
+        f'{names.PROBE_ATTEMPTS_TOTAL}{{job="openclaw-slo-exporter",target="gw",module="model",result="model_not_found"}}': model_bad,
     }
 
 
@@ -108,6 +109,13 @@ def backfilled(tmp_path_factory) -> Iterator[tuple[str, int, dict[str, list[int]
         yield url, end, history
 
 
+def with_model_slo() -> str:
+    """The shipped spec with its opt-in model SLO enabled (as a user with a model probe has it)."""
+    text = resources.files("slo").joinpath("specs/openclaw-gateway.yml").read_text(encoding="utf-8")
+    assert "    enabled: false\n" in text
+    return text.replace("    enabled: false\n", "    enabled: true\n")
+
+
 @pytest.mark.prometheus
 def test_remaining_budget_matches_the_backfilled_data(backfilled):
     url, end, history = backfilled
@@ -115,7 +123,7 @@ def test_remaining_budget_matches_the_backfilled_data(backfilled):
     assert expected["websocket-availability"] == pytest.approx(1 - 54 / 86280 / 0.001)  # 2 probes/min, 1h of auth_failed excluded
     client = report.PrometheusClient(url)
     try:
-        reports = {r.slo: r for r in report.build_report(spec.load(), client, float(end))}
+        reports = {r.slo: r for r in report.build_report(spec.load_text(with_model_slo(), "x"), client, float(end))}
     finally:
         client.close()
     for name, remaining in expected.items():
@@ -132,7 +140,7 @@ def test_remaining_budget_matches_the_backfilled_data(backfilled):
 
 
 @pytest.mark.prometheus
-def test_cli_report_prints_a_table_and_json(backfilled, capsys):
+def test_cli_report_prints_a_table_and_json(backfilled, capsys, tmp_path):
     url, end, history = backfilled
     assert cli.main(["report", "--prometheus.url", url, "--time", str(end)]) == 0
     table = capsys.readouterr().out.splitlines()
@@ -141,6 +149,9 @@ def test_cli_report_prints_a_table_and_json(backfilled, capsys):
     assert cli.main(["report", "--prometheus.url", url, "--time", str(end), "--json"]) == 0
     data = {d["slo"]: d for d in json.loads(capsys.readouterr().out)}
     assert set(data) == {s.name for s in spec.load().slos}
+    (tmp_path / "spec.yml").write_text(with_model_slo())
+    assert cli.main(["report", "--prometheus.url", url, "--time", str(end), "--json", "--spec", str(tmp_path / "spec.yml")]) == 0
+    data = {d["slo"]: d for d in json.loads(capsys.readouterr().out)}
     assert data["model-catalog-availability"]["remaining_ratio"] == pytest.approx(
         expected_remaining(history)["model-catalog-availability"], abs=0.001
     )
@@ -193,6 +204,20 @@ def test_rolling_window_override_changes_the_budget_period():
     assert (r.window, r.period_seconds, r.budget_minutes, r.remaining_ratio) == ("7d", 7 * 86400, 10.08, 0.5)
     assert r.burn_rates["1h"] == 0.5
     assert r.exhaustion_seconds == 0.5 * 7 * 86400 / 0.5
+
+
+def test_an_slo_without_events_reports_no_data_not_a_full_budget():
+    class Empty:
+        def query(self, expr: str, at: float) -> float | None:
+            return None  # what PrometheusClient returns for NaN (0/0) or an empty vector
+
+    (r,) = report.build_report(spec.load_text(
+        "apiVersion: openclaw-slo/v1\nslos:\n- name: ws\n  objective: 0.999\n  sli: {kind: availability, module: websocket}\n", "x"),
+        Empty(), 0.0)
+    assert (r.sli, r.remaining_ratio, r.consumed_ratio, r.consumed_minutes, r.exhaustion_seconds) == (None, None, None, None, None)
+    row = report.to_table([r]).splitlines()[1]
+    assert "no data" in row and "100" not in row
+    assert json.loads(report.to_json([r]))[0]["remaining_ratio"] is None
 
 
 def test_calendar_month_budget_is_the_whole_months():

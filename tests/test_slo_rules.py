@@ -12,6 +12,7 @@ import yaml
 
 from exporter import conventions as names
 from slo import cli, render, rules, spec
+from slo.model import SpecError
 from slohelpers import ALERTS, ROOT, require, run
 
 RULES = ALERTS / "slo-rules.yml"
@@ -64,6 +65,7 @@ def test_rule_names_come_from_conventions():
     records = {r.record for g in groups for r in g.rules if isinstance(r, rules.RecordingRule)}
     assert records == {
         *(names.RULE_SLI_ERROR_RATIO.format(window=w) for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")),
+        *(names.RULE_SLI_EVENTS.format(window=w) for w in ("1h", "6h", "1d", "3d")),
         names.RULE_OBJECTIVE, names.RULE_ERROR_BUDGET, names.RULE_BUDGET_REMAINING, names.RULE_BURN_RATE,
     }
     alerts = {r.alert for g in groups for r in g.rules if isinstance(r, rules.AlertingRule)}
@@ -71,7 +73,6 @@ def test_rule_names_come_from_conventions():
         "OpenClawWebsocketAvailabilityBurnRatePage", "OpenClawWebsocketAvailabilityBurnRateTicket",
         "OpenClawReadinessAvailabilityBurnRatePage", "OpenClawReadinessAvailabilityBurnRateTicket",
         "OpenClawWebsocketHandshakeLatencyBurnRatePage", "OpenClawWebsocketHandshakeLatencyBurnRateTicket",
-        "OpenClawModelCatalogAvailabilityBurnRatePage", "OpenClawModelCatalogAvailabilityBurnRateTicket",
         names.ALERT_SLI_ABSENT,
     }
 
@@ -80,15 +81,60 @@ def test_alerts_carry_runbook_and_severity():
     for group in rules.generate(spec.load()):
         for rule in group.rules:
             if isinstance(rule, rules.AlertingRule):
-                assert rule.labels[names.LABEL_SEVERITY] in ("page", "ticket")
+                assert rule.labels[names.LABEL_SEVERITY] in names.SEVERITIES
+                if "BurnRate" in rule.alert:
+                    page = rule.alert.endswith("Page")
+                    assert rule.labels[names.LABEL_SEVERITY] == ("critical" if page else "warning")
+                    assert {rule.labels[names.LABEL_LONG_WINDOW], rule.labels[names.LABEL_SHORT_WINDOW]} <= {
+                        "1h", "5m", "6h", "30m", "1d", "2h", "3d"}
                 assert rule.annotations["runbook_url"].endswith(f"/{rule.alert}.md")
                 assert rule.annotations["summary"] and rule.annotations["description"]
 
 
 def test_latency_sli_reads_the_exact_threshold_counter():
     expr = rules.sli_error_expr(spec.load().slos[2].sli, "5m")
-    assert 'openclaw_probe_latency_good_total{module="websocket",pod="",phase="handshake",threshold_seconds="0.25"}[5m]' in expr
-    assert 'openclaw_probe_attempts_total{module="websocket",pod="",result="success"}[5m]' in expr
+    assert ('openclaw_probe_latency_good_total{module="websocket",gateway_pod="",job="openclaw-slo-exporter",'
+            'phase="handshake",threshold_seconds="0.25"}[5m]') in expr
+    assert 'openclaw_probe_attempts_total{module="websocket",gateway_pod="",job="openclaw-slo-exporter",result="success"}[5m]' in expr
+
+
+def test_exporter_selector_is_a_parameter_and_never_reads_operator_target_labels():
+    loaded = spec.load()
+    exprs = [r.expr for g in rules.generate(loaded, 'job="openclaw", namespace="mon"') for r in g.rules]
+    probe_exprs = [e for e in exprs if names.PROBE_ATTEMPTS_TOTAL in e]
+    assert probe_exprs and all('job="openclaw", namespace="mon"' in e for e in probe_exprs)
+    # No rule depends on a label the Prometheus Operator sets (or on its absence).
+    for expr in (r.expr for g in rules.generate(loaded) for r in g.rules):
+        for label in ("pod", "namespace", "service", "container", "endpoint", "instance"):
+            assert f'{{{label}=' not in expr and f",{label}=" not in expr, expr
+    bare = [r.expr for g in rules.generate(loaded, "") for r in g.rules if names.PROBE_ATTEMPTS_TOTAL in r.expr]
+    assert bare and not any("job=" in e for e in bare)
+
+
+def test_disabled_slo_is_validated_but_not_generated():
+    loaded = spec.load()
+    assert loaded.disabled == ("model-catalog-availability",)
+    assert all("model" not in g.name for g in rules.generate(loaded))
+    text = ("apiVersion: openclaw-slo/v1\nslos:\n- name: mo\n  enabled: 'no'\n  objective: 99\n"
+            "  sli: {kind: availability, module: model}\n")
+    with pytest.raises(SpecError) as err:
+        spec.load_text(text, "inline")
+    assert err.value.errors == ["slos[0].objective: must be < 1 (a ratio like 0.999, not 99.9)",
+                                "slos[0].enabled: must be true or false"]
+
+
+def test_severities_are_configurable_and_checked():
+    text = ("apiVersion: openclaw-slo/v1\nalerting: {page_severity: warning, ticket_severity: info}\nslos:\n"
+            "- name: ws\n  objective: 0.999\n  sli: {kind: availability, module: websocket}\n")
+    (group,) = rules.generate(spec.load_text(text, "inline"))
+    severities = {(r.alert, r.labels["long"] if "long" in r.labels else "-"): r.labels["severity"]
+                  for r in group.rules if isinstance(r, rules.AlertingRule)}
+    assert severities == {("OpenClawWsBurnRatePage", "1h"): "warning", ("OpenClawWsBurnRatePage", "6h"): "warning",
+                          ("OpenClawWsBurnRateTicket", "1d"): "info", ("OpenClawWsBurnRateTicket", "3d"): "info",
+                          (names.ALERT_SLI_ABSENT, "-"): "info"}
+    with pytest.raises(SpecError) as err:
+        spec.load_text(text.replace("page_severity: warning", "page_severity: page"), "inline")
+    assert err.value.errors == ["alerting.page_severity: must be one of: critical, warning, info (got 'page')"]
 
 
 @pytest.mark.prometheus
@@ -96,7 +142,7 @@ def test_promtool_check_rules_plain_file():
     promtool = require("promtool")
     done = run([promtool, "check", "rules", str(RULES)])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 88 rules found" in done.stdout
+    assert "SUCCESS: 84 rules found" in done.stdout
 
 
 @pytest.mark.prometheus
@@ -132,6 +178,7 @@ def test_scaled_windows_and_per_slo_alerting_reach_the_rules():
     assert page.alert == "OpenClawProdHandshake4wBurnRatePage"
     assert page.labels["route"] == "pager"
     assert 'window="56m"} > 14.4' in page.expr
+    assert page.labels["long"] == "56m"
     assert page.annotations["runbook_url"] == "https://runbooks.example.com/openclaw/OpenClawProdHandshake4wBurnRatePage.md"
 
 

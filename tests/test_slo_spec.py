@@ -23,9 +23,16 @@ def test_every_invalid_fixture_has_its_message():
     assert INVALID and all(p.with_suffix(".err").is_file() for p in INVALID)
 
 
-def test_default_spec_ships_the_four_gateway_slos():
+def test_default_spec_ships_three_gateway_slos_and_the_model_slo_opt_in():
     loaded = spec.load()
+    # The shipped exporter config runs no model probe: its SLO would fire input-missing.
+    assert [s.name for s in loaded.slos] == ["websocket-availability", "readiness-availability", "websocket-handshake-latency"]
+    assert loaded.disabled == ("model-catalog-availability",)
     assert loaded.source == "slo/specs/openclaw-gateway.yml"
+    # A user who runs the model probe flips `enabled` and gets all four.
+    text = spec.resources.files("slo").joinpath("specs/openclaw-gateway.yml").read_text()
+    loaded = spec.load_text(text.replace("enabled: false", "enabled: true"), "edited")
+    assert loaded.disabled == ()
     by_name = {s.name: s for s in loaded.slos}
     assert by_name["websocket-availability"].objective == 0.999
     assert by_name["websocket-availability"].sli == AvailabilitySLI("websocket")
@@ -37,6 +44,7 @@ def test_default_spec_ships_the_four_gateway_slos():
     assert all(s.window == "30d" for s in loaded.slos)
     # Top-level alerting defaults reach every SLO.
     assert all(s.alerting.page_labels == {"team": "gateway"} for s in loaded.slos)
+    assert all((s.alerting.page_severity, s.alerting.ticket_severity) == ("critical", "warning") for s in loaded.slos)
 
 
 def test_minimal_spec_gets_defaults():

@@ -239,8 +239,9 @@ async def test_api_status_json_and_pages_over_http(tmp_path):
         assert set(view) == {"generated_at", "version", "refresh_seconds", "config", "summary", "slos", "probes", "pods"}
         # The shipped SLO spec is tracked live by default.
         assert view["slos"]["enabled"] is True and view["slos"]["error"] is None
+        # The model SLO is opt-in (enabled: false in the shipped spec): not shown.
         assert {r["name"] for r in view["slos"]["rows"]} == {
-            "websocket-availability", "readiness-availability", "websocket-handshake-latency", "model-catalog-availability"}
+            "websocket-availability", "readiness-availability", "websocket-handshake-latency"}
         assert view["pods"] == {"enabled": False, "error": None, "rows": []}
         assert view["config"]["reload_ok"] is True and view["config"]["targets"] == 1
         probe = view["probes"][0]

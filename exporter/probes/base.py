@@ -37,6 +37,12 @@ MODEL_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 1
                  20.0, 30.0, 45.0, 60.0)
 
 
+# Results every prober can end with: success, the reasons classify_exception maps network
+# errors to, and the runner's config_error (a secret that cannot be read). Each prober's
+# `results` adds its own reasons; the state pre-creates a series at 0 for each (see state.py).
+COMMON_RESULTS = (RESULT_SUCCESS, "timeout", "tls", "dns", "refused", "closed", "error", "config_error")
+
+
 class ProbeFailure(Exception):
     """Ends a probe with a failure reason (the ``result`` label) and a human message."""
 
@@ -70,7 +76,7 @@ class ProbeOutcome:
     timeout_phase: str | None = None
     gauges: list[Gauge] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
-    pod: str = ""  # the pod probed directly by IP; "" for the configured target
+    gateway_pod: str = ""  # the pod probed directly by IP; "" for the configured target
 
     @property
     def success(self) -> bool:
@@ -144,6 +150,8 @@ class Prober:
     enabled_when_present: bool = False
     # Problems that only matter when the module is enabled (e.g. "nothing to check").
     check_enabled: Callable[[Any], list[str]] | None = None
+    # Every `result` label value the prober can produce (COMMON_RESULTS + its own reasons).
+    results: tuple[str, ...] = COMMON_RESULTS
 
 
 def classify_exception(exc: BaseException) -> tuple[str, str]:

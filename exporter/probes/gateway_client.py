@@ -36,6 +36,10 @@ MIN_STOP_MARGIN = 0.05
 LAG_FACTOR = 4.0
 _WAIT_SLICE = 0.1
 
+# Failure reasons of the gateway protocol (handshake and RPCs), for the probers using this client.
+RESULTS = ("upgrade_rejected", "no_challenge", "invalid_frame", "protocol_mismatch", "auth_failed",
+           "pairing_required", "forbidden", "unavailable", "rpc_error", "closed")
+
 # details.code -> failure reason, for errors answering `connect`
 _CONNECT_DETAIL_REASONS = {
     "PAIRING_REQUIRED": "pairing_required",

@@ -43,10 +43,15 @@ from exporter import conventions as c
 from exporter.fields import Field, positive
 from exporter.probes.gateway_client import GatewayClient
 from exporter.http_client import USER_AGENT
-from exporter.probes.base import MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun, classify_exception
+from exporter.probes import gateway_client
+from exporter.probes.base import COMMON_RESULTS, MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun, classify_exception
 from exporter.secrets import SecretError, SecretRef
 
 MAX_BODY_BYTES = 4 << 20
+# This prober's failure reasons: the common ones, the gateway protocol's (its gateway catalog
+# check speaks it) and the provider's.
+RESULTS = tuple(dict.fromkeys(COMMON_RESULTS + gateway_client.RESULTS + (
+    "rate_limited", "model_not_found", "model_unavailable", "server_error", "http_error", "invalid_body")))
 MAX_RETRY_AFTER = 86400.0  # a provider asking for more than a day is treated as one day
 _MODEL_MISSING_CODES = ("model_not_found", "modelnotfound", "model_not_exist", "modelnotexist")
 _MODEL_MISSING_TEXT = re.compile(r"model\b.*\b(not exists?|does not exist|not found|no such model)", re.I | re.S)
@@ -566,4 +571,5 @@ PROBER = Prober(
     enabled_by_default=False,
     enabled_when_present=True,
     check_enabled=check_enabled,
+    results=RESULTS,
 )

@@ -19,9 +19,11 @@ from typing import Any
 
 from exporter import conventions as c
 from exporter.fields import Field
-from exporter.probes.base import ProbeFailure, Prober, ProbeRun
+from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
 
 MAX_BODY_BYTES = 1 << 20
+# This prober's failure reasons, besides the common ones.
+RESULTS = COMMON_RESULTS + ("invalid_body", "http_error", "not_ready")
 
 
 @dataclass(frozen=True)
@@ -123,4 +125,5 @@ PROBER = Prober(
     fields=FIELDS,
     build_settings=lambda v: ReadinessSettings(**v),
     phases=("connect", "first_byte", "total"),
+    results=RESULTS,
 )

@@ -17,8 +17,9 @@ from typing import Any
 
 from exporter import conventions as c
 from exporter.fields import Field, positive
+from exporter.probes import gateway_client
+from exporter.probes.base import COMMON_RESULTS, Prober, ProbeRun
 from exporter.probes.gateway_client import GatewayClient
-from exporter.probes.base import Prober, ProbeRun
 
 # Client ids and modes the protocol schema (@openclaw/gateway-protocol) accepts.
 CLIENT_MODES = ("webchat", "cli", "ui", "backend", "node", "worker", "probe", "test")
@@ -80,4 +81,5 @@ PROBER = Prober(
     fields=FIELDS,
     build_settings=lambda v: WebSocketSettings(**v),
     phases=("connect", "challenge", "handshake", "rpc", "total"),
+    results=tuple(dict.fromkeys(COMMON_RESULTS + gateway_client.RESULTS)),
 )
