@@ -54,11 +54,11 @@ def test_one_check_covers_slo_and_alert_files(tmp_path, capsys):
 
 def test_a_threshold_changed_in_the_yaml_changes_the_rule(tmp_path):
     overrides = tmp_path / "thresholds.yml"
-    overrides.write_text("alerts:\n  memory_high:\n    threshold_ratio: 0.85\n    severity: ticket\n")
+    overrides.write_text("alerts:\n  memory_high:\n    threshold_ratio: 0.85\n    severity: warning\n")
     loaded = alert_spec.load(str(overrides))
     memory = next(r for g in alert_rules.generate(loaded) for r in g.rules if r.alert == names.ALERT_MEMORY_HIGH)
     assert memory.expr.endswith("> 0.85")
-    assert memory.labels[names.LABEL_SEVERITY] == "ticket"
+    assert memory.labels[names.LABEL_SEVERITY] == "warning"
     assert "(alert above 85% for 5m)" in memory.annotations["description"]
 
 

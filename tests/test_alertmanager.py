@@ -1,5 +1,6 @@
-"""alerts/alertmanager.example.yml: amtool accepts it, it routes page and ticket apart, and a
-real Alertmanager inhibits symptom alerts while the SLO page for the same service fires."""
+"""alerts/alertmanager.example.yml: amtool accepts it, it routes critical (page), warning (ticket)
+and info (nowhere) apart, and a real Alertmanager inhibits symptom alerts while the SLO page for
+the same service fires."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.prometheus
 
 CONFIG = ALERTS / "alertmanager.example.yml"
 SLO_PAGE = "OpenClawWebsocketAvailabilityBurnRatePage"
+# Severity (exporter/conventions.py SEVERITIES) -> the example's receiver.
+RECEIVERS = {"critical": "page", "warning": "ticket", "info": "null"}
 SYMPTOMS = (names.ALERT_GATEWAY_NOT_READY, names.ALERT_WEBSOCKET_FAILING, names.ALERT_MODEL_PROBE_FAILURES,
             names.ALERT_POD_RESTARTS, names.ALERT_CRASH_LOOP, names.ALERT_IMAGE_PULL, names.ALERT_VOLUME_MOUNT,
             names.ALERT_CONTAINER_CREATING, names.ALERT_STARTUP_SLOW)
@@ -39,7 +42,7 @@ def test_amtool_check_config_passes():
     amtool = require("amtool")
     done = run([amtool, "check-config", str(CONFIG)])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS" in done.stdout and "2 inhibit rules" in done.stdout
+    assert "SUCCESS" in done.stdout and "2 inhibit rules" in done.stdout and "3 receivers" in done.stdout
 
 
 def route(*labels: str) -> str:
@@ -52,13 +55,18 @@ def route(*labels: str) -> str:
 @pytest.mark.parametrize("alert", sorted(generated_alerts()))
 def test_every_generated_alert_routes_to_the_receiver_of_its_severity(alert):
     labels = generated_alerts()[alert]
-    assert route(f"alertname={alert}", *(f"{k}={v}" for k, v in labels.items() if "{" not in v)) == labels["severity"]
+    assert labels["severity"] in names.SEVERITIES
+    assert route(f"alertname={alert}", *(f"{k}={v}" for k, v in labels.items() if "{" not in v)) == RECEIVERS[labels["severity"]]
 
 
-def test_page_and_ticket_go_to_different_receivers():
-    assert route("severity=page") == "page"
-    assert route("severity=ticket") == "ticket"
+def test_every_severity_has_its_own_receiver():
+    assert set(RECEIVERS) == set(names.SEVERITIES)
+    assert route("severity=critical") == "page"
+    assert route("severity=warning") == "ticket"
+    assert route("severity=info") == "null"
     assert route("alertname=SomethingElse") == "ticket"  # the default
+    null = next(r for r in yaml.safe_load(CONFIG.read_text())["receivers"] if r["name"] == "null")
+    assert set(null) == {"name"}, "info notifies no one"
 
 
 def test_inhibition_rules_name_only_alerts_that_exist():
@@ -69,7 +77,7 @@ def test_inhibition_rules_name_only_alerts_that_exist():
     target = re.search(r'alertname=~"(.+)"', symptoms_rule["target_matchers"][0]).group(1)
     assert {a for a in existing if re.fullmatch(target, a)} == set(SYMPTOMS)
     pages = {a for a in existing if re.fullmatch(source, a)}
-    assert pages and all(generated_alerts()[a]["severity"] == "page" for a in pages)
+    assert pages and all(generated_alerts()[a]["severity"] == "critical" for a in pages)
     assert symptoms_rule["equal"] == [names.LABEL_SERVICE]
     assert all(generated_alerts()[a][names.LABEL_SERVICE] == "openclaw-gateway" for a in pages | set(SYMPTOMS))
 
@@ -115,18 +123,18 @@ def _states(port: int) -> dict[str, dict]:
 def test_symptoms_are_inhibited_while_the_slo_page_fires(alertmanager):
     port = alertmanager
     # Before the page: the symptom alert is active and would notify.
-    _api(port, "alerts", [_alert(names.ALERT_GATEWAY_NOT_READY, severity="ticket", target="gw")])
+    _api(port, "alerts", [_alert(names.ALERT_GATEWAY_NOT_READY, severity="warning", target="gw")])
     states = _states(port)
     assert states[f"{names.ALERT_GATEWAY_NOT_READY}/gw"]["state"] == "active"
 
-    page = _alert(SLO_PAGE, severity="page", slo="websocket-availability")
-    other_service = _alert(names.ALERT_WEBSOCKET_FAILING, severity="ticket", target="other", result="timeout")
+    page = _alert(SLO_PAGE, severity="critical", slo="websocket-availability")
+    other_service = _alert(names.ALERT_WEBSOCKET_FAILING, severity="warning", target="other", result="timeout")
     other_service["labels"]["service"] = "some-other-gateway"
     _api(port, "alerts", [
         page,
-        _alert(names.ALERT_WEBSOCKET_FAILING, severity="ticket", target="gw", result="timeout"),
-        _alert(names.ALERT_CRASH_LOOP, severity="ticket", namespace="openclaw", pod="openclaw-gateway-1", container="openclaw-gateway"),
-        _alert(names.ALERT_MEMORY_HIGH, severity="page", namespace="openclaw", pod="openclaw-gateway-1", container="openclaw-gateway"),
+        _alert(names.ALERT_WEBSOCKET_FAILING, severity="warning", target="gw", result="timeout"),
+        _alert(names.ALERT_CRASH_LOOP, severity="warning", namespace="openclaw", pod="openclaw-gateway-1", container="openclaw-gateway"),
+        _alert(names.ALERT_MEMORY_HIGH, severity="critical", namespace="openclaw", pod="openclaw-gateway-1", container="openclaw-gateway"),
         other_service,
     ])
     deadline = time.monotonic() + 10

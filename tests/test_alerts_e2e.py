@@ -100,12 +100,12 @@ def test_outage_pages_once_and_the_symptoms_are_inhibited(tmp_path, metrics_serv
         assert wanted <= set(alerts), sorted(alerts)
 
     page = alerts["OpenClawWebsocketAvailabilityBurnRatePage"]
-    assert (page["labels"]["severity"], page["status"]["state"]) == ("page", "active")
+    assert (page["labels"]["severity"], page["status"]["state"]) == ("critical", "active")
     not_ready = alerts[names.ALERT_GATEWAY_NOT_READY]
     assert not_ready["status"]["state"] == "suppressed" and not_ready["status"]["inhibitedBy"]
     # The subsystems were looked up by the real Prometheus when the alert was rendered.
     assert not_ready["annotations"]["summary"] == "Gateway gw is not ready; failing: agent-database:main, plugin-reload"
     missing = alerts[names.ALERT_MODEL_MISSING]
-    assert (missing["labels"]["model"], missing["labels"]["severity"], missing["status"]["state"]) == ("qwen-plus", "page", "active")
+    assert (missing["labels"]["model"], missing["labels"]["severity"], missing["status"]["state"]) == ("qwen-plus", "critical", "active")
     # The exporter is scraped: no exporter-down alert, and credentials were never refused.
     assert names.ALERT_EXPORTER_DOWN not in alerts and names.ALERT_PROBE_AUTH not in alerts
