@@ -245,6 +245,7 @@ def test_a_new_watcher_does_not_count_old_events_it_relists_but_counts_new_ones(
     ev = fixture("event_failedmount")
     state.replace_events("openclaw", [ev])
     assert state.snapshot().event_counts == {("openclaw", "FailedMount"): 0}  # exists, at 0
+    assert [m.reason for m in state.snapshot().messages] == ["FailedMount"]  # still on the debug page
 
     # The kubelet retries: the same Event, count 2, last seen after the watcher started.
     clock.now += 60

@@ -344,16 +344,19 @@ class KubeState:
         reason = obj.get("reason") or "Unknown"
         count = _event_count(obj)
         seen = self._event_seen.setdefault(namespace, {})
-        if uid not in seen:
+        new = uid not in seen
+        if new:
             # Occurrences from before this watcher started are history, not news: a replaced or
-            # restarted exporter re-lists them, and counting them again would re-alert.
+            # restarted exporter re-lists them, and counting them again would re-alert. Their
+            # message is still kept for the debug page.
             seen[uid] = self._occurred_before_start(obj, count)
         delta = count - seen[uid]
-        if delta <= 0:
-            return  # a re-listed or re-sent event we already counted (or that predates us)
-        seen[uid] = count
-        ckey = (key[0], reason)
-        self._event_counts[ckey] = self._event_counts.get(ckey, 0) + delta
+        if delta <= 0 and not new:
+            return  # a re-listed or re-sent event we already counted
+        if delta > 0:
+            seen[uid] = count
+            ckey = (key[0], reason)
+            self._event_counts[ckey] = self._event_counts.get(ckey, 0) + delta
         message = obj.get("message") or ""
         last_seen = parse_time(obj.get("lastTimestamp")) or parse_time(obj.get("eventTime")) or self._clock()
         self._messages[(key[0], key[1], reason)] = EventMessage(key[0], key[1], reason, message, count, last_seen)
