@@ -12,7 +12,7 @@ collector's exposition, rendered minute by minute from a KubeState fed the pod/e
 
 from __future__ import annotations
 
-import copy
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ from alerthelpers import (
     series,
 )
 from exporter import conventions as names
-from exporter.kube.state import KubeState, parse_time
+from exporter.kube.state import KubeState
 from kubehelpers import Clock, fixture, with_container
 from slohelpers import ALERTS, promtool_test_rules
 
@@ -456,8 +456,6 @@ def _startup_replay(starts: list[tuple[int, int]], minutes: int) -> list[dict]:
 
 
 def _iso(when: float) -> str:
-    from datetime import datetime, timezone
-
     return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
