@@ -90,7 +90,7 @@ class KubeCollector:
         yield startup
 
         events = CounterMetricFamily(
-            c.POD_EVENTS, "Warning events about watched pods, by reason (event counts included).",
+            c.POD_EVENTS, "Warning events about watched pods since the watcher started, by reason (event counts included).",
             labels=[c.LABEL_NAMESPACE, c.LABEL_REASON])
         for (ns, reason), n in sorted(snap.event_counts.items()):
             events.add_metric([ns, reason], n)
