@@ -170,7 +170,10 @@ ALERT_BURN_TICKET = "OpenClaw{Slo}BurnRateTicket"
 ALERT_SLI_ABSENT = "OpenClawSLOInputMissing"
 LABEL_SEVERITY = "severity"
 LABEL_SERVICE = "service"
-SEVERITIES = ("critical", "warning", "info")  # critical pages, warning is a ticket, info is informational
+# critical pages (wake someone now), warning is a ticket (the next working day), info is
+# informational; the vocabulary of kube-prometheus, which Alertmanager configs route on.
+SEVERITIES = ("critical", "warning", "info")
+SEVERITY_CRITICAL, SEVERITY_WARNING, SEVERITY_INFO = SEVERITIES
 
 # Failure reasons that say the probe itself is misconfigured (credentials, scopes, pairing):
 # they are neither good nor bad events for availability SLOs and alert on their own.
