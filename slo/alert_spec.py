@@ -84,9 +84,9 @@ class Selectors:
     namespace: str
     gateway_pod_regex: str
     gateway_container: str
-    exporter_selector: str = DEFAULT_SELECTORS["exporter_selector"]
-    kube_state_metrics_selector: str = DEFAULT_SELECTORS["kube_state_metrics_selector"]
-    cadvisor_selector: str = DEFAULT_SELECTORS["cadvisor_selector"]
+    exporter_selector: str = matchers.render(matchers.parse(DEFAULT_SELECTORS["exporter_selector"]))
+    kube_state_metrics_selector: str = matchers.render(matchers.parse(DEFAULT_SELECTORS["kube_state_metrics_selector"]))
+    cadvisor_selector: str = matchers.render(matchers.parse(DEFAULT_SELECTORS["cadvisor_selector"]))
 
 
 @dataclass(frozen=True)
@@ -152,15 +152,13 @@ def _selectors(err: Errors, raw: Any) -> Selectors:
     values = {k: err.string(body[k], f"selectors.{k}") if k in body else "" for k in _SELECTOR_KEYS}
     err.regex(values["gateway_pod_regex"] or None, "selectors.gateway_pod_regex")
     for key in _MATCHER_KEYS:
-        if not values[key]:
-            values[key] = DEFAULT_SELECTORS[key]
-            continue
         try:
-            values[key] = matchers.render(matchers.parse(values[key]))
+            values[key] = matchers.render(matchers.parse(values[key])) if values[key] else ""
         except ValueError as exc:
             err.add(f"selectors.{key}", f"is not a PromQL matcher list such as {DEFAULT_SELECTORS[key]} ({exc})")
-            values[key] = DEFAULT_SELECTORS[key]
-    return Selectors(**values)
+            values[key] = ""
+    # A value left empty by an error above: the default, so the parse can go on (it raises anyway).
+    return Selectors(**{k: v for k, v in values.items() if v or k not in _MATCHER_KEYS})
 
 
 def parse(document: Any, source: str) -> AlertsConfig:
