@@ -1,5 +1,5 @@
-"""alerts/alertmanager.example.yml: amtool accepts it, it routes critical (page), warning (ticket)
-and info (nowhere) apart, and a real Alertmanager inhibits symptom alerts while the SLO page for
+"""alerts/alertmanager.example.yml: amtool accepts it, it routes critical (page), warning
+(ticket) and info apart, and a real Alertmanager inhibits symptom alerts while the SLO page for
 the same service fires."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.prometheus
 
 CONFIG = ALERTS / "alertmanager.example.yml"
 SLO_PAGE = "OpenClawWebsocketAvailabilityBurnRatePage"
-# Severity (exporter/conventions.py SEVERITIES) -> the example's receiver.
-RECEIVERS = {"critical": "page", "warning": "ticket", "info": "null"}
+SLO_TICKET = "OpenClawWebsocketAvailabilityBurnRateTicket"
+RECEIVER = {"critical": "page", "warning": "ticket", "info": "info"}
 SYMPTOMS = (names.ALERT_GATEWAY_NOT_READY, names.ALERT_WEBSOCKET_FAILING, names.ALERT_MODEL_PROBE_FAILURES,
             names.ALERT_POD_RESTARTS, names.ALERT_CRASH_LOOP, names.ALERT_IMAGE_PULL, names.ALERT_VOLUME_MOUNT,
             names.ALERT_CONTAINER_CREATING, names.ALERT_STARTUP_SLOW)
@@ -43,6 +43,9 @@ def test_amtool_check_config_passes():
     done = run([amtool, "check-config", str(CONFIG)])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout and "2 inhibit rules" in done.stdout and "3 receivers" in done.stdout
+    # One receiver per severity; info's has no integrations: it notifies no one.
+    receivers = {r["name"]: r for r in yaml.safe_load(CONFIG.read_text())["receivers"]}
+    assert set(receivers) == {"page", "ticket", "info"} and set(receivers["info"]) == {"name"}
 
 
 def route(*labels: str) -> str:
@@ -56,17 +59,14 @@ def route(*labels: str) -> str:
 def test_every_generated_alert_routes_to_the_receiver_of_its_severity(alert):
     labels = generated_alerts()[alert]
     assert labels["severity"] in names.SEVERITIES
-    assert route(f"alertname={alert}", *(f"{k}={v}" for k, v in labels.items() if "{" not in v)) == RECEIVERS[labels["severity"]]
+    assert route(f"alertname={alert}", *(f"{k}={v}" for k, v in labels.items() if "{" not in v)) == RECEIVER[labels["severity"]]
 
 
-def test_every_severity_has_its_own_receiver():
-    assert set(RECEIVERS) == set(names.SEVERITIES)
+def test_critical_warning_and_info_go_to_different_receivers():
     assert route("severity=critical") == "page"
     assert route("severity=warning") == "ticket"
-    assert route("severity=info") == "null"
+    assert route("severity=info") == "info"
     assert route("alertname=SomethingElse") == "ticket"  # the default
-    null = next(r for r in yaml.safe_load(CONFIG.read_text())["receivers"] if r["name"] == "null")
-    assert set(null) == {"name"}, "info notifies no one"
 
 
 def test_inhibition_rules_name_only_alerts_that_exist():
@@ -123,11 +123,14 @@ def _states(port: int) -> dict[str, dict]:
 def test_symptoms_are_inhibited_while_the_slo_page_fires(alertmanager):
     port = alertmanager
     # Before the page: the symptom alert is active and would notify.
-    _api(port, "alerts", [_alert(names.ALERT_GATEWAY_NOT_READY, severity="warning", target="gw")])
+    _api(port, "alerts", [_alert(names.ALERT_GATEWAY_NOT_READY, severity="warning", target="gw"),
+                          _alert(SLO_TICKET, severity="warning", slo="websocket-availability", long="1d", short="2h")])
     states = _states(port)
     assert states[f"{names.ALERT_GATEWAY_NOT_READY}/gw"]["state"] == "active"
+    assert states[f"{SLO_TICKET}/openclaw-gateway"]["state"] == "active"
 
-    page = _alert(SLO_PAGE, severity="critical", slo="websocket-availability")
+    # The page as the rules send it: one alert per window pair, with long/short labels.
+    page = _alert(SLO_PAGE, severity="critical", slo="websocket-availability", long="1h", short="5m")
     other_service = _alert(names.ALERT_WEBSOCKET_FAILING, severity="warning", target="other", result="timeout")
     other_service["labels"]["service"] = "some-other-gateway"
     _api(port, "alerts", [
@@ -145,7 +148,7 @@ def test_symptoms_are_inhibited_while_the_slo_page_fires(alertmanager):
         time.sleep(0.2)
     assert states[f"{SLO_PAGE}/openclaw-gateway"]["state"] == "active"
     for symptom in (f"{names.ALERT_GATEWAY_NOT_READY}/gw", f"{names.ALERT_WEBSOCKET_FAILING}/gw",
-                    f"{names.ALERT_CRASH_LOOP}/openclaw-gateway"):
+                    f"{names.ALERT_CRASH_LOOP}/openclaw-gateway", f"{SLO_TICKET}/openclaw-gateway"):
         assert states[symptom]["state"] == "suppressed", (symptom, states[symptom])
         assert states[symptom]["inhibitedBy"], symptom
     # Not a symptom (its own page), and a symptom of another service: both still notify.
