@@ -199,7 +199,7 @@ async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(t
                                 timeout=240, what="the SLO page")
         delivered_at, receiver, alert = page[0]
         time_to_page = delivered_at - stopped
-        assert alert["labels"]["severity"] == "page"
+        assert alert["labels"]["severity"] == "critical"
         assert "runbook_url" in alert["annotations"]
         assert gateway_token not in json.dumps(pager.notifications)
         page_receivers = {r for _, r, a in pager.alerts("firing", stopped) if a["labels"]["alertname"] in PAGE_ALERTS}
