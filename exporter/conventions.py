@@ -138,6 +138,12 @@ LABEL_ERROR_CATEGORY = "error_category"
 LABEL_METHOD = "method"
 LABEL_MEMORY_KIND = "kind"
 DIAG_OUTCOME_SUCCESS = "success"  # assumed spelling: the plugin is not installable offline here
+# Bucket bounds of the plugin's duration histograms (openclaw_message_processed_duration_seconds
+# among them): DURATION_BUCKETS_SECONDS of the plugin's prometheus-metric-store, read in its public
+# source; the plugin is not installable here, so these are ASSUMED for the installed version.
+# The plugin writes `le` with JavaScript's String(bound): "5", "0.5", "2.5".
+DIAG_DURATION_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 # --- Prometheus built-ins -------------------------------------------------------------------
 ALERTS = "ALERTS"
@@ -221,6 +227,10 @@ KSM_RESOURCE_LIMITS = "kube_pod_container_resource_limits"
 # cAdvisor (kubelet)
 CADVISOR_CPU_SECONDS_TOTAL = "container_cpu_usage_seconds_total"
 CADVISOR_MEMORY_WORKING_SET = "container_memory_working_set_bytes"
+# The label the CPU alert adds to say what it divides by: the limit, else the request.
+LABEL_CPU_BASIS = "cpu_basis"
+CPU_BASIS_LIMIT = "limit"
+CPU_BASIS_REQUEST = "request"
 # Prometheus' own scrape health
 SCRAPE_UP = "up"
 LABEL_JOB = "job"
@@ -231,6 +241,9 @@ GATEWAY_MODEL_CALLS_TOTAL = "openclaw_model_call_total"
 LABEL_OUTCOME = "outcome"
 LABEL_ERROR_CATEGORY = "error_category"
 OUTCOME_SUCCESS = "success"
+# The plugin's public source labels model calls outcome="completed" or "error" (not "success"):
+# the failure alert counts "error" only, so either spelling of success is not a failure.
+OUTCOME_ERROR = "error"
 # Kubernetes waiting reasons the incident alerts match.
 REASON_CRASH_LOOP = "CrashLoopBackOff"
 REASONS_IMAGE_PULL = ("ImagePullBackOff", "ErrImagePull")

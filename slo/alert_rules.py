@@ -13,7 +13,7 @@ import re
 from typing import Callable
 
 from exporter import conventions as names
-from exporter.kube.state import STARTUP_BUCKETS
+from exporter.kube.state import STARTUP_BUCKETS, bucket_le
 from slo.alert_spec import PARAMETERS, AlertParams, AlertsConfig
 from slo.rules import AlertingRule, RuleGroup, _num
 
@@ -44,11 +44,25 @@ def _pct(ratio: float) -> str:
     return f"{_num(ratio * 100)}%"
 
 
-def _gateway(cfg: AlertsConfig, *extra: str) -> tuple[str, ...]:
-    """Matchers of the gateway's containers (cAdvisor, kube-state-metrics and the watcher agree)."""
+def _gateway(cfg: AlertsConfig, job: str, *extra: str) -> tuple[str, ...]:
+    """Matchers of the gateway's containers in one input (cAdvisor, kube-state-metrics and the
+    watcher agree on namespace/pod/container); `job` is that input's selector."""
     s = cfg.selectors
-    return (_eq(names.LABEL_NAMESPACE, s.namespace), _re(names.LABEL_POD, s.gateway_pod_regex),
+    return (job, _eq(names.LABEL_NAMESPACE, s.namespace), _re(names.LABEL_POD, s.gateway_pod_regex),
             _eq(names.LABEL_CONTAINER, s.gateway_container), *extra)
+
+
+# Each input is selected by its scrape job, so a second scrape of it does not double count.
+def _exporter(cfg: AlertsConfig) -> str:
+    return cfg.selectors.exporter_selector
+
+
+def _ksm(cfg: AlertsConfig) -> str:
+    return cfg.selectors.kube_state_metrics_selector
+
+
+def _cadvisor(cfg: AlertsConfig) -> str:
+    return cfg.selectors.cadvisor_selector
 
 
 def _lookup(query: str, args: str, each: str, otherwise: str) -> str:
@@ -62,8 +76,9 @@ def _lookup(query: str, args: str, each: str, otherwise: str) -> str:
             f"{{{{ else }}}}{otherwise}{{{{ end }}}}")
 
 
-def _last_terminated() -> str:
-    query = _sel(names.POD_CONTAINER_LAST_TERMINATED, *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
+def _last_terminated(cfg: AlertsConfig) -> str:
+    query = _sel(names.POD_CONTAINER_LAST_TERMINATED, _exporter(cfg),
+                 *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
     return _lookup(query, "$labels.namespace $labels.pod $labels.container",
                    "{{ .Labels.reason }} (exit code {{ .Labels.exit_code }})", "unknown")
 
@@ -92,37 +107,52 @@ def _rule(cfg: AlertsConfig, p: AlertParams, alert: str, expr: str, summary: str
 
 def pod_restarts(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     # increase() extrapolates to the window's edges (3 restarts read as 3.05): counts are whole.
-    ksm = f"round(increase({_sel(names.KSM_RESTARTS_TOTAL, *_gateway(cfg))}[1h]))"
-    own = _sel(names.POD_RESTARTS_LAST_HOUR, *_gateway(cfg))
+    ksm = f"round(increase({_sel(names.KSM_RESTARTS_TOTAL, *_gateway(cfg, _ksm(cfg)))}[1h]))"
+    own = _sel(names.POD_RESTARTS_LAST_HOUR, *_gateway(cfg, _exporter(cfg)))
     return _rule(
         cfg, p, names.ALERT_POD_RESTARTS,
         f"max by({_POD_LABELS}) (\n  {ksm}\n  or\n  {own}\n) > {_num(p.threshold)}",
         f"Container {{{{ $labels.container }}}} of {_POD_NAME} restarted {{{{ $value }}}} times in the last hour",
         f"{{{{ $value }}}} restarts of container {{{{ $labels.container }}}} in pod {_POD_NAME} within one hour "
-        f"(alert above {_num(p.threshold)}). Last termination: {_last_terminated()}. "
+        f"(alert above {_num(p.threshold)}). Last termination: {_last_terminated(cfg)}. "
         "A crash loop of the gateway drops every WebSocket session at each restart.",
     )
 
 
+def _resource(cfg: AlertsConfig, metric: str, resource: str) -> str:
+    """kube-state-metrics' limit or request of the gateway's containers, one series per container."""
+    return f"sum by({_POD_LABELS}) ({_sel(metric, *_gateway(cfg, _ksm(cfg), _eq(names.LABEL_RESOURCE, resource)))})"
+
+
 def _usage_of_limit(cfg: AlertsConfig, usage: str, resource: str) -> str:
-    limit = _sel(names.KSM_RESOURCE_LIMITS, *_gateway(cfg, _eq(names.LABEL_RESOURCE, resource)))
-    return f"sum by({_POD_LABELS}) ({usage})\n/\nsum by({_POD_LABELS}) ({limit})"
+    limit = _resource(cfg, names.KSM_RESOURCE_LIMITS, resource)
+    return f"sum by({_POD_LABELS}) ({usage})\n/\n{limit}"
 
 
 def cpu_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    usage = f"rate({_sel(names.CADVISOR_CPU_SECONDS_TOTAL, *_gateway(cfg))}[{p.window}])"
+    """Usage over the CPU limit; a container without a limit is measured against its request
+    (label cpu_basis says which); one with neither has nothing to compare with and never fires."""
+    usage = f"rate({_sel(names.CADVISOR_CPU_SECONDS_TOTAL, *_gateway(cfg, _cadvisor(cfg)))}[{p.window}])"
+    basis = names.LABEL_CPU_BASIS
+
+    def labelled(metric: str, value: str) -> str:
+        return f'label_replace(\n    {_resource(cfg, metric, names.KSM_RESOURCE_CPU)},\n    "{basis}", "{value}", "", ""\n  )'
+
+    divisor = (f"(\n  {labelled(names.KSM_RESOURCE_LIMITS, names.CPU_BASIS_LIMIT)}\n  or on({_POD_LABELS})\n"
+               f"  {labelled(names.KSM_RESOURCE_REQUESTS, names.CPU_BASIS_REQUEST)}\n)")
     return _rule(
         cfg, p, names.ALERT_CPU_HIGH,
-        f"{_usage_of_limit(cfg, usage, 'cpu')}\n> {_num(p.threshold)}",
-        f"Gateway {_POD_NAME} uses {{{{ $value | humanizePercentage }}}} of its CPU limit",
+        f"sum by({_POD_LABELS}) ({usage})\n/ on({_POD_LABELS}) group_left({basis})\n{divisor}\n> {_num(p.threshold)}",
+        f"Gateway {_POD_NAME} uses {{{{ $value | humanizePercentage }}}} of its CPU {{{{ $labels.{basis} }}}}",
         f"Container {{{{ $labels.container }}}} of {_POD_NAME} averaged {{{{ $value | humanizePercentage }}}} of its CPU "
-        f"limit over {p.window} (alert above {_pct(p.threshold)} for {p.for_}). Near the limit the kernel throttles it: "
-        "message handling and WebSocket handshakes slow down.",
+        f"{{{{ $labels.{basis} }}}} over {p.window} (alert above {_pct(p.threshold)} for {p.for_}; measured against the "
+        "request only when the container has no CPU limit). Near a limit the kernel throttles it; above its request it "
+        "competes for the node's CPU: message handling and WebSocket handshakes slow down.",
     )
 
 
 def memory_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    usage = _sel(names.CADVISOR_MEMORY_WORKING_SET, *_gateway(cfg))
+    usage = _sel(names.CADVISOR_MEMORY_WORKING_SET, *_gateway(cfg, _cadvisor(cfg)))
     return _rule(
         cfg, p, names.ALERT_MEMORY_HIGH,
         f"{_usage_of_limit(cfg, usage, 'memory')}\n> {_num(p.threshold)}",
@@ -150,8 +180,8 @@ def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     calls = names.GATEWAY_MODEL_CALLS_TOTAL
     by = f"{names.LABEL_PROVIDER}, {names.LABEL_MODEL}"
-    failed = _sel(calls, f'{names.LABEL_OUTCOME}!="{names.OUTCOME_SUCCESS}"')
-    categories = _sel(calls, *_from_labels(names.LABEL_PROVIDER, names.LABEL_MODEL), f'{names.LABEL_OUTCOME}!="{names.OUTCOME_SUCCESS}"')
+    failed = _sel(calls, _eq(names.LABEL_OUTCOME, names.OUTCOME_ERROR))
+    categories = _sel(calls, *_from_labels(names.LABEL_PROVIDER, names.LABEL_MODEL), _eq(names.LABEL_OUTCOME, names.OUTCOME_ERROR))
     return _rule(
         cfg, p, names.ALERT_MODEL_CALL_FAILURES,
         f"sum by({by}) (rate({failed}[{p.window}]))\n/\nsum by({by}) (rate({calls}[{p.window}]))\n> {_num(p.threshold)}",
@@ -165,19 +195,19 @@ def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
-def _probe(module: str, *extra: str) -> str:
-    return _sel(names.PROBE_ATTEMPTS_TOTAL, _eq(names.LABEL_MODULE, module), *extra)
+def _probe(cfg: AlertsConfig, module: str, *extra: str) -> str:
+    return _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), _eq(names.LABEL_MODULE, module), *extra)
 
 
 def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
-    failed = _probe("model", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
-    results = _sel(names.PROBE_ATTEMPTS_TOTAL, _eq(names.LABEL_MODULE, "model"), *_from_labels(names.LABEL_TARGET),
+    failed = _probe(cfg, "model", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
+    results = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), _eq(names.LABEL_MODULE, "model"), *_from_labels(names.LABEL_TARGET),
                    f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"')
     return _rule(
         cfg, p, names.ALERT_MODEL_PROBE_FAILURES,
         f"sum by({names.LABEL_TARGET}) (rate({failed}[{p.window}]))\n/\n"
-        f"sum by({names.LABEL_TARGET}) (rate({_probe('model', counted)}[{p.window}]))\n> {_num(p.threshold)}",
+        f"sum by({names.LABEL_TARGET}) (rate({_probe(cfg, 'model', counted)}[{p.window}]))\n> {_num(p.threshold)}",
         "{{ $value | humanizePercentage }} of model probes of {{ $labels.target }} fail",
         f"The exporter's model probe of {{{{ $labels.target }}}} failed {{{{ $value | humanizePercentage }}}} of its runs "
         f"over {p.window} (alert above {_pct(p.threshold)} for {p.for_}; credential failures are excluded, see "
@@ -196,17 +226,17 @@ def _waiting(cfg: AlertsConfig, reasons: str) -> str:
     max by() drops `reason`, so a flip ErrImagePull <-> ImagePullBackOff keeps the alert's `for`.
     """
     match = _re(names.LABEL_REASON, reasons)
-    return (f"max by({_POD_LABELS}) (\n  {_sel(names.KSM_WAITING_REASON, *_gateway(cfg, match))} == 1\n  or\n"
-            f"  {_sel(names.POD_CONTAINER_WAITING, *_gateway(cfg, match))} == 1\n)")
+    return (f"max by({_POD_LABELS}) (\n  {_sel(names.KSM_WAITING_REASON, *_gateway(cfg, _ksm(cfg), match))} == 1\n  or\n"
+            f"  {_sel(names.POD_CONTAINER_WAITING, *_gateway(cfg, _exporter(cfg), match))} == 1\n)")
 
 
 def crash_loop(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    restarts = _sel(names.POD_CONTAINER_RESTARTS_TOTAL, *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
+    restarts = _sel(names.POD_CONTAINER_RESTARTS_TOTAL, _exporter(cfg), *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
     return _rule(
         cfg, p, names.ALERT_CRASH_LOOP, _waiting(cfg, names.REASON_CRASH_LOOP),
         f"Gateway {_POD_NAME} is in CrashLoopBackOff",
         f"Container {{{{ $labels.container }}}} of {_POD_NAME} has been waiting in {names.REASON_CRASH_LOOP} for "
-        f"{p.for_}: it exits soon after every start. Last termination: {_last_terminated()}; restarts so far: "
+        f"{p.for_}: it exits soon after every start. Last termination: {_last_terminated(cfg)}; restarts so far: "
         + _lookup(restarts, "$labels.namespace $labels.pod $labels.container", "{{ .Value }}", "unknown")
         + ". Read the previous container's log: a missing config file "
         "(configuration file not found at /root/.openclaw/openclaw.json) was the article's cause.",
@@ -225,13 +255,19 @@ def image_pull(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def volume_mount(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    events = _sel(names.POD_EVENTS_TOTAL, _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace),
+    events = _sel(names.POD_EVENTS_TOTAL, _exporter(cfg), _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace),
                   _eq(names.LABEL_REASON, names.REASON_FAILED_MOUNT))
-    creating = _sel(names.POD_CONTAINER_WAITING, *_from_labels(names.LABEL_NAMESPACE), _eq(names.LABEL_REASON, names.REASON_CONTAINER_CREATING))
-    body = _new_or_increase(events, p.window).replace("\n", "\n  ")
+    creating = _sel(names.POD_CONTAINER_WAITING, _exporter(cfg), *_from_labels(names.LABEL_NAMESPACE),
+                    _eq(names.LABEL_REASON, names.REASON_CONTAINER_CREATING))
+    by = f"sum by({names.LABEL_NAMESPACE})"
+    # The watcher counts only events that happen while it runs and pre-creates the counter at 0,
+    # so increase() sees the first one. The "born" part is per namespace, not per series: a
+    # replaced exporter pod (new pod/instance labels) starts a new series, and that must not
+    # read as new events while the namespace already had a count before.
     return _rule(
         cfg, p, names.ALERT_VOLUME_MOUNT,
-        f"sum by({names.LABEL_NAMESPACE}) (\n  {body}\n) > 0",
+        f"(\n  ({by} ({events}) unless {by} ({events} offset {p.window}))\n  or\n"
+        f"  {by} (increase({events}[{p.window}]))\n) > 0",
         f"Volume mounts fail in namespace {{{{ $labels.namespace }}}} ({{{{ $value | humanize }}}} FailedMount events in {p.window})",
         f"{{{{ $value | humanize }}}} Warning events with reason {names.REASON_FAILED_MOUNT} about the gateway's pods in "
         f"namespace {{{{ $labels.namespace }}}} in the last {p.window}. Pods waiting in {names.REASON_CONTAINER_CREATING}: "
@@ -251,11 +287,11 @@ def container_creating(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def startup_slow(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    ns = _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace)
-    # The bucket's `le` spelled as the watcher's collector writes it (str() of the bound).
-    le = str(next(b for b in STARTUP_BUCKETS if b == p.threshold))
-    count = _new_or_increase(_sel(f"{names.POD_STARTUP}_count", ns), p.window).replace("\n", "\n  ")
-    fast = _new_or_increase(_sel(f"{names.POD_STARTUP}_bucket", ns, _eq(names.LABEL_LE, le)), p.window).replace("\n", "\n  ")
+    ns = _exporter(cfg), _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace)
+    # The bucket's `le` spelled by the function the watcher's collector writes it with.
+    le = bucket_le(next(b for b in STARTUP_BUCKETS if b == p.threshold))
+    count = _new_or_increase(_sel(f"{names.POD_STARTUP}_count", *ns), p.window).replace("\n", "\n  ")
+    fast = _new_or_increase(_sel(f"{names.POD_STARTUP}_bucket", *ns, _eq(names.LABEL_LE, le)), p.window).replace("\n", "\n  ")
     return _rule(
         cfg, p, names.ALERT_STARTUP_SLOW,
         # Half a pod: increase() of a whole count is only ever a little off.
@@ -270,7 +306,8 @@ def startup_slow(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 def model_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_MODEL_MISSING,
-        f"{names.MODEL_AVAILABLE} == 0",
+        # Aggregated: the alert is about the provider's catalog, not about which exporter pod saw it.
+        f"max by({names.LABEL_TARGET}, {names.LABEL_PROVIDER}, {names.LABEL_MODEL}) ({_sel(names.MODEL_AVAILABLE, _exporter(cfg))}) == 0",
         "Model {{ $labels.model }} is missing from provider {{ $labels.provider }}'s catalog",
         f"The model probe of {{{{ $labels.target }}}} has not found {{{{ $labels.model }}}} in the /models list of "
         f"provider {{{{ $labels.provider }}}} for {p.for_}. The provider has probably retired it (the article's "
@@ -281,10 +318,10 @@ def model_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 # --- the probes and the exporter ------------------------------------------------------------------
 
 def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    failing = _sel(names.GATEWAY_READINESS_FAILING, *_from_labels(names.LABEL_TARGET))
+    failing = _sel(names.GATEWAY_READINESS_FAILING, _exporter(cfg), *_from_labels(names.LABEL_TARGET))
     return _rule(
         cfg, p, names.ALERT_GATEWAY_NOT_READY,
-        f"{names.GATEWAY_READY} == 0",
+        f"max by({names.LABEL_TARGET}) ({_sel(names.GATEWAY_READY, _exporter(cfg))}) == 0",
         "Gateway {{ $labels.target }} is not ready; failing: "
         + _lookup(failing, "$labels.target", "{{ .Labels.subsystem }}", "(not reported)"),
         f"The gateway's /readyz on {{{{ $labels.target }}}} has answered not ready for {p.for_}. Failing subsystems: "
@@ -295,12 +332,12 @@ def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
-    failed = _probe("websocket", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
+    failed = _probe(cfg, "websocket", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
     return _rule(
         cfg, p, names.ALERT_WEBSOCKET_FAILING,
         f"sum by({names.LABEL_TARGET}, {names.LABEL_RESULT}) (rate({failed}[{p.window}]))\n"
         f"/ ignoring({names.LABEL_RESULT}) group_left\n"
-        f"sum by({names.LABEL_TARGET}) (rate({_probe('websocket', counted)}[{p.window}]))\n> {_num(p.threshold)}",
+        f"sum by({names.LABEL_TARGET}) (rate({_probe(cfg, 'websocket', counted)}[{p.window}]))\n> {_num(p.threshold)}",
         "WebSocket probes of {{ $labels.target }} fail with {{ $labels.result }}",
         f"{{{{ $value | humanizePercentage }}}} of the exporter's WebSocket probes of {{{{ $labels.target }}}} over "
         f"{p.window} ended with {{{{ $labels.result }}}} (alert above {_pct(p.threshold)} for {p.for_}). Clients "
@@ -310,7 +347,7 @@ def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 def probe_auth(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}, {names.LABEL_RESULT}"
-    selector = _sel(names.PROBE_ATTEMPTS_TOTAL, f'{names.LABEL_RESULT}=~"{_CONFIG_RESULTS}"')
+    selector = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), f'{names.LABEL_RESULT}=~"{_CONFIG_RESULTS}"')
     return _rule(
         cfg, p, names.ALERT_PROBE_AUTH,
         f"sum by({by}) (increase({selector}[{p.window}])) > 0",
@@ -323,12 +360,12 @@ def probe_auth(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def exporter_down(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    up = _sel(names.SCRAPE_UP, _eq(names.LABEL_JOB, cfg.selectors.exporter_job))
+    up = _sel(names.SCRAPE_UP, _exporter(cfg))
     return _rule(
         cfg, p, names.ALERT_EXPORTER_DOWN,
         f"{up} == 0\nor\nabsent({up})",
         "The OpenClaw exporter (job {{ $labels.job }}) is not scraped",
-        f"Prometheus has not scraped job {cfg.selectors.exporter_job} successfully for {p.for_} "
+        f"Prometheus has not scraped the exporter ({up}) successfully for {p.for_} "
         "(instance {{ $labels.instance }}; no instance means no target is discovered at all). "
         "Every probe, SLO and pod alert of the gateway is blind meanwhile.",
     )
@@ -337,7 +374,7 @@ def exporter_down(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 def reload_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_RELOAD_FAILED,
-        f"{names.EXPORTER_RELOAD_SUCCESS} == 0",
+        f"{_sel(names.EXPORTER_RELOAD_SUCCESS, _exporter(cfg))} == 0",
         "The exporter {{ $labels.instance }} rejected its new config",
         f"The last config reload of the exporter {{{{ $labels.instance }}}} failed {p.for_} ago or more; it keeps "
         "probing with the previous config, so the change you made is not in effect. "
@@ -348,7 +385,7 @@ def reload_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_KUBE_WATCH_STALE,
-        f"time() - {names.KUBE_LAST_SYNC} > {_num(p.threshold)}",
+        f"time() - {_sel(names.KUBE_LAST_SYNC, _exporter(cfg))} > {_num(p.threshold)}",
         "The exporter has not heard from the Kubernetes API about {{ $labels.resource }} for {{ $value | humanizeDuration }}",
         f"The exporter {{{{ $labels.instance }}}} last received a list, watch event or bookmark for "
         f"{{{{ $labels.resource }}}} {{{{ $value | humanizeDuration }}}} ago (alert above {_num(p.threshold)}s for "
@@ -357,7 +394,7 @@ def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def kube_watch_errors(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, f'{names.LABEL_KIND}!="{names.KUBE_WATCH_ERROR_GONE}"')
+    errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, _exporter(cfg), f'{names.LABEL_KIND}!="{names.KUBE_WATCH_ERROR_GONE}"')
     by = f"{names.LABEL_JOB}, {names.LABEL_RESOURCE}, {names.LABEL_KIND}"
     return _rule(
         cfg, p, names.ALERT_KUBE_WATCH_ERRORS,

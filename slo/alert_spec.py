@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from exporter import conventions as names
 from exporter import yamlfile
 from exporter.kube.state import STARTUP_BUCKETS
+from slo import matchers
 from slo.model import SpecError
 from slo.spec import Errors
 
@@ -48,7 +49,16 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
 }
 
 _DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
-_SELECTOR_KEYS = ("namespace", "gateway_pod_regex", "gateway_container", "exporter_job")
+_SELECTOR_KEYS = ("namespace", "gateway_pod_regex", "gateway_container",
+                  "exporter_selector", "kube_state_metrics_selector", "cadvisor_selector")
+# PromQL matcher strings, parsed and rendered back by slo/matchers.py.
+_MATCHER_KEYS = ("exporter_selector", "kube_state_metrics_selector", "cadvisor_selector")
+# Defaults: kube-prometheus' jobs, and the exporter's Service name with a ServiceMonitor.
+DEFAULT_SELECTORS = {
+    "exporter_selector": 'job="openclaw-slo-exporter"',
+    "kube_state_metrics_selector": 'job="kube-state-metrics"',
+    "cadvisor_selector": 'job="kubelet", metrics_path="/metrics/cadvisor"',
+}
 
 
 @dataclass(frozen=True)
@@ -64,10 +74,18 @@ class AlertParams:
 
 @dataclass(frozen=True)
 class Selectors:
+    """Where the gateway runs, and which scrape job each input comes from.
+
+    The three `*_selector` fields are PromQL matchers rendered canonically
+    (`job="kubelet",metrics_path="/metrics/cadvisor"`), ready to go inside `{}`.
+    """
+
     namespace: str
     gateway_pod_regex: str
     gateway_container: str
-    exporter_job: str
+    exporter_selector: str = matchers.render(matchers.parse(DEFAULT_SELECTORS["exporter_selector"]))
+    kube_state_metrics_selector: str = matchers.render(matchers.parse(DEFAULT_SELECTORS["kube_state_metrics_selector"]))
+    cadvisor_selector: str = matchers.render(matchers.parse(DEFAULT_SELECTORS["cadvisor_selector"]))
 
 
 @dataclass(frozen=True)
@@ -79,9 +97,11 @@ class AlertsConfig:
     alerts: Mapping[str, AlertParams] = field(default_factory=dict)
 
 
-def _duration(err: Errors, value: Any, path: str) -> str:
-    if not isinstance(value, str) or not _DURATION.match(value) or not re.search(r"[1-9]", value):
-        err.add(path, "must be a positive Prometheus duration such as 30s, 5m or 1h")
+def _duration(err: Errors, value: Any, path: str, zero: bool = False) -> str:
+    """A Prometheus duration; `zero` allows 0s (a `for` of 0s fires at the first evaluation)."""
+    if not isinstance(value, str) or not _DURATION.match(value) or not (zero or re.search(r"[1-9]", value)):
+        what = "a Prometheus duration such as 0s, 5m or 1h" if zero else "a positive Prometheus duration such as 30s, 5m or 1h"
+        err.add(path, f"must be {what}")
         return "1m"
     return value
 
@@ -102,6 +122,10 @@ def _threshold(err: Errors, key: str, name: str, value: Any, path: str) -> float
         # The alert reads the histogram's bucket counts: only a bucket bound is exact.
         bounds = ", ".join(str(b) for b in STARTUP_BUCKETS)
         err.add(path, f"must be a bucket bound of {names.POD_STARTUP} ({bounds})")
+    if key == "message_latency" and name == "threshold_seconds" and number not in names.DIAG_DURATION_BUCKETS:
+        # histogram_quantile() interpolates inside a bucket: only at a bound is "above" exact.
+        bounds = ", ".join(f"{b:g}" for b in names.DIAG_DURATION_BUCKETS)
+        err.add(path, f"must be a bucket bound of {names.DIAG_MESSAGE_PROCESSED} ({bounds}; the plugin's bounds, assumed)")
     return number
 
 
@@ -114,7 +138,7 @@ def _alert(err: Errors, key: str, raw: Any, path: str) -> AlertParams:
     threshold_key = next((p for p in params if p.startswith("threshold_")), None)
     return AlertParams(
         severity=str(severity),
-        for_=_duration(err, body["for"], f"{path}.for") if "for" in body else "1m",
+        for_=_duration(err, body["for"], f"{path}.for", zero=True) if "for" in body else "1m",
         window=_duration(err, body["window"], f"{path}.window") if "window" in body else None,
         threshold=(_threshold(err, key, threshold_key, body[threshold_key], f"{path}.{threshold_key}")
                    if threshold_key in body else None),
@@ -126,7 +150,14 @@ def _selectors(err: Errors, raw: Any) -> Selectors:
     body = err.mapping(raw, "selectors", _SELECTOR_KEYS, _SELECTOR_KEYS)
     values = {k: err.string(body[k], f"selectors.{k}") if k in body else "" for k in _SELECTOR_KEYS}
     err.regex(values["gateway_pod_regex"] or None, "selectors.gateway_pod_regex")
-    return Selectors(**values)
+    for key in _MATCHER_KEYS:
+        try:
+            values[key] = matchers.render(matchers.parse(values[key])) if values[key] else ""
+        except ValueError as exc:
+            err.add(f"selectors.{key}", f"is not a PromQL matcher list such as {DEFAULT_SELECTORS[key]} ({exc})")
+            values[key] = ""
+    # A value left empty by an error above: the default, so the parse can go on (it raises anyway).
+    return Selectors(**{k: v for k, v in values.items() if v or k not in _MATCHER_KEYS})
 
 
 def parse(document: Any, source: str) -> AlertsConfig:
@@ -141,7 +172,7 @@ def parse(document: Any, source: str) -> AlertsConfig:
         err.add("runbook_base_url", "must be an http(s) URL")
         url = ""
     labels = err.labels(body.get("labels"), "labels")
-    selectors = _selectors(err, body.get("selectors", {})) if "selectors" in body else Selectors("", "", "", "")
+    selectors = _selectors(err, body.get("selectors", {})) if "selectors" in body else Selectors("", "", "")
     raw_alerts = err.mapping(body.get("alerts", {}), "alerts", tuple(PARAMETERS), tuple(PARAMETERS)) if "alerts" in body else {}
     alerts = {key: _alert(err, key, raw_alerts[key], f"alerts.{key}") for key in PARAMETERS if key in raw_alerts}
     if err.items:

@@ -48,7 +48,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return 2
     files = {
         name: (text, loaded.source)
-        for name, text in render.render_all(rules.generate(loaded), loaded.source).items()
+        for name, text in render.render_all(rules.generate(loaded, thresholds.selectors.exporter_selector), loaded.source).items()
     }
     files.update({
         name: (text, thresholds.source)

@@ -186,3 +186,82 @@ def test_slo_rules_no_longer_carry_the_probe_auth_alert():
     groups = rules.generate(spec.load())
     assert all(g.name.startswith("openclaw-slo-") for g in groups)
     assert names.ALERT_PROBE_AUTH not in {r.alert for g in groups for r in g.rules if isinstance(r, rules.AlertingRule)}
+
+
+# Matcher lists the alerts config may hold, valid and not, as PromQL sees them.
+MATCHER_CASES = [
+    'job="kube-state-metrics"',
+    'job="kubelet", metrics_path="/metrics/cadvisor"',
+    "job='kubelet',metrics_path=~`/metrics/(cadvisor|resource)`,",
+    'job!="x", cluster=~"prod-.*"',
+    'job="a\\"b\\n"',
+    "job=kube-state-metrics",
+    'job="kubelet" metrics_path="/metrics/cadvisor"',
+    'job=="x"',
+    'job=~"(unclosed"',
+    '1job="x"',
+    'job="\\d"',
+    'job="x",,',
+]
+
+
+@pytest.mark.prometheus
+def test_the_selector_parser_agrees_with_promtool(tmp_path):
+    """slo/matchers.py accepts exactly what Prometheus parses, and renders it back to the same meaning."""
+    from slo import matchers
+
+    promtool = require("promtool")
+    for i, text in enumerate(MATCHER_CASES):
+        try:
+            rendered = matchers.render(matchers.parse(text))
+        except ValueError:
+            rendered = None
+        rule_file = tmp_path / f"r{i}.yml"
+        rule_file.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [{"record": "r", "expr": f"up{{{text}}}"}]}]}))
+        done = run([promtool, "check", "rules", str(rule_file)])
+        assert (rendered is not None) == (done.returncode == 0), (text, rendered, done.stdout + done.stderr)
+        if rendered is not None:  # the canonical form parses too, to the same matchers
+            assert matchers.parse(rendered) == matchers.parse(text)
+            rule_file.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [{"record": "r", "expr": f"up{{{rendered}}}"}]}]}))
+            assert run([promtool, "check", "rules", str(rule_file)]).returncode == 0, rendered
+    # `up{}` parses, but a selector that selects nothing in particular is a config mistake.
+    with pytest.raises(ValueError, match="at least one matcher"):
+        matchers.parse(" ")
+
+
+def test_selectors_of_the_config_select_every_input_by_job(tmp_path):
+    overrides = tmp_path / "jobs.yml"
+    overrides.write_text(yaml.safe_dump({"selectors": {
+        "exporter_selector": "job='openclaw'",
+        "kube_state_metrics_selector": 'job="ksm", cluster="eu"',
+        "cadvisor_selector": 'job="cadvisor"',
+    }}))
+    by_alert = {r.alert: r.expr for g in alert_rules.generate(alert_spec.load(str(overrides))) for r in g.rules}
+    exporter, ksm, cadvisor = 'job="openclaw"', 'job="ksm",cluster="eu"', 'job="cadvisor"'
+    for metric, selector in [
+        (names.KSM_RESTARTS_TOTAL, ksm), (names.KSM_WAITING_REASON, ksm), (names.KSM_RESOURCE_LIMITS, ksm),
+        (names.KSM_RESOURCE_REQUESTS, ksm), (names.CADVISOR_CPU_SECONDS_TOTAL, cadvisor),
+        (names.CADVISOR_MEMORY_WORKING_SET, cadvisor), (names.POD_RESTARTS_LAST_HOUR, exporter),
+        (names.POD_CONTAINER_WAITING, exporter), (names.POD_EVENTS_TOTAL, exporter), (names.POD_STARTUP + "_count", exporter),
+        (names.PROBE_ATTEMPTS_TOTAL, exporter), (names.MODEL_AVAILABLE, exporter), (names.GATEWAY_READY, exporter),
+        (names.EXPORTER_RELOAD_SUCCESS, exporter), (names.KUBE_LAST_SYNC, exporter), (names.KUBE_WATCH_ERRORS_TOTAL, exporter),
+        (names.SCRAPE_UP, exporter),
+    ]:
+        uses = [m for expr in by_alert.values() for m in re.findall(rf"\b{re.escape(metric)}\{{([^}}]*)\}}", expr)]
+        assert uses, metric
+        assert all(u.startswith(selector + ",") or u == selector for u in uses), (metric, uses)
+
+
+def test_message_latency_threshold_must_be_a_bucket_bound_of_the_plugin(tmp_path):
+    overrides = tmp_path / "latency.yml"
+    overrides.write_text("alerts:\n  message_latency:\n    threshold_seconds: 3\n")
+    with pytest.raises(SpecError) as caught:
+        alert_spec.load(str(overrides))
+    assert caught.value.errors == [
+        "alerts.message_latency.threshold_seconds: must be a bucket bound of openclaw_message_processed_duration_seconds "
+        "(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600; the plugin's bounds, assumed)"]
+    overrides.write_text("alerts:\n  message_latency:\n    threshold_seconds: 2.5\n")
+    latency = next(r for g in alert_rules.generate(alert_spec.load(str(overrides))) for r in g.rules
+                   if r.alert == names.ALERT_MESSAGE_LATENCY)
+    assert latency.expr.endswith("> 2.5")
+    assert alert_spec.load().alerts["message_latency"].threshold in names.DIAG_DURATION_BUCKETS

@@ -3,16 +3,34 @@
 Every alert has a scenario where it fires, with its labels and full annotations (what on-call
 reads), and one where it must not: the boundary of its threshold, the `for` not yet over, or
 series outside its selectors. Samples are one a minute (`interval: 1m`).
+
+Series carry the labels the Prometheus Operator gives them (tests/alerthelpers.py): the
+exporter's, kube-state-metrics' and cAdvisor's scrape jobs and target labels. Where the exporter
+produces the metric (restarts, startup histogram, Warning events) the series come from its real
+collector's exposition, rendered minute by minute from a KubeState fed the pod/event fixtures.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import yaml
 
+from alerthelpers import (
+    CADVISOR_TARGET,
+    EXPORTER_TARGET,
+    EXPORTER_TARGET_REPLACED,
+    KSM_TARGET,
+    exposition,
+    scraped,
+    scrapes_to_series,
+    series,
+)
 from exporter import conventions as names
+from exporter.kube.state import KubeState
+from kubehelpers import Clock, fixture, with_container
 from slohelpers import ALERTS, promtool_test_rules
 
 pytestmark = pytest.mark.prometheus
@@ -23,16 +41,30 @@ COMMON = {"service": "openclaw-gateway", "team": "gateway"}
 POD = "openclaw-gateway-7d9f8c6b5d-x2k4p"
 OTHER_POD = "openclaw-gateway-5b7a6f9d8c-m3n4b"
 GW = {"namespace": "openclaw", "pod": POD, "container": "openclaw-gateway"}
+SCOPE = "openclaw/app=openclaw-gateway"
 
 
-def series(metric: str, labels: dict[str, str], values: str) -> dict:
-    body = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    return {"series": f"{metric}{{{body}}}", "values": values}
+def exporter(metric: str, labels: dict[str, str], values: str) -> dict:
+    return scraped(EXPORTER_TARGET, metric, labels, values)
+
+
+def ksm(metric: str, labels: dict[str, str], values: str) -> dict:
+    return scraped(KSM_TARGET, metric, labels, values)
+
+
+def cadvisor(metric: str, labels: dict[str, str], values: str) -> dict:
+    return scraped(CADVISOR_TARGET, metric, labels, values)
+
+
+def gateway_pod(name: str) -> dict:
+    """A fixture pod with the shipped config's gateway container name."""
+    return with_container(fixture(name), name="openclaw-gateway")
 
 
 def fired(alert: str, severity: str, labels: dict[str, str], summary: str, description: str) -> dict:
     return {
-        "exp_labels": {**COMMON, **labels, "severity": severity},
+        "exp_labels": {**labels, **COMMON, "severity": severity},  # the rule's labels win over the series'
+
         "exp_annotations": {"summary": summary, "description": description, "runbook_url": f"{RUNBOOKS}{alert}.md"},
     }
 
@@ -44,32 +76,57 @@ def promtool_test(tmp_path: Path, input_series: list[dict], checks: list[tuple[s
 
 # --- the article's alert table -------------------------------------------------------------------
 
-def test_four_restarts_in_an_hour_fire_and_exactly_three_do_not(tmp_path):
+def _restart_replay(schedule: dict[str, tuple[int, ...]], minutes: int) -> tuple[list[str], dict[str, list[int]]]:
+    """The exporter's exposition each minute while pods restart at the given minutes, and
+    each pod's restartCount per minute (what kube-state-metrics reports)."""
+    clock = Clock("2026-11-20T10:00:00Z")
+    start = clock.now
+    state = KubeState(clock)
+    pods = {}
+    for name in schedule:
+        pod = gateway_pod("pod_crashloop")
+        pod["metadata"].update(name=name, uid=f"uid-{name}")
+        pods[name] = pod
+    state.replace_pods(SCOPE, list(pods.values()))
+    counts = {name: [] for name in schedule}
+    scrapes = []
+    for minute in range(minutes):
+        clock.now = start + 60 * minute
+        for name, at in schedule.items():
+            restarts = 1 + sum(1 for m in at if m <= minute)  # the fixture has restartCount 1
+            if minute in at:
+                state.apply_pod_event(SCOPE, "MODIFIED", with_container(pods[name], restartCount=restarts))
+            counts[name].append(restarts)
+        scrapes.append(exposition(state))
+    return scrapes, counts
+
+
+def test_four_restarts_spread_over_59_minutes_fire_and_exactly_three_do_not(tmp_path):
     alert = names.ALERT_POD_RESTARTS
-    other = {**GW, "pod": OTHER_POD}
-    promtool_test(tmp_path, [
-        # An hour of calm, then 3 restarts (OTHER_POD) and 4 restarts (POD) a minute apart.
-        series(names.KSM_RESTARTS_TOTAL, {**other, "uid": "u1"}, "0x60 1 2 3 3x40"),
-        series(names.KSM_RESTARTS_TOTAL, {**GW, "uid": "u2"}, "0x60 1 2 3 4 4x40"),
-        series(names.POD_RESTARTS_LAST_HOUR, other, "0x60 1 2 3 3x40"),
-        series(names.POD_CONTAINER_LAST_TERMINATED, {**GW, "reason": "Error", "exit_code": "1"}, "1x105"),
-        # Not a gateway container: never alerts, however often it restarts.
-        series(names.KSM_RESTARTS_TOTAL, {**GW, "container": "browser", "uid": "u3"}, "0+1x105"),
-    ], [
-        ("66m", alert, []),  # 4 restarts since 64m: `for` 5m not over yet
-        ("75m", alert, [fired(
-            alert, "warning", GW,
-            f"Container openclaw-gateway of openclaw/{POD} restarted 4 times in the last hour",
-            f"4 restarts of container openclaw-gateway in pod openclaw/{POD} within one hour (alert above 3). "
-            "Last termination: Error (exit code 1). A crash loop of the gateway drops every WebSocket session at each restart.",
-        )]),
-        ("100m", alert, [fired(
-            alert, "warning", GW,
-            f"Container openclaw-gateway of openclaw/{POD} restarted 4 times in the last hour",
-            f"4 restarts of container openclaw-gateway in pod openclaw/{POD} within one hour (alert above 3). "
-            "Last termination: Error (exit code 1). A crash loop of the gateway drops every WebSocket session at each restart.",
-        )]),
-    ])
+    # POD restarts at 61, 80, 100 and 120 min (4 within 59 min); OTHER_POD exactly 3 times.
+    scrapes, counts = _restart_replay({POD: (61, 80, 100, 120), OTHER_POD: (61, 90, 120)}, 131)
+    own = scrapes_to_series(scrapes, EXPORTER_TARGET)
+    assert {"openclaw_pod_container_restarts_last_hour", "openclaw_pod_container_last_terminated"} <= {
+        x["series"].split("{")[0] for x in own}
+    fired_at_120 = fired(
+        alert, "warning", GW,
+        f"Container openclaw-gateway of openclaw/{POD} restarted 4 times in the last hour",
+        f"4 restarts of container openclaw-gateway in pod openclaw/{POD} within one hour (alert above 3). "
+        "Last termination: Error (exit code 1). A crash loop of the gateway drops every WebSocket session at each restart.",
+    )
+    for source in ("exporter", "kube-state-metrics"):
+        if source == "exporter":
+            inputs = own
+        else:
+            inputs = [ksm(names.KSM_RESTARTS_TOTAL, {**GW, "pod": name, "uid": f"uid-{name}"}, " ".join(map(str, values)))
+                      for name, values in counts.items()]
+            # The last termination reason comes from the exporter either way.
+            inputs += [x for x in own if x["series"].startswith(names.POD_CONTAINER_LAST_TERMINATED)]
+        promtool_test(tmp_path, inputs, [
+            ("119m", alert, []),  # 3 restarts so far
+            ("120m", alert, [fired_at_120]),  # the 4th, 59 min after the 1st: fires at once
+            ("121m", alert, []),  # the 1st restart left the hour
+        ])
 
 
 def test_exactly_three_restarts_do_not_fire_when_scrapes_and_evaluations_are_not_aligned(tmp_path):
@@ -77,8 +134,11 @@ def test_exactly_three_restarts_do_not_fire_when_scrapes_and_evaluations_are_not
     # at 74m (as it does in a real Prometheus); the alert counts whole restarts.
     alert = names.ALERT_POD_RESTARTS
     promtool_test(tmp_path, [
-        series(names.KSM_RESTARTS_TOTAL, {**GW, "pod": OTHER_POD, "uid": "u1"}, "0x80 1 2 3 3x60"),
-        series(names.KSM_RESTARTS_TOTAL, {**GW, "uid": "u2"}, "0x80 1 2 3 4 4x60"),
+        ksm(names.KSM_RESTARTS_TOTAL, {**GW, "pod": OTHER_POD, "uid": "u1"}, "0x80 1 2 3 3x60"),
+        ksm(names.KSM_RESTARTS_TOTAL, {**GW, "uid": "u2"}, "0x80 1 2 3 4 4x60"),
+        # The same kube-state-metrics scraped a second time by another job: not counted twice.
+        scraped({**KSM_TARGET, "job": "kube-state-metrics-federated"}, names.KSM_RESTARTS_TOTAL,
+                {**GW, "pod": OTHER_POD, "uid": "u1"}, "0x80 1 2 3 3x60"),
     ], [(at, alert, [fired(
         alert, "warning", GW,
         f"Container openclaw-gateway of openclaw/{POD} restarted 4 times in the last hour",
@@ -89,7 +149,7 @@ def test_exactly_three_restarts_do_not_fire_when_scrapes_and_evaluations_are_not
 
 def test_the_exporters_own_restart_count_alone_fires(tmp_path):
     alert = names.ALERT_POD_RESTARTS
-    promtool_test(tmp_path, [series(names.POD_RESTARTS_LAST_HOUR, GW, "3x10 5x20")], [
+    promtool_test(tmp_path, [exporter(names.POD_RESTARTS_LAST_HOUR, GW, "3x10 5x20")], [
         ("9m", alert, []),
         ("20m", alert, [fired(
             alert, "warning", GW,
@@ -100,23 +160,49 @@ def test_the_exporters_own_restart_count_alone_fires(tmp_path):
     ])
 
 
+def _cpu_fired(pod: str, percent: int, basis: str) -> dict:
+    alert = names.ALERT_CPU_HIGH
+    return fired(
+        alert, "warning", {**GW, "pod": pod, names.LABEL_CPU_BASIS: basis},
+        f"Gateway openclaw/{pod} uses {percent}% of its CPU {basis}",
+        f"Container openclaw-gateway of openclaw/{pod} averaged {percent}% of its CPU {basis} over 5m (alert above 80% "
+        "for 15m; measured against the request only when the container has no CPU limit). Near a limit the kernel "
+        "throttles it; above its request it competes for the node's CPU: message handling and WebSocket handshakes slow down.",
+    )
+
+
 def test_cpu_above_80_percent_of_the_limit_for_15_minutes(tmp_path):
     alert = names.ALERT_CPU_HIGH
     other = {**GW, "pod": OTHER_POD}
     promtool_test(tmp_path, [
-        series(names.CADVISOR_CPU_SECONDS_TOTAL, GW, "0+108x40"),  # 1.8 cores
-        series(names.CADVISOR_CPU_SECONDS_TOTAL, other, "0+90x40"),  # 1.5 cores: 75 %
-        series(names.CADVISOR_CPU_SECONDS_TOTAL, {**GW, "container": "POD"}, "0+200x40"),  # the pause container
-        series(names.KSM_RESOURCE_LIMITS, {**GW, "resource": "cpu", "unit": "core"}, "2x40"),
-        series(names.KSM_RESOURCE_LIMITS, {**other, "resource": "cpu", "unit": "core"}, "2x40"),
+        cadvisor(names.CADVISOR_CPU_SECONDS_TOTAL, GW, "0+108x40"),  # 1.8 cores
+        cadvisor(names.CADVISOR_CPU_SECONDS_TOTAL, other, "0+90x40"),  # 1.5 cores: 75 %
+        cadvisor(names.CADVISOR_CPU_SECONDS_TOTAL, {**GW, "container": "POD"}, "0+200x40"),  # the pause container
+        # OTHER_POD's cAdvisor scraped a second time by another job: summed, it would read 150 %.
+        scraped({**CADVISOR_TARGET, "job": "cadvisor-standalone"}, names.CADVISOR_CPU_SECONDS_TOTAL, other, "0+90x40"),
+        ksm(names.KSM_RESOURCE_LIMITS, {**GW, "resource": "cpu", "unit": "core"}, "2x40"),
+        ksm(names.KSM_RESOURCE_LIMITS, {**other, "resource": "cpu", "unit": "core"}, "2x40"),
+        # A request too: the limit is what counts when both are set.
+        ksm(names.KSM_RESOURCE_REQUESTS, {**GW, "resource": "cpu", "unit": "core"}, "1x40"),
     ], [
         ("10m", alert, []),
-        ("30m", alert, [fired(
-            alert, "warning", GW,
-            f"Gateway openclaw/{POD} uses 90% of its CPU limit",
-            f"Container openclaw-gateway of openclaw/{POD} averaged 90% of its CPU limit over 5m (alert above 80% for 15m). "
-            "Near the limit the kernel throttles it: message handling and WebSocket handshakes slow down.",
-        )]),
+        ("30m", alert, [_cpu_fired(POD, 90, "limit")]),
+    ])
+
+
+def test_cpu_without_a_limit_is_measured_against_the_request_and_says_so(tmp_path):
+    alert = names.ALERT_CPU_HIGH
+    no_limit = {**GW, "pod": OTHER_POD}
+    neither = {**GW, "pod": "openclaw-gateway-5b7a6f9d8c-h7j8k"}
+    promtool_test(tmp_path, [
+        cadvisor(names.CADVISOR_CPU_SECONDS_TOTAL, no_limit, "0+54x40"),  # 0.9 cores of a 1-core request
+        ksm(names.KSM_RESOURCE_REQUESTS, {**no_limit, "resource": "cpu", "unit": "core"}, "1x40"),
+        ksm(names.KSM_RESOURCE_REQUESTS, {**no_limit, "resource": "memory", "unit": "byte"}, "1e9x40"),
+        # Neither a limit nor a request: nothing to compare with, never fires, however busy.
+        cadvisor(names.CADVISOR_CPU_SECONDS_TOTAL, neither, "0+600x40"),
+    ], [
+        ("10m", alert, []),
+        ("30m", alert, [_cpu_fired(OTHER_POD, 90, "request")]),
     ])
 
 
@@ -124,10 +210,12 @@ def test_memory_above_90_percent_of_the_limit_pages(tmp_path):
     alert = names.ALERT_MEMORY_HIGH
     other = {**GW, "pod": OTHER_POD}
     promtool_test(tmp_path, [
-        series(names.CADVISOR_MEMORY_WORKING_SET, GW, "3800000000x20"),
-        series(names.CADVISOR_MEMORY_WORKING_SET, other, "3600000000x20"),  # exactly 90 %: not above
-        series(names.KSM_RESOURCE_LIMITS, {**GW, "resource": "memory", "unit": "byte"}, "4000000000x20"),
-        series(names.KSM_RESOURCE_LIMITS, {**other, "resource": "memory", "unit": "byte"}, "4000000000x20"),
+        cadvisor(names.CADVISOR_MEMORY_WORKING_SET, GW, "3800000000x20"),
+        cadvisor(names.CADVISOR_MEMORY_WORKING_SET, other, "3600000000x20"),  # exactly 90 %: not above
+        # The same kubelet scraped twice: summed, OTHER_POD would read 180 %.
+        scraped({**CADVISOR_TARGET, "job": "kubelet-copy"}, names.CADVISOR_MEMORY_WORKING_SET, other, "3600000000x20"),
+        ksm(names.KSM_RESOURCE_LIMITS, {**GW, "resource": "memory", "unit": "byte"}, "4000000000x20"),
+        ksm(names.KSM_RESOURCE_LIMITS, {**other, "resource": "memory", "unit": "byte"}, "4000000000x20"),
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
@@ -171,9 +259,10 @@ def test_gateway_model_call_failures_above_5_percent_page(tmp_path):
     bad = {"provider": "bailian", "model": "qwen-plus"}
     good = {"provider": "bailian", "model": "qwen3.5-plus"}
     promtool_test(tmp_path, [
-        series(calls, {**bad, "outcome": "success", "error_category": ""}, "0+90x30"),
+        # The plugin's spelling (its public source): outcome "completed" or "error".
+        series(calls, {**bad, "outcome": "completed", "error_category": "none"}, "0+90x30"),
         series(calls, {**bad, "outcome": "error", "error_category": "model_not_found"}, "0+10x30"),
-        series(calls, {**good, "outcome": "success", "error_category": ""}, "0+98x30"),
+        series(calls, {**good, "outcome": "completed", "error_category": "none"}, "0+98x30"),
         series(calls, {**good, "outcome": "error", "error_category": "timeout"}, "0+2x30"),  # 2 %
     ], [
         ("5m", alert, []),
@@ -190,10 +279,10 @@ def test_model_probe_failures_above_5_percent_page_but_credentials_do_not_count(
     alert = names.ALERT_MODEL_PROBE_FAILURES
     attempts = names.PROBE_ATTEMPTS_TOTAL
     promtool_test(tmp_path, [
-        series(attempts, {"target": "gw", "module": "model", "result": "success"}, "0+1x60"),
-        series(attempts, {"target": "gw", "module": "model", "result": "model_not_found"}, "0+1x60"),
-        series(attempts, {"target": "gw2", "module": "model", "result": "success"}, "0+1x60"),
-        series(attempts, {"target": "gw2", "module": "model", "result": "auth_failed"}, "0+1x60"),
+        exporter(attempts, {"target": "gw", "module": "model", "result": "success"}, "0+1x60"),
+        exporter(attempts, {"target": "gw", "module": "model", "result": "model_not_found"}, "0+1x60"),
+        exporter(attempts, {"target": "gw2", "module": "model", "result": "success"}, "0+1x60"),
+        exporter(attempts, {"target": "gw2", "module": "model", "result": "auth_failed"}, "0+1x60"),
     ], [
         ("8m", alert, []),
         ("45m", alert, [fired(
@@ -211,11 +300,11 @@ def test_crash_loop_backoff_for_5_minutes(tmp_path):
     alert = names.ALERT_CRASH_LOOP
     waiting = {**GW, "reason": "CrashLoopBackOff"}
     promtool_test(tmp_path, [
-        series(names.KSM_WAITING_REASON, waiting, "1x20"),
-        series(names.POD_CONTAINER_RESTARTS_TOTAL, GW, "4x20"),
-        series(names.POD_CONTAINER_LAST_TERMINATED, {**GW, "reason": "Error", "exit_code": "1"}, "1x20"),
+        ksm(names.KSM_WAITING_REASON, waiting, "1x20"),
+        exporter(names.POD_CONTAINER_RESTARTS_TOTAL, GW, "4x20"),
+        exporter(names.POD_CONTAINER_LAST_TERMINATED, {**GW, "reason": "Error", "exit_code": "1"}, "1x20"),
         # The browser in the same namespace is not the gateway.
-        series(names.KSM_WAITING_REASON, {**waiting, "pod": "openclaw-browser-1", "container": "browser"}, "1x20"),
+        ksm(names.KSM_WAITING_REASON, {**waiting, "pod": "openclaw-browser-1", "container": "browser"}, "1x20"),
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
@@ -231,8 +320,8 @@ def test_crash_loop_backoff_for_5_minutes(tmp_path):
 def test_image_pull_failing_keeps_one_alert_across_reason_flips(tmp_path):
     alert = names.ALERT_IMAGE_PULL
     promtool_test(tmp_path, [
-        series(names.POD_CONTAINER_WAITING, {**GW, "reason": "ErrImagePull"}, "1 1 _ _ _ _ _ _ _ _ 1 1"),
-        series(names.POD_CONTAINER_WAITING, {**GW, "reason": "ImagePullBackOff"}, "_ _ 1 1 1 1 1 1 1 1 _ _ 1x10"),
+        exporter(names.POD_CONTAINER_WAITING, {**GW, "reason": "ErrImagePull"}, "1 1 _ _ _ _ _ _ _ _ 1 1"),
+        exporter(names.POD_CONTAINER_WAITING, {**GW, "reason": "ImagePullBackOff"}, "_ _ 1 1 1 1 1 1 1 1 _ _ 1x10"),
     ], [
         ("4m", alert, []),
         ("15m", alert, [fired(
@@ -249,9 +338,9 @@ def test_failed_mount_events_fire_from_the_first_one_and_resolve_when_they_stop(
     events = names.POD_EVENTS_TOTAL
     promtool_test(tmp_path, [
         # The counter appears with its first event (count 3), as the watcher exports it.
-        series(events, {"namespace": "openclaw", "reason": "FailedMount"}, "_x20 3x40"),
-        series(events, {"namespace": "openclaw", "reason": "BackOff"}, "0+1x60"),
-        series(names.POD_CONTAINER_WAITING, {**GW, "reason": "ContainerCreating"}, "1x60"),
+        exporter(events, {"namespace": "openclaw", "reason": "FailedMount"}, "_x20 3x40"),
+        exporter(events, {"namespace": "openclaw", "reason": "BackOff"}, "0+1x60"),
+        exporter(names.POD_CONTAINER_WAITING, {**GW, "reason": "ContainerCreating"}, "1x60"),
     ], [
         ("19m", alert, []),
         ("22m", alert, [fired(
@@ -265,11 +354,70 @@ def test_failed_mount_events_fire_from_the_first_one_and_resolve_when_they_stop(
     ])
 
 
+def _failed_mount(uid: str, at: str) -> dict:
+    event = fixture("event_failedmount")
+    event["metadata"] = {**event["metadata"], "uid": uid, "name": f"{POD}.{uid}"}
+    event.update(firstTimestamp=at, lastTimestamp=at, count=1)
+    return event
+
+
+@pytest.mark.parametrize("how", ["pod_replaced", "container_restarted"])
+def test_failed_mount_does_not_realert_when_the_exporter_restarts_and_relists_old_events(tmp_path, how):
+    """The exporter's real exposition: a FailedMount at 5m; at 40m the exporter is replaced (new
+    pod, new address: new series) or its container restarts (same series) and re-lists that old
+    event: no alert. A new FailedMount at 60m alerts again."""
+    alert = names.ALERT_VOLUME_MOUNT
+    clock = Clock("2026-11-20T08:00:00Z")
+    base = clock.now
+    pod = fixture("pod_containercreating")  # POD, waiting in ContainerCreating
+    scrapes: dict[str, list[str | None]] = {"before": [], "after": []}
+    state = None
+    for minute in range(75):
+        clock.now = base + 60 * minute
+        if minute in (0, 40):  # (re)start: a fresh watcher lists pods and events
+            state = KubeState(clock)
+            state.replace_pods(SCOPE, [pod])
+            state.replace_events("openclaw", [_failed_mount("e1", "2026-11-20T08:05:00Z")] if minute else [])
+        if minute == 5:
+            state.apply_event("openclaw", "ADDED", _failed_mount("e1", "2026-11-20T08:05:00Z"))
+        if minute == 60:
+            state.apply_event("openclaw", "ADDED", _failed_mount("e2", "2026-11-20T09:00:00Z"))
+        text = exposition(state)
+        scrapes["before"].append(text if minute < 40 else None)
+        scrapes["after"].append(text if minute >= 40 else None)
+    after = EXPORTER_TARGET_REPLACED if how == "pod_replaced" else EXPORTER_TARGET
+    keep = lambda name: name in (names.POD_EVENTS_TOTAL, names.POD_CONTAINER_WAITING)  # noqa: E731
+    if how == "pod_replaced":
+        inputs = scrapes_to_series(scrapes["before"], EXPORTER_TARGET, keep) + scrapes_to_series(scrapes["after"], after, keep)
+    else:  # one target throughout
+        inputs = scrapes_to_series([b if b is not None else a for b, a in zip(scrapes["before"], scrapes["after"])],
+                                   EXPORTER_TARGET, keep)
+
+    def mount_alert(count: int) -> dict:
+        return fired(
+            alert, "warning", {"namespace": "openclaw"},
+            f"Volume mounts fail in namespace openclaw ({count} FailedMount events in 10m)",
+            f"{count} Warning events with reason FailedMount about the gateway's pods in namespace openclaw in the last "
+            f"10m. Pods waiting in ContainerCreating: {POD}. The article's cause: several CephFS PVCs created at once "
+            "raced the CSI driver (mount exit status 32).",
+        )
+
+    promtool_test(tmp_path, inputs, [
+        ("4m", alert, []),
+        ("7m", alert, [mount_alert(1)]),
+        ("30m", alert, []),
+        ("41m", alert, []),  # the re-listed 08:05 event is history
+        ("45m", alert, []),
+        ("55m", alert, []),
+        ("62m", alert, [mount_alert(1)]),  # a new one after the restart still alerts
+    ])
+
+
 def test_stuck_in_container_creating_for_more_than_5_minutes(tmp_path):
     alert = names.ALERT_CONTAINER_CREATING
     promtool_test(tmp_path, [
-        series(names.KSM_WAITING_REASON, {**GW, "reason": "ContainerCreating"}, "1x20"),
-        series(names.KSM_WAITING_REASON, {**GW, "pod": OTHER_POD, "reason": "ContainerCreating"}, "1x3 0x17"),
+        ksm(names.KSM_WAITING_REASON, {**GW, "reason": "ContainerCreating"}, "1x20"),
+        ksm(names.KSM_WAITING_REASON, {**GW, "pod": OTHER_POD, "reason": "ContainerCreating"}, "1x3 0x17"),
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
@@ -281,13 +429,34 @@ def test_stuck_in_container_creating_for_more_than_5_minutes(tmp_path):
     ])
 
 
-def _startup(count: str, fast: str) -> list[dict]:
-    labels = {"namespace": "openclaw"}
-    return [
-        series(names.POD_STARTUP + "_count", labels, count),
-        series(names.POD_STARTUP + "_bucket", {**labels, "le": "300"}, fast),
-        series(names.POD_STARTUP + "_bucket", {**labels, "le": "+Inf"}, count),
-    ]
+def _startup_replay(starts: list[tuple[int, int]], minutes: int) -> list[dict]:
+    """The exporter's real exposition each minute while gateway pods are created at minute
+    `created` and become Ready at minute `ready` (the watcher saw them not Ready first)."""
+    clock = Clock("2026-11-20T11:00:00Z")
+    base = clock.now
+    state = KubeState(clock)
+    scrapes = []
+    for minute in range(minutes):
+        clock.now = base + 60 * minute
+        for i, (created, ready) in enumerate(starts):
+            pod = gateway_pod("pod_ready")
+            pod["metadata"].update(name=f"openclaw-gateway-5b7a6f9d8c-s{i}", uid=f"uid-start-{i}",
+                                   creationTimestamp=_iso(base + 60 * created))
+            for condition in pod["status"]["conditions"]:
+                condition["lastTransitionTime"] = _iso(base + 60 * ready)
+            if minute == created:
+                pod["status"]["conditions"][2]["status"] = "False"
+                state.apply_pod_event(SCOPE, "ADDED", pod)
+            elif minute == ready:
+                state.apply_pod_event(SCOPE, "MODIFIED", pod)
+        scrapes.append(exposition(state))
+    out = scrapes_to_series(scrapes, EXPORTER_TARGET, keep=lambda name: name.startswith(names.POD_STARTUP))
+    assert any('le="300.0"' in x["series"] for x in out), "the exporter's own spelling of the 300s bucket"
+    return out
+
+
+def _iso(when: float) -> str:
+    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 SLOW_START = fired(
@@ -299,16 +468,17 @@ SLOW_START = fired(
 
 
 def test_a_slow_startup_fires_even_as_the_histograms_first_observation(tmp_path):
-    # The watcher's histogram appears with the first pod it saw start: here a slow one at 10m.
-    promtool_test(tmp_path, _startup("_x10 1x80", "_x10 0x80"), [
-        ("9m", names.ALERT_STARTUP_SLOW, []),
+    # The watcher's histogram appears with the first pod it saw start: here a slow one (7 min) at 8m.
+    promtool_test(tmp_path, _startup_replay([(1, 8)], 90), [
+        ("7m", names.ALERT_STARTUP_SLOW, []),
         ("15m", names.ALERT_STARTUP_SLOW, [SLOW_START]),
         ("80m", names.ALERT_STARTUP_SLOW, []),  # older than the 1h window
     ])
 
 
 def test_a_later_slow_startup_fires_and_fast_ones_do_not(tmp_path):
-    promtool_test(tmp_path, _startup("1x30 2x60", "1x90"), [
+    # A 1-minute start at 2m, then a 7-minute one at 37m.
+    promtool_test(tmp_path, _startup_replay([(1, 2), (30, 37)], 70), [
         ("25m", names.ALERT_STARTUP_SLOW, []),  # one fast start so far
         ("40m", names.ALERT_STARTUP_SLOW, [SLOW_START]),
     ])
@@ -318,8 +488,8 @@ def test_model_missing_from_the_provider_catalog_pages(tmp_path):
     alert = names.ALERT_MODEL_MISSING
     retired = {"target": "gw", "provider": "bailian", "model": "qwen-plus"}
     promtool_test(tmp_path, [
-        series(names.MODEL_AVAILABLE, retired, "0x20"),
-        series(names.MODEL_AVAILABLE, {**retired, "model": "qwen3.5-plus"}, "1x20"),
+        exporter(names.MODEL_AVAILABLE, retired, "0x20"),
+        exporter(names.MODEL_AVAILABLE, {**retired, "model": "qwen3.5-plus"}, "1x20"),
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
@@ -336,10 +506,10 @@ def test_model_missing_from_the_provider_catalog_pages(tmp_path):
 def test_gateway_not_ready_names_the_failing_subsystems(tmp_path):
     alert = names.ALERT_GATEWAY_NOT_READY
     promtool_test(tmp_path, [
-        series(names.GATEWAY_READY, {"target": "gw"}, "0x20"),
-        series(names.GATEWAY_READY, {"target": "gw2"}, "1x20"),
-        series(names.GATEWAY_READINESS_FAILING, {"target": "gw", "subsystem": "agent-database:main"}, "1x20"),
-        series(names.GATEWAY_READINESS_FAILING, {"target": "gw", "subsystem": "plugin-reload"}, "1x20"),
+        exporter(names.GATEWAY_READY, {"target": "gw"}, "0x20"),
+        exporter(names.GATEWAY_READY, {"target": "gw2"}, "1x20"),
+        exporter(names.GATEWAY_READINESS_FAILING, {"target": "gw", "subsystem": "agent-database:main"}, "1x20"),
+        exporter(names.GATEWAY_READINESS_FAILING, {"target": "gw", "subsystem": "plugin-reload"}, "1x20"),
     ], [
         ("4m", alert, []),
         ("10m", alert, [fired(
@@ -355,13 +525,13 @@ def test_websocket_handshakes_failing_by_reason_but_not_for_credentials(tmp_path
     alert = names.ALERT_WEBSOCKET_FAILING
     attempts = names.PROBE_ATTEMPTS_TOTAL
     promtool_test(tmp_path, [
-        series(attempts, {"target": "gw", "module": "websocket", "result": "success"}, "0+2x30"),
-        series(attempts, {"target": "gw", "module": "websocket", "result": "timeout"}, "0+2x30"),
+        exporter(attempts, {"target": "gw", "module": "websocket", "result": "success"}, "0+2x30"),
+        exporter(attempts, {"target": "gw", "module": "websocket", "result": "timeout"}, "0+2x30"),
         # 5 % refused: below the 25 % threshold.
-        series(attempts, {"target": "gw2", "module": "websocket", "result": "success"}, "0+19x30"),
-        series(attempts, {"target": "gw2", "module": "websocket", "result": "refused"}, "0+1x30"),
+        exporter(attempts, {"target": "gw2", "module": "websocket", "result": "success"}, "0+19x30"),
+        exporter(attempts, {"target": "gw2", "module": "websocket", "result": "refused"}, "0+1x30"),
         # Every probe refused its token: OpenClawProbeAuthFailing, not this.
-        series(attempts, {"target": "gw3", "module": "websocket", "result": "auth_failed"}, "0+2x30"),
+        exporter(attempts, {"target": "gw3", "module": "websocket", "result": "auth_failed"}, "0+2x30"),
     ], [
         ("5m", alert, []),
         ("20m", alert, [fired(
@@ -377,8 +547,8 @@ def test_probe_auth_failures_are_a_ticket_that_says_not_an_outage(tmp_path):
     alert = names.ALERT_PROBE_AUTH
     attempts = names.PROBE_ATTEMPTS_TOTAL
     promtool_test(tmp_path, [
-        series(attempts, {"target": "gw", "module": "websocket", "result": "auth_failed"}, "0+2x30"),
-        series(attempts, {"target": "gw", "module": "model", "result": "forbidden"}, "7x30"),  # old, not increasing
+        exporter(attempts, {"target": "gw", "module": "websocket", "result": "auth_failed"}, "0+2x30"),
+        exporter(attempts, {"target": "gw", "module": "model", "result": "forbidden"}, "7x30"),  # old, not increasing
     ], [
         ("8m", alert, []),
         ("20m", alert, [fired(
@@ -391,20 +561,22 @@ def test_probe_auth_failures_are_a_ticket_that_says_not_an_outage(tmp_path):
     ])
 
 
-EXPORTER = {"job": "openclaw-slo-exporter", "instance": "10.0.0.7:9879"}
+EXPORTER = EXPORTER_TARGET
 
 
 def test_exporter_down_when_scrapes_fail(tmp_path):
     alert = names.ALERT_EXPORTER_DOWN
     promtool_test(tmp_path, [
         series("up", EXPORTER, "1x5 0x20"),
+        # The exporter scraped a second time by another job: that one's `up` is not this alert's.
+        series("up", {**EXPORTER, "job": "federate-openclaw"}, "0x25"),
         series("up", {"job": "kube-state-metrics", "instance": "10.0.0.8:8080"}, "0x25"),
     ], [
         ("8m", alert, []),
         ("15m", alert, [fired(
             alert, "warning", EXPORTER,
             "The OpenClaw exporter (job openclaw-slo-exporter) is not scraped",
-            "Prometheus has not scraped job openclaw-slo-exporter successfully for 5m (instance 10.0.0.7:9879; no instance "
+            'Prometheus has not scraped the exporter (up{job="openclaw-slo-exporter"}) successfully for 5m (instance 10.0.0.7:9879; no instance '
             "means no target is discovered at all). Every probe, SLO and pod alert of the gateway is blind meanwhile.",
         )]),
     ])
@@ -417,7 +589,7 @@ def test_exporter_down_when_it_is_not_discovered_at_all(tmp_path):
         ("10m", alert, [fired(
             alert, "warning", {"job": "openclaw-slo-exporter"},
             "The OpenClaw exporter (job openclaw-slo-exporter) is not scraped",
-            "Prometheus has not scraped job openclaw-slo-exporter successfully for 5m (instance ; no instance "
+            'Prometheus has not scraped the exporter (up{job="openclaw-slo-exporter"}) successfully for 5m (instance ; no instance '
             "means no target is discovered at all). Every probe, SLO and pod alert of the gateway is blind meanwhile.",
         )]),
     ])
@@ -425,7 +597,7 @@ def test_exporter_down_when_it_is_not_discovered_at_all(tmp_path):
 
 def test_config_reload_failed(tmp_path):
     alert = names.ALERT_RELOAD_FAILED
-    promtool_test(tmp_path, [series(names.EXPORTER_RELOAD_SUCCESS, EXPORTER, "1x5 0x20")], [
+    promtool_test(tmp_path, [exporter(names.EXPORTER_RELOAD_SUCCESS, EXPORTER, "1x5 0x20")], [
         ("5m", alert, []),
         ("8m", alert, []),
         ("15m", alert, [fired(
@@ -440,8 +612,8 @@ def test_config_reload_failed(tmp_path):
 def test_kube_watch_stale_when_the_last_sync_is_older_than_10_minutes(tmp_path):
     alert = names.ALERT_KUBE_WATCH_STALE
     promtool_test(tmp_path, [
-        series(names.KUBE_LAST_SYNC, {**EXPORTER, "resource": "pods"}, "0x30"),  # never heard from since t=0
-        series(names.KUBE_LAST_SYNC, {**EXPORTER, "resource": "events"}, "0+60x30"),  # fresh every minute
+        exporter(names.KUBE_LAST_SYNC, {**EXPORTER, "resource": "pods"}, "0x30"),  # never heard from since t=0
+        exporter(names.KUBE_LAST_SYNC, {**EXPORTER, "resource": "events"}, "0+60x30"),  # fresh every minute
     ], [
         ("14m", alert, []),
         ("20m", alert, [fired(
@@ -456,8 +628,8 @@ def test_kube_watch_stale_when_the_last_sync_is_older_than_10_minutes(tmp_path):
 def test_kube_watch_errors_but_not_410_gone(tmp_path):
     alert = names.ALERT_KUBE_WATCH_ERRORS
     promtool_test(tmp_path, [
-        series(names.KUBE_WATCH_ERRORS_TOTAL, {**EXPORTER, "resource": "pods", "kind": "connection"}, "0+1x45"),
-        series(names.KUBE_WATCH_ERRORS_TOTAL, {**EXPORTER, "resource": "pods", "kind": "gone"}, "0+5x45"),
+        exporter(names.KUBE_WATCH_ERRORS_TOTAL, {**EXPORTER, "resource": "pods", "kind": "connection"}, "0+1x45"),
+        exporter(names.KUBE_WATCH_ERRORS_TOTAL, {**EXPORTER, "resource": "pods", "kind": "gone"}, "0+5x45"),
     ], [
         ("20m", alert, []),
         ("40m", alert, [fired(

@@ -42,7 +42,10 @@ def test_amtool_check_config_passes():
     amtool = require("amtool")
     done = run([amtool, "check-config", str(CONFIG)])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS" in done.stdout and "2 inhibit rules" in done.stdout
+    assert "SUCCESS" in done.stdout and "2 inhibit rules" in done.stdout and "3 receivers" in done.stdout
+    # One receiver per severity; info's has no integrations: it notifies no one.
+    receivers = {r["name"]: r for r in yaml.safe_load(CONFIG.read_text())["receivers"]}
+    assert set(receivers) == {"page", "ticket", "info"} and set(receivers["info"]) == {"name"}
 
 
 def route(*labels: str) -> str:

@@ -308,6 +308,7 @@ async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(t
         _, auth_receiver, auth_alert = auth[0]
         assert auth_alert["labels"]["severity"] == TICKET, auth_alert["labels"]
         assert auth_receiver != page_receiver(am_doc)
+        assert auth_receiver == "ticket" and auth_alert["labels"]["severity"] == "warning"
         assert auth_alert["labels"]["module"] == "websocket"
         # Held a while longer: the gateway throttles the bad token to 5 s answers, and it must
         # still read as auth_failed, never as an outage: nothing pages at all.

@@ -19,11 +19,12 @@ def scrape(state: KubeState) -> tuple[str, CollectorRegistry]:
 
 
 def crash_loop_state() -> KubeState:
-    now = [parse_time("2026-11-20T10:00:30Z")]
+    # Watching since 10:00, before the BackOff event (10:00:23); the FailedMount (08:00:10) is older.
+    now = [parse_time("2026-11-20T10:00:00Z")]
     state = KubeState(lambda: now[0])
     pod = fixture("pod_crashloop")
     state.replace_pods(SCOPE, [pod, fixture("pod_containercreating")])
-    now[0] += 30
+    now[0] += 60
     state.apply_pod_event(SCOPE, "MODIFIED", with_container(pod, restartCount=4))
     state.replace_events("openclaw", [fixture("event_backoff"), fixture("event_failedmount")])
     state.record_error("pods", "gone")
@@ -45,7 +46,8 @@ def test_exposition_lines_for_a_crash_loop():
         f'openclaw_pod_phase{{namespace="openclaw",phase="Running",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"}} 1.0',
         f'openclaw_pod_phase{{namespace="openclaw",phase="Pending",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"}} 0.0',
         'openclaw_pod_events_total{namespace="openclaw",reason="BackOff"} 1.0',
-        'openclaw_pod_events_total{namespace="openclaw",reason="FailedMount"} 1.0',
+        # Happened before the watcher started: not counted, but the series exists at 0.
+        'openclaw_pod_events_total{namespace="openclaw",reason="FailedMount"} 0.0',
         'openclaw_kube_watch_errors_total{kind="gone",resource="pods"} 1.0',
         'openclaw_kube_watch_errors_total{kind="decode",resource="events"} 0.0',
         'openclaw_pod_container_waiting{container="gateway",namespace="openclaw",'

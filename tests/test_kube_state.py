@@ -33,7 +33,7 @@ def not_ready(pod: dict) -> dict:
 
 
 def test_relist_replaces_pods_and_forgets_their_history():
-    state, _ = state_at("2026-11-20T12:00:00Z")
+    state, _ = state_at("2026-11-20T10:00:00Z")  # watching before the BackOff event (10:00:23)
     state.replace_pods(SCOPE, [fixture("pod_crashloop"), fixture("pod_ready")])
     state.apply_pod_event(SCOPE, "MODIFIED", with_container(fixture("pod_crashloop"), restartCount=2))
     state.replace_events("openclaw", [fixture("event_backoff")])
@@ -56,7 +56,7 @@ def test_deleted_and_bookmark_events():
 
 
 def test_event_counts_are_not_doubled_by_relists():
-    state, _ = state_at("2026-11-20T08:02:00Z")
+    state, _ = state_at("2026-11-20T08:00:00Z")  # watching before the FailedMount (08:00:10)
     state.replace_pods(SCOPE, [fixture("pod_containercreating")])
     ev = fixture("event_failedmount")
     state.replace_events("openclaw", [ev])
@@ -73,7 +73,7 @@ def test_event_counts_are_not_doubled_by_relists():
 
 
 def test_series_count_of_new_style_events():
-    state, _ = state_at("2026-11-20T08:02:00Z")
+    state, _ = state_at("2026-11-20T08:00:00Z")
     state.replace_pods(SCOPE, [fixture("pod_containercreating")])
     ev = fixture("event_failedmount")
     del ev["count"]
@@ -83,7 +83,7 @@ def test_series_count_of_new_style_events():
 
 
 def test_event_before_its_pod_is_counted_when_the_pod_appears():
-    state, _ = state_at("2026-11-20T10:01:00Z")
+    state, _ = state_at("2026-11-20T10:00:00Z")
     state.apply_event("openclaw", "ADDED", fixture("event_backoff"))
     assert state.snapshot().event_counts == {}
     state.apply_pod_event(SCOPE, "ADDED", fixture("pod_crashloop"))
@@ -236,3 +236,31 @@ def test_null_fields_in_real_objects_are_tolerated():
     state.apply_pod_event(SCOPE, "ADDED", pod)
     c = pod_named(state, CRASH_POD).containers[0]
     assert c.waiting_reason == "Unknown" and c.last_terminated_reason is None
+
+
+def test_a_new_watcher_does_not_count_old_events_it_relists_but_counts_new_ones():
+    # The exporter pod was replaced (or restarted) at 08:05, after a FailedMount at 08:00:10.
+    state, clock = state_at("2026-11-20T08:05:00Z")
+    state.replace_pods(SCOPE, [fixture("pod_containercreating")])
+    ev = fixture("event_failedmount")
+    state.replace_events("openclaw", [ev])
+    assert state.snapshot().event_counts == {("openclaw", "FailedMount"): 0}  # exists, at 0
+    assert [m.reason for m in state.snapshot().messages] == ["FailedMount"]  # still on the debug page
+
+    # The kubelet retries: the same Event, count 2, last seen after the watcher started.
+    clock.now += 60
+    state.apply_event("openclaw", "MODIFIED", dict(ev, count=2, lastTimestamp="2026-11-20T08:05:40Z"))
+    assert state.snapshot().event_counts[("openclaw", "FailedMount")] == 1
+    # A new Event object after the start counts in full.
+    fresh = dict(ev, count=3, firstTimestamp="2026-11-20T08:05:50Z", lastTimestamp="2026-11-20T08:05:55Z",
+                 metadata={**ev["metadata"], "uid": "fresh-uid", "name": "fresh"})
+    state.apply_event("openclaw", "ADDED", fresh)
+    assert state.snapshot().event_counts[("openclaw", "FailedMount")] == 4
+
+
+def test_an_event_that_started_before_the_watcher_counts_its_latest_occurrence():
+    state, _ = state_at("2026-11-20T08:05:00Z")
+    state.replace_pods(SCOPE, [fixture("pod_containercreating")])
+    ev = dict(fixture("event_failedmount"), count=5, lastTimestamp="2026-11-20T08:05:30Z")  # first: 08:00:10
+    state.replace_events("openclaw", [ev])
+    assert state.snapshot().event_counts[("openclaw", "FailedMount")] == 1

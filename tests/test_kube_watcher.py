@@ -91,7 +91,9 @@ async def test_failed_mount_incident_then_recovery(api, start_watcher):
     # 2 min after the pod was created
     pod, _, watcher, m = replay(api, start_watcher, "pod_containercreating", "event_failedmount", "2026-11-20T08:02:00Z")
 
-    await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="FailedMount") == 1)
+    # The first FailedMount (08:00:10) happened before the watcher started: listed, not counted
+    # (a replaced exporter re-lists it), but the counter exists at 0 so the next one is seen.
+    await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="FailedMount") == 0)
     assert m(c.POD_CONTAINER_WAITING, **container(MOUNT_POD, reason="ContainerCreating")) == 1
     assert m(c.POD_CONTAINER_WAITING_SECONDS, **container(MOUNT_POD, reason="ContainerCreating")) == 120
     assert m(c.POD_PHASE, namespace=NS, pod=MOUNT_POD, phase="Pending") == 1
@@ -99,9 +101,9 @@ async def test_failed_mount_incident_then_recovery(api, start_watcher):
 
     # The kubelet keeps retrying the mount: the same Event, its count growing.
     await watching(api)
-    api.put("events", event_update("event_failedmount", 2, "2026-11-20T08:01:12Z"))
-    api.put("events", event_update("event_failedmount", 3, "2026-11-20T08:01:55Z"))
-    await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="FailedMount") == 3)
+    api.put("events", event_update("event_failedmount", 2, "2026-11-20T08:02:12Z"))
+    api.put("events", event_update("event_failedmount", 3, "2026-11-20T08:02:55Z"))
+    await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="FailedMount") == 2)  # seen happen
 
     # The message is there for the debug page, never as a label.
     (msg,) = [x for x in watcher.snapshot().messages if x.reason == "FailedMount"]
@@ -126,18 +128,18 @@ async def test_failed_mount_incident_then_recovery(api, start_watcher):
 async def test_image_pull_incident(api, start_watcher):
     pod, _, _, m = replay(api, start_watcher, "pod_errimagepull", "event_failed_pull", "2026-11-20T09:05:00Z")
     await eventually(lambda: m(c.POD_CONTAINER_WAITING, **container(PULL_POD, reason="ErrImagePull")) == 1)
-    assert m(c.POD_EVENTS_TOTAL, namespace=NS, reason="Failed") == 1
+    assert m(c.POD_EVENTS_TOTAL, namespace=NS, reason="Failed") is None  # 09:00:05, before the watcher
     await watching(api)
 
     # The kubelet alternates ErrImagePull and ImagePullBackOff; the wait is one spell.
     backoff = with_container(pod, state={"waiting": {
         "reason": "ImagePullBackOff", "message": f'Back-off pulling image "{pod["spec"]["containers"][0]["image"]}"'}})
     api.put("pods", backoff)
-    api.put("events", event_update("event_failed_pull", 4, "2026-11-20T09:04:30Z"))
+    api.put("events", event_update("event_failed_pull", 4, "2026-11-20T09:05:30Z"))
     await eventually(lambda: m(c.POD_CONTAINER_WAITING, **container(PULL_POD, reason="ImagePullBackOff")) == 1)
     assert m(c.POD_CONTAINER_WAITING, **container(PULL_POD, reason="ErrImagePull")) is None
     assert m(c.POD_CONTAINER_WAITING_SECONDS, **container(PULL_POD, reason="ImagePullBackOff")) == 300
-    await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="Failed") == 4)
+    await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="Failed") == 3)  # 1 -> 4 while watching
     assert m(c.POD_CONTAINER_RESTARTS_TOTAL, **container(PULL_POD)) == 0
     assert m(c.POD_STARTUP + "_count", namespace=NS) is None  # never Ready, nothing observed
 
@@ -158,7 +160,7 @@ async def test_crash_loop_incident_restarts_climb(api, start_watcher):
     assert m(c.POD_RESTARTS_LAST_HOUR, **container(CRASH_POD)) == 3  # seen happen: 2, 3, 4
     assert m(c.POD_CONTAINER_WAITING, **container(CRASH_POD, reason="CrashLoopBackOff")) == 1
     assert m(c.POD_CONTAINER_LAST_TERMINATED, **container(CRASH_POD, reason="Error", exit_code="1")) == 1
-    await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="BackOff") == 4)
+    await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="BackOff") == 3)  # 1 -> 4 while watching
     assert m(c.POD_PHASE, namespace=NS, pod=CRASH_POD, phase="Running") == 1
     assert m(c.POD_READY, namespace=NS, pod=CRASH_POD) == 0
 
@@ -302,7 +304,7 @@ async def test_only_warning_events_of_watched_pods_count(api, start_watcher):
     api.put("pods", fixture("pod_ready"))
     api.put("events", fixture("event_normal_pulled"))  # Normal
     api.put("events", fixture("event_browser_unhealthy"))  # the browser pod: not selected
-    watcher = start_watcher()
+    watcher = start_watcher(clock=Clock("2026-11-20T10:00:00Z"))  # before every event
     m = Metrics(watcher)
     await watching(api)
     assert m(c.POD_EVENTS_TOTAL, namespace=NS, reason="Unhealthy") is None
@@ -336,7 +338,8 @@ async def test_several_selectors_one_event_watch_per_namespace(api, start_watche
                                labels={"app": "openclaw-browser"})
     api.put("pods", browser)
     api.put("events", fixture("event_browser_unhealthy"))
-    watcher = start_watcher(selectors=(Selector(), Selector(NS, "app=openclaw-browser")))
+    watcher = start_watcher(selectors=(Selector(), Selector(NS, "app=openclaw-browser")),
+                            clock=Clock("2026-11-20T11:00:00Z"))  # before the Unhealthy events
     m = Metrics(watcher)
     await eventually(lambda: m(c.POD_EVENTS_TOTAL, namespace=NS, reason="Unhealthy") == 4)
     assert m(c.POD_READY, namespace=NS, pod="openclaw-browser-84f6d9c7b-z5x6c") == 1

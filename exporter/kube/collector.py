@@ -30,7 +30,7 @@ from prometheus_client.core import (
 )
 
 from exporter import conventions as c
-from exporter.kube.state import PHASES, RESOURCE_EVENTS, RESOURCE_PODS, KubeSnapshot
+from exporter.kube.state import PHASES, RESOURCE_EVENTS, RESOURCE_PODS, KubeSnapshot, bucket_le
 
 _POD = [c.LABEL_NAMESPACE, c.LABEL_POD]
 _CONTAINER = [*_POD, c.LABEL_CONTAINER]
@@ -85,12 +85,12 @@ class KubeCollector:
             c.POD_STARTUP, "Pod creation to first Ready (observed once per pod).",
             labels=[c.LABEL_NAMESPACE])
         for ns, hist in sorted(snap.startup.items()):
-            buckets = [("+Inf" if b == float("inf") else str(b), n) for b, n in hist.buckets]
+            buckets = [(bucket_le(b), n) for b, n in hist.buckets]
             startup.add_metric([ns], buckets, hist.sum)
         yield startup
 
         events = CounterMetricFamily(
-            c.POD_EVENTS, "Warning events about watched pods, by reason (event counts included).",
+            c.POD_EVENTS, "Warning events about watched pods since the watcher started, by reason (event counts included).",
             labels=[c.LABEL_NAMESPACE, c.LABEL_REASON])
         for (ns, reason), n in sorted(snap.event_counts.items()):
             events.add_metric([ns, reason], n)

@@ -15,13 +15,31 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
+from prometheus_client.utils import floatToGoString
+
+from exporter import conventions as c
+
 log = logging.getLogger(__name__)
 
 # Startup = pod creation -> first Ready. The user's target is < 5 min (achieved 3 min, then 50 s).
 STARTUP_BUCKETS: tuple[float, ...] = (5, 10, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600)
 RESTART_WINDOW_SECONDS = 3600.0
+
+
+def bucket_le(bound: float) -> str:
+    """The `le` label value of a bucket, spelled as prometheus_client writes it ("300.0", "+Inf").
+
+    The collector writes it and the alert generator selects it with this one function:
+    Prometheus 2 matches `le` as a string, so le="300" never matches le="300.0".
+    """
+    return floatToGoString(bound)
+
 PENDING_EVENTS_MAX = 1000  # events whose pod we have not seen (yet): bounded, see apply_event
 OBSERVED_UIDS_MAX = 10000
+
+# Event reasons whose counter exists at 0 from the first events list of a namespace on, so a
+# plain increase() sees the first one (the FailedMount alert reads it).
+PRECREATED_EVENT_REASONS = (c.REASON_FAILED_MOUNT,)
 
 RESOURCE_PODS = "pods"
 RESOURCE_EVENTS = "events"
@@ -127,6 +145,12 @@ def _ready(status: Mapping[str, Any]) -> tuple[bool, float | None]:
         if cond.get("type") == "Ready":
             return cond.get("status") == "True", parse_time(cond.get("lastTransitionTime"))
     return False, None
+
+
+def _last_occurrence(obj: Mapping[str, Any]) -> float | None:
+    """When the event last happened: series.lastObservedTime, lastTimestamp or eventTime."""
+    return (parse_time((obj.get("series") or {}).get("lastObservedTime")) or parse_time(obj.get("lastTimestamp"))
+            or parse_time(obj.get("eventTime")))
 
 
 def _event_count(obj: Mapping[str, Any]) -> int:
@@ -272,6 +296,8 @@ class KubeState:
         """A (re-)list of Pod events in a namespace. Counts only grow: an event already seen
         adds only its count increase; events gone from the list are forgotten."""
         with self._lock:
+            for reason in PRECREATED_EVENT_REASONS:
+                self._event_counts.setdefault((namespace, reason), 0)
             seen = self._event_seen.setdefault(namespace, {})
             uids = set()
             for obj in items:
@@ -318,16 +344,33 @@ class KubeState:
         reason = obj.get("reason") or "Unknown"
         count = _event_count(obj)
         seen = self._event_seen.setdefault(namespace, {})
-        delta = count - seen.get(uid, 0)
-        if delta <= 0:
+        new = uid not in seen
+        if new:
+            # Occurrences from before this watcher started are history, not news: a replaced or
+            # restarted exporter re-lists them, and counting them again would re-alert. Their
+            # message is still kept for the debug page.
+            seen[uid] = self._occurred_before_start(obj, count)
+        delta = count - seen[uid]
+        if delta <= 0 and not new:
             return  # a re-listed or re-sent event we already counted
-        seen[uid] = count
-        ckey = (key[0], reason)
-        self._event_counts[ckey] = self._event_counts.get(ckey, 0) + delta
+        if delta > 0:
+            seen[uid] = count
+            ckey = (key[0], reason)
+            self._event_counts[ckey] = self._event_counts.get(ckey, 0) + delta
         message = obj.get("message") or ""
         last_seen = parse_time(obj.get("lastTimestamp")) or parse_time(obj.get("eventTime")) or self._clock()
         self._messages[(key[0], key[1], reason)] = EventMessage(key[0], key[1], reason, message, count, last_seen)
         log.warning("pod %s/%s: %s (x%d): %s", key[0], key[1], reason, count, message)
+
+    def _occurred_before_start(self, obj: Mapping[str, Any], count: int) -> int:
+        """How many of an event's `count` occurrences (a guess from its timestamps) predate our start."""
+        last = _last_occurrence(obj)
+        if last is not None and last < self._started_at:
+            return count  # all of them
+        first = parse_time(obj.get("firstTimestamp")) or parse_time(obj.get("eventTime"))
+        if last is not None and first is not None and first < self._started_at:
+            return count - 1  # at least the last one is new
+        return 0  # all new (or no timestamps: counted, as before)
 
     def _drain_pending(self, pod: PodView) -> None:
         matches = [
