@@ -37,7 +37,7 @@ LAG_FACTOR = 4.0
 _WAIT_SLICE = 0.1
 
 # Failure reasons of the gateway protocol (handshake and RPCs), for the probers using this client.
-RESULTS = ("upgrade_rejected", "no_challenge", "invalid_frame", "protocol_mismatch", "auth_failed",
+RESULTS = ("upgrade_rejected", "redirect", "no_challenge", "invalid_frame", "protocol_mismatch", "auth_failed",
            "pairing_required", "forbidden", "unavailable", "rpc_error", "closed")
 
 # details.code -> failure reason, for errors answering `connect`
