@@ -261,3 +261,20 @@ async def test_remote_probe_pairs_once_then_succeeds_with_the_device_token(remot
         assert remote_token not in text and device_token not in text
         for secret in identity.secrets():
             assert secret not in text
+
+
+def test_reload_restarts_probes_only_when_the_device_identity_changes(tmp_path):
+    """A reload that adds, replaces or drops the identity must restart the probes (they sign with
+    it); one that reads the same key again keeps their schedule."""
+    from exporter.scheduler import probe_inputs
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["device", "init", "--out", str(first)]) == 0
+    assert main(["device", "init", "--out", str(second)]) == 0
+
+    def inputs(identity):
+        cfg = exporter_config("http://127.0.0.1:18789", tmp_path, identity=identity)
+        target = cfg.targets[0]
+        return probe_inputs(target, target.modules["websocket"])
+    assert inputs(first) == inputs(first)
+    assert inputs(first) != inputs(None)
+    assert inputs(first) != inputs(second)
