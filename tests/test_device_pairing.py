@@ -278,3 +278,56 @@ def test_reload_restarts_probes_only_when_the_device_identity_changes(tmp_path):
     assert inputs(first) == inputs(first)
     assert inputs(first) != inputs(None)
     assert inputs(first) != inputs(second)
+
+
+async def test_device_identity_on_loopback_changes_nothing(real_gateway, gateway_token, monkeypatch, tmp_path):
+    """On loopback the gateway grants gateway-client/backend the requested scopes with the shared
+    token, signed identity or not, and creates no pairing request: the identity must not break it."""
+    monkeypatch.setenv("GW_TOKEN", gateway_token)
+    identity_file = tmp_path / "device.json"
+    assert main(["device", "init", "--out", str(identity_file)]) == 0
+    cfg = exporter_config(real_gateway.url, tmp_path, identity=identity_file)
+    outcome = await probe_once(cfg, "websocket")
+    assert outcome.result == "success", outcome.message
+    assert any("signing challenge" in line and "payload=v3" in line for line in outcome.logs), outcome.logs
+    assert any("scopes=operator.read" in line for line in outcome.logs), outcome.logs
+
+
+async def test_connect_with_a_device_block_validates_against_the_protocol_schema(tmp_path, monkeypatch):
+    import jsonschema
+    from gateway import CACHE
+    monkeypatch.setenv("GW_TOKEN", "schema-check-token")
+    defs = json.loads((CACHE / "node_modules/@openclaw/gateway-protocol/protocol.schema.json").read_text())["definitions"]
+    identity_file = tmp_path / "device.json"
+    assert main(["device", "init", "--out", str(identity_file)]) == 0
+
+    async def behaviour(ws, rec: Recorder):
+        await send_challenge(ws)
+        req = await rec.next_request(ws)
+        ok = hello_ok(req["id"])
+        ok["payload"]["auth"]["deviceToken"] = "issued-device-token-0123456789"
+        await ws.send_json(ok)
+        req = await rec.next_request(ws)
+        await ws.send_json({"type": "res", "id": req["id"], "ok": True, "payload": {"ok": True}})
+
+    async with fake_gateway(behaviour) as (url, rec):
+        # No shared token: the device token from the first hello-ok is what the second connect sends.
+        cfg = parse_config({"targets": [{"name": "gw", "url": url}],
+                            "device": {"identity_file": str(identity_file), "token_file": str(tmp_path / "t.json")}})
+        assert (await probe_once(cfg, "websocket")).result == "success"
+        assert (await probe_once(cfg, "websocket")).result == "success"
+    connects = [f["params"] for f in rec.frames if f["method"] == "connect"]
+    validator = jsonschema.Draft7Validator({"definitions": defs, "$ref": "#/definitions/ConnectParams"})
+    for params in connects:
+        validator.validate(params)
+    assert "auth" not in connects[0]
+    assert connects[1]["auth"] == {"token": "issued-device-token-0123456789", "deviceToken": "issued-device-token-0123456789"}
+    # The signature covers the token sent (v3 payload), verified with the public key it carries.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    import base64
+    d, p = connects[1]["device"], connects[1]
+    payload = auth_payload_v3(device_id=d["id"], client_id=p["client"]["id"], client_mode=p["client"]["mode"],
+                              role=p["role"], scopes=p["scopes"], signed_at_ms=d["signedAt"],
+                              token="issued-device-token-0123456789", nonce=d["nonce"], platform=p["client"]["platform"])
+    Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(d["publicKey"] + "=")).verify(
+        base64.urlsafe_b64decode(d["signature"] + "=="), payload.encode())
