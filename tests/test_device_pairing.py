@@ -331,3 +331,21 @@ async def test_connect_with_a_device_block_validates_against_the_protocol_schema
                               token="issued-device-token-0123456789", nonce=d["nonce"], platform=p["client"]["platform"])
     Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(d["publicKey"] + "=")).verify(
         base64.urlsafe_b64decode(d["signature"] + "=="), payload.encode())
+
+
+async def test_gateway_demanding_a_device_identity_says_how_to_configure_one(monkeypatch):
+    """DEVICE_IDENTITY_REQUIRED (a gateway policy the default install does not apply to
+    gateway-client/backend, hence a scripted server) names the config key and the command."""
+    monkeypatch.setenv("GW_TOKEN", "token-for-scripted-servers")
+
+    async def behaviour(ws, rec):
+        await send_challenge(ws)
+        req = await rec.next_request(ws)
+        await ws.send_json({"type": "res", "id": req["id"], "ok": False, "error": {
+            "code": "NOT_PAIRED", "message": "device identity required",
+            "details": {"code": "DEVICE_IDENTITY_REQUIRED"}}})
+    async with fake_gateway(behaviour) as (url, _):
+        cfg = parse_config({"targets": [{"name": "gw", "url": url, "token_env": "GW_TOKEN"}]})
+        outcome = await probe_once(cfg, "websocket")
+    assert outcome.result == "pairing_required"
+    assert "set device.identity_file (`openclaw-exporter device init`)" in outcome.message

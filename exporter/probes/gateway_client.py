@@ -258,6 +258,9 @@ def missing_scopes(granted: tuple[str, ...] | list[str], needed: tuple[str, ...]
 
 
 def _pairing_hint(details: dict[str, Any]) -> str:
+    if str(details.get("code", "")).endswith("DEVICE_IDENTITY_REQUIRED"):
+        return ("; the gateway wants a signed device identity from this client: set device.identity_file "
+                "(`openclaw-exporter device init`) and approve the device once (docs/kubernetes.md)")
     request_id = str(details.get("requestId") or "")[:80]
     device = str(details.get("deviceId") or "")[:80]
     if request_id:
