@@ -255,8 +255,20 @@ async def test_remote_probe_pairs_once_then_succeeds_with_the_device_token(remot
     assert model.result == "success", model.message
     assert any("auth=device-token" in line for line in model.logs), model.logs
 
+    # 5. A revoked device token: auth_failed (never a timeout), and the exporter forgets it.
+    done = remote_gateway.cli("devices", "revoke", "--device", identity.device_id, "--role", "operator")
+    assert done.returncode == 0, done.stderr[-500:]
+    revoked = await probe_once(cfg_no_shared, "websocket", redactor)
+    assert revoked.result == "auth_failed", revoked.message
+    assert "AUTH_DEVICE_TOKEN_MISMATCH" in revoked.message
+    assert json.loads(tokens_file.read_text())["tokens"] == {}
+    # With the shared token the device asks to be approved again (the revoked role), by request id.
+    again = await probe_once(cfg, "websocket", redactor)
+    assert again.result == "pairing_required", again.message
+    assert "`openclaw devices approve " in again.message
+
     # Nothing secret in any output: not the shared token, the device token or the private key.
-    for outcome in (ws, model):
+    for outcome in (ws, model, revoked, again):
         text = everything(outcome)
         assert remote_token not in text and device_token not in text
         for secret in identity.secrets():
