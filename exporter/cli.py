@@ -57,6 +57,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{args.web_config_file}: OK")
     modules = sum(1 for t in config.targets for m in t.modules.values() if m.enabled)
     print(f"{args.config_file}: OK ({len(config.targets)} target(s), {modules} enabled probe(s))")
+    if config.device is not None:
+        print(f"device identity {config.device.identity.device_id} from {config.device.identity_file}; "
+              f"device tokens in {config.device.token_file}")
     return EXIT_OK
 
 

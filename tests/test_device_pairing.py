@@ -361,3 +361,20 @@ async def test_gateway_demanding_a_device_identity_says_how_to_configure_one(mon
         outcome = await probe_once(cfg, "websocket")
     assert outcome.result == "pairing_required"
     assert "set device.identity_file (`openclaw-exporter device init`)" in outcome.message
+
+
+def test_check_names_the_device_id_to_compare_with_the_pending_request(tmp_path, capsys):
+    identity_file = tmp_path / "device.json"
+    assert main(["device", "init", "--out", str(identity_file)]) == 0
+    device_id = load_identity(str(identity_file)).device_id
+    config = tmp_path / "exporter.yml"
+    config.write_text(json.dumps({"targets": [{"name": "gw", "url": "http://127.0.0.1:18789"}],
+                                  "slo": {"state_file": str(tmp_path / "slo.sqlite")},
+                                  "device": {"identity_file": str(identity_file)}}))
+    capsys.readouterr()
+    assert main(["check", "--config.file", str(config)]) == 0
+    out = capsys.readouterr().out
+    # The token file defaults to beside slo.state_file.
+    assert (f"device identity {device_id} from {identity_file}; device tokens in "
+            f"{tmp_path / 'slo.sqlite'}.device-tokens.json") in out
+    assert all(secret not in out for secret in load_identity(str(identity_file)).secrets())
