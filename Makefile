@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 # Marks a finished install of this package and its test extra into .venv; redone only when
 # pyproject.toml changes (a failed install leaves no stamp, so the next run retries).
 VENV_STAMP := $(VENV)/.installed-openclaw-slo-exporter
-DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter chromium
+DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter chromium iproute2
 PYTEST_ARGS ?=
 
 .PHONY: deps deps-python deps-debian deps-gateway test e2e demo check generate clean
@@ -19,7 +19,7 @@ deps: deps-debian deps-python deps-gateway  ## install everything tests, demo an
 # Debian's python3 needs python3-venv for `python3 -m venv` (without it ensurepip is missing).
 deps-debian:
 	@missing=""; \
-	for tool in promtool prometheus-alertmanager prometheus-blackbox-exporter chromium; do \
+	for tool in promtool prometheus-alertmanager prometheus-blackbox-exporter chromium ip; do \
 	  command -v $$tool >/dev/null || missing=yes; \
 	done; \
 	pkgs="$(DEB_PACKAGES)"; \

@@ -1,4 +1,4 @@
-"""Command line: `openclaw-exporter run|check|probe` (and the slo/dashboards generators)."""
+"""Command line: `openclaw-exporter run|check|probe|device init` (and the slo/dashboards generators)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{args.web_config_file}: OK")
     modules = sum(1 for t in config.targets for m in t.modules.values() if m.enabled)
     print(f"{args.config_file}: OK ({len(config.targets)} target(s), {modules} enabled probe(s))")
+    if config.device is not None:
+        print(f"device identity {config.device.identity.device_id} from {config.device.identity_file}; "
+              f"device tokens in {config.device.token_file}")
     return EXIT_OK
 
 
@@ -114,6 +117,27 @@ def cmd_probe(args: argparse.Namespace) -> int:
     else:
         print(format_table(outcomes))
     return EXIT_OK if all(o.success for o in outcomes) else EXIT_PROBE_FAILED
+
+
+def cmd_device_init(args: argparse.Namespace) -> int:
+    """Generate the exporter's device identity (Ed25519) into a new 0600 file; print only public facts."""
+    from exporter.device import init_identity
+
+    try:
+        identity = init_identity(args.out, overwrite=args.force)
+    except FileExistsError:
+        print(f"{args.out}: already exists; a new key is a new device that must be approved again "
+              "(pass --force to replace it)", file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as exc:
+        print(f"{args.out}: cannot write the device identity: {exc.strerror}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"wrote device identity {args.out} (mode 0600; it holds the private key: keep it in a Secret)")
+    print(f"device id:  {identity.device_id}")
+    print(f"public key: {identity.public_key}")
+    print("next: set device.identity_file in the exporter config; the first probe reports pairing_required "
+          "with the command that approves it (`openclaw devices approve <requestId>` on the gateway)")
+    return EXIT_OK
 
 
 async def serve(exporter: Exporter, listen: str, stop: asyncio.Event, enable_lifecycle: bool = False,
@@ -205,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--json", action="store_true", help="print JSON instead of a table")
     probe.add_argument("--log.level", dest="log_level", default="warning", choices=["debug", "info", "warning", "error"])
     probe.set_defaults(func=cmd_probe)
+
+    device = sub.add_parser("device", help="the exporter's device identity for gateway pairing")
+    device_sub = device.add_subparsers(dest="device_command", required=True)
+    init = device_sub.add_parser("init", help="generate an Ed25519 device identity file (mode 0600)")
+    init.add_argument("--out", required=True, help="file to create (JSON with the private key; refuses to replace one)")
+    init.add_argument("--force", action="store_true", help="replace an existing file (the new key must be approved again)")
+    init.set_defaults(func=cmd_device_init)
 
     from dashboards import cli as dashboards_cli
     from slo import cli as slo_cli

@@ -49,6 +49,7 @@ class TargetConfig:
     tls_insecure_skip_verify: bool
     modules: dict[str, ModuleConfig]
     pod: str = ""  # set on per-pod copies made by for_pod(); "" for the configured target
+    device: Any = None  # exporter.device.DeviceConfig when the config has a `device:` section
 
     @cached_property
     def ssl_context(self) -> ssl.SSLContext | bool:
@@ -81,6 +82,7 @@ class Config:
     slo_flush_interval: float = 10.0
     slo_spec: Any = None  # slo.model.Spec: the SLOs the exporter tracks live and counts thresholds for
     kubernetes: Any = None
+    device: Any = None  # exporter.device.DeviceConfig: the identity every target's WebSocket signs with
     source: str = "<memory>"
 
     def target(self, name: str) -> TargetConfig | None:
@@ -95,6 +97,12 @@ _TOP_FIELDS = {
     "defaults": Field("mapping", {}),
     "slo": Field("mapping", {}),
     "kubernetes": Field("mapping", None),
+    "device": Field("mapping", None),
+}
+
+_DEVICE_FIELDS = {
+    "identity_file": Field("str", required=True),
+    "token_file": Field("str"),
 }
 
 _SLO_FIELDS = {
@@ -250,10 +258,15 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
     kube = None
     if top["kubernetes"] is not None:
         kube = _parse_kubernetes(top["kubernetes"], problems)
+    device = None
+    if top["device"] is not None:
+        device = _parse_device(top["device"], slo["state_file"], problems)
     if problems:
         raise ConfigError(source, problems)
+    if device is not None:
+        targets = [replace(t, device=device) for t in targets]
     return Config(
-        targets=tuple(targets), max_concurrency=top["max_concurrency"], slo_spec_file=slo["spec_file"],
+        targets=tuple(targets), device=device, max_concurrency=top["max_concurrency"], slo_spec_file=slo["spec_file"],
         slo_state_file=slo["state_file"], slo_flush_interval=slo["flush_interval"], slo_spec=slo_spec, kubernetes=kube,
         source=source,
     )
@@ -271,6 +284,20 @@ def _load_slo_spec(path: str | None, problems: Problems) -> Any:
             problems.add("slo.spec_file", error)
     except OSError as exc:
         problems.add("slo.spec_file", f"cannot read {path}: {exc.strerror}")
+    return None
+
+
+def _parse_device(raw: Any, state_file: str | None, problems: Problems) -> Any:
+    """The device identity (read now: a bad key is a config error, not a probe failure)."""
+    from exporter.device import DeviceError, load_device_config
+
+    values = parse_fields(raw, "device", _DEVICE_FIELDS, problems)
+    if not values["identity_file"]:
+        return None
+    try:
+        return load_device_config(values["identity_file"], values["token_file"], state_file)
+    except DeviceError as exc:
+        problems.add("device.identity_file", str(exc))
     return None
 
 

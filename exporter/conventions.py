@@ -186,7 +186,7 @@ LABEL_SHORT_WINDOW = "short"
 
 # Failure reasons that say the probe itself is misconfigured (credentials, scopes, pairing):
 # they are neither good nor bad events for availability SLOs and alert on their own.
-PROBE_CONFIG_RESULTS = ("auth_failed", "forbidden", "pairing_required")
+PROBE_CONFIG_RESULTS = ("auth_failed", "forbidden", "pairing_required", "scope_missing")
 RESULT_SUCCESS = "success"
 
 # --- alert rules (slo/alert_rules.py, thresholds in slo/specs/alerts.yml) ------------------------

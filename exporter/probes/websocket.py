@@ -59,8 +59,14 @@ def _record_health(run: ProbeRun, payload: Any) -> None:
         run.gauge(c.GATEWAY_PLUGIN_ERRORS, "Plugins the gateway reports failing to load (health RPC).", len(plugins["errors"]))
 
 
+def needed_scopes(settings: WebSocketSettings) -> tuple[str, ...]:
+    """`health` answers a client granted no scopes (observed off loopback against 2026.9.6);
+    any other rpc_method is taken to need every scope the module requests."""
+    return () if settings.rpc_method == "health" else tuple(settings.scopes)
+
+
 async def probe(target: Any, settings: WebSocketSettings, run: ProbeRun) -> None:
-    client = await GatewayClient.open(target, settings, run)
+    client = await GatewayClient.open(target, settings, run, need_scopes=needed_scopes(settings))
     try:
         hello = client.hello
         assert hello is not None
