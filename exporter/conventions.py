@@ -45,6 +45,7 @@ PHASE_COMPLETION = "completion"  # model module: the synthetic chat completion
 MODULE_READINESS = "readiness"
 MODULE_WEBSOCKET = "websocket"
 MODULE_MODEL = "model"
+MODULE_STORAGE = "storage"
 
 # --- exporter self-metrics ---------------------------------------------------------------------
 EXPORTER_BUILD_INFO = "openclaw_exporter_build_info"
@@ -81,6 +82,22 @@ MODEL_SYNTHETIC_CAP_REMAINING = "openclaw_model_synthetic_calls_remaining_today"
 MODEL_GATEWAY_LISTED = "openclaw_model_gateway_listed"
 # Unix time before which the provider asked not to be called (429 Retry-After); 0 when free.
 MODEL_PROVIDER_POSTPONED_UNTIL = "openclaw_model_provider_postponed_until_timestamp_seconds"
+
+# --- storage module (sidecar on the gateway's volume: docs/storage.md) ----------------------
+# Capacity from statvfs, named like kubelet's kubelet_volume_stats_* so the same predict_linear works.
+STORAGE_AVAILABLE_BYTES = "openclaw_storage_available_bytes"
+STORAGE_CAPACITY_BYTES = "openclaw_storage_capacity_bytes"
+STORAGE_INODES_FREE = "openclaw_storage_inodes_free"
+STORAGE_INODES = "openclaw_storage_inodes"
+# Persistence marker: 1 intact / 0 vanished or changed; when it was written; losses counted.
+STORAGE_MARKER_OK = "openclaw_storage_marker_ok"
+STORAGE_MARKER_CREATED = "openclaw_storage_marker_created_timestamp_seconds"
+STORAGE_PERSISTENCE_LOST = "openclaw_storage_persistence_lost"  # counter
+STORAGE_PERSISTENCE_LOST_TOTAL = STORAGE_PERSISTENCE_LOST + "_total"
+PHASE_WRITE = "write"
+PHASE_FSYNC = "fsync"
+PHASE_READ = "read"
+PHASE_DELETE = "delete"
 
 # --- kubernetes watcher ----------------------------------------------------------------------
 LABEL_NAMESPACE = "namespace"
