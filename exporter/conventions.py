@@ -126,6 +126,15 @@ LABEL_KIND = "kind"  # kind of watch error, one of KUBE_WATCH_ERROR_KINDS
 KUBE_WATCH_ERROR_GONE = "gone"  # a normal re-list, not a failure: alerts ignore it
 KUBE_WATCH_ERROR_KINDS = (KUBE_WATCH_ERROR_GONE, "http", "connection", "decode", "internal")
 
+# --- backups: CronJobs and their Jobs the watcher follows (kubernetes.backups) --------------
+LABEL_CRONJOB = "cronjob"
+BACKUP_LAST_SCHEDULE = "openclaw_backup_last_schedule_timestamp_seconds"
+BACKUP_LAST_SUCCESS = "openclaw_backup_last_success_timestamp_seconds"
+BACKUP_LAST_FAILURE = "openclaw_backup_last_failure_timestamp_seconds"
+BACKUP_JOBS_FAILED = "openclaw_backup_jobs_failed"
+BACKUP_JOBS_ACTIVE = "openclaw_backup_jobs_active"
+BACKUP_SUSPENDED = "openclaw_backup_cronjob_suspended"
+
 # --- kube-state-metrics and cAdvisor (third-party; read by dashboards and alerts) ------------
 KSM_RESTARTS_TOTAL = "kube_pod_container_status_restarts_total"
 KSM_WAITING_REASON = "kube_pod_container_status_waiting_reason"

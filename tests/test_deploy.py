@@ -176,7 +176,9 @@ def test_api_permissions_only_with_the_watcher_and_only_its_namespaces(built, va
         return
     assert {r["metadata"]["namespace"] for r in roles} == {s.namespace for s in b.config.kubernetes.selectors}
     for role in roles:
-        assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]}]
+        # Pods/Events, and the backup CronJobs/Jobs (kubernetes.backups): read-only, nothing more.
+        assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]},
+                                 {"apiGroups": ["batch"], "resources": ["cronjobs", "jobs"], "verbs": ["get", "list", "watch"]}]
     account = b.one("ServiceAccount")["metadata"]
     assert {(s["kind"], s["name"], s["namespace"]) for bnd in bindings for s in bnd["subjects"]} == {
         ("ServiceAccount", account["name"], account["namespace"])}
