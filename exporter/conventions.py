@@ -94,6 +94,10 @@ STORAGE_MARKER_OK = "openclaw_storage_marker_ok"
 STORAGE_MARKER_CREATED = "openclaw_storage_marker_created_timestamp_seconds"
 STORAGE_PERSISTENCE_LOST = "openclaw_storage_persistence_lost"  # counter
 STORAGE_PERSISTENCE_LOST_TOTAL = STORAGE_PERSISTENCE_LOST + "_total"
+# Buckets of the storage module's latency histogram, resolving the article's file read/write
+# targets (P50 5 ms, P95 20 ms, P99 50 ms); the storage latency alert's threshold must be one.
+STORAGE_LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 PHASE_WRITE = "write"
 PHASE_FSYNC = "fsync"
 PHASE_READ = "read"
@@ -221,6 +225,7 @@ RULE_GROUP_ALERTS_KUBE = "openclaw-alerts-kubernetes"
 RULE_GROUP_ALERTS_GATEWAY = "openclaw-alerts-gateway"
 RULE_GROUP_ALERTS_PROBES = "openclaw-alerts-probes"
 RULE_GROUP_ALERTS_EXPORTER = "openclaw-alerts-exporter"
+RULE_GROUP_ALERTS_STORAGE = "openclaw-alerts-storage"
 # The article's alert table.
 ALERT_POD_RESTARTS = "OpenClawPodRestartingOften"
 ALERT_CPU_HIGH = "OpenClawGatewayCPUHigh"
@@ -244,6 +249,15 @@ ALERT_EXPORTER_DOWN = "OpenClawExporterDown"
 ALERT_RELOAD_FAILED = "OpenClawExporterConfigReloadFailed"
 ALERT_KUBE_WATCH_STALE = "OpenClawKubeWatchStale"
 ALERT_KUBE_WATCH_ERRORS = "OpenClawKubeWatchErrors"
+# The storage module (sidecar) and the backups (docs/storage.md).
+ALERT_STORAGE_LATENCY = "OpenClawStorageLatencyHigh"
+ALERT_STORAGE_PROBE_FAILING = "OpenClawStorageProbeFailing"
+ALERT_STORAGE_PERSISTENCE_LOST = "OpenClawStoragePersistenceLost"
+ALERT_STORAGE_FILLING_UP = "OpenClawStorageVolumeFillingUp"  # predicted full within a day (warning)
+ALERT_STORAGE_FULL_SOON = "OpenClawStorageVolumeFullSoon"  # predicted full within hours (critical)
+ALERT_BACKUP_OVERDUE = "OpenClawBackupOverdue"  # last success older than 26 h (warning)
+ALERT_BACKUP_MISSING = "OpenClawBackupMissing"  # last success older than 50 h (critical)
+ALERT_BACKUP_FAILED = "OpenClawBackupJobFailed"
 
 # --- metrics of other exporters the alerts read ---------------------------------------------
 # kube-state-metrics

@@ -45,8 +45,7 @@ from exporter import conventions as c
 from exporter.fields import Field, positive
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
 
-# Buckets resolving the article's file read/write latencies (P50 5 ms, P95 20 ms, P99 50 ms).
-STORAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+STORAGE_BUCKETS = c.STORAGE_LATENCY_BUCKETS
 # errno -> failure reason; anything else is io_error.
 ERRNO_REASONS = {
     errno.EROFS: "read_only",
