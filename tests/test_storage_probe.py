@@ -282,3 +282,10 @@ async def test_storage_is_not_probed_per_pod(tmp_path):
     storage_pods = {dict(labels).get(c.LABEL_GATEWAY_POD) for (metric, labels) in samples
                     if dict(labels).get(c.LABEL_MODULE) == "storage"}
     assert storage_pods == {None}
+
+
+async def test_corrupted_marker_at_start_up_counts_as_changed(tmp_path):
+    (tmp_path / storage.MARKER_NAME).write_text("not json")  # e.g. a torn write on the volume
+    g = gauges(await probe_once(_config(tmp_path), "storage"))
+    assert g[(c.STORAGE_MARKER_OK, ())] == 0.0 and g[(c.STORAGE_PERSISTENCE_LOST, ())] == 1.0
+    assert '"id"' in (tmp_path / storage.MARKER_NAME).read_text()  # replaced by a valid one

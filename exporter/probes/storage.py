@@ -191,16 +191,16 @@ def _check_marker(directory: str, state: PathState, progress: _Progress) -> None
     progress.phase = "marker"
     path = os.path.join(directory, MARKER_NAME)
     found = _read_marker(path)
-    if found is not None and (state.marker_id is None or found[0] == state.marker_id):
-        # First look of this process: whatever marker survived the restart is the volume's.
-        state.marker_id, state.marker_created = found
-        if found[0]:
-            progress.marker = (found[0], found[1], True)
-            return
-    # Missing, changed or corrupted: if this process had seen a marker, the data was lost
-    # under it; at start-up a missing marker is a new volume or a lost one (the alert tells
-    # them apart from the creation time changing: docs/storage.md).
-    lost = state.marker_id is not None
+    valid = found is not None and bool(found[0])
+    if valid and state.marker_id in (None, found[0]):  # type: ignore[index]
+        # Ours, or (first look of this process) whatever marker survived the restart.
+        state.marker_id, state.marker_created = found  # type: ignore[misc]
+        progress.marker = (state.marker_id, state.marker_created, True)
+        return
+    # Vanished, replaced or corrupted under a running exporter, or corrupted at start-up: the
+    # data was lost or changed. Missing at start-up is a new volume or a lost one: the alert
+    # tells them apart by the creation time changing (docs/storage.md).
+    lost = state.marker_id is not None or found is not None
     state.marker_id, state.marker_created = _write_marker(path)
     if lost:
         state.lost_total += 1
@@ -229,8 +229,10 @@ def _cycle(directory: str, size: int, persistence: bool, state: PathState, progr
         progress.phase = "fsync"
         os.fsync(fd)
         # Drop the pages so the read goes to the volume, not the page cache (best effort).
-        if hasattr(os, "posix_fadvise"):
+        try:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        except (AttributeError, OSError):
+            pass  # not supported here (another OS, some FUSE filesystems): the read may hit the cache
         os.close(fd)
         fd = -1
         t2 = clock()
