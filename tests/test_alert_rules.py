@@ -265,3 +265,21 @@ def test_message_latency_threshold_must_be_a_bucket_bound_of_the_plugin(tmp_path
                    if r.alert == names.ALERT_MESSAGE_LATENCY)
     assert latency.expr.endswith("> 2.5")
     assert alert_spec.load().alerts["message_latency"].threshold in names.DIAG_DURATION_BUCKETS
+
+
+def test_storage_latency_threshold_must_be_a_bucket_bound_of_the_storage_histogram(tmp_path):
+    overrides = tmp_path / "storage.yml"
+    overrides.write_text("alerts:\n  storage_latency:\n    threshold_seconds: 0.03\n")
+    with pytest.raises(SpecError) as caught:
+        alert_spec.load(str(overrides))
+    assert caught.value.errors == [
+        "alerts.storage_latency.threshold_seconds: must be a bucket bound of the storage module's "
+        "openclaw_probe_duration_seconds (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)"]
+    overrides.write_text("alerts:\n  storage_latency:\n    threshold_seconds: 0.05\n")
+    latency = next(r for g in alert_rules.generate(alert_spec.load(str(overrides))) for r in g.rules
+                   if r.alert == names.ALERT_STORAGE_LATENCY)
+    assert latency.expr.endswith("> 0.05")
+    # The shipped threshold is the article's P95 target, and the prober's buckets are the same tuple.
+    from exporter.probes import PROBERS
+    assert alert_spec.load().alerts["storage_latency"].threshold == 0.02
+    assert PROBERS["storage"].buckets == names.STORAGE_LATENCY_BUCKETS
