@@ -4,7 +4,6 @@ CronJob and Job JSON (tests/fixtures/kube/cronjob_backup.json, job_backup_*.json
 
 from __future__ import annotations
 
-import copy
 import time
 
 import pytest
@@ -41,13 +40,6 @@ async def watcher(api):
     finally:
         await w.aclose(timeout=5)
         client.close()
-
-
-def _job(name: str, fixture_name: str, **status) -> dict:
-    job = copy.deepcopy(fixture(fixture_name))
-    job["metadata"]["name"] = name
-    job["status"].update(status)
-    return job
 
 
 async def test_successful_backup_shows_schedule_and_success_times(api, watcher):

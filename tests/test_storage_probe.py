@@ -8,7 +8,7 @@ and removed by its test, also when the test fails.
 
 from __future__ import annotations
 
-import asyncio
+import errno
 import os
 import subprocess
 import threading
@@ -289,3 +289,23 @@ async def test_corrupted_marker_at_start_up_counts_as_changed(tmp_path):
     g = gauges(await probe_once(_config(tmp_path), "storage"))
     assert g[(c.STORAGE_MARKER_OK, ())] == 0.0 and g[(c.STORAGE_PERSISTENCE_LOST, ())] == 1.0
     assert '"id"' in (tmp_path / storage.MARKER_NAME).read_text()  # replaced by a valid one
+
+
+@pytest.mark.parametrize(("err", "reason"), [
+    (errno.EACCES, "permission_denied"), (errno.EPERM, "permission_denied"), (errno.EIO, "io_error"),
+    (errno.ESTALE, "io_error"), (errno.EDQUOT, "no_space"),
+])
+async def test_write_errors_map_to_their_reason(tmp_path, monkeypatch, err, reason):
+    # Root (the test user) ignores permission bits and no device here fails with EIO/ESTALE on
+    # demand: os.open is patched to fail the canary's creation with the errno.
+    config = _config(tmp_path)
+    real_open = os.open
+
+    def failing_open(path, flags, *args, **kwargs):
+        if storage.CANARY_PREFIX in str(path) and flags & os.O_CREAT:
+            raise OSError(err, os.strerror(err), str(path))
+        return real_open(path, flags, *args, **kwargs)
+    monkeypatch.setattr(storage.os, "open", failing_open)
+    outcome = await probe_once(config, "storage")
+    assert outcome.result == reason
+    assert outcome.message.startswith(f"write in {tmp_path} failed: {os.strerror(err)} ({errno.errorcode[err]})")
