@@ -309,3 +309,20 @@ async def test_write_errors_map_to_their_reason(tmp_path, monkeypatch, err, reas
     outcome = await probe_once(config, "storage")
     assert outcome.result == reason
     assert outcome.message.startswith(f"write in {tmp_path} failed: {os.strerror(err)} ({errno.errorcode[err]})")
+
+
+async def test_hung_read_on_a_fifo_times_out_without_patching(tmp_path):
+    # A real blocking call, no patch: the marker path is a FIFO, so opening it for reading blocks
+    # until a writer comes (as a read on a hung mount blocks). The run ends as a timeout in the
+    # marker phase; opening the FIFO for writing later releases the stuck thread.
+    config = _config(tmp_path, timeout="300ms", interval="1s")
+    os.mkfifo(tmp_path / storage.MARKER_NAME)
+    started = time.perf_counter()
+    outcome = await probe_once(config, "storage")
+    assert time.perf_counter() - started < 2
+    assert outcome.result == "timeout" and outcome.timeout_phase == "marker"
+    assert (c.STORAGE_CAPACITY_BYTES, ()) in gauges(outcome)  # statvfs came before the hang
+    writer = os.open(tmp_path / storage.MARKER_NAME, os.O_WRONLY | os.O_NONBLOCK)
+    os.close(writer)  # the reader sees EOF: not a marker, so the thread replaces it and ends
+    await wait_for(lambda: not storage.STATES.of("gw", str(tmp_path)).busy, timeout=5)
+    assert (await probe_once(config, "storage")).result == "success"
