@@ -1,4 +1,5 @@
-"""The Kubernetes dashboard: restarts, waiting reasons, warning events, startup time, CPU and memory.
+"""The Kubernetes dashboard: restarts, waiting reasons, warning events, startup time, CPU and memory,
+and the gateway's volume (the storage sidecar) and backups.
 
 Pod state reads the exporter's Kubernetes watcher (``openclaw_pod_*``) and falls back to
 kube-state-metrics; CPU and memory come from cAdvisor and kube-state-metrics.
@@ -194,13 +195,69 @@ def pod_panels() -> list[g.Panel]:
     ]
 
 
+STORAGE = (IN_NS, s.eq(c.LABEL_MODULE, c.MODULE_STORAGE))
+STORAGE_PHASES = s.match(c.LABEL_PHASE, "|".join((c.PHASE_WRITE, c.PHASE_FSYNC, c.PHASE_READ)))
+
+
+def storage_panels() -> list[g.Panel]:
+    """The storage sidecar (docs/storage.md) and the backup CronJobs: silent without them."""
+    attempts = s.sel(c.PROBE_ATTEMPTS_TOTAL, *STORAGE)
+    ok = s.sel(c.PROBE_ATTEMPTS_TOTAL, *STORAGE, s.eq(c.LABEL_RESULT, c.RESULT_SUCCESS))
+    used = (f"1 - max {s.by(c.LABEL_TARGET)} ({s.sel(c.STORAGE_AVAILABLE_BYTES, IN_NS)}) "
+            f"/ max {s.by(c.LABEL_TARGET)} ({s.sel(c.STORAGE_CAPACITY_BYTES, IN_NS)})")
+    inodes = (f"1 - max {s.by(c.LABEL_TARGET)} ({s.sel(c.STORAGE_INODES_FREE, IN_NS)}) "
+              f"/ max {s.by(c.LABEL_TARGET)} ({s.sel(c.STORAGE_INODES, IN_NS)})")
+    backup_age = f"time() - max {s.by(c.LABEL_CRONJOB)} ({s.sel(c.BACKUP_LAST_SUCCESS, IN_NS)})"
+    return [
+        s.row("Storage and backups"),
+        s.stat("Storage probe success (range)", w=6, h=8, unit=s.UNIT_RATIO,
+               queries=[s.Query(f"sum(increase({ok}[$__range])) / sum(increase({attempts}[$__range]))", "success",
+                                instant=True)],
+               thresholds=s.steps(s.RED, (0.99, s.ORANGE), (0.999, s.GREEN)),
+               shows="Share of the storage sidecar's canary runs (write, fsync, read back, delete on the gateway's "
+                     "volume) that succeeded in the selected range. The opt-in storage SLO's objective is 99.9 %.",
+               red="the volume fails: read-only, full, hung or gone (the probe's failure reasons, "
+                   "OpenClawStorageProbeFailing's runbook)."),
+        s.latency_panel("Storage latency by phase", w=18, h=8,
+                        queries=[s.Query(s.quantile_over(q, c.PROBE_DURATION, (*STORAGE, STORAGE_PHASES), (c.LABEL_PHASE,)),
+                                         s.legend(f"{{}} {s.percentile_name(q)}", c.LABEL_PHASE))
+                                 for q in (0.5, 0.95, 0.99)],
+                        thresholds=s.steps(s.GREEN, (th.STORAGE_P95_SECONDS, s.ORANGE), (th.STORAGE_P99_SECONDS, s.RED)),
+                        shows="P50/P95/P99 of the canary's write, fsync and read on the gateway's volume. The article's "
+                              "file read/write targets: 5 ms (P50), 20 ms (P95), 50 ms (P99).",
+                        red="the volume is slow: every message the gateway handles waits on it; check the storage "
+                            "cluster (CephFS slow ops, MDS load) and the CSI driver."),
+        s.ratio_panel("Volume space and inodes used", w=12, h=8,
+                      queries=[s.Query(used, s.legend("{} space", c.LABEL_TARGET)),
+                               s.Query(inodes, s.legend("{} inodes", c.LABEL_TARGET))],
+                      thresholds=s.steps(s.GREEN, (th.VOLUME_USED_WARN, s.ORANGE), (th.VOLUME_USED_BAD, s.RED)),
+                      shows="Share of the gateway volume's bytes and inodes in use (statvfs from the storage sidecar).",
+                      red="the volume fills up: grow the PVC or clean up; the filling-up alerts extrapolate this curve."),
+        s.stat("Persistence marker", w=6, h=8, unit=s.UNIT_COUNT, text_mode="value_and_name",
+               mappings=s.value_map(("0", "LOST", s.RED), ("1", "INTACT", s.GREEN)),
+               queries=[s.Query(f"min {s.by(c.LABEL_TARGET)} ({s.sel(c.STORAGE_MARKER_OK, IN_NS)})",
+                                s.legend("{}", c.LABEL_TARGET))],
+               thresholds=s.steps(s.RED, (1, s.GREEN)),
+               shows="Whether the storage sidecar found its persistence marker intact on the volume (target: "
+                     "storage persistence 100 %).",
+               red="the volume's data vanished or was replaced: stop and read OpenClawStoragePersistenceLost's runbook."),
+        s.stat("Time since the last successful backup", w=6, h=8, unit=s.UNIT_SECONDS, text_mode="value_and_name",
+               queries=[s.Query(backup_age, s.legend("{}", c.LABEL_CRONJOB))],
+               thresholds=s.steps(s.GREEN, (th.BACKUP_AGE_WARN_SECONDS, s.ORANGE), (th.BACKUP_AGE_BAD_SECONDS, s.RED)),
+               shows="Age of each backup CronJob's last completed Job (the pod watcher's kubernetes.backups). "
+                     "Backups run daily.",
+               red="a night (orange, 26 h) or two (red, 50 h) without a backup: the CronJob is suspended or its "
+                   "Jobs fail; run one by hand and do the restore check (OpenClawBackupMissing's runbook)."),
+    ]
+
+
 def build() -> g.Dashboard:
     return s.dashboard(
         UID, "kubernetes",
         "The gateway's pods in Kubernetes: restarts against the 3-per-hour threshold, waiting reasons, "
         "warning events such as FailedMount, startup time, and CPU and memory against requests and limits.",
         [*pod_panels(), *restart_panels(), *waiting_panels(), *event_panels(), *startup_panels(),
-         *resource_panels()],
+         *resource_panels(), *storage_panels()],
         [s.query_variable(NS, "Namespace", f"label_values({NS})", multi=False, default="openclaw"),
          s.query_variable(POD, "Pod", s.label_values(f"{{{IN_NS}}}", POD))],
     )

@@ -41,6 +41,17 @@ HANDSHAKE_SLO_SECONDS = _handshake_slo_seconds()
 MODEL_CALL_P95_SECONDS = 3.5
 MODEL_CALL_P99_SECONDS = 5.8
 
+# The article's file read/write latency targets (P50/P95/P99) for the storage module.
+STORAGE_P50_SECONDS = 0.005
+STORAGE_P95_SECONDS = 0.02
+STORAGE_P99_SECONDS = 0.05
+# Volume used: kubernetes-mixin's KubePersistentVolumeFillingUp says 15 % free (warning) and 3 % (critical).
+VOLUME_USED_WARN = 0.85
+VOLUME_USED_BAD = 0.97
+# Backups run daily: 26 h without a success is a missed night (warning), 50 h two (critical).
+BACKUP_AGE_WARN_SECONDS = 26 * 3600.0
+BACKUP_AGE_BAD_SECONDS = 50 * 3600.0
+
 # Node.js event loop: 100 ms of delay is felt by every WebSocket client; 500 ms stalls them.
 EVENT_LOOP_DELAY_WARN_SECONDS = 0.1
 EVENT_LOOP_DELAY_BAD_SECONDS = 0.5

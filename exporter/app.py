@@ -162,7 +162,7 @@ class Exporter:
                 jobs = [(target.for_pod(pod, ip), module)
                         for _, pod, ip in watcher.ready_pod_ips()
                         for target in self.config.targets
-                        for module in target.modules.values() if module.enabled]
+                        for module in target.modules.values() if module.enabled and PROBERS[module.name].per_pod]
                 pod_keys = self.scheduler.sync_pods(jobs)
                 service = {k for k in self.state.series if not k[2]}
                 self.state.retain(service | pod_keys)

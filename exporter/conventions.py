@@ -45,6 +45,7 @@ PHASE_COMPLETION = "completion"  # model module: the synthetic chat completion
 MODULE_READINESS = "readiness"
 MODULE_WEBSOCKET = "websocket"
 MODULE_MODEL = "model"
+MODULE_STORAGE = "storage"
 
 # --- exporter self-metrics ---------------------------------------------------------------------
 EXPORTER_BUILD_INFO = "openclaw_exporter_build_info"
@@ -82,6 +83,26 @@ MODEL_GATEWAY_LISTED = "openclaw_model_gateway_listed"
 # Unix time before which the provider asked not to be called (429 Retry-After); 0 when free.
 MODEL_PROVIDER_POSTPONED_UNTIL = "openclaw_model_provider_postponed_until_timestamp_seconds"
 
+# --- storage module (sidecar on the gateway's volume: docs/storage.md) ----------------------
+# Capacity from statvfs, named like kubelet's kubelet_volume_stats_* so the same predict_linear works.
+STORAGE_AVAILABLE_BYTES = "openclaw_storage_available_bytes"
+STORAGE_CAPACITY_BYTES = "openclaw_storage_capacity_bytes"
+STORAGE_INODES_FREE = "openclaw_storage_inodes_free"
+STORAGE_INODES = "openclaw_storage_inodes"
+# Persistence marker: 1 intact / 0 vanished or changed; when it was written; losses counted.
+STORAGE_MARKER_OK = "openclaw_storage_marker_ok"
+STORAGE_MARKER_CREATED = "openclaw_storage_marker_created_timestamp_seconds"
+STORAGE_PERSISTENCE_LOST = "openclaw_storage_persistence_lost"  # counter
+STORAGE_PERSISTENCE_LOST_TOTAL = STORAGE_PERSISTENCE_LOST + "_total"
+# Buckets of the storage module's latency histogram, resolving the article's file read/write
+# targets (P50 5 ms, P95 20 ms, P99 50 ms); the storage latency alert's threshold must be one.
+STORAGE_LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+PHASE_WRITE = "write"
+PHASE_FSYNC = "fsync"
+PHASE_READ = "read"
+PHASE_DELETE = "delete"
+
 # --- kubernetes watcher ----------------------------------------------------------------------
 LABEL_NAMESPACE = "namespace"
 LABEL_POD = "pod"
@@ -108,6 +129,15 @@ LABEL_KIND = "kind"  # kind of watch error, one of KUBE_WATCH_ERROR_KINDS
 # decode: a stream line that is not a watch event; internal: a bug of ours, logged with traceback.
 KUBE_WATCH_ERROR_GONE = "gone"  # a normal re-list, not a failure: alerts ignore it
 KUBE_WATCH_ERROR_KINDS = (KUBE_WATCH_ERROR_GONE, "http", "connection", "decode", "internal")
+
+# --- backups: CronJobs and their Jobs the watcher follows (kubernetes.backups) --------------
+LABEL_CRONJOB = "cronjob"
+BACKUP_LAST_SCHEDULE = "openclaw_backup_last_schedule_timestamp_seconds"
+BACKUP_LAST_SUCCESS = "openclaw_backup_last_success_timestamp_seconds"
+BACKUP_LAST_FAILURE = "openclaw_backup_last_failure_timestamp_seconds"
+BACKUP_JOBS_FAILED = "openclaw_backup_jobs_failed"
+BACKUP_JOBS_ACTIVE = "openclaw_backup_jobs_active"
+BACKUP_SUSPENDED = "openclaw_backup_cronjob_suspended"
 
 # --- kube-state-metrics and cAdvisor (third-party; read by dashboards and alerts) ------------
 KSM_RESTARTS_TOTAL = "kube_pod_container_status_restarts_total"
@@ -195,6 +225,7 @@ RULE_GROUP_ALERTS_KUBE = "openclaw-alerts-kubernetes"
 RULE_GROUP_ALERTS_GATEWAY = "openclaw-alerts-gateway"
 RULE_GROUP_ALERTS_PROBES = "openclaw-alerts-probes"
 RULE_GROUP_ALERTS_EXPORTER = "openclaw-alerts-exporter"
+RULE_GROUP_ALERTS_STORAGE = "openclaw-alerts-storage"
 # The article's alert table.
 ALERT_POD_RESTARTS = "OpenClawPodRestartingOften"
 ALERT_CPU_HIGH = "OpenClawGatewayCPUHigh"
@@ -218,6 +249,15 @@ ALERT_EXPORTER_DOWN = "OpenClawExporterDown"
 ALERT_RELOAD_FAILED = "OpenClawExporterConfigReloadFailed"
 ALERT_KUBE_WATCH_STALE = "OpenClawKubeWatchStale"
 ALERT_KUBE_WATCH_ERRORS = "OpenClawKubeWatchErrors"
+# The storage module (sidecar) and the backups (docs/storage.md).
+ALERT_STORAGE_LATENCY = "OpenClawStorageLatencyHigh"
+ALERT_STORAGE_PROBE_FAILING = "OpenClawStorageProbeFailing"
+ALERT_STORAGE_PERSISTENCE_LOST = "OpenClawStoragePersistenceLost"
+ALERT_STORAGE_FILLING_UP = "OpenClawStorageVolumeFillingUp"  # predicted full within a day (warning)
+ALERT_STORAGE_FULL_SOON = "OpenClawStorageVolumeFullSoon"  # predicted full within hours (critical)
+ALERT_BACKUP_OVERDUE = "OpenClawBackupOverdue"  # last success older than 26 h (warning)
+ALERT_BACKUP_MISSING = "OpenClawBackupMissing"  # last success older than 50 h (critical)
+ALERT_BACKUP_FAILED = "OpenClawBackupJobFailed"
 
 # --- metrics of other exporters the alerts read ---------------------------------------------
 # kube-state-metrics

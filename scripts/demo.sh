@@ -35,6 +35,17 @@ trap 'cleanup; exit 143' TERM
 "$python" -c 'import secrets; print(secrets.token_hex(24))' > "$work/token"
 sed -e "s#http://127.0.0.1:18789#http://127.0.0.1:$port#" \
     -e "s#token_env: OPENCLAW_GATEWAY_TOKEN#token_file: $work/token#" examples/exporter.yml > "$work/exporter.yml"
+# The storage module (docs/storage.md) on a local directory, standing in for the gateway's volume.
+mkdir "$work/storage-probe"
+"$python" - "$work/exporter.yml" "$work/storage-probe" <<'PY'
+import sys, yaml
+path, probe_dir = sys.argv[1], sys.argv[2]
+with open(path) as fh:
+    doc = yaml.safe_load(fh)
+doc["targets"][0]["storage"] = {"path": probe_dir, "interval": "15s", "timeout": "5s"}
+with open(path, "w") as fh:
+    yaml.safe_dump(doc, fh, sort_keys=False)
+PY
 
 # scripts/gateway.py is a wrapper: it starts the gateway (node) in its own process group, with its
 # home in a temp dir (TMPDIR keeps that inside $work), and stops it on SIGTERM.
@@ -90,6 +101,7 @@ gateway:   http://127.0.0.1:$port/   openclaw gateway pid $gateway_pid (log $gat
 exporter:  http://$listen/   pid $exporter_pid
            http://$listen/metrics
            http://$listen/probe?target=gateway&module=readiness&debug=true
+           http://$listen/probe?target=gateway&module=storage&debug=true   (canary in $work/storage-probe)
 token:     $work/token   (a throwaway token for this gateway; config $work/exporter.yml)
 probe:     $python -m exporter probe --config.file $work/exporter.yml
 

@@ -406,6 +406,131 @@ def kube_watch_errors(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+# --- the storage module (sidecar) and the backups ---------------------------------------------
+
+def _storage(cfg: AlertsConfig) -> str:
+    """The storage sidecar's scrape: its PodMonitor (deploy/components/storage-sidecar) sets the
+    exporter's job, so the exporter selector selects it too (and its opt-in SLO works alike)."""
+    return cfg.selectors.exporter_selector
+
+
+_TARGET_NS = f"{names.LABEL_NAMESPACE}, {names.LABEL_TARGET}"
+_STORAGE_PHASES = "|".join((names.PHASE_WRITE, names.PHASE_FSYNC, names.PHASE_READ))
+
+
+def storage_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    buckets = _sel(f"{names.PROBE_DURATION}_bucket", _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE),
+                   _re(names.LABEL_PHASE, _STORAGE_PHASES))
+    by = f"{names.LABEL_LE}, {_TARGET_NS}, {names.LABEL_PHASE}"
+    q = f"P{_num(p.quantile * 100)}"
+    return _rule(
+        cfg, p, names.ALERT_STORAGE_LATENCY,
+        f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
+        f"Storage {{{{ $labels.phase }}}} {q} of {{{{ $labels.target }}}} is {{{{ $value | humanizeDuration }}}}",
+        f"The storage probe's {{{{ $labels.phase }}}} phase on the volume of {{{{ $labels.target }}}} (namespace "
+        f"{{{{ $labels.namespace }}}}) has a {q} of {{{{ $value | humanizeDuration }}}} over {p.window} (alert above "
+        f"{_num(p.threshold * 1000)}ms for {p.for_}; the article's file read/write targets are 5/20/50 ms at "
+        "P50/P95/P99). The gateway reads and writes its sessions and memory on this volume: every message waits "
+        "on it. A slow CephFS/NFS volume: check the storage cluster's health and the CSI driver's logs.",
+    )
+
+
+def storage_probe_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    attempts = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE))
+    failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE),
+                  f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"')
+    return _rule(
+        cfg, p, names.ALERT_STORAGE_PROBE_FAILING,
+        f"sum by({_TARGET_NS}, {names.LABEL_RESULT}) (rate({failed}[{p.window}]))\n"
+        f"/ ignoring({names.LABEL_RESULT}) group_left\n"
+        f"sum by({_TARGET_NS}) (rate({attempts}[{p.window}]))\n> {_num(p.threshold)}",
+        "The volume of {{ $labels.target }} fails the storage probe with {{ $labels.result }}",
+        f"{{{{ $value | humanizePercentage }}}} of the storage probe's runs on the volume of {{{{ $labels.target }}}} "
+        f"(namespace {{{{ $labels.namespace }}}}) over {p.window} ended with {{{{ $labels.result }}}} (alert above "
+        f"{_pct(p.threshold)} for {p.for_}). read_only: the volume was remounted read-only; no_space: it is full; "
+        "timeout: the mount hangs; path_missing: the probe directory or the subPath is gone. The gateway cannot save "
+        "sessions meanwhile.",
+    )
+
+
+def storage_persistence_lost(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    lost = _sel(names.STORAGE_PERSISTENCE_LOST_TOTAL, _storage(cfg))
+    created = _sel(names.STORAGE_MARKER_CREATED, _storage(cfg))
+    # The marker's creation time changes only when a new one had to be written: across pods
+    # (max by drops pod/instance), a pod recreated on an empty volume shows as that change.
+    return _rule(
+        cfg, p, names.ALERT_STORAGE_PERSISTENCE_LOST,
+        f"max by({_TARGET_NS}) (increase({lost}[{p.window}])) > 0\nor\n"
+        f"changes((max by({_TARGET_NS}) ({created}))[{p.window}:1m]) > 0",
+        "The volume of {{ $labels.target }} lost its data (persistence marker vanished or replaced)",
+        f"The storage probe's persistence marker on the volume of {{{{ $labels.target }}}} (namespace "
+        f"{{{{ $labels.namespace }}}}) vanished or was replaced within the last {p.window}: what the gateway stored "
+        "there (sessions, memory, workspace) is gone, or the pod now mounts another, empty volume. The target is "
+        "storage persistence 100 %. Check the PVC binding and subPath before the gateway writes more, then restore "
+        "from the last backup.",
+    )
+
+
+def _filling(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
+    available = _sel(names.STORAGE_AVAILABLE_BYTES, _storage(cfg))
+    now = _sel(names.STORAGE_AVAILABLE_BYTES, _storage(cfg), *_from_labels(names.LABEL_NAMESPACE, names.LABEL_TARGET))
+    hours = _num(p.threshold / 3600)
+    return _rule(
+        cfg, p, alert,
+        f"min by({_TARGET_NS}) (predict_linear({available}[{p.window}], {_num(p.threshold)})) < 0",
+        f"The volume of {{{{ $labels.target }}}} is predicted to be full within {hours}h",
+        f"Extrapolating the last {p.window}, the volume of {{{{ $labels.target }}}} (namespace {{{{ $labels.namespace }}}}) "
+        f"runs out of space within {hours}h (as kubernetes-mixin's KubePersistentVolumeFillingUp). Available now: "
+        + _lookup(f"min({now})", "$labels.namespace $labels.target", "{{ .Value | humanize1024 }}B", "unknown")
+        + ". A full volume makes the gateway fail to save sessions; grow the PVC or clean up the workspace.",
+    )
+
+
+def storage_filling_up(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    return _filling(cfg, p, names.ALERT_STORAGE_FILLING_UP)
+
+
+def storage_full_soon(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    return _filling(cfg, p, names.ALERT_STORAGE_FULL_SOON)
+
+
+_CRONJOB = f"{names.LABEL_NAMESPACE}, {names.LABEL_CRONJOB}"
+
+
+def _backup_age(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
+    success = _sel(names.BACKUP_LAST_SUCCESS, _exporter(cfg))
+    return _rule(
+        cfg, p, alert,
+        f"time() - max by({_CRONJOB}) ({success}) > {_num(p.threshold)}",
+        "The last successful backup of {{ $labels.namespace }}/{{ $labels.cronjob }} is {{ $value | humanizeDuration }} old",
+        f"The backup CronJob {{{{ $labels.namespace }}}}/{{{{ $labels.cronjob }}}} last completed a Job "
+        f"{{{{ $value | humanizeDuration }}}} ago (alert above {_num(p.threshold / 3600)}h for {p.for_}; it runs daily). "
+        "A lost volume now would lose everything since. Check whether the CronJob is suspended, scheduling "
+        f"({names.BACKUP_LAST_SCHEDULE}) and whether its Jobs fail ({names.ALERT_BACKUP_FAILED}).",
+    )
+
+
+def backup_overdue(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    return _backup_age(cfg, p, names.ALERT_BACKUP_OVERDUE)
+
+
+def backup_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    return _backup_age(cfg, p, names.ALERT_BACKUP_MISSING)
+
+
+def backup_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    failure = f"max by({_CRONJOB}) ({_sel(names.BACKUP_LAST_FAILURE, _exporter(cfg))})"
+    success = f"max by({_CRONJOB}) ({_sel(names.BACKUP_LAST_SUCCESS, _exporter(cfg))})"
+    return _rule(
+        cfg, p, names.ALERT_BACKUP_FAILED,
+        f"{failure}\n> on({_CRONJOB})\n{success}\nor\n{failure} unless on({_CRONJOB}) {success}",
+        "A backup Job of {{ $labels.namespace }}/{{ $labels.cronjob }} failed",
+        "The latest Job of the backup CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} failed (at "
+        "{{ $value | humanizeTimestamp }}) and no backup has succeeded since. kubectl logs job/<name> shows why "
+        "(MinIO credentials, bucket, network policy, a volume it cannot mount read-only).",
+    )
+
+
 Builder = Callable[[AlertsConfig, AlertParams], AlertingRule]
 
 # Entry of slo/specs/alerts.yml -> (rule group, builder); output order is this order.
@@ -429,6 +554,14 @@ BUILDERS: dict[str, tuple[str, Builder]] = {
     "reload_failed": (names.RULE_GROUP_ALERTS_EXPORTER, reload_failed),
     "kube_watch_stale": (names.RULE_GROUP_ALERTS_EXPORTER, kube_watch_stale),
     "kube_watch_errors": (names.RULE_GROUP_ALERTS_EXPORTER, kube_watch_errors),
+    "storage_probe_failing": (names.RULE_GROUP_ALERTS_STORAGE, storage_probe_failing),
+    "storage_latency": (names.RULE_GROUP_ALERTS_STORAGE, storage_latency),
+    "storage_persistence_lost": (names.RULE_GROUP_ALERTS_STORAGE, storage_persistence_lost),
+    "storage_filling_up": (names.RULE_GROUP_ALERTS_STORAGE, storage_filling_up),
+    "storage_full_soon": (names.RULE_GROUP_ALERTS_STORAGE, storage_full_soon),
+    "backup_overdue": (names.RULE_GROUP_ALERTS_STORAGE, backup_overdue),
+    "backup_missing": (names.RULE_GROUP_ALERTS_STORAGE, backup_missing),
+    "backup_failed": (names.RULE_GROUP_ALERTS_STORAGE, backup_failed),
 }
 assert set(BUILDERS) == set(PARAMETERS), "alert_spec.PARAMETERS and BUILDERS must name the same alerts"
 

@@ -46,6 +46,15 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "reload_failed": (),
     "kube_watch_stale": ("threshold_seconds",),
     "kube_watch_errors": ("threshold_count", "window"),
+    # The storage module (sidecar) and the backups (docs/storage.md).
+    "storage_latency": ("quantile", "threshold_seconds", "window"),
+    "storage_probe_failing": ("threshold_ratio", "window"),
+    "storage_persistence_lost": ("window",),
+    "storage_filling_up": ("threshold_seconds", "window"),  # threshold: full within this many seconds
+    "storage_full_soon": ("threshold_seconds", "window"),
+    "backup_overdue": ("threshold_seconds",),  # threshold: age of the last successful backup
+    "backup_missing": ("threshold_seconds",),
+    "backup_failed": (),
 }
 
 _DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
@@ -126,6 +135,10 @@ def _threshold(err: Errors, key: str, name: str, value: Any, path: str) -> float
         # histogram_quantile() interpolates inside a bucket: only at a bound is "above" exact.
         bounds = ", ".join(f"{b:g}" for b in names.DIAG_DURATION_BUCKETS)
         err.add(path, f"must be a bucket bound of {names.DIAG_MESSAGE_PROCESSED} ({bounds}; the plugin's bounds, assumed)")
+    if key == "storage_latency" and name == "threshold_seconds" and number not in names.STORAGE_LATENCY_BUCKETS:
+        # histogram_quantile() interpolates inside a bucket: only at a bound is "above" exact.
+        bounds = ", ".join(f"{b:g}" for b in names.STORAGE_LATENCY_BUCKETS)
+        err.add(path, f"must be a bucket bound of the storage module's {names.PROBE_DURATION} ({bounds})")
     return number
 
 

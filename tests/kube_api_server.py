@@ -2,6 +2,7 @@
 
     GET /api/v1/namespaces/{ns}/pods     ?labelSelector=   list, or ?watch=1 stream
     GET /api/v1/namespaces/{ns}/events   ?fieldSelector=   list, or ?watch=1 stream
+    GET /apis/batch/v1/namespaces/{ns}/cronjobs|jobs  ?labelSelector=  list, or ?watch=1 stream
 
 Like the real API server: one resourceVersion counter for every object; lists carry
 ``metadata.resourceVersion``; a watch replays what happened after its ``resourceVersion``,
@@ -27,8 +28,9 @@ from typing import Any
 
 from aiohttp import web
 
-RESOURCES = ("pods", "events")
-_KINDS = {"pods": "PodList", "events": "EventList"}
+RESOURCES = ("pods", "events", "cronjobs", "jobs")
+_KINDS = {"pods": "PodList", "events": "EventList", "cronjobs": "CronJobList", "jobs": "JobList"}
+_API_VERSIONS = {"pods": "v1", "events": "v1", "cronjobs": "batch/v1", "jobs": "batch/v1"}
 
 
 def status_object(code: int, reason: str, message: str) -> dict:
@@ -112,6 +114,7 @@ class FakeKubeApi:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/api/v1/namespaces/{ns}/{resource}", self._handle)
+        app.router.add_get("/apis/batch/v1/namespaces/{ns}/{resource}", self._handle)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -224,7 +227,7 @@ class FakeKubeApi:
         # Like the real API, list items carry no kind/apiVersion (watch event objects do).
         items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")}
                  for o in self._objects[resource].values() if _Watch(resource, ns, query).matches(o)]
-        return web.json_response({"kind": _KINDS[resource], "apiVersion": "v1",
+        return web.json_response({"kind": _KINDS[resource], "apiVersion": _API_VERSIONS[resource],
                                   "metadata": {"resourceVersion": str(self._rv)}, "items": items})
 
     async def _watch(self, request: web.Request, watch: _Watch) -> web.StreamResponse:

@@ -24,7 +24,17 @@ labels Prometheus' kubernetes_sd gives an Endpoints address backed by a Pod
 relabel_configs stay as generated, so the REAL Prometheus does the relabeling.
 
 Only what the shipped and test monitors use is supported; anything else raises, rather than being
-silently ignored (TLS, authorization, proxies, limits, PodMonitors).
+silently ignored (TLS, authorization, proxies, limits).
+
+PodMonitors (generatePodMonitorConfig, same file), used by deploy/components/storage-sidecar:
+job_name `podMonitor/<namespace>/<name>/<index>`; `kubernetes_sd_configs` role `pod`; the
+`__tmp_prometheus_job_name` copy; the Failed/Succeeded phase drop (unless `filterRunning: false`);
+keeps on the POD's labels for the selector; keep on the container port name (`port`) or number
+(`portNumber`); `namespace`, `container`, `pod` from the meta labels (no `service`, no `node`);
+`podTargetLabels`; `job` = "<namespace>/<name>", overridden by the pod's `jobLabel` label; `endpoint`
+= the port name; then the endpoint's own `relabelings` (so they may set `job`); then sharding.
+:func:`pod_target` gives the `__meta_kubernetes_pod_*` labels of kubernetes_sd `role: pod`
+(discovery/kubernetes/pod.go: one target per container port).
 """
 
 from __future__ import annotations
@@ -300,12 +310,140 @@ def scrape_config_for_file_sd(config: dict[str, Any], sd_file: Path, **overrides
     return out
 
 
+# --- PodMonitors ------------------------------------------------------------------------------
+
+SUPPORTED_POD_ENDPOINT_KEYS = {"port", "portNumber", "path", "interval", "scrapeTimeout", "honorLabels",
+                               "honorTimestamps", "relabelings", "metricRelabelings", "scheme", "params",
+                               "enableHttp2", "filterRunning"}
+SUPPORTED_POD_SPEC_KEYS = {"selector", "podMetricsEndpoints", "jobLabel", "podTargetLabels", "namespaceSelector"}
+
+
+def _sharding(shard: str) -> list[dict[str, Any]]:
+    return [
+        {"source_labels": ["__address__", "__tmp_hash"], "target_label": "__tmp_hash", "regex": "(.+);",
+         "replacement": "$1", "action": "replace"},
+        {"source_labels": ["__tmp_hash"], "target_label": "__tmp_hash", "modulus": 1, "action": "hashmod"},
+        {"source_labels": ["__tmp_hash", "__tmp_disable_sharding"], "regex": f"{shard};|.+;.+", "action": "keep"},
+    ]
+
+
+def pod_monitor_scrape_configs(monitor: dict[str, Any], namespace: str | None = None,
+                               shard: str = OPERATOR_DEFAULT_SHARD) -> list[dict[str, Any]]:
+    """The scrape configs (one per podMetricsEndpoint) the Operator generates for one PodMonitor."""
+    if monitor.get("kind") != "PodMonitor":
+        raise ValueError(f"not a PodMonitor: {monitor.get('kind')!r}")
+    meta = monitor["metadata"]
+    ns = meta.get("namespace") or namespace
+    if not ns:
+        raise ValueError(f"PodMonitor {meta['name']}: no namespace")
+    spec = monitor["spec"]
+    unknown = set(spec) - SUPPORTED_POD_SPEC_KEYS
+    if unknown:
+        raise ValueError(f"PodMonitor {meta['name']}: unsupported spec keys {sorted(unknown)}")
+    nsel = spec.get("namespaceSelector") or {}
+    namespaces = [] if nsel.get("any") else list(nsel.get("matchNames") or [ns])
+    selector = spec.get("selector") or {}
+    configs = []
+    for i, ep in enumerate(spec["podMetricsEndpoints"]):
+        where = f"PodMonitor {meta['name']} podMetricsEndpoints[{i}]"
+        unknown = set(ep) - SUPPORTED_POD_ENDPOINT_KEYS
+        if unknown:
+            raise ValueError(f"{where}: unsupported keys {sorted(unknown)} (extend tests/operator_scrape.py)")
+        cfg: dict[str, Any] = {"job_name": f"podMonitor/{ns}/{meta['name']}/{i}",
+                               "honor_labels": bool(ep.get("honorLabels", False))}
+        if "honorTimestamps" in ep:
+            cfg["honor_timestamps"] = bool(ep["honorTimestamps"])
+        sd: dict[str, Any] = {"role": "pod"}
+        if namespaces:
+            sd["namespaces"] = {"names": namespaces}
+        cfg["kubernetes_sd_configs"] = [sd]
+        for src, dst in (("interval", "scrape_interval"), ("scrapeTimeout", "scrape_timeout"),
+                         ("path", "metrics_path"), ("params", "params"), ("scheme", "scheme")):
+            if ep.get(src):
+                cfg[dst] = ep[src]
+        if "enableHttp2" in ep:
+            cfg["enable_http2"] = bool(ep["enableHttp2"])
+
+        rl: list[dict[str, Any]] = [{"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"}]
+        if ep.get("filterRunning", True):
+            rl.append({"action": "drop", "source_labels": ["__meta_kubernetes_pod_phase"], "regex": "(Failed|Succeeded)"})
+        for key in sorted(selector.get("matchLabels") or {}):
+            k = sanitize_label_name(key)
+            rl.append({"action": "keep",
+                       "source_labels": [f"__meta_kubernetes_pod_label_{k}", f"__meta_kubernetes_pod_labelpresent_{k}"],
+                       "regex": f"({selector['matchLabels'][key]});true"})
+        for exp in selector.get("matchExpressions") or []:
+            k = sanitize_label_name(exp["key"])
+            both = [f"__meta_kubernetes_pod_label_{k}", f"__meta_kubernetes_pod_labelpresent_{k}"]
+            present = [f"__meta_kubernetes_pod_labelpresent_{k}"]
+            values = "|".join(exp.get("values") or [])
+            rl.append({"In": {"action": "keep", "source_labels": both, "regex": f"({values});true"},
+                       "NotIn": {"action": "drop", "source_labels": both, "regex": f"({values});true"},
+                       "Exists": {"action": "keep", "source_labels": present, "regex": "true"},
+                       "DoesNotExist": {"action": "drop", "source_labels": present, "regex": "true"}}[exp["operator"]])
+        if ep.get("port"):
+            rl.append({"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_name"], "regex": ep["port"]})
+        elif ep.get("portNumber"):
+            rl.append({"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_number"],
+                       "regex": ep["portNumber"]})
+        rl += [
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_container_name"], "target_label": "container"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+        ]
+        for label in spec.get("podTargetLabels") or []:
+            rl.append({"source_labels": [f"__meta_kubernetes_pod_label_{sanitize_label_name(label)}"],
+                       "target_label": sanitize_label_name(label), "regex": "(.+)", "replacement": "${1}"})
+        rl.append({"target_label": "job", "replacement": f"{ns}/{meta['name']}"})
+        if spec.get("jobLabel"):
+            rl.append({"source_labels": [f"__meta_kubernetes_pod_label_{sanitize_label_name(spec['jobLabel'])}"],
+                       "target_label": "job", "regex": "(.+)", "replacement": "${1}"})
+        if ep.get("port"):
+            rl.append({"target_label": "endpoint", "replacement": ep["port"]})
+        rl += [_relabel(r, f"{where}.relabelings") for r in ep.get("relabelings") or []]
+        rl += _sharding(shard)
+        cfg["relabel_configs"] = rl
+        if ep.get("metricRelabelings"):
+            cfg["metric_relabel_configs"] = [_relabel(r, f"{where}.metricRelabelings") for r in ep["metricRelabelings"]]
+        configs.append(cfg)
+    return configs
+
+
+def pod_target(pod: DiscoveredPod, port: int, address_port: int) -> dict[str, Any]:
+    """A file_sd target group with the meta labels kubernetes_sd `role: pod` gives one container
+    port of `pod` (the real address is pod IP : port; here loopback : `address_port`)."""
+    (cport,) = [p for p in pod.container.get("ports") or [] if p["containerPort"] == port]
+    labels = {
+        "__meta_kubernetes_namespace": pod.namespace,
+        "__meta_kubernetes_pod_name": pod.name,
+        "__meta_kubernetes_pod_ip": pod.ip,
+        **_labelset("__meta_kubernetes_pod", pod.labels),
+        **_annotations("__meta_kubernetes_pod", pod.annotations),
+        "__meta_kubernetes_pod_container_init": "false",
+        "__meta_kubernetes_pod_container_name": pod.container["name"],
+        "__meta_kubernetes_pod_container_image": pod.container.get("image", ""),
+        "__meta_kubernetes_pod_container_port_name": cport.get("name", ""),
+        "__meta_kubernetes_pod_container_port_number": str(port),
+        "__meta_kubernetes_pod_container_port_protocol": cport.get("protocol", "TCP"),
+        "__meta_kubernetes_pod_ready": "true",
+        "__meta_kubernetes_pod_phase": "Running",
+        "__meta_kubernetes_pod_node_name": pod.node,
+        "__meta_kubernetes_pod_host_ip": "10.0.0.1",
+        "__meta_kubernetes_pod_uid": pod.uid,
+        "__meta_kubernetes_pod_controller_kind": pod.controller_kind,
+        "__meta_kubernetes_pod_controller_name": pod.controller_name or pod.name.rsplit("-", 1)[0],
+    }
+    return {"targets": [f"127.0.0.1:{address_port}"], "labels": labels}
+
+
 def check_namespaces(config: dict[str, Any], target: dict[str, Any]) -> None:
     """kubernetes_sd only watches the configured namespaces; file_sd has no such filter, so a
     target from another namespace would be scraped here but not by the Operator: refuse it
     (and a target for another discovery role than the one its meta labels are built for)."""
     sd = config["kubernetes_sd_configs"][0]
-    if sd["role"] != "endpoints":  # endpoints_target() gives role=endpoints meta labels only
+    # endpoints_target() gives role=endpoints meta labels, pod_target() role=pod ones.
+    built_for = "endpoints" if "__meta_kubernetes_endpoints_name" in target["labels"] else "pod"
+    if sd["role"] != built_for:
         raise ValueError(f"{config['job_name']}: role {sd['role']} targets are not reproduced here")
     names = (sd.get("namespaces") or {}).get("names")
     ns = target["labels"]["__meta_kubernetes_namespace"]

@@ -119,7 +119,7 @@ def test_alert_names_come_from_conventions_and_follow_the_house_rules():
 def test_no_alert_is_defined_twice_across_the_generated_files():
     slo_alerts = [r["alert"] for r in alerts_of(ALERTS / "slo-rules.yml")]
     mine = [r["alert"] for r in alerts_of(PLAIN)]
-    assert len(mine) == len(set(mine)) == 19
+    assert len(mine) == len(set(mine)) == 27  # 19 + 8 storage/backup alerts
     assert not set(mine) & set(slo_alerts)
     assert "OpenClawSLOProbeMisconfigured" not in slo_alerts + mine  # replaced by OpenClawProbeAuthFailing
 
@@ -171,7 +171,7 @@ def test_promtool_check_rules(tmp_path, path):
         path.write_text(yaml.safe_dump({"groups": document["spec"]["groups"]}))
     done = run([promtool, "check", "rules", str(path)])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 19 rules found" in done.stdout
+    assert "SUCCESS: 27 rules found" in done.stdout
 
 
 def test_prometheusrule_validates_against_the_crd_schema():
@@ -265,3 +265,21 @@ def test_message_latency_threshold_must_be_a_bucket_bound_of_the_plugin(tmp_path
                    if r.alert == names.ALERT_MESSAGE_LATENCY)
     assert latency.expr.endswith("> 2.5")
     assert alert_spec.load().alerts["message_latency"].threshold in names.DIAG_DURATION_BUCKETS
+
+
+def test_storage_latency_threshold_must_be_a_bucket_bound_of_the_storage_histogram(tmp_path):
+    overrides = tmp_path / "storage.yml"
+    overrides.write_text("alerts:\n  storage_latency:\n    threshold_seconds: 0.03\n")
+    with pytest.raises(SpecError) as caught:
+        alert_spec.load(str(overrides))
+    assert caught.value.errors == [
+        "alerts.storage_latency.threshold_seconds: must be a bucket bound of the storage module's "
+        "openclaw_probe_duration_seconds (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)"]
+    overrides.write_text("alerts:\n  storage_latency:\n    threshold_seconds: 0.05\n")
+    latency = next(r for g in alert_rules.generate(alert_spec.load(str(overrides))) for r in g.rules
+                   if r.alert == names.ALERT_STORAGE_LATENCY)
+    assert latency.expr.endswith("> 0.05")
+    # The shipped threshold is the article's P95 target, and the prober's buckets are the same tuple.
+    from exporter.probes import PROBERS
+    assert alert_spec.load().alerts["storage_latency"].threshold == 0.02
+    assert PROBERS["storage"].buckets == names.STORAGE_LATENCY_BUCKETS

@@ -151,6 +151,21 @@ def kubernetes_series(s: Samples) -> None:
         s.add(c.KUBE_WATCH_ERRORS_TOTAL, {c.LABEL_RESOURCE: resource, c.LABEL_KIND: "gone"}, counter(0.1))
 
 
+def storage_series(s: Samples) -> None:
+    """The storage sidecar (scraped with the gateway pod's namespace) and one backup CronJob."""
+    target = {c.LABEL_NAMESPACE: NS, c.LABEL_TARGET: "gateway"}
+    tm = {**target, c.LABEL_MODULE: c.MODULE_STORAGE}
+    s.add(c.PROBE_ATTEMPTS_TOTAL, {**tm, c.LABEL_RESULT: c.RESULT_SUCCESS}, counter(4))
+    s.add(c.PROBE_ATTEMPTS_TOTAL, {**tm, c.LABEL_RESULT: "read_only"}, counter(0.01))
+    for phase in (c.PHASE_WRITE, c.PHASE_FSYNC, c.PHASE_READ, c.PHASE_DELETE, c.PHASE_TOTAL):
+        s.histogram(c.PROBE_DURATION, {**tm, c.LABEL_PHASE: phase}, (0.005, 0.02, 0.05), 4)
+    for name, v in ((c.STORAGE_AVAILABLE_BYTES, 4e9), (c.STORAGE_CAPACITY_BYTES, 1e10), (c.STORAGE_INODES_FREE, 6e5),
+                    (c.STORAGE_INODES, 6.5e5), (c.STORAGE_MARKER_OK, 1)):
+        s.add(name, target, const(v))
+    cron = {c.LABEL_NAMESPACE: NS, c.LABEL_CRONJOB: "openclaw-workspace-backup"}
+    s.add(c.BACKUP_LAST_SUCCESS, cron, lambda i: s.times[i] - 3600)
+
+
 def diagnostics_series(s: Samples) -> None:
     pod = {c.LABEL_NAMESPACE: NS, c.LABEL_POD: GW}
     s.histogram(c.DIAG_MESSAGE_PROCESSED, pod, (0.2, 0.8, 1.5, 5), 3)
@@ -169,7 +184,7 @@ def filled_prometheus(tmp_path_factory):
     work = tmp_path_factory.mktemp("prometheus-filled")
     end = time.time() - 30
     samples = Samples(end)
-    for fill in (probe_series, model_series, slo_series, kubernetes_series, diagnostics_series):
+    for fill in (probe_series, model_series, slo_series, kubernetes_series, storage_series, diagnostics_series):
         fill(samples)
     backfill(samples.text(), work)
     with running_prometheus(work) as prom:

@@ -125,6 +125,7 @@ def test_demo_prints_a_working_probe_command_and_cleans_up(tmp_path, stop_signal
         rows = {tuple(line.split()[:3]) for line in probe.stdout.splitlines()[1:]}
         assert ("gateway", "readiness", "success") in rows, probe.stdout
         assert ("gateway", "websocket", "success") in rows, probe.stdout
+        assert ("gateway", "storage", "success") in rows, probe.stdout  # the storage module on a local dir
         assert token not in probe.stdout + probe.stderr
 
         # The exporter it started is the one serving on LISTEN.

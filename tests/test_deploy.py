@@ -176,7 +176,9 @@ def test_api_permissions_only_with_the_watcher_and_only_its_namespaces(built, va
         return
     assert {r["metadata"]["namespace"] for r in roles} == {s.namespace for s in b.config.kubernetes.selectors}
     for role in roles:
-        assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]}]
+        # Pods/Events, and the backup CronJobs/Jobs (kubernetes.backups): read-only, nothing more.
+        assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]},
+                                 {"apiGroups": ["batch"], "resources": ["cronjobs", "jobs"], "verbs": ["get", "list", "watch"]}]
     account = b.one("ServiceAccount")["metadata"]
     assert {(s["kind"], s["name"], s["namespace"]) for bnd in bindings for s in bnd["subjects"]} == {
         ("ServiceAccount", account["name"], account["namespace"])}
@@ -286,3 +288,58 @@ def test_both_components_with_the_documented_combined_config_keep_both_sections(
     b = built["both"]
     assert b.watcher
     assert all(t.modules.get("model") is not None and t.modules["model"].enabled for t in b.config.targets)
+
+
+# --- the storage sidecar component, on the example gateway (examples/gateway) ---------------------
+
+def _gateway_with_sidecar() -> list[dict[str, Any]]:
+    out = subprocess.run(["kubectl", "kustomize", str(ROOT / "examples" / "gateway")], check=True,
+                         capture_output=True, text=True, timeout=60)
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def test_storage_sidecar_mounts_only_a_probe_dir_of_the_gateways_workspace_volume():
+    docs = _gateway_with_sidecar()
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    spec = deployment["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in spec["containers"]}
+    gateway, sidecar = containers["openclaw-gateway"], containers["storage-probe"]
+    (workspace,) = [m for m in gateway["volumeMounts"] if m["mountPath"].endswith("/workspace")]
+    probe_mounts = [m for m in sidecar["volumeMounts"] if m["name"] == workspace["name"]]
+    # Same volume, a dedicated directory inside the workspace's subPath, read-write; nothing else of it.
+    (probe,) = probe_mounts
+    assert probe["subPath"].startswith(workspace["subPath"] + "/") and not probe.get("readOnly")
+    assert {v["name"] for v in spec["volumes"]} >= {workspace["name"], "storage-probe-config", "storage-probe-tmp"}
+    # The probe directory is handed to the sidecar's user by an init container that sees only it.
+    (init,) = spec["initContainers"]
+    assert [(m["name"], m["subPath"]) for m in init["volumeMounts"]] == [(probe["name"], probe["subPath"])]
+    assert init["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN"]}
+    assert sidecar["securityContext"]["runAsUser"] == 10001 and sidecar["securityContext"]["readOnlyRootFilesystem"]
+    assert f"10001:10001" in init["command"]
+    # Its own small resource limits.
+    assert sidecar["resources"]["limits"] == {"cpu": "100m", "memory": "128Mi"}
+    # Its config probes exactly the mounted directory, with the storage module only.
+    (config_map,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    (config_mount,) = [m for m in sidecar["volumeMounts"] if m["name"] == "storage-probe-config"]
+    config_file = [a.split("=", 1)[1] for a in sidecar["args"] if a.startswith("--config.file=")][0]
+    assert posixpath.dirname(config_file) == config_mount["mountPath"]
+    doc = yaml.safe_load(config_map["data"][posixpath.basename(config_file)])
+    (target,) = doc["targets"]
+    assert target["storage"]["path"] == probe["mountPath"]
+    assert target["readiness"] == {"enabled": False} and target["websocket"] == {"enabled": False}
+
+
+def test_storage_sidecar_podmonitor_scrapes_its_port_with_the_exporters_job():
+    docs = _gateway_with_sidecar()
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    (monitor,) = [d for d in docs if d["kind"] == "PodMonitor"]
+    template = deployment["spec"]["template"]
+    (sidecar,) = [c for c in template["spec"]["containers"] if c["name"] == "storage-probe"]
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] in {p["name"] for p in sidecar["ports"]}
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
+    assert monitor["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    from slo import alert_spec
+    job = alert_spec.load().selectors.exporter_selector
+    assert {"action": "replace", "targetLabel": "job", "replacement": "openclaw-slo-exporter"} in endpoint["relabelings"]
+    assert job == 'job="openclaw-slo-exporter"'

@@ -1,5 +1,5 @@
 """deploy/components/pod-watcher/rbac.yaml grants exactly what the watcher uses: read Pods and
-Events, one namespace; the base install's ServiceAccount gets no token and no permissions."""
+Events, and backup CronJobs and Jobs, one namespace; the base install's ServiceAccount gets no token and no permissions."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ def test_rbac_is_least_privilege():
     assert account["kind"] == "ServiceAccount" and account["metadata"]["name"] == "openclaw-slo-exporter"
     assert account["automountServiceAccountToken"] is False  # no API access without the watcher
     assert {d["metadata"]["namespace"] for d in [*docs.values(), account]} == {DEFAULT_NAMESPACE}
-    (rule,) = docs["Role"]["rules"]
-    assert rule == {"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]}
+    core, batch = docs["Role"]["rules"]
+    assert core == {"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]}
+    # Backups (kubernetes.backups): read the CronJobs and their Jobs, never create or delete them.
+    assert batch == {"apiGroups": ["batch"], "resources": ["cronjobs", "jobs"], "verbs": ["get", "list", "watch"]}
     binding = docs["RoleBinding"]
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                                   "name": docs["Role"]["metadata"]["name"]}

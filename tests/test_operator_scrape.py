@@ -7,6 +7,7 @@ and on every series."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from exporterhelpers import running_exporter
 from kube_api_server import FakeKubeApi
 from kube_prometheus import GATEWAY_CONTAINER, GATEWAY_NAMESPACE, GATEWAY_POD, KubePrometheusStandIn, kube_prometheus_scrapes
 from kubehelpers import fixture
-from operator_scrape import (FIXTURES_DIR, deploy_namespace, service_monitor_scrape_configs, shipped_exporter_pod,
-                             shipped_exporter_scrape, shipped_monitor)
+from operator_scrape import (FIXTURES_DIR, ROOT, DiscoveredPod, check_namespaces, deploy_namespace,
+                             pod_monitor_scrape_configs, pod_target, scrape_config_for_file_sd,
+                             service_monitor_scrape_configs, shipped_exporter_pod, shipped_exporter_scrape, shipped_monitor)
 from promhelpers import get_json
 from services import prometheus
 from test_exporter_kube import write_kubeconfig
@@ -137,3 +139,59 @@ async def test_real_prometheus_gives_the_operators_target_labels(tmp_path: Path,
             await asyncio.to_thread(prom.stop)
         await standin.stop()
         await api.close()
+
+
+# --- PodMonitor: the storage sidecar (deploy/components/storage-sidecar) ---------------------------
+
+@pytest.mark.parametrize("case", ["PodTargetLabelsFromPodMonitor", "PodMonitorEndpointEnableHttp2"])
+def test_generated_podmonitor_scrape_config_equals_the_operators_golden_file(case):
+    monitor = yaml.safe_load((FIXTURES_DIR / f"{case}.input.yaml").read_text())
+    golden = yaml.safe_load((FIXTURES_DIR / f"{case}.golden.yaml").read_text())
+    (generated,) = pod_monitor_scrape_configs(monitor, shard="$(SHARD)")
+    assert generated == golden
+
+
+def _sidecar_build() -> dict[str, dict]:
+    """`kubectl kustomize examples/gateway`: the gateway with the storage sidecar component."""
+    out = subprocess.run(["kubectl", "kustomize", str(ROOT / "examples" / "gateway")], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    return {d["kind"]: d for d in yaml.safe_load_all(out)}
+
+
+async def test_real_prometheus_scrapes_the_storage_sidecar_with_the_exporters_job(tmp_path: Path):
+    built = _sidecar_build()
+    monitor, deployment = built["PodMonitor"], built["Deployment"]
+    template = deployment["spec"]["template"]
+    (sidecar,) = [c for c in template["spec"]["containers"] if c["name"] == "storage-probe"]
+    pod = DiscoveredPod(name="openclaw-gateway-5b7a6f9d8c-h7j8k", namespace=deployment["metadata"]["namespace"],
+                        labels=template["metadata"]["labels"], container=sidecar)
+    (config,) = pod_monitor_scrape_configs(monitor)
+    # The sidecar's own config, with its probe directory here instead of the volume's mount path.
+    doc = yaml.safe_load(built["ConfigMap"]["data"]["exporter.yml"])
+    doc["targets"][0]["storage"].update(path=str(tmp_path), interval="1s", timeout="900ms")
+    prom = None
+    async with running_exporter(doc, tmp_path) as ex:
+        port = int(ex.base.rsplit(":", 1)[1])
+        target = pod_target(pod, sidecar["ports"][0]["containerPort"], port)
+        check_namespaces(config, target)
+        (tmp_path / "sidecar.sd.yml").write_text(yaml.safe_dump([target]))
+        scrape = scrape_config_for_file_sd(config, tmp_path / "sidecar.sd.yml", scrape_interval="1s", scrape_timeout="900ms")
+        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({"scrape_configs": [scrape]}))
+        try:
+            prom = await asyncio.to_thread(prometheus(tmp_path, free_port(), tmp_path / "prometheus.yml").start)
+            base = prom.ready_url.rsplit("/-/", 1)[0]
+
+            async def scraped():
+                return await _series(base, 'openclaw_storage_available_bytes')
+            (available,) = await wait_for(scraped, timeout=30, interval=0.5)
+            (t,) = await _targets(base)
+            assert t["scrapePool"] == "podMonitor/openclaw/openclaw-storage-probe/0"
+            # The job the alerts and the SLOs select (exporter_selector), the gateway pod's labels.
+            assert t["labels"] == {"container": "storage-probe", "endpoint": "storage-probe", "instance": f"127.0.0.1:{port}",
+                                   "job": "openclaw-slo-exporter", "namespace": "openclaw", "pod": pod.name}
+            assert available["target"] == "openclaw-gateway" and available["job"] == "openclaw-slo-exporter"
+            modules = {s["module"] for s in await _series(base, "openclaw_probe_attempts_total")}
+            assert modules == {"storage"}  # readiness/websocket stay with the exporter Deployment: no double count
+        finally:
+            if prom is not None:
+                await asyncio.to_thread(prom.stop)

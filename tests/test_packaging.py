@@ -18,7 +18,7 @@ from gateway import CACHE  # the pinned npm install: $OPENCLAW_CACHE, else .cach
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBE_VERSION = "1.32"
-CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "PodMonitor"}
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -100,8 +100,8 @@ def test_validation_catches_a_broken_object(objects):
 
 def validate_crds(objs: list[dict]) -> subprocess.CompletedProcess:
     script = """
-import { ServiceMonitor, PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
-const kinds = { ServiceMonitor, PrometheusRule };
+import { ServiceMonitor, PrometheusRule, PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+const kinds = { ServiceMonitor, PrometheusRule, PodMonitor };
 let bad = 0;
 for (const obj of JSON.parse(process.argv[1])) {
   try { new kinds[obj.kind](obj).validate(); console.log(`ok ${obj.kind}/${obj.metadata.name}`); }
@@ -161,3 +161,21 @@ def test_every_generated_object_is_in_the_kustomization(objects):
     assert ("PrometheusRule", "openclaw-slo") in kinds
     assert sum(1 for o in objects if o["kind"] == "ConfigMap"
                and o["metadata"].get("labels", {}).get("grafana_dashboard") == "1") == 5
+
+
+def test_the_gateway_with_the_storage_sidecar_validates():
+    """examples/gateway with deploy/components/storage-sidecar, as `kubectl kustomize` builds it:
+    core objects against the Kubernetes schemas, the PodMonitor against the Operator's CRD schema."""
+    out = subprocess.run(["kubectl", "kustomize", str(ROOT / "examples" / "gateway")], check=True,
+                         capture_output=True, text=True, timeout=60)
+    objects = [d for d in yaml.safe_load_all(out.stdout) if d]
+    assert sorted(o["kind"] for o in objects) == ["ConfigMap", "Deployment", "PersistentVolumeClaim", "PodMonitor"]
+    for obj in objects:
+        if obj["kind"] not in CRD_KINDS:
+            kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
+    monitors = [o for o in objects if o["kind"] == "PodMonitor"]
+    proc = validate_crds(monitors)
+    assert proc.returncode == 0 and proc.stdout.count("ok PodMonitor/") == 1, proc.stdout + proc.stderr
+    broken = json.loads(json.dumps(monitors[0]))
+    broken["spec"]["podMetricsEndpoints"][0]["interval"] = "30 seconds"
+    assert validate_crds([broken]).returncode == 1

@@ -27,7 +27,8 @@ def test_default_spec_ships_three_gateway_slos_and_the_model_slo_opt_in():
     loaded = spec.load()
     # The shipped exporter config runs no model probe: its SLO would fire input-missing.
     assert [s.name for s in loaded.slos] == ["websocket-availability", "readiness-availability", "websocket-handshake-latency"]
-    assert loaded.disabled == ("model-catalog-availability",)
+    # The storage SLO is opt-in too (it needs the storage sidecar: docs/storage.md).
+    assert loaded.disabled == ("model-catalog-availability", "storage-availability")
     assert loaded.source == "slo/specs/openclaw-gateway.yml"
     # A user who runs the model probe flips `enabled` and gets all four.
     text = spec.resources.files("slo").joinpath("specs/openclaw-gateway.yml").read_text()
@@ -41,6 +42,8 @@ def test_default_spec_ships_three_gateway_slos_and_the_model_slo_opt_in():
     assert by_name["websocket-handshake-latency"].objective == 0.99
     assert by_name["model-catalog-availability"].objective == 0.99
     assert by_name["model-catalog-availability"].sli == AvailabilitySLI("model")
+    assert by_name["storage-availability"].objective == 0.999
+    assert by_name["storage-availability"].sli == AvailabilitySLI("storage")
     assert all(s.window == "30d" for s in loaded.slos)
     # Top-level alerting defaults reach every SLO.
     assert all(s.alerting.page_labels == {"team": "gateway"} for s in loaded.slos)

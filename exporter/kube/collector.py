@@ -16,6 +16,10 @@ Sample exposition (the article's incidents: a FailedMount, an image pull, a cras
     openclaw_pod_events_total{namespace="openclaw",reason="FailedMount"} 3.0
     openclaw_kube_watch_errors_total{kind="gone",resource="pods"} 1.0
     openclaw_kube_last_sync_timestamp_seconds{resource="events"} 1.7636328e+09
+    openclaw_backup_last_schedule_timestamp_seconds{cronjob="openclaw-workspace-backup",namespace="openclaw"} 1.7636112e+09
+    openclaw_backup_last_success_timestamp_seconds{cronjob="openclaw-workspace-backup",namespace="openclaw"} 1.7636113e+09
+    openclaw_backup_last_failure_timestamp_seconds{cronjob="openclaw-workspace-backup",namespace="openclaw"} 1.7635248e+09
+    openclaw_backup_jobs_failed{cronjob="openclaw-workspace-backup",namespace="openclaw"} 1.0
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from prometheus_client.core import (
 )
 
 from exporter import conventions as c
-from exporter.kube.state import PHASES, RESOURCE_EVENTS, RESOURCE_PODS, KubeSnapshot, bucket_le
+from exporter.kube.state import (
+    PHASES, RESOURCE_CRONJOBS, RESOURCE_EVENTS, RESOURCE_JOBS, RESOURCE_PODS, KubeSnapshot, bucket_le)
 
 _POD = [c.LABEL_NAMESPACE, c.LABEL_POD]
 _CONTAINER = [*_POD, c.LABEL_CONTAINER]
@@ -99,7 +104,9 @@ class KubeCollector:
         errors = CounterMetricFamily(
             c.KUBE_WATCH_ERRORS, "Errors of the Kubernetes list/watch loops.",
             labels=[c.LABEL_RESOURCE, c.LABEL_KIND])
-        for resource in (RESOURCE_PODS, RESOURCE_EVENTS):
+        backups = snap.backups or any(r in snap.last_sync for r in (RESOURCE_CRONJOBS, RESOURCE_JOBS))
+        resources = (RESOURCE_PODS, RESOURCE_EVENTS) + ((RESOURCE_CRONJOBS, RESOURCE_JOBS) if backups else ())
+        for resource in resources:
             for kind in c.KUBE_WATCH_ERROR_KINDS:  # all present from the start, so rate() works
                 errors.add_metric([resource, kind], snap.watch_errors.get((resource, kind), 0))
         yield errors
@@ -110,3 +117,33 @@ class KubeCollector:
         for resource, ts in sorted(snap.last_sync.items()):
             sync.add_metric([resource], ts)
         yield sync
+
+        if snap.backups:  # only with kubernetes.backups and a CronJob found
+            yield from _backup_families(snap)
+
+
+def _backup_families(snap: KubeSnapshot) -> Iterator[Metric]:
+    labels = [c.LABEL_NAMESPACE, c.LABEL_CRONJOB]
+    schedule = GaugeMetricFamily(c.BACKUP_LAST_SCHEDULE, "When the backup CronJob last scheduled a Job (status.lastScheduleTime).", labels=labels)
+    success = GaugeMetricFamily(
+        c.BACKUP_LAST_SUCCESS, "When a backup Job of the CronJob last completed (status.lastSuccessfulTime or a completed Job).",
+        labels=labels)
+    failure = GaugeMetricFamily(c.BACKUP_LAST_FAILURE, "When a backup Job of the CronJob still in the API last failed.", labels=labels)
+    failed = GaugeMetricFamily(c.BACKUP_JOBS_FAILED, "Failed Jobs of the backup CronJob still in the API (its failedJobsHistoryLimit).",
+                               labels=labels)
+    active = GaugeMetricFamily(c.BACKUP_JOBS_ACTIVE, "Running Jobs of the backup CronJob (status.active).", labels=labels)
+    suspended = GaugeMetricFamily(c.BACKUP_SUSPENDED, "1 when the backup CronJob is suspended (spec.suspend).", labels=labels)
+    for b in snap.backups:
+        bl = [b.namespace, b.name]
+        # Never-happened times are absent, not 0: `time() - 0` would read as a 56-year-old backup;
+        # the staleness alert handles a missing success explicitly.
+        if b.last_schedule is not None:
+            schedule.add_metric(bl, b.last_schedule)
+        if b.last_success is not None:
+            success.add_metric(bl, b.last_success)
+        if b.last_failure is not None:
+            failure.add_metric(bl, b.last_failure)
+        failed.add_metric(bl, b.failed_jobs)
+        active.add_metric(bl, b.active_jobs)
+        suspended.add_metric(bl, 1.0 if b.suspended else 0.0)
+    yield from (schedule, success, failure, failed, active, suspended)

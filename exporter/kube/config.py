@@ -13,6 +13,8 @@ from typing import Any
 
 DEFAULT_NAMESPACE = "openclaw"
 DEFAULT_LABEL_SELECTOR = "app=openclaw-gateway"
+# Backup CronJobs (and their Jobs: the jobTemplate must carry the same labels).
+DEFAULT_BACKUP_LABEL_SELECTOR = "app.kubernetes.io/component=openclaw-backup"
 
 # A namespace name is a DNS-1123 label.
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -49,6 +51,8 @@ class KubernetesConfig:
     backoff_max_seconds: float = 60.0
     backoff_jitter_ratio: float = 0.2  # +-20 % so many exporters do not retry in lockstep
     pod_probing: bool = False
+    # Backup CronJobs and their Jobs to follow (read-only); empty: none.
+    backups: tuple[Selector, ...] = ()
 
     @property
     def namespaces(self) -> tuple[str, ...]:
@@ -68,14 +72,15 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _parse_selector(raw: Any, where: str, errors: list[str]) -> Selector | None:
+def _parse_selector(raw: Any, where: str, errors: list[str],
+                    default_selector: str = DEFAULT_LABEL_SELECTOR) -> Selector | None:
     if not isinstance(raw, dict):
         errors.append(f"{where}: must be a mapping with namespace and label_selector")
         return None
     for key in sorted(set(raw) - _SELECTOR_KEYS, key=str):
         errors.append(f"{where}.{key}: unknown key (allowed: {', '.join(sorted(_SELECTOR_KEYS))})")
     ns = raw.get("namespace", DEFAULT_NAMESPACE)
-    sel = raw.get("label_selector", DEFAULT_LABEL_SELECTOR)
+    sel = raw.get("label_selector", default_selector)
     ok = True
     if not isinstance(ns, str) or not ns:
         errors.append(f"{where}.namespace: must be a non-empty string")
@@ -170,21 +175,23 @@ def parse_kubernetes_config(raw: dict | None, where: str) -> tuple[KubernetesCon
         values.pop("backoff_max_seconds", None)
         values.pop("backoff_initial_seconds", None)
 
-    if "selectors" in raw:
-        items = raw["selectors"]
+    for key, default in (("selectors", DEFAULT_LABEL_SELECTOR), ("backups", DEFAULT_BACKUP_LABEL_SELECTOR)):
+        if key not in raw:
+            continue
+        items = raw[key]
         if not isinstance(items, list) or not items:
-            errors.append(f"{where}.selectors: must be a non-empty list")
-        else:
-            seen: dict[Selector, int] = {}  # selector -> its index in the raw list
-            for i, item in enumerate(items):
-                sel = _parse_selector(item, f"{where}.selectors[{i}]", errors)
-                if sel is None:
-                    continue
-                if sel in seen:
-                    errors.append(f"{where}.selectors[{i}]: duplicates selectors[{seen[sel]}]")
-                    continue
-                seen[sel] = i
-            if seen:
-                values["selectors"] = tuple(seen)
+            errors.append(f"{where}.{key}: must be a non-empty list")
+            continue
+        seen: dict[Selector, int] = {}  # selector -> its index in the raw list
+        for i, item in enumerate(items):
+            sel = _parse_selector(item, f"{where}.{key}[{i}]", errors, default)
+            if sel is None:
+                continue
+            if sel in seen:
+                errors.append(f"{where}.{key}[{i}]: duplicates {key}[{seen[sel]}]")
+                continue
+            seen[sel] = i
+        if seen:
+            values[key] = tuple(seen)
 
     return KubernetesConfig(**values), errors

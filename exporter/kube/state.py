@@ -43,6 +43,8 @@ PRECREATED_EVENT_REASONS = (c.REASON_FAILED_MOUNT,)
 
 RESOURCE_PODS = "pods"
 RESOURCE_EVENTS = "events"
+RESOURCE_CRONJOBS = "cronjobs"  # batch/v1, backups only (kubernetes.backups)
+RESOURCE_JOBS = "jobs"
 PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 
 PodKey = tuple[str, str]  # (namespace, pod name)
@@ -102,6 +104,31 @@ class HistogramView:
 
 
 @dataclass(frozen=True)
+class JobView:
+    """One Job of a backup CronJob: when it succeeded or failed (None: not (yet))."""
+
+    namespace: str
+    name: str
+    cronjob: str | None  # from ownerReferences; None for a Job no CronJob owns
+    succeeded_at: float | None
+    failed_at: float | None
+
+
+@dataclass(frozen=True)
+class BackupView:
+    """One backup CronJob with what its status and its Jobs say."""
+
+    namespace: str
+    name: str
+    suspended: bool
+    last_schedule: float | None  # status.lastScheduleTime
+    last_success: float | None  # status.lastSuccessfulTime, or a later completed Job
+    last_failure: float | None  # the latest Failed condition of its Jobs still in the API
+    failed_jobs: int  # its Jobs in the API whose Failed condition is True
+    active_jobs: int
+
+
+@dataclass(frozen=True)
 class KubeSnapshot:
     taken_at: float
     pods: tuple[PodView, ...]
@@ -110,6 +137,22 @@ class KubeSnapshot:
     startup: Mapping[str, HistogramView]  # namespace -> histogram
     watch_errors: Mapping[tuple[str, str], int]  # (resource, kind) -> errors
     last_sync: Mapping[str, float]  # resource -> unix time of last list/event/bookmark
+    backups: tuple[BackupView, ...] = ()
+
+
+def _job_view(obj: Mapping[str, Any]) -> JobView:
+    meta = obj.get("metadata") or {}
+    owner = next((o.get("name") for o in meta.get("ownerReferences") or []
+                  if o.get("kind") == "CronJob" and o.get("name")), None)
+    status = obj.get("status") or {}
+    true = {cond.get("type"): cond for cond in status.get("conditions") or [] if cond.get("status") == "True"}
+    succeeded = failed = None
+    if "Complete" in true:
+        succeeded = parse_time(status.get("completionTime")) or parse_time(true["Complete"].get("lastTransitionTime"))
+    if "Failed" in true:
+        failed = parse_time(true["Failed"].get("lastTransitionTime")) or parse_time(status.get("startTime")) or 0.0
+    return JobView(namespace=meta.get("namespace", ""), name=meta.get("name", ""), cronjob=owner,
+                   succeeded_at=succeeded, failed_at=failed)
 
 
 @dataclass
@@ -176,6 +219,9 @@ class KubeState:
         self._messages: dict[tuple[str, str, str], EventMessage] = {}
         self._errors: dict[tuple[str, str], int] = {}
         self._last_sync: dict[str, float] = {}
+        # Backups: scope -> (namespace, name) -> raw-derived views; two scopes may overlap.
+        self._cronjobs: dict[str, dict[PodKey, dict]] = {}
+        self._jobs: dict[str, dict[PodKey, JobView]] = {}
 
     # --- pods ------------------------------------------------------------------------------
     def replace_pods(self, scope: str, items: list[dict]) -> None:
@@ -382,6 +428,55 @@ class KubeState:
             del self._pending[uid]
             self._ingest_event(ns, obj)
 
+    # --- backups (CronJobs and their Jobs) ---------------------------------------------------
+    def replace_cronjobs(self, scope: str, items: list[dict]) -> None:
+        with self._lock:
+            self._cronjobs[scope] = {self._key(o): o for o in items}
+
+    def apply_cronjob_event(self, scope: str, event_type: str, obj: dict) -> None:
+        with self._lock:
+            known = self._cronjobs.setdefault(scope, {})
+            if event_type == "DELETED":
+                known.pop(self._key(obj), None)
+            else:
+                known[self._key(obj)] = obj
+
+    def replace_jobs(self, scope: str, items: list[dict]) -> None:
+        with self._lock:
+            self._jobs[scope] = {self._key(o): _job_view(o) for o in items}
+
+    def apply_job_event(self, scope: str, event_type: str, obj: dict) -> None:
+        with self._lock:
+            known = self._jobs.setdefault(scope, {})
+            if event_type == "DELETED":
+                known.pop(self._key(obj), None)
+            else:
+                known[self._key(obj)] = _job_view(obj)
+
+    def _backups(self) -> tuple[BackupView, ...]:
+        cronjobs: dict[PodKey, dict] = {}
+        for scope in self._cronjobs.values():
+            cronjobs.update(scope)
+        jobs: dict[PodKey, JobView] = {}
+        for scoped in self._jobs.values():
+            jobs.update(scoped)
+        out = []
+        for (ns, name), obj in sorted(cronjobs.items()):
+            mine = [j for j in jobs.values() if j.namespace == ns and j.cronjob == name]
+            status = obj.get("status") or {}
+            successes = [t for t in [parse_time(status.get("lastSuccessfulTime"))] + [j.succeeded_at for j in mine]
+                         if t is not None]
+            failures = [j.failed_at for j in mine if j.failed_at is not None]
+            out.append(BackupView(
+                namespace=ns, name=name, suspended=bool((obj.get("spec") or {}).get("suspend")),
+                last_schedule=parse_time(status.get("lastScheduleTime")),
+                last_success=max(successes) if successes else None,
+                last_failure=max(failures) if failures else None,
+                failed_jobs=len(failures),
+                active_jobs=len(status.get("active") or []),
+            ))
+        return tuple(out)
+
     # --- watch health -----------------------------------------------------------------------
     def record_error(self, resource: str, kind: str) -> None:
         with self._lock:
@@ -417,4 +512,5 @@ class KubeState:
                 startup=MappingProxyType({ns: h.view() for ns, h in self._startup.items()}),
                 watch_errors=MappingProxyType(dict(self._errors)),
                 last_sync=MappingProxyType(dict(self._last_sync)),
+                backups=self._backups(),
             )

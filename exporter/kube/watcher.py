@@ -1,4 +1,5 @@
-"""List-then-watch of the gateway's Pods and their Events, with the real `kubernetes` client.
+"""List-then-watch of the gateway's Pods and their Events (and, with `kubernetes.backups`, the
+backup CronJobs and their Jobs), with the real `kubernetes` client.
 
 One daemon thread per loop (the client is synchronous; the asyncio loop is never blocked):
 a Pods loop per configured selector and an Events loop per distinct namespace. Each loop:
@@ -35,7 +36,8 @@ from kubernetes.watch.watch import iter_resp_lines
 
 from exporter.kube.collector import KubeCollector
 from exporter.kube.config import KubernetesConfig
-from exporter.kube.state import RESOURCE_EVENTS, RESOURCE_PODS, KubeSnapshot, KubeState
+from exporter.kube.state import (
+    RESOURCE_CRONJOBS, RESOURCE_EVENTS, RESOURCE_JOBS, RESOURCE_PODS, KubeSnapshot, KubeState)
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,21 @@ class PodWatcher:
             )
             for ns in self._config.namespaces
         ]
+        # Backups: the CronJobs and their Jobs (same labels on the jobTemplate), read-only.
+        batch = k8s.BatchV1Api(self._api_client)
+        for sel in self._config.backups:
+            scope = f"{sel.namespace}/{sel.label_selector}"
+            kwargs = {"namespace": sel.namespace, "label_selector": sel.label_selector}
+            loops += [
+                _Loop(name=f"cronjobs {sel.namespace} {sel.label_selector}", resource=RESOURCE_CRONJOBS,
+                      list_fn=batch.list_namespaced_cron_job, kwargs=kwargs,
+                      on_list=lambda items, scope=scope: self._state.replace_cronjobs(scope, items),
+                      on_event=lambda t, obj, scope=scope: self._state.apply_cronjob_event(scope, t, obj)),
+                _Loop(name=f"jobs {sel.namespace} {sel.label_selector}", resource=RESOURCE_JOBS,
+                      list_fn=batch.list_namespaced_job, kwargs=kwargs,
+                      on_list=lambda items, scope=scope: self._state.replace_jobs(scope, items),
+                      on_event=lambda t, obj, scope=scope: self._state.apply_job_event(scope, t, obj)),
+            ]
         for loop in loops:
             t = threading.Thread(target=self._run, args=(loop,), name=f"kube-watch {loop.name}", daemon=True)
             self._threads.append(t)

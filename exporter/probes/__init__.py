@@ -3,6 +3,7 @@
 from exporter.probes.base import Prober
 from exporter.probes.model import PROBER as MODEL
 from exporter.probes.readiness import PROBER as READINESS
+from exporter.probes.storage import PROBER as STORAGE
 from exporter.probes.websocket import PROBER as WEBSOCKET
 
-PROBERS: dict[str, Prober] = {p.name: p for p in (READINESS, WEBSOCKET, MODEL)}
+PROBERS: dict[str, Prober] = {p.name: p for p in (READINESS, WEBSOCKET, MODEL, STORAGE)}

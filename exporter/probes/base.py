@@ -152,6 +152,9 @@ class Prober:
     check_enabled: Callable[[Any], list[str]] | None = None
     # Every `result` label value the prober can produce (COMMON_RESULTS + its own reasons).
     results: tuple[str, ...] = COMMON_RESULTS
+    # Probed on each gateway pod's IP too (kubernetes.pod_probing); False for a module that
+    # measures something local to the exporter (storage: its own directory).
+    per_pod: bool = True
 
 
 def classify_exception(exc: BaseException) -> tuple[str, str]:
