@@ -486,7 +486,8 @@ def row_accuracy(b: Bench, report: Report) -> None:
     n = 6
     targets = [{"name": f"acc{i}", "url": b.target_url(f"lognorm/{i + 1}", f"acc{i}")} for i in range(n)]
     tap = b.path("accuracy.tap")
-    exp, url = b.start_exporter("accuracy-exporter", targets, {"readiness": {"interval": "250ms", "timeout": "250ms"}},
+    # detail: the exact percentiles are exported only with it (off by default).
+    exp, url = b.start_exporter("accuracy-exporter", targets, {"readiness": {"interval": "250ms", "timeout": "250ms", "detail": True}},
                                 env={"BENCH_TAP": str(tap), "BENCH_TAP_PREFIX": "acc"})
     try:
         time.sleep(b.scale(3))
@@ -699,8 +700,12 @@ def profile_probing(b: Bench, report: Report, module: str, n: int, seconds: floa
 def profile_scrape(report: Report, n: int = 1000) -> dict:
     """In-process: the cost of one /metrics scrape and of recording one probe, at full windows."""
     import cProfile
-    from prometheus_client import generate_latest
+    from prometheus_client import generate_latest as registry_latest
     from exporter.app import Exporter
+    from exporter.exposition import iter_families
+
+    def generate_latest(registry) -> bytes:  # what /metrics writes: the probe families, then the registry's
+        return b"".join(f.encode() for f in iter_families(state)) + registry_latest(registry)
     from exporter.probes.base import Gauge, ProbeOutcome
 
     exporter = Exporter("/dev/null")
@@ -724,8 +729,9 @@ def profile_scrape(report: Report, n: int = 1000) -> dict:
         for k in range(1, 240):
             t = now - 3600 + 15 * k
             for phase, seconds in outcome(i).phases.items():
-                series.windows[phase].add(t, seconds * (1 + (k % 7) / 10))
-                series.histograms[phase].observe(seconds)
+                if phase in series.windows:  # the phases kept (only total unless detail is on)
+                    series.windows[phase].add(t, seconds * (1 + (k % 7) / 10))
+                    series.histograms[phase].observe(seconds)
     state_bytes = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     start = time.process_time()

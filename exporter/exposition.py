@@ -82,11 +82,23 @@ def render_series(series: SeriesState) -> dict[str, str]:
     if series.skipped:  # rare (a probe longer than its interval): not a series per pair until it happens
         add(c.PROBE_SKIPPED_TOTAL, c.PROBE_SKIPPED_TOTAL, "", series.skipped)
     for phase, hist in sorted(series.histograms.items()):
-        phase_label = _labels([(c.LABEL_PHASE, phase)])
-        for bound, count in hist.cumulative():
-            add(c.PROBE_DURATION, c.PROBE_DURATION + "_bucket", f'{phase_label},le="{bound}"', count)
-        add(c.PROBE_DURATION, c.PROBE_DURATION + "_count", phase_label, hist.count)
-        add(c.PROBE_DURATION, c.PROBE_DURATION + "_sum", phase_label, hist.total)
+        # The label part of a histogram's lines never changes: kept on the series, only the
+        # counts are formatted at each render (most of a default series' lines).
+        prefixes = series.prefixes.get(phase)
+        if prefixes is None:
+            phase_labels = f"{base},{_labels([(c.LABEL_PHASE, phase)])}"
+            bounds = [repr(float(b)) for b in hist.buckets] + ["+Inf"]
+            prefixes = series.prefixes[phase] = (
+                [f'{c.PROBE_DURATION}_bucket{{{phase_labels},le="{b}"}} ' for b in bounds],
+                f"{c.PROBE_DURATION}_count{{{phase_labels}}} ", f"{c.PROBE_DURATION}_sum{{{phase_labels}}} ")
+        buckets, count_prefix, sum_prefix = prefixes
+        lines = out.setdefault(c.PROBE_DURATION, [])
+        acc = 0
+        for prefix, n in zip(buckets, hist.counts):
+            acc += n
+            lines.append(f"{prefix}{acc}.0\n")
+        lines.append(f"{count_prefix}{hist.count}.0\n")
+        lines.append(f"{sum_prefix}{_value(hist.total)}\n")
     for phase, window in sorted(series.windows.items()) if series.detail else ():
         for (name, q), value in window.cached.items():
             add(c.PROBE_LATENCY, c.PROBE_LATENCY,
