@@ -122,6 +122,7 @@ async def probe(request: web.Request) -> web.Response:
     finally:
         running[0] -= len(modules)
     state = ProbeState(exporter.state.thresholds)
+    state.set_detail({(target.name, m.name) for m in modules if m.detail})  # as /metrics shows them
     for outcome in outcomes:
         state.record(outcome, PROBERS[outcome.module].buckets)
     exposition = render_state(state)

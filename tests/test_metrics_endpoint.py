@@ -150,3 +150,19 @@ async def test_real_prometheus_scrapes_gzip_openmetrics_with_percentiles(real_ga
             assert up and up[0]["value"][1] == "1"
             logs = (tmp_path / "prometheus.log").read_text()
             assert "openclaw" not in logs, logs[-2000:]
+
+
+async def test_probe_endpoint_follows_the_detail_setting(real_gateway, gateway_token, tmp_path, monkeypatch):
+    monkeypatch.setenv("GW_TOKEN", gateway_token)
+    doc = config(real_gateway, detail=True)
+    async with running_exporter(doc, tmp_path) as ex:
+        status, text = await ex.get("/probe?target=gw&module=websocket")
+        assert status == 200
+        samples = parse_samples(text)
+        assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="websocket", phase="handshake") == 1
+        assert value(samples, c.PROBE_LATENCY, target="gw", module="websocket", phase="handshake", window="1m", quantile="0.5") > 0
+        status, text = await ex.get("/probe?target=gw&module=readiness")
+        samples = parse_samples(text)
+        assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="total") == 1
+        assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="connect") is None
+        assert promtool_remarks(text) == ""
