@@ -62,6 +62,18 @@ def _value(v: float) -> str:
     return repr(float(v))
 
 
+_BUCKET, _COUNT, _SUM = (c.PROBE_DURATION + suffix for suffix in ("_bucket", "_count", "_sum"))
+_LE_SUFFIXES: dict[tuple[float, ...], list[str]] = {}
+
+
+def _le_suffixes(buckets: tuple[float, ...]) -> list[str]:
+    """',le="0.005"} ' ... ',le="+Inf"} ' for a bucket layout (a handful per process)."""
+    out = _LE_SUFFIXES.get(buckets)
+    if out is None:
+        out = _LE_SUFFIXES[buckets] = [f',le="{b}"}} ' for b in [repr(float(x)) for x in buckets] + ["+Inf"]]
+    return out
+
+
 def render_series(series: SeriesState) -> dict[str, str]:
     """Lines of one series grouped by exposed family name (module families included)."""
     base = _labels([(c.LABEL_TARGET, series.target), (c.LABEL_MODULE, series.module)]
@@ -82,23 +94,19 @@ def render_series(series: SeriesState) -> dict[str, str]:
     if series.skipped:  # rare (a probe longer than its interval): not a series per pair until it happens
         add(c.PROBE_SKIPPED_TOTAL, c.PROBE_SKIPPED_TOTAL, "", series.skipped)
     for phase, hist in sorted(series.histograms.items()):
-        # The label part of a histogram's lines never changes: kept on the series, only the
-        # counts are formatted at each render (most of a default series' lines).
-        prefixes = series.prefixes.get(phase)
-        if prefixes is None:
-            phase_labels = f"{base},{_labels([(c.LABEL_PHASE, phase)])}"
-            bounds = [repr(float(b)) for b in hist.buckets] + ["+Inf"]
-            prefixes = series.prefixes[phase] = (
-                [f'{c.PROBE_DURATION}_bucket{{{phase_labels},le="{b}"}} ' for b in bounds],
-                f"{c.PROBE_DURATION}_count{{{phase_labels}}} ", f"{c.PROBE_DURATION}_sum{{{phase_labels}}} ")
-        buckets, count_prefix, sum_prefix = prefixes
+        # The label part of a histogram's lines never changes: one string per series and phase,
+        # the `le` parts shared by every series with the same buckets; only counts are formatted.
+        labels = series.prefixes.get(phase)
+        if labels is None:
+            labels = series.prefixes[phase] = f"{base},{_labels([(c.LABEL_PHASE, phase)])}"
+        suffixes = _le_suffixes(hist.buckets)
         lines = out.setdefault(c.PROBE_DURATION, [])
         acc = 0
-        for prefix, n in zip(buckets, hist.counts):
+        for suffix, n in zip(suffixes, hist.counts):
             acc += n
-            lines.append(f"{prefix}{acc}.0\n")
-        lines.append(f"{count_prefix}{hist.count}.0\n")
-        lines.append(f"{sum_prefix}{_value(hist.total)}\n")
+            lines.append(f"{_BUCKET}{{{labels}{suffix}{acc}.0\n")
+        lines.append(f"{_COUNT}{{{labels}}} {hist.count}.0\n")
+        lines.append(f"{_SUM}{{{labels}}} {_value(hist.total)}\n")
     for phase, window in sorted(series.windows.items()) if series.detail else ():
         for (name, q), value in window.cached.items():
             add(c.PROBE_LATENCY, c.PROBE_LATENCY,

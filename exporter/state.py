@@ -93,7 +93,7 @@ class SeriesState:
     history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
     # This series' exposition lines by family (exporter/exposition.py); None = render again.
     cache: dict[str, str] | None = None
-    # Label parts of its histogram lines by phase, which never change (exporter/exposition.py).
+    # The label part of its histogram lines by phase, which never changes (exporter/exposition.py).
     prefixes: dict = field(default_factory=dict)
 
 
