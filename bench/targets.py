@@ -29,6 +29,7 @@ import secrets
 import signal
 import time
 from collections import Counter
+from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
@@ -36,6 +37,11 @@ from aiohttp import WSMsgType, web
 LOGNORM_MEDIAN = 0.015
 LOGNORM_SIGMA = math.log(0.120 / 0.015) / 2.3263478740408408
 LOGNORM_CAP = 1.0
+
+# The real gateway's frames (bench/capture_gateway.py): hello-ok is ~15 KB, health ~1.6 KB;
+# a stand-in with ~200-byte frames made the WebSocket figure look cheaper than it is.
+FRAMES_FILE = Path(__file__).resolve().parent / "fixtures" / "gateway-frames.json"
+FRAMES = json.loads(FRAMES_FILE.read_text())["frames"] if FRAMES_FILE.exists() else None
 
 HTML = "<!doctype html><html><head><title>OpenClaw Control</title></head><body></body></html>"
 
@@ -117,6 +123,10 @@ class TargetServer:
             token = (params.get("auth") or {}).get("token") if isinstance(params.get("auth"), dict) else None
             if self.token is not None and token != self.token:
                 return error(rid, "INVALID_REQUEST", "unauthorized: gateway token mismatch", "AUTH_TOKEN_MISMATCH")
+            if FRAMES is not None:
+                payload = json.loads(json.dumps(FRAMES["hello"]["payload"]))
+                payload.setdefault("server", {})["connId"] = secrets.token_hex(8)
+                return {"type": "res", "id": rid, "ok": True, "payload": payload}
             return {"type": "res", "id": rid, "ok": True, "payload": {
                 "type": "hello-ok", "protocol": 4,
                 "server": {"version": "bench", "connId": secrets.token_hex(8)},
@@ -124,6 +134,8 @@ class TargetServer:
                 "policy": {"tickIntervalMs": 30000}}}
         if not connected:
             return error(rid, "INVALID_REQUEST", "first request must be connect")
+        if method == "health" and FRAMES is not None:
+            return {"type": "res", "id": rid, "ok": True, "payload": FRAMES["health"]["payload"]}
         if method == "health":
             return {"type": "res", "id": rid, "ok": True, "payload": {"ok": True, "plugins": {"loaded": [], "errors": []}}}
         return error(rid, "INVALID_REQUEST", f"unknown method: {method}")

@@ -92,7 +92,9 @@ def latency_panels() -> list[g.Panel]:
                                          s.legend("{} / {}: {}", T, M, P))],
                         thresholds=HANDSHAKE_STEPS,
                         shows=f"Exact {s.percentile_name(q)} of successful probe durations over the last "
-                              f"{LATENCY_WINDOW}, per phase (computed by the exporter, no bucket error). "
+                              f"{LATENCY_WINDOW}, per phase (computed by the exporter, no bucket error). Empty unless the "
+                              "module has `detail: true` in the exporter config (off by default: fewer series); "
+                              "the histogram panel below has data either way. "
                               "The red line is the WebSocket handshake latency SLO threshold.",
                         red="a websocket handshake above the line burns the latency SLO; a slow connect "
                             "phase points at the network, slow later phases at the gateway itself.")
@@ -104,7 +106,8 @@ def latency_panels() -> list[g.Panel]:
                          s.legend(f"{s.percentile_name(q)} {{}}: {{}}", M, P)) for q in QUANTILES],
         thresholds=HANDSHAKE_STEPS,
         shows="Percentiles estimated with histogram_quantile over the duration buckets, aggregated across the "
-              "selected targets (coarser than the exact panels above, but they add up across targets).",
+              "selected targets (coarser than the exact panels above, but they add up across targets). "
+              "Only the total phase by default; every phase with `detail: true`.",
         red="latency is high everywhere, not on one target: look for a shared cause (node, network, provider).")
     return [s.row("Latency"), *exact, across]
 

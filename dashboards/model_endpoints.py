@@ -70,7 +70,8 @@ def catalog_panels() -> list[g.Panel]:
                         queries=[_exact_latency(c.PHASE_CATALOG, c.PHASE_GATEWAY_CATALOG)],
                         thresholds=s.steps(s.GREEN, (1, s.ORANGE), (th.MODEL_CALL_P95_SECONDS, s.RED)),
                         shows="Exact P50/P95/P99 of the provider's model list (catalog) and the gateway's "
-                              "models.list RPC (gateway_catalog).",
+                              "models.list RPC (gateway_catalog). "
+                              "Needs `detail: true` on the model module (exporter config; off by default).",
                         red="listing models takes seconds: the provider (catalog) or the gateway (gateway_catalog) "
                             "is struggling; completions will be slow too."),
     ]
@@ -85,7 +86,8 @@ def completion_panels() -> list[g.Panel]:
                         thresholds=s.steps(s.GREEN, (th.MODEL_CALL_P95_SECONDS, s.ORANGE),
                                            (th.MODEL_CALL_P99_SECONDS, s.RED)),
                         shows="Exact P50/P95/P99 of the synthetic chat completion: time to the first token "
-                              "(first_byte) and to the end (completion). Lines at the user's observed model-call P95 (3.5 s) and P99 (5.8 s).",
+                              "(first_byte) and to the end (completion). Lines at the user's observed model-call P95 (3.5 s) and P99 (5.8 s). "
+                              "Needs `detail: true` on the model module (exporter config; off by default).",
                         red="the provider is slower than usual: users wait longer for every answer; check the "
                             "provider's status page and the gateway internals' model call latency."),
         s.events_panel("Failure reasons", w=12,

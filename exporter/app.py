@@ -11,12 +11,11 @@ import time
 from typing import Any, Callable
 
 import aiohttp
-from prometheus_client import CollectorRegistry
+from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry
 from prometheus_client.registry import Collector
 
 from exporter.collectors import ExporterCollector
 from exporter.config import Config, ConfigError, ModuleConfig, TargetConfig, load_config
-from exporter.exposition import render_series
 from exporter.http_client import make_session
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeOutcome
@@ -76,6 +75,9 @@ class Exporter:
         self._slo_families: list = []
         self._slo_tasks: list[asyncio.Task] = []
         self.registry.register(ExporterCollector(self.status))
+        # client_python's process_*, python_gc_* and python_info, as every Python exporter has.
+        for collector in (PROCESS_COLLECTOR, GC_COLLECTOR, PLATFORM_COLLECTOR):
+            self.registry.register(collector)
         self.registry.register(_Delegate(lambda: self.pod_watcher.collector() if self.pod_watcher else None))
         self.registry.register(_Fixed(lambda: self._slo_families))
 
@@ -177,8 +179,13 @@ class Exporter:
         if watcher is not None:
             await watcher.aclose()
 
+    def _set_detail(self) -> None:
+        assert self.config is not None
+        self.state.set_detail({(t.name, m.name) for t in self.config.targets for m in t.modules.values() if m.detail})
+
     def _start_jobs(self) -> None:
         assert self.config is not None
+        self._set_detail()
         self.state.retain({(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
         for t, m in ((t, m) for t in self.config.targets for m in t.modules.values() if m.enabled):
             # Every result series at 0 before the first probe (not for per-pod series: diagnostics).
@@ -190,6 +197,7 @@ class Exporter:
         """Keep the schedule of every pair the reload left unchanged (a reload every few
         seconds must not starve probes); only a new max_concurrency rebuilds the scheduler."""
         assert self.config is not None
+        self._set_detail()
         if self.scheduler is None or self.scheduler.max_concurrency != self.config.max_concurrency:
             if self.scheduler is not None:
                 await self.scheduler.stop()
@@ -262,9 +270,8 @@ class Exporter:
         return await run_probe(target, module, self.redactor, self.session)
 
     def record(self, outcome: ProbeOutcome) -> None:
-        series = self.state.record(outcome, PROBERS[outcome.module].buckets)
-        # Render now, in the probe task, so a scrape only joins text (exporter/exposition.py).
-        series.cache = render_series(series)
+        # O(1): the series is only marked stale; the next scrape renders it (exporter/exposition.py).
+        self.state.record(outcome, PROBERS[outcome.module].buckets)
         # The SLOs are the service's: per-pod probes are diagnostics, not SLO events.
         if self.live_budget is not None and not outcome.gateway_pod:
             self.live_budget.record(outcome.target, outcome.module, outcome.result, outcome.phases, time.time())

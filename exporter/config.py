@@ -37,6 +37,8 @@ class ModuleConfig:
     interval: float
     timeout: float
     settings: Any
+    # Export every phase's histogram and the percentile summary (exporter/exposition.py).
+    detail: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,6 +127,7 @@ _COMMON_MODULE_FIELDS = {
     "enabled": Field("bool"),
     "interval": Field("duration", check=positive),
     "timeout": Field("duration", check=positive),
+    "detail": Field("bool", False),
 }
 
 
@@ -205,7 +208,8 @@ def _parse_module(name: str, raw: Any, defaults: Any, where: str, problems: Prob
     if enabled and settings is not None and prober.check_enabled is not None:
         for message in prober.check_enabled(settings):
             problems.add(where, message)
-    return ModuleConfig(name=name, enabled=enabled, interval=interval, timeout=timeout, settings=settings)
+    return ModuleConfig(name=name, enabled=enabled, interval=interval, timeout=timeout, settings=settings,
+                        detail=values["detail"])
 
 
 def _parse_target(raw: Any, defaults: dict[str, Any], where: str, problems: Problems) -> TargetConfig | None:

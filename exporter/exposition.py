@@ -1,16 +1,24 @@
-"""The probe metrics in Prometheus text format, rendered per series when a probe finishes.
+"""The probe metrics in Prometheus text (or OpenMetrics) format, rendered per series.
 
-At 1,000 targets the probe metrics are ~110,000 samples; building them as client_python
-metric objects at every scrape took 0.8-2 s. Each series instead renders its own lines once,
-right after its probe is recorded (in the probe task, spread over the interval), and a scrape
-only joins the cached chunks family by family: a scrape costs string joins, not formatting.
+At 1,000 targets building the probe metrics as client_python metric objects at every scrape
+took 0.8-2 s. Each series instead keeps its own lines by family; a scrape renders only the
+series that changed since the last scrape (never the probe task: a probe only marks its series
+stale) and writes the cached chunks family by family (``iter_families``), without joining the
+whole body into one string.
+
+What a series exports by default (``detail`` off, 20 samples for a module with one SLO
+latency threshold, plus the result counters pre-created at 0): success, last-run timestamp,
+attempts by result, timeouts by phase (once one happened), skipped ticks (once one happened),
+the SLO threshold counters and one duration histogram for the ``total`` phase. With ``detail``
+on: a histogram per phase and the exact sliding-window percentiles, a ``summary`` family with
+a ``window`` label (``quantile`` on a gauge is reserved; promtool rejects it).
 
 Sample exposition::
 
     openclaw_probe_success{target="gateway",module="readiness"} 1.0
     openclaw_probe_attempts_total{target="gateway",module="readiness",result="refused"} 3.0
     openclaw_probe_duration_seconds_bucket{target="gateway",module="readiness",phase="total",le="0.005"} 12.0
-    openclaw_probe_latency_seconds{target="gateway",module="websocket",phase="handshake",window="5m",quantile="0.99"} 0.031
+    openclaw_probe_latency_seconds{target="gateway",module="websocket",phase="handshake",window="5m",quantile="0.99"} 0.031  (detail)
 
 Series of per-pod probes carry one more label, ``gateway_pod`` (never ``pod``: the Prometheus
 Operator sets that target label on every series it scrapes).
@@ -19,7 +27,7 @@ Operator sets that target label on every series it scrapes).
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from exporter import conventions as c
 from exporter.state import ProbeState, SeriesState
@@ -32,8 +40,8 @@ COMMON_FAMILIES: tuple[tuple[str, str, str], ...] = (
     (c.PROBE_TIMEOUTS_TOTAL, "counter", "Probes that timed out, by the phase they were in."),
     (c.PROBE_SKIPPED_TOTAL, "counter", "Ticks skipped because the previous probe of the pair was still running."),
     (c.PROBE_LAST_TIMESTAMP, "gauge", "Unix time the last probe finished."),
-    (c.PROBE_DURATION, "histogram", "Duration of successful probes by phase."),
-    (c.PROBE_LATENCY, "gauge", "Exact percentiles of successful probe durations over sliding windows."),
+    (c.PROBE_DURATION, "histogram", "Duration of successful probes by phase (only total unless detail is on)."),
+    (c.PROBE_LATENCY, "summary", "Exact percentiles of successful probe durations over sliding windows (detail on)."),
     (c.PROBE_LATENCY_GOOD_TOTAL, "counter", "Successful probes whose phase took at most the SLO threshold."),
 )
 
@@ -54,6 +62,18 @@ def _value(v: float) -> str:
     return repr(float(v))
 
 
+_BUCKET, _COUNT, _SUM = (c.PROBE_DURATION + suffix for suffix in ("_bucket", "_count", "_sum"))
+_LE_SUFFIXES: dict[tuple[float, ...], list[str]] = {}
+
+
+def _le_suffixes(buckets: tuple[float, ...]) -> list[str]:
+    """',le="0.005"} ' ... ',le="+Inf"} ' for a bucket layout (a handful per process)."""
+    out = _LE_SUFFIXES.get(buckets)
+    if out is None:
+        out = _LE_SUFFIXES[buckets] = [f',le="{b}"}} ' for b in [repr(float(x)) for x in buckets] + ["+Inf"]]
+    return out
+
+
 def render_series(series: SeriesState) -> dict[str, str]:
     """Lines of one series grouped by exposed family name (module families included)."""
     base = _labels([(c.LABEL_TARGET, series.target), (c.LABEL_MODULE, series.module)]
@@ -71,14 +91,23 @@ def render_series(series: SeriesState) -> dict[str, str]:
         add(c.PROBE_ATTEMPTS_TOTAL, c.PROBE_ATTEMPTS_TOTAL, _labels([(c.LABEL_RESULT, result)]), n)
     for phase, n in sorted(series.timeouts.items()):
         add(c.PROBE_TIMEOUTS_TOTAL, c.PROBE_TIMEOUTS_TOTAL, _labels([(c.LABEL_PHASE, phase)]), n)
-    add(c.PROBE_SKIPPED_TOTAL, c.PROBE_SKIPPED_TOTAL, "", series.skipped)
+    if series.skipped:  # rare (a probe longer than its interval): not a series per pair until it happens
+        add(c.PROBE_SKIPPED_TOTAL, c.PROBE_SKIPPED_TOTAL, "", series.skipped)
     for phase, hist in sorted(series.histograms.items()):
-        phase_label = _labels([(c.LABEL_PHASE, phase)])
-        for bound, count in hist.cumulative():
-            add(c.PROBE_DURATION, c.PROBE_DURATION + "_bucket", f'{phase_label},le="{bound}"', count)
-        add(c.PROBE_DURATION, c.PROBE_DURATION + "_count", phase_label, hist.count)
-        add(c.PROBE_DURATION, c.PROBE_DURATION + "_sum", phase_label, hist.total)
-    for phase, window in sorted(series.windows.items()):
+        # The label part of a histogram's lines never changes: one string per series and phase,
+        # the `le` parts shared by every series with the same buckets; only counts are formatted.
+        labels = series.prefixes.get(phase)
+        if labels is None:
+            labels = series.prefixes[phase] = f"{base},{_labels([(c.LABEL_PHASE, phase)])}"
+        suffixes = _le_suffixes(hist.buckets)
+        lines = out.setdefault(c.PROBE_DURATION, [])
+        acc = 0
+        for suffix, n in zip(suffixes, hist.counts):
+            acc += n
+            lines.append(f"{_BUCKET}{{{labels}{suffix}{acc}.0\n")
+        lines.append(f"{_COUNT}{{{labels}}} {hist.count}.0\n")
+        lines.append(f"{_SUM}{{{labels}}} {_value(hist.total)}\n")
+    for phase, window in sorted(series.windows.items()) if series.detail else ():
         for (name, q), value in window.cached.items():
             add(c.PROBE_LATENCY, c.PROBE_LATENCY,
                 _labels([(c.LABEL_PHASE, phase), (c.LABEL_WINDOW, name), (c.LABEL_QUANTILE, repr(q))]), value)
@@ -104,17 +133,34 @@ def module_family_meta(state: ProbeState) -> dict[str, tuple[str, str]]:
     return meta
 
 
-def render_state(state: ProbeState) -> str:
-    """All probe families of the state, joining each series' cached chunks (rendering only
-    series changed since their last render, e.g. by a skipped tick)."""
+def _om_family(name: str, typ: str) -> str:
+    """OpenMetrics names a counter family without its _total suffix."""
+    return name.removesuffix("_total") if typ == "counter" else name
+
+
+def iter_families(state: ProbeState, openmetrics: bool = False) -> Iterator[str]:
+    """The probe families one by one (HELP, TYPE and every series' lines), rendering only
+    series changed since their last render. The series are read now, in this call (a
+    consistent snapshot even if probes record while the caller awaits between families).
+    OpenMetrics: counter families are named without _total (the caller ends with ``# EOF``)."""
     chunks = []
     for series in state.series.values():
         if series.cache is None:
             series.cache = render_series(series)
         chunks.append(series.cache)
     families = list(COMMON_FAMILIES) + [(name, typ, help) for name, (typ, help) in sorted(module_family_meta(state).items())]
-    parts: list[str] = []
+    return _families(chunks, families, openmetrics)
+
+
+def _families(chunks: list[dict[str, str]], families: list[tuple[str, str, str]], openmetrics: bool) -> Iterator[str]:
     for name, typ, help in families:
-        body = "".join(chunk[name] for chunk in chunks if name in chunk)
-        parts.append(f"# HELP {name} {help}\n# TYPE {name} {typ}\n{body}")
-    return "".join(parts)
+        body = "".join([chunk[name] for chunk in chunks if name in chunk])
+        if not body and name == c.PROBE_LATENCY:
+            continue  # no series with detail on: no empty summary family
+        family = _om_family(name, typ) if openmetrics else name
+        yield f"# HELP {family} {help}\n# TYPE {family} {typ}\n{body}"
+
+
+def render_state(state: ProbeState) -> str:
+    """All probe families of the state as one text (the /probe endpoint, tests)."""
+    return "".join(iter_families(state))

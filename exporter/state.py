@@ -11,6 +11,7 @@ from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+from exporter.conventions import PHASE_TOTAL
 from exporter.probes.base import Gauge, ProbeOutcome
 from exporter.quantiles import SlidingQuantiles
 
@@ -76,6 +77,9 @@ class SeriesState:
     module: str
     buckets: tuple[float, ...]
     gateway_pod: str = ""
+    # Off (default): only the `total` phase keeps a histogram and a percentile window, and no
+    # percentiles are exported. On: every phase's histogram and the percentile summary.
+    detail: bool = False
     attempts: Counter = field(default_factory=Counter)
     timeouts: Counter = field(default_factory=Counter)
     skipped: int = 0
@@ -89,6 +93,8 @@ class SeriesState:
     history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
     # This series' exposition lines by family (exporter/exposition.py); None = render again.
     cache: dict[str, str] | None = None
+    # The label part of its histogram lines by phase, which never changes (exporter/exposition.py).
+    prefixes: dict = field(default_factory=dict)
 
 
 class ProbeState:
@@ -99,6 +105,22 @@ class ProbeState:
         # (module, phase) -> latency SLO thresholds counted exactly (see slo/)
         self.thresholds = thresholds or {}
         self.in_flight = 0
+        # (target, module) pairs whose series export every phase and the percentiles.
+        self.detail: set[tuple[str, str]] = set()
+
+    def set_detail(self, pairs: set[tuple[str, str]]) -> None:
+        """Which (target, module) pairs have ``detail`` on (their per-pod series too). Turning
+        it off drops the per-phase data (the `total` phase stays)."""
+        self.detail = set(pairs)
+        for series in self.series.values():
+            detail = (series.target, series.module) in self.detail
+            if detail != series.detail:
+                series.detail = detail
+                series.cache = None
+                if not detail:
+                    for store in (series.histograms, series.windows):
+                        for phase in [p for p in store if p != PHASE_TOTAL]:
+                            del store[phase]
 
     def ensure(self, target: str, module: str, buckets: tuple[float, ...], gateway_pod: str = "",
                results: tuple[str, ...] = ()) -> SeriesState:
@@ -109,7 +131,8 @@ class ProbeState:
         state = self.series.get(key)
         if state is None or (results and not all(r in state.attempts for r in results)):
             if state is None:
-                state = self.series[key] = SeriesState(target, module, buckets, gateway_pod)
+                state = self.series[key] = SeriesState(target, module, buckets, gateway_pod,
+                                                       detail=(target, module) in self.detail)
             for result in results:
                 state.attempts[result] += 0
             state.cache = None
@@ -121,6 +144,8 @@ class ProbeState:
         return state
 
     def record(self, outcome: ProbeOutcome, buckets: tuple[float, ...], now: float | None = None) -> SeriesState:
+        """O(1) per probe whatever the uptime: counters, one histogram observation per kept
+        phase and an append to its percentile window; rendering and sorting wait for a read."""
         now = time.time() if now is None else now
         state = self.ensure(outcome.target, outcome.module, buckets, outcome.gateway_pod)
         state.cache = None
@@ -137,7 +162,9 @@ class ProbeState:
             # Latency describes successful probes; a refused connect in 0.1 ms or a timeout
             # would drag the percentiles around. Failures are counted in `attempts`.
             return state
-        for phase, seconds in outcome.phases.items():
+        phases = outcome.phases.items() if state.detail else (
+            [(PHASE_TOTAL, outcome.phases[PHASE_TOTAL])] if PHASE_TOTAL in outcome.phases else [])
+        for phase, seconds in phases:
             hist = state.histograms.get(phase)
             if hist is None:
                 hist = state.histograms[phase] = Histogram(buckets)
@@ -146,7 +173,6 @@ class ProbeState:
             if window is None:
                 window = state.windows[phase] = SlidingQuantiles()
             window.add(now, seconds)
-            window.compute(now)
         for (mod, phase), values in self.thresholds.items():
             if mod == outcome.module and phase in outcome.phases:
                 for threshold in values:

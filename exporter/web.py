@@ -6,12 +6,13 @@ import asyncio
 import math
 from dataclasses import replace
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.openmetrics import exposition as openmetrics
 
 from exporter.app import Exporter
 from exporter.config import ModuleConfig
-from exporter.exposition import render_state
+from exporter.exposition import iter_families, render_state
 from exporter.probes import PROBERS
 from exporter.state import ProbeState
 from exporter.status import build_status, build_target
@@ -24,10 +25,50 @@ LIFECYCLE_KEY = web.AppKey("enable_lifecycle", bool)
 PROBES_RUNNING_KEY = web.AppKey("probes_running", list)  # [count] of /probe runs in progress
 
 
-async def metrics(request: web.Request) -> web.Response:
+def _accepted(header: str, value: str) -> bool:
+    """Whether an Accept/Accept-Encoding header lists ``value`` with a q above 0."""
+    for part in header.lower().split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        if name == value:
+            for param in params:
+                key, _, q = param.partition("=")
+                if key.strip() == "q":
+                    try:
+                        return float(q) > 0
+                    except ValueError:
+                        return False
+            return True
+    return False
+
+
+def wants_openmetrics(accept: str) -> bool:
+    """Whether the client asks for OpenMetrics text (Prometheus lists it first)."""
+    return _accepted(accept, "application/openmetrics-text")
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    return _accepted(accept_encoding, "gzip")
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    """The probe families (pre-rendered per series) then the registry's (exporter, process,
+    GC, SLO, Kubernetes). Written family by family, gzip-compressed on the fly when the
+    client accepts gzip (Prometheus does), OpenMetrics when the client asks for it."""
     exporter = request.app[EXPORTER_KEY]
-    body = render_state(exporter.state).encode() + generate_latest(exporter.registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    om = wants_openmetrics(request.headers.get(hdrs.ACCEPT, ""))
+    response = web.StreamResponse(headers={
+        "Content-Type": openmetrics.CONTENT_TYPE_LATEST if om else CONTENT_TYPE_LATEST})
+    if accepts_gzip(request.headers.get(hdrs.ACCEPT_ENCODING, "")):
+        response.enable_compression(web.ContentCoding.gzip)
+    # The probe families are taken in one step (no await): a consistent snapshot of every series.
+    families = iter_families(exporter.state, openmetrics=om)
+    await response.prepare(request)
+    for family in families:
+        await response.write(family.encode())
+    # The registry's families (ending with "# EOF" in OpenMetrics).
+    await response.write(openmetrics.generate_latest(exporter.registry) if om else generate_latest(exporter.registry))
+    await response.write_eof()
+    return response
 
 
 # Like blackbox_exporter: leave Prometheus this much of its scrape timeout to read the answer.
@@ -81,6 +122,7 @@ async def probe(request: web.Request) -> web.Response:
     finally:
         running[0] -= len(modules)
     state = ProbeState(exporter.state.thresholds)
+    state.set_detail({(target.name, m.name) for m in modules if m.detail})  # as /metrics shows them
     for outcome in outcomes:
         state.record(outcome, PROBERS[outcome.module].buckets)
     exposition = render_state(state)

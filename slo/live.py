@@ -74,14 +74,27 @@ CREATE TABLE IF NOT EXISTS slo_buckets (
 
 
 class _Tracked:
-    """One SLO's matcher and buckets: minute -> [good, total]."""
+    """One SLO's matcher and buckets: minute -> [good, total].
+
+    ``totals`` answers from running sums, one per window: each window holds the buckets from
+    its own edge in ``_keys`` (ascending minutes) on, and moving to a later minute only
+    subtracts the buckets that left it. A refresh costs the buckets that expired since the
+    last one, not the up to 43,200 minutes of a 30-day period. Change buckets only through
+    ``add``, ``expire`` and ``replace`` (anything else: ``_stale = True`` rebuilds the sums).
+    """
 
     def __init__(self, slo: SLO):
         self.slo = slo
         self.sli: AvailabilitySLI | LatencySLI = slo.sli  # type: ignore[assignment]
         self.target = re.compile(self.sli.target) if self.sli.target is not None else None
         self.windows = slomath.sli_windows(slo.period_seconds)  # ascending seconds
+        self._limits = [w // 60 for w in self.windows]
         self.buckets: dict[int, list[int]] = {}
+        self._keys: list[int] = []  # the buckets' minutes, ascending
+        self._edges = [0] * len(self.windows)  # per window: index in _keys of its oldest bucket
+        self._sums = [[0, 0] for _ in self.windows]  # per window: [good, total] of _keys[edge:]
+        self._minute: int | None = None  # the minute the edges were last moved to
+        self._stale = False
 
     def outcome(self, target: str, module: str, result: str, phases: dict[str, float]) -> bool | None:
         """True good, False bad, None not an event of this SLO."""
@@ -95,20 +108,74 @@ class _Tracked:
             return None  # latency SLIs count successful probes only
         return phases[self.sli.phase] <= self.sli.threshold_seconds
 
+    def add(self, minute: int, good: bool) -> None:
+        bucket = self.buckets.get(minute)
+        if bucket is None:
+            if self._keys and minute < self._keys[-1]:
+                self._stale = True  # the clock went back: rare, rebuild at the next read
+            bucket = self.buckets[minute] = [0, 0]
+            self._keys.append(minute)
+        bucket[0] += int(good)
+        bucket[1] += 1
+        if self._stale:
+            return
+        index = len(self._keys) - 1 if self._keys[-1] == minute else bisect.bisect_left(self._keys, minute)
+        for edge, sums in zip(self._edges, self._sums):
+            if index >= edge:
+                sums[0] += int(good)
+                sums[1] += 1
+
+    def expire(self, oldest: int) -> None:
+        """Forget buckets at or before minute ``oldest`` (the oldest ones: a prefix of _keys)."""
+        if self._stale:
+            for m in [m for m in self.buckets if m <= oldest]:
+                del self.buckets[m]
+            return
+        keys = self._keys
+        count = bisect.bisect_right(keys, oldest)
+        if not count:
+            return
+        for i, (edge, sums) in enumerate(zip(self._edges, self._sums)):
+            for m in keys[edge:count]:  # still counted in this window: take them out
+                good, total = self.buckets[m]
+                sums[0] -= good
+                sums[1] -= total
+            self._edges[i] = max(edge - count, 0)
+        for m in keys[:count]:
+            del self.buckets[m]
+        del keys[:count]
+
+    def replace(self, buckets: dict[int, list[int]]) -> None:
+        self.buckets = buckets
+        self._stale = True
+
+    def _rebuild(self) -> None:
+        self._keys = sorted(self.buckets)
+        self._edges = [0] * len(self.windows)
+        self._sums = [[0, 0] for _ in self.windows]
+        for good, total in self.buckets.values():
+            for sums in self._sums:
+                sums[0] += good
+                sums[1] += total
+        self._minute = None
+        self._stale = False
+
     def totals(self, minute: int) -> list[tuple[int, int]]:
-        """(good, total) per window, windows ending at `minute` inclusive."""
-        limits = [w // 60 for w in self.windows]
-        bands = [[0, 0] for _ in limits]
-        for bucket, (good, total) in self.buckets.items():
-            band = bisect.bisect_right(limits, minute - bucket)  # first window the bucket is inside
-            if band < len(bands):
-                bands[band][0] += good
-                bands[band][1] += total
-        out, good_sum, total_sum = [], 0, 0
-        for good, total in bands:
-            good_sum, total_sum = good_sum + good, total_sum + total
-            out.append((good_sum, total_sum))
-        return out
+        """(good, total) per window, windows ending at `minute` inclusive (a bucket counts in a
+        window when minute - bucket < the window's minutes)."""
+        if self._stale or (self._minute is not None and minute < self._minute):
+            self._rebuild()
+        keys, buckets = self._keys, self.buckets
+        for i, limit in enumerate(self._limits):
+            edge, sums = self._edges[i], self._sums[i]
+            while edge < len(keys) and minute - keys[edge] >= limit:
+                good, total = buckets[keys[edge]]
+                sums[0] -= good
+                sums[1] -= total
+                edge += 1
+            self._edges[i] = edge
+        self._minute = minute
+        return [(good, total) for good, total in self._sums]
 
 
 class LiveBudget:
@@ -156,8 +223,8 @@ class LiveBudget:
             except (OSError, sqlite3.Error) as exc:
                 self._drop_db()
                 error = exc  # type: ignore[assignment]
-        for bucket in self._tracked.values():
-            bucket.buckets = {}
+        for tracked in self._tracked.values():
+            tracked.replace({})
         log.error("slo state file unusable: the live budget is kept in memory only",
                   extra={"file": db_path, "error": str(error)})
         return False
@@ -186,7 +253,7 @@ class LiveBudget:
         for name, tracked in self._tracked.items():
             oldest = minute - tracked.slo.period_seconds // 60
             rows = self._db.execute("SELECT minute, good, total FROM slo_buckets WHERE slo = ? AND minute > ?", (name, oldest))
-            tracked.buckets = {m: [g, t] for m, g, t in rows}
+            tracked.replace({m: [g, t] for m, g, t in rows})
 
     def record(self, target: str, module: str, result: str, phase_seconds: dict[str, float], now: float) -> None:
         minute = int(now // 60)
@@ -195,9 +262,7 @@ class LiveBudget:
                 good = tracked.outcome(target, module, result, phase_seconds)
                 if good is None:
                     continue
-                bucket = tracked.buckets.setdefault(minute, [0, 0])
-                bucket[0] += int(good)
-                bucket[1] += 1
+                tracked.add(minute, good)
                 self._dirty.add((name, minute))
 
     def flush(self, now: float | None = None) -> int:
@@ -209,8 +274,7 @@ class LiveBudget:
             expiry = []
             for name, tracked in self._tracked.items():
                 oldest = minute - tracked.slo.period_seconds // 60
-                for m in [m for m in tracked.buckets if m <= oldest]:
-                    del tracked.buckets[m]
+                tracked.expire(oldest)
                 expiry.append((name, oldest))
         if self._db is not None:
             try:

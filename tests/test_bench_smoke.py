@@ -56,10 +56,14 @@ async def test_target_server_speaks_websocket_protocol_v4(target_server):
                                           "params": {"minProtocol": 4, "maxProtocol": 4, "auth": {"token": "bench-token"}}}))
             hello = json.loads((await ws.receive()).data)
             assert hello["id"] == "2" and hello["ok"] is True and hello["payload"]["type"] == "hello-ok"
-            assert hello["payload"]["protocol"] == 4 and hello["payload"]["features"]["methods"] == ["health"]
+            # The real gateway's frames, replayed (bench/fixtures/gateway-frames.json): real sizes.
+            assert hello["payload"]["protocol"] == 4 and "health" in hello["payload"]["features"]["methods"]
+            assert len(json.dumps(hello)) > 10_000
+            captured = targets.FRAMES["hello"]["payload"]
+            assert {k: v for k, v in hello["payload"].items() if k != "server"} == {k: v for k, v in captured.items() if k != "server"}
             await ws.send_str(json.dumps({"type": "req", "id": "3", "method": "health", "params": {}}))
             health = json.loads((await ws.receive()).data)
-            assert health == {"type": "res", "id": "3", "ok": True, "payload": {"ok": True, "plugins": {"loaded": [], "errors": []}}}
+            assert health == {"type": "res", "id": "3", "ok": True, "payload": targets.FRAMES["health"]["payload"]}
 
 
 async def test_target_server_rejects_a_wrong_token(target_server):

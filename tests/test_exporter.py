@@ -28,7 +28,10 @@ async def test_gateway_stop_and_restart_is_seen_without_restarting_exporter(
     gw = Gateway(free_port(), gateway_token, home=str(tmp_path / "home"))
     try:
         await asyncio.to_thread(gw.start)
-        target = readiness_target(gw.url, token_env="GW_TOKEN", websocket={"interval": "1s", "timeout": "900ms"})
+        # detail: every phase's histogram and the percentiles (by default only the total histogram).
+        target = {**readiness_target(gw.url, token_env="GW_TOKEN", websocket={"interval": "1s", "timeout": "900ms"}),
+                  "readiness": {"interval": "1s", "timeout": "900ms", "detail": True}}
+        target["websocket"]["detail"] = True
         async with running_exporter({"targets": [target]}, tmp_path) as ex:
             labels = {"target": "gw", "module": "readiness"}
             ws = {"target": "gw", "module": "websocket"}

@@ -24,6 +24,7 @@ def outcome(result: str = "success", pod: str = "", **phases: float) -> ProbeOut
 
 def sample_state() -> ProbeState:
     state = ProbeState({("readiness", "total"): (0.25,)})
+    state.set_detail({("gw", "readiness")})
     state.record(outcome(connect=0.001, total=0.012), FAST_BUCKETS)
     state.record(outcome("refused"), FAST_BUCKETS)
     state.record(outcome(pod="gw-0", total=0.02), FAST_BUCKETS)
@@ -48,10 +49,9 @@ def test_text_parses_with_escaped_labels_and_pod_series():
 def test_promtool_accepts_the_text():
     text = render_state(sample_state())
     proc = subprocess.run([require("promtool"), "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
-    # The only remark allowed is promtool's lint about `quantile` on a gauge: the sliding-window
-    # percentiles are gauges by design (a summary has no `window`), named so by the spec.
-    remarks = set((proc.stdout + proc.stderr).splitlines()) - {""}
-    assert remarks <= {f'{c.PROBE_LATENCY} non-summary metrics should not have "quantile" label'}, remarks
+    # The percentiles are a summary family (with a `window` label): promtool has no remark at all.
+    assert f"# TYPE {c.PROBE_LATENCY} summary" in text
+    assert (proc.stdout + proc.stderr).strip() == ""
     assert "error" not in (proc.stdout + proc.stderr).lower()
 
 
@@ -63,3 +63,36 @@ def test_each_family_header_appears_once_and_cache_is_reused():
     series = state.series[("gw", "readiness", "")]
     cached = series.cache
     assert cached is not None and render_state(state) == text and series.cache is cached
+
+
+def test_recording_renders_nothing_and_sorts_nothing_until_read():
+    """A probe only marks its series stale: the scrape renders it once, percentiles are
+    computed when read (detail) and cached until the next sample."""
+    state = sample_state()
+    render_state(state)
+    series = state.series[("gw", "readiness", "")]
+    state.record(outcome(total=0.03), FAST_BUCKETS)
+    assert series.cache is None and series.windows["total"]._cached is None
+    text = render_state(state)
+    assert series.cache is not None and series.windows["total"]._cached is not None
+    assert value(parse_samples(text), c.PROBE_LATENCY, target="gw", module="readiness", phase="total",
+                 window="1m", quantile="0.5") == 0.012 + (0.03 - 0.012) * 0.5  # exact median of the two
+
+
+def test_detail_off_keeps_only_the_total_phase():
+    state = ProbeState()
+    state.record(outcome(connect=0.001, first_byte=0.01, total=0.012), FAST_BUCKETS)
+    samples = parse_samples(render_state(state))
+    assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="total") == 1
+    assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="connect") is None
+    assert not any(name == c.PROBE_LATENCY for name, _ in samples)
+    # Turning detail on keeps the total data and adds the phases from the next probe on.
+    state.set_detail({("gw", "readiness")})
+    state.record(outcome(connect=0.002, total=0.02), FAST_BUCKETS)
+    samples = parse_samples(render_state(state))
+    assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="total") == 2
+    assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="connect") == 1
+    state.set_detail(set())
+    samples = parse_samples(render_state(state))
+    assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="connect") is None
+    assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="total") == 2

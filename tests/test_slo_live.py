@@ -234,3 +234,73 @@ async def test_flush_periodically_writes_without_blocking_the_loop(tmp_path):
         with pytest.raises(asyncio.CancelledError):
             await task
         live.close()
+
+
+def _reference_totals(tracked, minute):
+    """The original full re-sum over every bucket (what the running totals must equal)."""
+    import bisect as _bisect
+    limits = [w // 60 for w in tracked.windows]
+    bands = [[0, 0] for _ in limits]
+    for bucket, (good, total) in tracked.buckets.items():
+        band = _bisect.bisect_right(limits, minute - bucket)
+        if band < len(bands):
+            bands[band][0] += good
+            bands[band][1] += total
+    out, g, t = [], 0, 0
+    for good, total in bands:
+        g, t = g + good, t + total
+        out.append((g, t))
+    return out
+
+
+def test_running_totals_equal_a_full_resum_through_records_refreshes_flushes_and_a_clock_step_back():
+    import random
+    rng = random.Random(3)
+    live = LiveBudget(spec.load())
+    now = T0
+    for step in range(3000):
+        now += rng.choice((1, 7, 45, 300, 3600))
+        if step == 1500:
+            now -= 7200  # the clock steps back
+        for _ in range(rng.randint(0, 3)):
+            live.record("gw", "websocket", rng.choice(("success", "success", "timeout")), {"handshake": rng.random() * 0.5}, now)
+        if step % 7 == 0:
+            live.flush(now)
+        if step % 3 == 0:
+            minute = int(now // 60)
+            for tracked in live._tracked.values():
+                assert tracked.totals(minute) == _reference_totals(tracked, minute), step
+
+
+class _CountingDict(dict):
+    reads = 0
+
+    def __getitem__(self, key):
+        type(self).reads += 1
+        return super().__getitem__(key)
+
+    def items(self):
+        type(self).reads += len(self)
+        return super().items()
+
+    def values(self):
+        type(self).reads += len(self)
+        return super().values()
+
+
+def test_a_refresh_reads_only_the_buckets_that_left_a_window_not_the_whole_period():
+    """30 days of minute buckets (43,200 per SLO): a refresh must not re-sum them all."""
+    live = LiveBudget(spec.load())
+    first = int(T0 // 60)
+    for name, tracked in live._tracked.items():
+        tracked.replace(_CountingDict({first + m: [59, 60] for m in range(tracked.slo.period_seconds // 60)}))
+    end = first + 43_200
+    live.families(end * 60)  # the first read after loading builds the sums once
+    for i in range(1, 61):  # an hour of refreshes, a minute apart, with probes in between
+        live.record("gw", "websocket", "success", {"handshake": 0.1}, (end + i) * 60)
+        _CountingDict.reads = 0
+        families = live.families((end + i) * 60)
+        # Each window lost at most one minute bucket: a handful of reads, not 43,200 per SLO.
+        assert _CountingDict.reads <= 8 * len(live._tracked), _CountingDict.reads
+    assert sample(families, "openclaw_slo_sli_ratio", slo="websocket-availability", window="30d") == pytest.approx(
+        (59 * (43_200 - 61) + 60) / (60 * (43_200 - 61) + 60))
