@@ -127,7 +127,7 @@ _COMMON_MODULE_FIELDS = {
     "enabled": Field("bool"),
     "interval": Field("duration", check=positive),
     "timeout": Field("duration", check=positive),
-    "detail": Field("bool", False),
+    "detail": Field("bool"),  # None: the prober's own default (Prober.detail_by_default)
 }
 
 
@@ -209,7 +209,7 @@ def _parse_module(name: str, raw: Any, defaults: Any, where: str, problems: Prob
         for message in prober.check_enabled(settings):
             problems.add(where, message)
     return ModuleConfig(name=name, enabled=enabled, interval=interval, timeout=timeout, settings=settings,
-                        detail=values["detail"])
+                        detail=values["detail"] if values["detail"] is not None else prober.detail_by_default)
 
 
 def _parse_target(raw: Any, defaults: dict[str, Any], where: str, problems: Problems) -> TargetConfig | None:

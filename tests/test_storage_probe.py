@@ -326,3 +326,28 @@ async def test_hung_read_on_a_fifo_times_out_without_patching(tmp_path):
     os.close(writer)  # the reader sees EOF: not a marker, so the thread replaces it and ends
     await wait_for(lambda: not storage.STATES.of("gw", str(tmp_path)).busy, timeout=5)
     assert (await probe_once(config, "storage")).result == "success"
+
+
+async def test_storage_exports_its_phase_histograms_without_detail(tmp_path):
+    # StorageLatencyHigh reads the write/fsync/read histograms: with the exporter's default of one
+    # `total` histogram per module (detail off) that alert would have no input. Storage defaults to
+    # detail on; other modules keep the small default.
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    doc = {"targets": [{"name": "gw", "url": "http://127.0.0.1:1", "websocket": {"enabled": False},
+                        "readiness": {"interval": "1s", "timeout": "500ms"},
+                        "storage": {"path": str(vol), "interval": "1s", "timeout": "900ms"}}]}
+    async with running_exporter(doc, tmp_path) as ex:
+        async def probed():
+            s = await ex.samples()
+            return ((value(s, c.PROBE_ATTEMPTS_TOTAL, target="gw", module="storage", result="success") or 0) >= 1
+                    and (value(s, c.PROBE_ATTEMPTS_TOTAL, target="gw", module="readiness", result="refused") or 0) >= 1)
+        await wait_for(probed, timeout=10)
+        samples = await ex.samples()
+        detail = {name: m.detail for name, m in ex.exporter.config.targets[0].modules.items()}
+    assert detail["storage"] is True and detail["readiness"] is False
+    phases = {module: {dict(labels)["phase"] for name, labels in samples
+                       if name == c.PROBE_DURATION + "_count" and dict(labels).get("module") == module}
+              for module in ("storage", "readiness")}
+    assert phases["storage"] == PHASES
+    assert not phases["readiness"] - {"total"}  # no per-phase readiness histograms by default

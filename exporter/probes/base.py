@@ -155,6 +155,9 @@ class Prober:
     # Probed on each gateway pod's IP too (kubernetes.pod_probing); False for a module that
     # measures something local to the exporter (storage: its own directory).
     per_pod: bool = True
+    # Per-phase histograms and percentiles exported without `detail: true` (a module whose alerts
+    # read its phases, such as storage's write/fsync/read latency).
+    detail_by_default: bool = False
 
 
 def classify_exception(exc: BaseException) -> tuple[str, str]:

@@ -364,5 +364,6 @@ PROBER = Prober(
     enabled_when_present=True,
     check_enabled=check_enabled,
     results=RESULTS,
+    detail_by_default=True,  # StorageLatencyHigh reads the write/fsync/read histograms
     per_pod=False,  # the directory is the exporter's own, not the pod's behind an IP
 )
