@@ -107,4 +107,8 @@ probe:     $python -m exporter probe --config.file $work/exporter.yml
 
 Ctrl-C stops both and removes $work.
 MSG
+# Stay until Ctrl-C/SIGTERM (the traps stop everything, exit 130/143) or until the exporter exits
+# by itself. Short foreground sleeps, not `wait "$exporter_pid"`: a Ctrl-C reaches the exporter too,
+# and when it stopped cleanly before this shell ran its trap, the demo ended with status 0.
+while kill -0 "$exporter_pid" 2>/dev/null; do sleep 0.5; done
 wait "$exporter_pid"
