@@ -33,12 +33,17 @@ def gateway_bin() -> Path | None:
 class Gateway:
     """One real gateway process on 127.0.0.1:port with token auth."""
 
-    def __init__(self, port: int, token: str, home: str | None = None) -> None:
+    def __init__(self, port: int, token: str, home: str | None = None, config: dict | None = None) -> None:
         self.port = port
         self.token = token
         self.home = home or tempfile.mkdtemp(prefix="openclaw-home-")
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(self.home) / "gateway.log"
+        # The gateway's own config (openclaw.json), e.g. a model provider for agent turns.
+        # logging.file is always set: the default file under /tmp/openclaw is shared by every
+        # gateway of the user on the machine.
+        self.config = dict(config or {})
+        self.config_path = Path(self.home) / ".openclaw" / "openclaw.json"
 
     @property
     def url(self) -> str:
@@ -56,6 +61,8 @@ class Gateway:
         cmd = [str(binary), "gateway", "run", "--allow-unconfigured", "--port", str(self.port),
                "--auth", "token", "--token", self.token, "--bind", "loopback"]
         os.makedirs(self.home, exist_ok=True)
+        self.write_config()
+        env["OPENCLAW_CONFIG_PATH"] = str(self.config_path)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
@@ -63,6 +70,12 @@ class Gateway:
         if wait_ready:
             self.wait_ready(timeout)
         return self
+
+    def write_config(self) -> None:
+        config = dict(self.config)
+        config["logging"] = {"file": str(Path(self.home) / "openclaw-file.log"), **config.get("logging", {})}
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(config, indent=2))
 
     def ready(self) -> bool:
         try:
