@@ -89,6 +89,10 @@ MESSAGE_TURNS_TOTAL = MESSAGE_TURNS + "_total"
 MESSAGE_CAP_REMAINING = "openclaw_message_probe_turns_remaining_today"
 MESSAGE_SESSION_ROLLS = "openclaw_message_probe_session_rolls"  # counter
 MESSAGE_SESSION_ROLLS_TOTAL = MESSAGE_SESSION_ROLLS + "_total"
+# The message module's duration buckets (exporter/probes/base.py MODEL_BUCKETS): the
+# message-latency alert and SLO read the `warm` phase at one of these bounds.
+MESSAGE_PROBE_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0,
+                         20.0, 30.0, 45.0, 60.0)
 # The gateway's own catalog (models.list RPC): is the configured default model listed?
 MODEL_GATEWAY_LISTED = "openclaw_model_gateway_listed"
 # Unix time before which the provider asked not to be called (429 Retry-After); 0 when free.

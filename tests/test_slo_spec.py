@@ -27,7 +27,7 @@ def test_default_spec_ships_three_gateway_slos_and_the_model_slo_opt_in():
     loaded = spec.load()
     # The shipped exporter config runs no model probe: its SLO would fire input-missing.
     assert [s.name for s in loaded.slos] == ["websocket-availability", "readiness-availability", "websocket-handshake-latency"]
-    assert loaded.disabled == ("model-catalog-availability",)
+    assert loaded.disabled == ("model-catalog-availability", "message-latency")
     assert loaded.source == "slo/specs/openclaw-gateway.yml"
     # A user who runs the model probe flips `enabled` and gets all four.
     text = spec.resources.files("slo").joinpath("specs/openclaw-gateway.yml").read_text()
