@@ -198,3 +198,40 @@ def test_run_errors_are_classified_from_the_gateway_words():
                                       "LLM request failed: connection refused by the provider endpoint.") == "provider_refused"
     assert message.classify_run_error({"failoverReason": "timeout"}, "request timed out") == "timeout"
     assert message.classify_run_error({}, "something else") == "run_error"
+
+
+@pytest.mark.prometheus
+def test_the_opt_in_message_latency_slo_counts_warm_turns_over_5s_only(tmp_path):
+    # The shipped SLO, enabled as docs/slo.md says, replayed by promtool: warm turns 100 a
+    # minute, 2 of them over 5 s; cold turns (all slow) are not events of this SLO.
+    import yaml
+    from slo import render, rules, spec
+    from slohelpers import require, run
+    from exporter.probes.base import MODEL_BUCKETS
+    from pathlib import Path
+    shipped = Path(__file__).resolve().parent.parent / "slo" / "specs" / "openclaw-gateway.yml"
+    enabled = shipped.read_text().replace("  - name: message-latency\n    enabled: false\n", "  - name: message-latency\n")
+    assert enabled != shipped.read_text()
+    (tmp_path / "spec.yml").write_text(enabled)
+    loaded = spec.load(str(tmp_path / "spec.yml"))
+    assert "message-latency" in [s.name for s in loaded.slos]
+    assert 5.0 in MODEL_BUCKETS  # the `le="5.0"` bucket the SLI reads exists
+    (tmp_path / "rules.yml").write_text(render.rule_file(rules.generate(loaded), "test"))
+    job = {"job": "openclaw-slo-exporter", "target": "gw", "module": "message"}
+
+    def s(metric, labels, values):
+        return {"series": metric + "{" + ",".join(f'{k}="{v}"' for k, v in {**job, **labels}.items()) + "}", "values": values}
+    count, bucket = c.PROBE_DURATION + "_count", c.PROBE_DURATION + "_bucket"
+    series = [
+        s(count, {"phase": "warm"}, "0+100x120"), s(bucket, {"phase": "warm", "le": "5.0"}, "0+98x120"),
+        s(count, {"phase": "cold"}, "0+100x120"), s(bucket, {"phase": "cold", "le": "5.0"}, "0x120"),
+    ]
+    test = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": series,
+        "promql_expr_test": [{"expr": 'round(slo:sli_error:ratio_rate1h{slo="message-latency"} * 1000)',
+                              "eval_time": "90m",
+                              "exp_samples": [{"labels": '{service="openclaw-gateway", slo="message-latency", window="1h"}',
+                                               "value": 20}]}]}]}
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
+    done = run([require("promtool"), "test", "rules", "test.yml"], cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
