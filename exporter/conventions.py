@@ -45,6 +45,7 @@ PHASE_COMPLETION = "completion"  # model module: the synthetic chat completion
 MODULE_READINESS = "readiness"
 MODULE_WEBSOCKET = "websocket"
 MODULE_MODEL = "model"
+MODULE_MESSAGE = "message"
 
 # --- exporter self-metrics ---------------------------------------------------------------------
 EXPORTER_BUILD_INFO = "openclaw_exporter_build_info"
