@@ -80,7 +80,7 @@ MODEL_SYNTHETIC_CALLS_TOTAL = MODEL_SYNTHETIC_CALLS + "_total"
 MODEL_SYNTHETIC_CAP_REMAINING = "openclaw_model_synthetic_calls_remaining_today"
 # Message module (exporter/probes/message.py): one agent turn through the gateway.
 PHASE_ADMIT = "admit"  # chat.send -> res started
-PHASE_PREPARE = "prepare"  # -> the model call starts (agent lifecycle phase "model")
+PHASE_PREPARE = "prepare"  # -> the model call starts (chat status phase "starting_model")
 PHASE_MODEL = "model"  # -> first assistant text
 PHASE_COMPLETE = "complete"  # -> the run's final chat event
 PHASE_WARM = "warm"  # whole turn (send -> final) of a successful turn after < warm_within idle

@@ -77,6 +77,8 @@ async def test_a_turn_is_timed_by_phase_and_labelled_cold_then_warm(agent_gatewa
         for phase in (c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL, c.PHASE_COMPLETE):
             assert outcome.phases[phase] >= 0, phase
     assert stub.calls - calls == 2  # one upstream call per turn
+    # The provider's answer time (the stub waits 0.05 s before it streams) is in `model`, not `prepare`.
+    assert all(o.phases[c.PHASE_MODEL] >= stub.delay for o in (first, second)), [o.phases for o in (first, second)]
     # The first turn after a start is cold; the next one, seconds later, is warm.
     assert c.PHASE_COLD in first.phases and c.PHASE_WARM not in first.phases
     assert c.PHASE_WARM in second.phases and c.PHASE_COLD not in second.phases

@@ -5,7 +5,7 @@ control-plane probes stop at `health`. This module sends ``chat.send`` to one de
 session over the WebSocket and follows the run's events to the final ``chat`` event:
 
 * ``admit``: chat.send -> ``res {runId, status: started}``
-* ``prepare``: -> the model call starts (``agent`` lifecycle event ``phase: model``)
+* ``prepare``: -> the model call starts (``chat`` status ``phase: starting_model``)
 * ``model``: -> the first assistant text (``agent`` stream ``assistant`` / ``chat`` delta)
 * ``complete``: -> the run's ``chat`` event ``state: final``
 * ``warm`` or ``cold``: the whole successful turn, under the name of its temperature.
@@ -294,7 +294,11 @@ class _Turn:
 
     def _chat(self, payload: dict[str, Any]) -> bool:
         state = payload.get("state")
-        if state == "delta":
+        if state == "status" and payload.get("phase") == "starting_model":
+            # The model call starts now. (The agent lifecycle event `phase: model` comes only
+            # when the provider's answer starts: it would put the provider's time in prepare.)
+            self.mark(c.PHASE_PREPARE, c.PHASE_MODEL)
+        elif state == "delta":
             self.mark(c.PHASE_PREPARE, c.PHASE_MODEL)
             self.mark(c.PHASE_MODEL, c.PHASE_COMPLETE)
         elif state == "final":
