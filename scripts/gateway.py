@@ -125,9 +125,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=18789)
     parser.add_argument("--token-file", required=True, help="file holding the gateway token")
+    parser.add_argument("--with-stub-provider", action="store_true",
+                        help="route the default agent to a local stub model provider (scripts/stub_provider.py), "
+                             "so the message probe's agent turns work offline")
+    parser.add_argument("--stub-delay", type=float, default=0.2, help="the stub provider's answer delay (seconds)")
     args = parser.parse_args()
     token = Path(args.token_file).read_text().strip()
-    gw = Gateway(args.port, token)
+    stub = None
+    if args.with_stub_provider:
+        from stub_provider import StubProvider
+        stub = StubProvider(delay=args.stub_delay).start()
+        print(f"stub provider on {stub.base_url}", flush=True)
+    gw = Gateway(args.port, token, config=stub.gateway_config() if stub else None)
     stop = False
 
     def on_signal(*_: object) -> None:
@@ -143,6 +152,8 @@ def main() -> int:
             time.sleep(0.5)
     finally:
         gw.stop()
+        if stub is not None:
+            stub.stop()
     return 0
 
 
