@@ -237,3 +237,20 @@ def test_the_opt_in_message_latency_slo_counts_warm_turns_over_5s_only(tmp_path)
     (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
     done = run([require("promtool"), "test", "rules", "test.yml"], cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_status_page_states_the_cost_per_day_at_the_configured_rate():
+    from exporter.app import Exporter
+    from exporter.status import build_status
+    from exporter.status_html import render_index
+    ex = Exporter("/etc/openclaw/exporter.yml", jitter=False)
+    ex.config = parse_config({"targets": [
+        {"name": "gw", "url": "http://127.0.0.1:18789", "message": {"daily_cap": 300}},
+        {"name": "busy", "url": "http://127.0.0.1:18790", "message": {"daily_cap": 100, "interval": "1m"}}]})
+    view = build_status(ex, now=1_800_000_000.0)
+    cost = {(p["target"], p["module"]): p["cost"] for p in view["probes"]}
+    assert cost[("gw", "message")] == "~288 agent turns/day, ~17 MB sent to the model provider per day (~60 KB per turn)"
+    assert cost[("busy", "message")] == ("~100 agent turns/day, capped at 100, ~6 MB sent to the model provider per day "
+                                         "(~60 KB per turn)")
+    assert cost[("gw", "readiness")] is None
+    assert "~288 agent turns/day" in render_index(view)

@@ -122,6 +122,21 @@ def check_enabled(settings: MessageSettings) -> list[str]:
     return []
 
 
+# Each turn sends the agent's whole prompt upstream: ~60 KB with the default agent's 11-12 tools
+# (observed against 2026.9.6). Used for the cost line of the status page and docs.
+UPSTREAM_BYTES_PER_TURN = 60_000
+
+
+def cost_note(interval: float, settings: MessageSettings | None) -> str:
+    """What the module costs a day at its interval, capped by daily_cap (status page, docs)."""
+    per_day = int(86400 // interval)
+    cap = settings.daily_cap if settings is not None and settings.daily_cap is not None else per_day
+    turns = min(per_day, cap)
+    capped = f", capped at {cap}" if cap < per_day else ""
+    return (f"~{turns} agent turns/day{capped}, ~{turns * UPSTREAM_BYTES_PER_TURN / 1e6:.0f} MB sent to the "
+            "model provider per day (~60 KB per turn)")
+
+
 # --- per-target state ----------------------------------------------------------------------
 
 @dataclass
