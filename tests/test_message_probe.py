@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 
 import pytest
@@ -87,6 +88,7 @@ async def test_a_turn_is_timed_by_phase_and_labelled_cold_then_warm(agent_gatewa
     assert second.phases[c.PHASE_WARM] < second.phases[c.PHASE_TOTAL]
     g = gauges(second)
     assert g[(c.MESSAGE_TURNS, ())] == 2 and g[(c.MESSAGE_CAP_REMAINING, ())] == 998
+    assert g[(c.MESSAGE_SESSION_ROLLS, ())] == 1  # the first turn after a start rolls the session
 
 
 async def test_a_turn_after_warm_within_of_idle_is_cold(agent_gateway, stub):
@@ -103,24 +105,30 @@ async def test_a_turn_after_warm_within_of_idle_is_cold(agent_gateway, stub):
     ("server_error", "provider_error"),
     ("stopped", "provider_refused"),
 ])
-async def test_each_provider_fault_has_its_reason_within_2s_and_the_run_is_aborted(agent_gateway, stub, mode, reason):
+async def test_each_provider_fault_has_its_reason_within_2s_and_the_run_is_aborted(agent_gateway, stub, mode, reason,
+                                                                                   gateway_token):
     cfg = config(agent_gateway, timeout="20s")
     assert (await probe_once(cfg, "message")).result == "success"  # warm the gateway up
     stub.set_mode(mode)
     calls = stub.calls
     outcome = await probe_once(cfg, "message")
     assert outcome.result == reason, outcome.message
-    turn = outcome.phases[c.PHASE_TOTAL] - sum(outcome.phases.get(p, 0) for p in ("connect", "challenge", "handshake", "roll"))
-    assert turn < 2.0, outcome.phases
+    # From the model call's start to the reason (the abort that follows is not part of it). From
+    # chat.send it is 0.3-0.6 s on an idle machine; the gateway's own preparation before the
+    # model call grows with the machine's load (2.8 s seen at load 6 on 2 cores), which is not
+    # the probe's to bound.
+    failed = next(line for line in outcome.logs if "turn failed" in line)
+    assert float(re.search(r"after_model_start_s=([0-9.]+)", failed).group(1)) < 2.0, outcome.logs
     assert any("run aborted" in line for line in outcome.logs), outcome.logs
+    assert gateway_token not in outcome.message + "".join(outcome.logs)
     # The gateway retries 429/5xx/refused up to 10 times over minutes unless aborted.
     await asyncio.sleep(4)
     assert stub.calls - calls <= 2
 
 
 async def test_a_hanging_provider_is_a_timeout_within_the_configured_timeout_and_aborted(agent_gateway, stub):
+    assert (await probe_once(config(agent_gateway, timeout="30s"), "message")).result == "success"
     cfg = config(agent_gateway, timeout="5s")
-    assert (await probe_once(cfg, "message")).result == "success"
     stub.set_mode("hang")
     calls = stub.calls
     started = time.monotonic()
@@ -171,8 +179,10 @@ async def _sessions(gw: Gateway, token: str) -> list[dict]:
 @pytest.mark.parametrize("scopes", [("operator.read", "operator.write"), ("operator.read", "operator.write", "operator.admin")])
 async def test_100_probes_leave_one_session_with_a_bounded_transcript(agent_gateway, gateway_token, scopes):
     cfg = config(agent_gateway, timeout="30s", roll_every=10, scopes=list(scopes))
-    results = [(await probe_once(cfg, "message")).result for _ in range(100)]
+    outcomes = [await probe_once(cfg, "message") for _ in range(100)]
+    results = [o.result for o in outcomes]
     assert results.count("success") == 100, {r: results.count(r) for r in set(results)}
+    assert gauges(outcomes[-1])[(c.MESSAGE_SESSION_ROLLS, ())] == 10  # turn 1, then every 10 turns
     rows, history = await _sessions(agent_gateway, gateway_token)
     assert len(rows) == 1, rows
     messages = history.get("messages", []) if isinstance(history, dict) else []
@@ -254,3 +264,13 @@ def test_the_status_page_states_the_cost_per_day_at_the_configured_rate():
                                          "(~60 KB per turn)")
     assert cost[("gw", "readiness")] is None
     assert "~288 agent turns/day" in render_index(view)
+
+
+def test_the_cap_file_lives_beside_the_state_file(tmp_path):
+    from exporter.probes import gateway_client
+    saved = gateway_client.AUTH_MEMORY
+    try:
+        gateway_client.use_auth_memory_file(str(tmp_path / "slo-state.json"))
+        assert message.cap_path() == str(tmp_path / "slo-state.json.message-cap.json")
+    finally:
+        gateway_client.AUTH_MEMORY = saved

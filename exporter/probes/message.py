@@ -374,21 +374,23 @@ async def probe(target: Any, settings: MessageSettings, run: ProbeRun) -> None:
     run.counter(c.MESSAGE_TURNS, "Agent turns (chat.send) the message probe made, counted across restarts.", total)
     run.gauge(c.MESSAGE_CAP_REMAINING, "Message probe turns left today (UTC) under daily_cap.",
               max(0, settings.daily_cap - used))
-    run.counter(c.MESSAGE_SESSION_ROLLS, "Times the message probe rolled its session (since the exporter started).",
-                state.rolls)
     if not allowed:
         raise ProbeFailure("daily_cap_reached", f"daily_cap of {settings.daily_cap} turns reached for today (UTC); "
                            "no turn sent")
-    client = await GatewayClient.open(target, settings, run)
     try:
-        if state.turns_since_roll is None or state.turns_since_roll >= settings.roll_every:
-            with run.phase("roll"):
-                how = await roll_session(client, settings, run)
-            state.turns_since_roll, state.rolls = 0, state.rolls + 1
-            run.log("session rolled", how=how)
-        await _run_turn(client, settings, state, run)
-    finally:
-        await client.close()
+        client = await GatewayClient.open(target, settings, run)
+        try:
+            if state.turns_since_roll is None or state.turns_since_roll >= settings.roll_every:
+                with run.phase("roll"):
+                    how = await roll_session(client, settings, run)
+                state.turns_since_roll, state.rolls = 0, state.rolls + 1
+                run.log("session rolled", how=how)
+            await _run_turn(client, settings, state, run)
+        finally:
+            await client.close()
+    finally:  # after the roll, whatever the turn's result
+        run.counter(c.MESSAGE_SESSION_ROLLS, "Times the message probe rolled its session (since the exporter started).",
+                    state.rolls)
 
 
 async def _run_turn(client: GatewayClient, settings: MessageSettings, state: TargetState, run: ProbeRun) -> None:
@@ -411,10 +413,13 @@ async def _run_turn(client: GatewayClient, settings: MessageSettings, state: Tar
                     pass
         except TimeoutError:
             phase = run.current_phase or c.PHASE_ADMIT
-            raise ProbeFailure("timeout", f"no final chat event within {stop_at - loop.time() + (time.perf_counter() - turn.t0):.1f}s "
+            raise ProbeFailure("timeout", f"no final chat event {time.perf_counter() - turn.t0:.1f}s after chat.send "
                                f"(in phase {phase}); run aborted") from None
     except ProbeFailure as exc:
         run.phases.update(turn.phases())
+        now = time.perf_counter() - turn.t0
+        since_model = f"{now - turn.marks[c.PHASE_PREPARE]:.3f}" if c.PHASE_PREPARE in turn.marks else "-"
+        run.log("turn failed", reason=exc.reason, after_send_s=f"{now:.3f}", after_model_start_s=since_model)
         if turn.run_id is not None and exc.reason not in ("closed", "aborted"):
             await _abort(client, settings, turn.run_id, run)
         raise
