@@ -55,8 +55,8 @@ test: deps  ## install what the tests need, then run every test (real gateway, P
 e2e: deps  ## only the end-to-end chain: real gateway -> exporter -> Prometheus -> Alertmanager -> pager webhook
 	$(PYTHON) -m pytest -q -s -p no:cacheprovider tests/test_e2e.py
 
-demo: deps  ## a real local gateway plus the exporter against it, on http://127.0.0.1:9879/
-	PYTHON=$(PYTHON) bash scripts/demo.sh
+demo: deps  ## a real local gateway plus the exporter against it, on http://127.0.0.1:9879/ (WITH_MESSAGE=1: plus the message probe and a stub provider)
+	WITH_MESSAGE=$(WITH_MESSAGE) PYTHON=$(PYTHON) bash scripts/demo.sh
 
 check: deps-python  ## validate the example config and check generated files are up to date
 	$(PYTHON) -m exporter check --config.file examples/exporter.yml

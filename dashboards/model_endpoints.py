@@ -8,7 +8,7 @@ from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
 from exporter import conventions as c
-from exporter.quantiles import WINDOWS
+from exporter.quantiles import QUANTILES, WINDOWS
 
 UID = catalog.MODELS
 T, PROV, MODEL = c.LABEL_TARGET, c.LABEL_PROVIDER, c.LABEL_MODEL
@@ -17,6 +17,9 @@ BY_TARGET = s.legend("{}", T)
 CATALOG = (ON_TARGET, s.var(PROV), s.var(MODEL))
 MODEL_PROBE = (ON_TARGET, s.eq(c.LABEL_MODULE, c.MODULE_MODEL))
 LATENCY_WINDOW = WINDOWS[1][0]
+MESSAGE_PROBE = (ON_TARGET, s.eq(c.LABEL_MODULE, c.MODULE_MESSAGE))
+# The message probe runs every few minutes: only the longest window holds enough turns.
+MESSAGE_WINDOW = WINDOWS[-1][0]
 
 
 def _attempts(*matchers: str) -> str:
@@ -127,12 +130,78 @@ def completion_panels() -> list[g.Panel]:
     ]
 
 
+def _message_quantile(phase: str, q: float) -> str:
+    return s.sel(c.PROBE_LATENCY, *MESSAGE_PROBE, s.eq(c.LABEL_PHASE, phase), s.eq(c.LABEL_WINDOW, MESSAGE_WINDOW),
+                 s.eq(c.LABEL_QUANTILE, f"{q:g}"))
+
+
+def message_panels() -> list[g.Panel]:
+    """The message probe: one agent turn through the gateway, against the article's table."""
+    article = th.ARTICLE_MESSAGE_SECONDS
+    attempts = s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE)
+    steps = s.steps(s.GREEN, (article[0.95], s.ORANGE), (th.MESSAGE_P95_SECONDS, s.RED))
+    warm = [s.Query(f"max {s.by(T)} ({_message_quantile(c.PHASE_WARM, q)})", s.legend(f"{{}} {s.percentile_name(q)}", T))
+            for q in QUANTILES]
+    figures = [s.Query(f"vector({article[q]:g})", f"article {s.percentile_name(q)} {article[q] * 1000:g} ms")
+               for q in QUANTILES]
+    return [
+        s.row("Message round trip (message probe)"),
+        s.stat(f"Warm turn P50 / P95 / P99 ({MESSAGE_WINDOW})", w=8, h=8, unit=s.UNIT_SECONDS, text_mode="value_and_name",
+               queries=[*warm, *figures], thresholds=steps,
+               shows="Exact percentiles of the message probe's warm turns (chat.send to the final answer, through the "
+                     "gateway to the model provider), next to the article's message-processing table: P50 200 ms, "
+                     "P95 800 ms, P99 1500 ms.",
+               red="above 5 s the message-latency alert fires; orange: slower than the article's P95. Compare the "
+                   "phases on the right: model = the provider, prepare = the gateway."),
+        s.latency_panel(f"Warm turn latency (exact, {MESSAGE_WINDOW}) beside the article's figures", w=16,
+                        queries=[*warm, *figures], thresholds=s.steps(s.GREEN, (th.MESSAGE_P95_SECONDS, s.RED)),
+                        shows="P50/P95/P99 of warm turns (a turn < 60 s after the previous one) over time, with the "
+                              "article's P50/P95/P99 as flat lines; the red line is the 5 s alert threshold.",
+                        red="P95 above the line: users wait more than 5 s per answer."),
+        s.latency_panel(f"Turn phases P95 ({MESSAGE_WINDOW})", w=12,
+                        queries=[s.Query(f"max {s.by(T, c.LABEL_PHASE)} ("
+                                         + s.sel(c.PROBE_LATENCY, *MESSAGE_PROBE,
+                                                 s.match(c.LABEL_PHASE, "|".join((c.PHASE_ADMIT, c.PHASE_PREPARE,
+                                                                                  c.PHASE_MODEL, c.PHASE_COMPLETE,
+                                                                                  c.PHASE_COLD))),
+                                                 s.eq(c.LABEL_WINDOW, MESSAGE_WINDOW), s.eq(c.LABEL_QUANTILE, "0.95"))
+                                         + ")", s.legend("{} {}", T, c.LABEL_PHASE))],
+                        thresholds=s.steps(s.GREEN, (th.MESSAGE_P95_SECONDS, s.RED)),
+                        shows="P95 of each phase of a turn: admit (chat.send accepted), prepare (until the model call "
+                              "starts), model (until the first answer text), complete (until the final event); and "
+                              "cold turns (after >= 60 s idle the gateway re-creates its workers: 4-8 s).",
+                        red="prepare high = the gateway (CPU, queueing); model high = the provider; cold high is "
+                            "expected, cold only matters when users are rarely active."),
+        s.events_panel("Message probe failures by reason", w=12,
+                       queries=[s.Query(f"sum {s.by(T, c.LABEL_RESULT)} "
+                                        f"({s.rate(s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE, s.ne(c.LABEL_RESULT, c.RESULT_SUCCESS)))})",
+                                        s.legend("{}: {}", T, c.LABEL_RESULT))],
+                       thresholds=s.steps(s.GREEN, (0.0001, s.RED)),
+                       shows="Failed message probes per second by reason, read from the run's own events.",
+                       red="model_not_found = retired model (incident 4); rate_limited = quota; provider_error = 5xx; "
+                           "provider_refused / timeout = provider unreachable or hanging; forbidden / pairing_required "
+                           "= the exporter lacks operator.write (docs/kubernetes.md); daily_cap_reached = the cap."),
+        s.stat("Message turns left today", w=4, h=8, unit=s.UNIT_COUNT, text_mode="value_and_name",
+               queries=[s.Query(f"min {s.by(T)} ({s.sel(c.MESSAGE_CAP_REMAINING, ON_TARGET)})", BY_TARGET)],
+               thresholds=s.steps(s.RED, (1, s.ORANGE), (10, s.GREEN)),
+               shows="Turns the message probe's daily_cap still allows today (UTC).",
+               red="the cap is reached: no turns until midnight UTC (runs end daily_cap_reached)."),
+        s.ratio_panel("Message probe success ratio", w=8,
+                      queries=[s.Query(f"sum {s.by(T)} ({s.rate(s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE, s.eq(c.LABEL_RESULT, c.RESULT_SUCCESS)))})"
+                                       f" / sum {s.by(T)} ({s.rate(attempts)})", BY_TARGET)],
+                      thresholds=s.steps(s.RED, (1 - th.MODEL_FAILURE_RATIO, s.GREEN)),
+                      shows="Share of message probe turns that reached the final answer.",
+                      red="below 95 % the model-probe failure alert fires (it reads the message probe too)."),
+    ]
+
+
 def build() -> g.Dashboard:
     return s.dashboard(
         UID, "model_endpoints",
         "Model providers behind the gateway, seen by the exporter's model probe: is every configured model "
-        "still listed, and does a small synthetic completion succeed, how fast.",
-        [*catalog_panels(), *completion_panels()],
+        "still listed, and does a small synthetic completion succeed, how fast; and one real agent turn "
+        "through the gateway (message probe) against the article's P50/P95/P99.",
+        [*catalog_panels(), *completion_panels(), *message_panels()],
         [s.query_variable(T, "Target", s.label_values(c.MODEL_AVAILABLE, T)),
          s.query_variable(PROV, "Provider", s.label_values(s.sel(c.MODEL_AVAILABLE, ON_TARGET), PROV)),
          s.query_variable(MODEL, "Model", s.label_values(s.sel(c.MODEL_AVAILABLE, ON_TARGET, s.var(PROV)), MODEL))],

@@ -46,6 +46,7 @@ MODULE_READINESS = "readiness"
 MODULE_WEBSOCKET = "websocket"
 MODULE_MODEL = "model"
 MODULE_STORAGE = "storage"
+MODULE_MESSAGE = "message"
 
 # --- exporter self-metrics ---------------------------------------------------------------------
 EXPORTER_BUILD_INFO = "openclaw_exporter_build_info"
@@ -78,6 +79,22 @@ LABEL_MODEL = "model"
 MODEL_SYNTHETIC_CALLS = "openclaw_model_synthetic_calls"  # counter
 MODEL_SYNTHETIC_CALLS_TOTAL = MODEL_SYNTHETIC_CALLS + "_total"
 MODEL_SYNTHETIC_CAP_REMAINING = "openclaw_model_synthetic_calls_remaining_today"
+# Message module (exporter/probes/message.py): one agent turn through the gateway.
+PHASE_ADMIT = "admit"  # chat.send -> res started
+PHASE_PREPARE = "prepare"  # -> the model call starts (chat status phase "starting_model")
+PHASE_MODEL = "model"  # -> first assistant text
+PHASE_COMPLETE = "complete"  # -> the run's final chat event
+PHASE_WARM = "warm"  # whole turn (send -> final) of a successful turn after < warm_within idle
+PHASE_COLD = "cold"  # the same for a turn after a longer gap (the gateway re-creates its workers)
+MESSAGE_TURNS = "openclaw_message_probe_turns"  # counter: chat.send calls made (persisted per UTC day)
+MESSAGE_TURNS_TOTAL = MESSAGE_TURNS + "_total"
+MESSAGE_CAP_REMAINING = "openclaw_message_probe_turns_remaining_today"
+MESSAGE_SESSION_ROLLS = "openclaw_message_probe_session_rolls"  # counter
+MESSAGE_SESSION_ROLLS_TOTAL = MESSAGE_SESSION_ROLLS + "_total"
+# The message module's duration buckets (exporter/probes/base.py MODEL_BUCKETS): the
+# message-latency alert and SLO read the `warm` phase at one of these bounds.
+MESSAGE_PROBE_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0,
+                         20.0, 30.0, 45.0, 60.0)
 # The gateway's own catalog (models.list RPC): is the configured default model listed?
 MODEL_GATEWAY_LISTED = "openclaw_model_gateway_listed"
 # Unix time before which the provider asked not to be called (429 Retry-After); 0 when free.

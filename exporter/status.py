@@ -165,6 +165,7 @@ def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[s
         "module": redact(module_name),
         "url": redact(_display_url(target.http_url)) if target else None,
         "interval_seconds": module.interval if module else None,
+        "cost": _cost(module) if module else None,  # built from numbers only: nothing to redact
         "status": "PENDING" if last is None else ("OK" if last.success else "FAIL"),
         "result": redact(last.result) if last else None,
         "message": redact(last.message) if last else None,
@@ -175,6 +176,14 @@ def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[s
         "gateway_version": _gateway_version([series] if series else [], redact),
         "sparkline": _sparkline(series, now),
     }
+
+
+def _cost(module: Any) -> str | None:
+    """The message module's cost per day at its interval (it pays the model provider)."""
+    if module.name != c.MODULE_MESSAGE:
+        return None
+    from exporter.probes.message import cost_note
+    return cost_note(module.interval, module.settings)
 
 
 def _sparkline(series: "SeriesState | None", now: float) -> dict[str, Any]:

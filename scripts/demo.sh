@@ -3,6 +3,8 @@
 # Ctrl-C (or SIGTERM) stops both, each by its own pid, and removes the demo's temp dir (the
 # gateway's home, ~56 MB, lives inside it).
 #   GATEWAY_PORT (default 18789), LISTEN (default 127.0.0.1:9879), PYTHON (default .venv/bin/python)
+#   WITH_MESSAGE=1: also run the message probe (one agent turn every 20 s) against a local stub
+#   model provider (scripts/stub_provider.py) and print its warm P50/P95/P99 beside the article's.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -49,7 +51,20 @@ PY
 
 # scripts/gateway.py is a wrapper: it starts the gateway (node) in its own process group, with its
 # home in a temp dir (TMPDIR keeps that inside $work), and stops it on SIGTERM.
-TMPDIR="$work" "$python" scripts/gateway.py --port "$port" --token-file "$work/token" > "$work/gateway-wrapper.log" 2>&1 &
+with_message="${WITH_MESSAGE:-}"
+gateway_args=(--port "$port" --token-file "$work/token")
+if [ -n "$with_message" ]; then
+  gateway_args+=(--with-stub-provider)
+  # Every 20 s: turns < 60 s apart are warm (docs/message-probe.md); the cap bounds a forgotten demo.
+  "$python" - "$work/exporter.yml" <<'PY'
+import sys, yaml
+path = sys.argv[1]
+doc = yaml.safe_load(open(path))
+doc["targets"][0]["message"] = {"interval": "20s", "timeout": "15s", "daily_cap": 500}
+open(path, "w").write(yaml.safe_dump(doc, sort_keys=False))
+PY
+fi
+TMPDIR="$work" "$python" scripts/gateway.py "${gateway_args[@]}" > "$work/gateway-wrapper.log" 2>&1 &
 wrapper_pid=$!
 ready_line=""
 for _ in $(seq 1 240); do
@@ -107,6 +122,26 @@ probe:     $python -m exporter probe --config.file $work/exporter.yml
 
 Ctrl-C stops both and removes $work.
 MSG
+if [ -n "$with_message" ]; then
+  echo "message:   probe every 20 s through the gateway to the stub provider $(grep -m1 '^stub provider on ' "$work/gateway-wrapper.log" | cut -d' ' -f4)"
+  # The warm turns' exact percentiles (1h window) once the first warm turn is in, in the article's layout.
+  "$python" - "http://$listen/metrics" <<'PY' || true
+import re, sys, time, urllib.request
+url = sys.argv[1]
+pattern = re.compile(r'^openclaw_probe_latency_seconds\{[^}]*module="message",phase="warm",window="1h",quantile="([0-9.]+)"\} (\S+)$', re.M)
+for _ in range(120):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            found = dict(pattern.findall(resp.read().decode()))
+    except OSError:
+        found = {}
+    if {"0.5", "0.95", "0.99"} <= set(found):
+        shown = " / ".join(f"{float(found[q]) * 1000:.0f} ms" for q in ("0.5", "0.95", "0.99"))
+        print(f"message:   warm turn P50 / P95 / P99: {shown}   (article: 200 / 800 / 1500 ms)", flush=True)
+        break
+    time.sleep(1)
+PY
+fi
 # Stay until Ctrl-C/SIGTERM (the traps stop everything, exit 130/143) or until the exporter exits
 # by itself. Short foreground sleeps, not `wait "$exporter_pid"`: a Ctrl-C reaches the exporter too,
 # and when it stopped cleanly before this shell ran its trap, the demo ended with status 0.

@@ -44,9 +44,13 @@ class Gateway:
         self.home = home or tempfile.mkdtemp(prefix="openclaw-home-")
         self.netns = netns
         self.host = host
-        self.config = config
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(self.home) / "gateway.log"
+        # The gateway's own config (openclaw.json), e.g. a model provider for agent turns.
+        # logging.file is always set: the default file under /tmp/openclaw is shared by every
+        # gateway of the user on the machine.
+        self.config = dict(config or {})
+        self.config_path = Path(self.home) / ".openclaw" / "openclaw.json"
 
     @property
     def url(self) -> str:
@@ -94,10 +98,8 @@ class Gateway:
         cmd = self._in_netns([str(binary), "gateway", "run", "--allow-unconfigured", "--port", str(self.port),
                               "--auth", "token", "--token", self.token, "--bind", "lan" if self.netns else "loopback"])
         os.makedirs(self.home, exist_ok=True)
-        if self.config is not None:
-            state = Path(self.home) / ".openclaw"
-            state.mkdir(mode=0o700, exist_ok=True)
-            (state / "openclaw.json").write_text(json.dumps(self.config, indent=2))
+        self.write_config()
+        env["OPENCLAW_CONFIG_PATH"] = str(self.config_path)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
@@ -105,6 +107,12 @@ class Gateway:
         if wait_ready:
             self.wait_ready(timeout)
         return self
+
+    def write_config(self) -> None:
+        config = dict(self.config)
+        config["logging"] = {"file": str(Path(self.home) / "openclaw-file.log"), **config.get("logging", {})}
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(config, indent=2))
 
     def ready(self) -> bool:
         try:
@@ -154,9 +162,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=18789)
     parser.add_argument("--token-file", required=True, help="file holding the gateway token")
+    parser.add_argument("--with-stub-provider", action="store_true",
+                        help="route the default agent to a local stub model provider (scripts/stub_provider.py), "
+                             "so the message probe's agent turns work offline")
+    parser.add_argument("--stub-delay", type=float, default=0.2, help="the stub provider's answer delay (seconds)")
     args = parser.parse_args()
     token = Path(args.token_file).read_text().strip()
-    gw = Gateway(args.port, token)
+    stub = None
+    if args.with_stub_provider:
+        from stub_provider import StubProvider
+        stub = StubProvider(delay=args.stub_delay).start()
+        print(f"stub provider on {stub.base_url}", flush=True)
+    gw = Gateway(args.port, token, config=stub.gateway_config() if stub else None)
     stop = False
 
     def on_signal(*_: object) -> None:
@@ -172,6 +189,8 @@ def main() -> int:
             time.sleep(0.5)
     finally:
         gw.stop()
+        if stub is not None:
+            stub.stop()
     return 0
 
 

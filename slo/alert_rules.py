@@ -164,6 +164,24 @@ def memory_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    if p.source == "plugin":
+        return _message_latency_plugin(cfg, p)
+    # The exporter's message probe: its warm turns (docs/message-probe.md), one series per target.
+    buckets = _sel(f"{names.PROBE_DURATION}_bucket", _exporter(cfg), _eq(names.LABEL_MODULE, "message"),
+                   _eq(names.LABEL_PHASE, names.PHASE_WARM))
+    by = f"{names.LABEL_LE}, {names.LABEL_TARGET}"
+    return _rule(
+        cfg, p, names.ALERT_MESSAGE_LATENCY,
+        f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
+        f"Message turns through {{{{ $labels.target }}}} take {{{{ $value | humanizeDuration }}}} at P{_num(p.quantile * 100)}",
+        f"P{_num(p.quantile * 100)} of the exporter's warm message-probe turns through {{{{ $labels.target }}}} (chat.send "
+        f"to the final answer) over {p.window} is {{{{ $value | humanizeDuration }}}} (alert above {_num(p.threshold)}s "
+        f"for {p.for_}; the article's normal P95 is 800ms). Compare the probe's prepare and model phases: a slow "
+        "model phase is the provider, a slow prepare phase is the gateway.",
+    )
+
+
+def _message_latency_plugin(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     buckets = f"{names.GATEWAY_MESSAGE_DURATION}_bucket"
     by = f"{names.LABEL_LE}, {names.LABEL_JOB}, {names.LABEL_NAMESPACE}"
     return _rule(
@@ -199,20 +217,30 @@ def _probe(cfg: AlertsConfig, module: str, *extra: str) -> str:
     return _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), _eq(names.LABEL_MODULE, module), *extra)
 
 
+# Results of the model and message probes that say nothing about model calls: credentials
+# (OpenClawProbeAuthFailing) and the message probe's own daily cap.
+_NOT_MODEL_RESULTS = "|".join((*names.PROBE_CONFIG_RESULTS, "daily_cap_reached"))
+_MODEL_MODULES = "model|message"
+
+
 def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
-    failed = _probe(cfg, "model", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
-    results = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), _eq(names.LABEL_MODULE, "model"), *_from_labels(names.LABEL_TARGET),
+    counted = f'{names.LABEL_RESULT}!~"{_NOT_MODEL_RESULTS}"'
+    modules = f'{names.LABEL_MODULE}=~"{_MODEL_MODULES}"'
+    failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), modules,
+                  f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_NOT_MODEL_RESULTS}"')
+    total = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), modules, counted)
+    results = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), *_from_labels(names.LABEL_TARGET, names.LABEL_MODULE),
                    f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"')
+    by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}"
     return _rule(
         cfg, p, names.ALERT_MODEL_PROBE_FAILURES,
-        f"sum by({names.LABEL_TARGET}) (rate({failed}[{p.window}]))\n/\n"
-        f"sum by({names.LABEL_TARGET}) (rate({_probe(cfg, 'model', counted)}[{p.window}]))\n> {_num(p.threshold)}",
-        "{{ $value | humanizePercentage }} of model probes of {{ $labels.target }} fail",
-        f"The exporter's model probe of {{{{ $labels.target }}}} failed {{{{ $value | humanizePercentage }}}} of its runs "
-        f"over {p.window} (alert above {_pct(p.threshold)} for {p.for_}; credential failures are excluded, see "
+        f"sum by({by}) (rate({failed}[{p.window}]))\n/\n"
+        f"sum by({by}) (rate({total}[{p.window}]))\n> {_num(p.threshold)}",
+        "{{ $value | humanizePercentage }} of {{ $labels.module }} probes of {{ $labels.target }} fail",
+        f"The exporter's {{{{ $labels.module }}}} probe of {{{{ $labels.target }}}} failed {{{{ $value | humanizePercentage }}}} "
+        f"of its runs over {p.window} (alert above {_pct(p.threshold)} for {p.for_}; credential failures are excluded, see "
         f"{names.ALERT_PROBE_AUTH}). Results: "
-        + _lookup(f"sum by({names.LABEL_RESULT}) (increase({results}[{p.window}]))", "$labels.target",
+        + _lookup(f"sum by({names.LABEL_RESULT}) (increase({results}[{p.window}]))", "$labels.target $labels.module",
                   "{{ .Labels.result }} {{ .Value | humanize }}", "none")
         + ". Check the provider's status and the configured model.",
     )

@@ -30,7 +30,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "pod_restarts": ("threshold_count",),
     "cpu_high": ("threshold_ratio", "window"),
     "memory_high": ("threshold_ratio",),
-    "message_latency": ("quantile", "threshold_seconds", "window"),
+    "message_latency": ("quantile", "threshold_seconds", "window", "source"),
     "model_call_failures": ("threshold_ratio", "window"),
     "model_probe_failures": ("threshold_ratio", "window"),
     "crash_loop": (),
@@ -79,6 +79,11 @@ class AlertParams:
     window: str | None = None
     threshold: float | None = None
     quantile: float | None = None
+    source: str | None = None  # message_latency: "exporter" (the message probe) or "plugin"
+
+
+# message_latency inputs: the exporter's message probe (default) or the diagnostics plugin.
+MESSAGE_LATENCY_SOURCES = ("exporter", "plugin")
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,10 @@ def _threshold(err: Errors, key: str, name: str, value: Any, path: str) -> float
         # The alert reads the histogram's bucket counts: only a bucket bound is exact.
         bounds = ", ".join(str(b) for b in STARTUP_BUCKETS)
         err.add(path, f"must be a bucket bound of {names.POD_STARTUP} ({bounds})")
-    if key == "message_latency" and name == "threshold_seconds" and number not in names.DIAG_DURATION_BUCKETS:
+    if key == "message_latency:exporter" and name == "threshold_seconds" and number not in names.MESSAGE_PROBE_BUCKETS:
+        bounds = ", ".join(f"{b:g}" for b in names.MESSAGE_PROBE_BUCKETS)
+        err.add(path, f"must be a bucket bound of the message probe's {names.PROBE_DURATION} ({bounds})")
+    if key == "message_latency:plugin" and name == "threshold_seconds" and number not in names.DIAG_DURATION_BUCKETS:
         # histogram_quantile() interpolates inside a bucket: only at a bound is "above" exact.
         bounds = ", ".join(f"{b:g}" for b in names.DIAG_DURATION_BUCKETS)
         err.add(path, f"must be a bucket bound of {names.DIAG_MESSAGE_PROCESSED} ({bounds}; the plugin's bounds, assumed)")
@@ -149,7 +157,14 @@ def _alert(err: Errors, key: str, raw: Any, path: str) -> AlertParams:
     if "severity" in body and severity not in names.SEVERITIES:
         err.add(f"{path}.severity", f"must be one of: {', '.join(names.SEVERITIES)}")
     threshold_key = next((p for p in params if p.startswith("threshold_")), None)
+    source = body.get("source")
+    if "source" in body and source not in MESSAGE_LATENCY_SOURCES:
+        err.add(f"{path}.source", f"must be one of: {', '.join(MESSAGE_LATENCY_SOURCES)}")
+        source = MESSAGE_LATENCY_SOURCES[0]
+    if key == "message_latency":
+        key = f"{key}:{source or MESSAGE_LATENCY_SOURCES[0]}"  # the threshold's buckets depend on the source
     return AlertParams(
+        source=source,
         severity=str(severity),
         for_=_duration(err, body["for"], f"{path}.for", zero=True) if "for" in body else "1m",
         window=_duration(err, body["window"], f"{path}.window") if "window" in body else None,

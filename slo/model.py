@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from exporter.conventions import SEVERITY_CRITICAL, SEVERITY_WARNING
 
 # Probe modules the exporter runs (see exporter/probes); an SLI must name one of them.
-MODULES = ("readiness", "websocket", "model", "storage")
+MODULES = ("readiness", "websocket", "model", "message", "storage")
 
 # Rolling SLO periods the window table is scaled for.
 PERIODS = {"7d": 7 * 86400, "28d": 28 * 86400, "30d": 30 * 86400}

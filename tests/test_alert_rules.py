@@ -252,19 +252,32 @@ def test_selectors_of_the_config_select_every_input_by_job(tmp_path):
         assert all(u.startswith(selector + ",") or u == selector for u in uses), (metric, uses)
 
 
-def test_message_latency_threshold_must_be_a_bucket_bound_of_the_plugin(tmp_path):
+def test_message_latency_threshold_must_be_a_bucket_bound_of_its_source(tmp_path):
+    # The exporter's message probe is the default source: its buckets (MESSAGE_PROBE_BUCKETS).
     overrides = tmp_path / "latency.yml"
-    overrides.write_text("alerts:\n  message_latency:\n    threshold_seconds: 3\n")
+    overrides.write_text("alerts:\n  message_latency:\n    threshold_seconds: 3.5\n")
+    with pytest.raises(SpecError) as caught:
+        alert_spec.load(str(overrides))
+    assert caught.value.errors == [
+        "alerts.message_latency.threshold_seconds: must be a bucket bound of the message probe's openclaw_probe_duration_seconds "
+        "(0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60)"]
+    overrides.write_text("alerts:\n  message_latency:\n    source: plug-in\n")
+    with pytest.raises(SpecError) as caught:
+        alert_spec.load(str(overrides))
+    assert caught.value.errors == ["alerts.message_latency.source: must be one of: exporter, plugin"]
+    # The plugin, the optional second source: its histogram's bounds.
+    overrides.write_text("alerts:\n  message_latency:\n    source: plugin\n    threshold_seconds: 3\n")
     with pytest.raises(SpecError) as caught:
         alert_spec.load(str(overrides))
     assert caught.value.errors == [
         "alerts.message_latency.threshold_seconds: must be a bucket bound of openclaw_message_processed_duration_seconds "
         "(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600; the plugin's bounds, assumed)"]
-    overrides.write_text("alerts:\n  message_latency:\n    threshold_seconds: 2.5\n")
+    overrides.write_text("alerts:\n  message_latency:\n    source: plugin\n    threshold_seconds: 2.5\n")
     latency = next(r for g in alert_rules.generate(alert_spec.load(str(overrides))) for r in g.rules
                    if r.alert == names.ALERT_MESSAGE_LATENCY)
     assert latency.expr.endswith("> 2.5")
     assert alert_spec.load().alerts["message_latency"].threshold in names.DIAG_DURATION_BUCKETS
+    assert alert_spec.load().alerts["message_latency"].threshold in names.MESSAGE_PROBE_BUCKETS
 
 
 def test_storage_latency_threshold_must_be_a_bucket_bound_of_the_storage_histogram(tmp_path):

@@ -239,9 +239,19 @@ def _message_buckets(job: str, fast: bool) -> list[dict]:
     ]
 
 
-def test_message_processing_p95_above_5s(tmp_path):
+def _rules_with(tmp_path: Path, overrides: str) -> dict:
+    """The alert rules generated with an overrides file (as `--alerts-config FILE`)."""
+    from slo import alert_rules, alert_spec, render
+    path = tmp_path / "overrides.yml"
+    path.write_text(overrides)
+    return yaml.safe_load(render.rule_file(alert_rules.generate(alert_spec.load(str(path))), "test"))
+
+
+def test_message_processing_p95_above_5s_from_the_plugin(tmp_path):
+    # The plugin is the optional second source (`source: plugin`); its window was 5m.
     alert = names.ALERT_MESSAGE_LATENCY
-    promtool_test(tmp_path, [*_message_buckets("openclaw-gateway", fast=False), *_message_buckets("openclaw-gateway-fast", fast=True)], [
+    rules = _rules_with(tmp_path, "alerts:\n  message_latency:\n    source: plugin\n    window: 5m\n")
+    promtool_test_rules(tmp_path, rules, [*_message_buckets("openclaw-gateway", fast=False), *_message_buckets("openclaw-gateway-fast", fast=True)], [
         ("8m", alert, []),
         ("20m", alert, [fired(
             alert, "warning", {"job": "openclaw-gateway", "namespace": "openclaw"},
@@ -249,6 +259,33 @@ def test_message_processing_p95_above_5s(tmp_path):
             "P95 of openclaw_message_processed_duration_seconds (the gateway's diagnostics plugin, job openclaw-gateway) "
             "over 5m is 9.75s (alert above 5s for 10m; the article's normal P95 is 800ms). Usually the model provider is slow: "
             "compare openclaw_model_call_total and the model probe.",
+        )]),
+    ])
+
+
+def _warm_turns(target: str, slow: bool) -> list[dict]:
+    """The exporter's warm message-probe turns: 2 a minute, all under 1 s, or 1 in 4 over 5 s."""
+    labels = {"target": target, "module": "message", "phase": names.PHASE_WARM}
+    metric = names.PROBE_DURATION + "_bucket"
+    under = "0+1.5x90" if slow else "0+2x90"
+    return [
+        exporter(metric, {**labels, "le": "1.0"}, under),
+        exporter(metric, {**labels, "le": "5.0"}, under),
+        exporter(metric, {**labels, "le": "10.0"}, "0+2x90"),
+        exporter(metric, {**labels, "le": "+Inf"}, "0+2x90"),
+    ]
+
+
+def test_message_latency_reads_the_exporters_warm_message_turns_by_default(tmp_path):
+    alert = names.ALERT_MESSAGE_LATENCY
+    promtool_test(tmp_path, [*_warm_turns("gw", slow=True), *_warm_turns("gw-fast", slow=False)], [
+        ("5m", alert, []),  # above 5 s at once, but the `for` of 10m is not over
+        ("30m", alert, [fired(
+            alert, "warning", {"target": "gw"},
+            "Message turns through gw take 9s at P95",
+            "P95 of the exporter's warm message-probe turns through gw (chat.send to the final answer) over 1h is 9s "
+            "(alert above 5s for 10m; the article's normal P95 is 800ms). Compare the probe's prepare and model phases: "
+            "a slow model phase is the provider, a slow prepare phase is the gateway.",
         )]),
     ])
 
@@ -276,6 +313,8 @@ def test_gateway_model_call_failures_above_5_percent_page(tmp_path):
 
 
 def test_model_probe_failures_above_5_percent_page_but_credentials_do_not_count(tmp_path):
+    # Reads the model and the message probes, by target and module (the module label is new
+    # with the message probe: the alert says which probe sees the failures).
     alert = names.ALERT_MODEL_PROBE_FAILURES
     attempts = names.PROBE_ATTEMPTS_TOTAL
     promtool_test(tmp_path, [
@@ -283,10 +322,20 @@ def test_model_probe_failures_above_5_percent_page_but_credentials_do_not_count(
         exporter(attempts, {"target": "gw", "module": "model", "result": "model_not_found"}, "0+1x60"),
         exporter(attempts, {"target": "gw2", "module": "model", "result": "success"}, "0+1x60"),
         exporter(attempts, {"target": "gw2", "module": "model", "result": "auth_failed"}, "0+1x60"),
+        exporter(attempts, {"target": "gw", "module": "message", "result": "success"}, "0+1x60"),
+        exporter(attempts, {"target": "gw", "module": "message", "result": "rate_limited"}, "0+1x60"),
+        # The message probe's own daily cap says nothing about model calls.
+        exporter(attempts, {"target": "gw2", "module": "message", "result": "success"}, "0+1x60"),
+        exporter(attempts, {"target": "gw2", "module": "message", "result": "daily_cap_reached"}, "0+1x60"),
     ], [
         ("8m", alert, []),
         ("45m", alert, [fired(
-            alert, "critical", {"target": "gw"},
+            alert, "critical", {"target": "gw", "module": "message"},
+            "50% of message probes of gw fail",
+            "The exporter's message probe of gw failed 50% of its runs over 30m (alert above 5% for 10m; credential failures "
+            "are excluded, see OpenClawProbeAuthFailing). Results: rate_limited 30. Check the provider's status and the configured model.",
+        ), fired(
+            alert, "critical", {"target": "gw", "module": "model"},
             "50% of model probes of gw fail",
             "The exporter's model probe of gw failed 50% of its runs over 30m (alert above 5% for 10m; credential failures "
             "are excluded, see OpenClawProbeAuthFailing). Results: model_not_found 30. Check the provider's status and the configured model.",

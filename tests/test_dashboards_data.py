@@ -30,8 +30,11 @@ WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")
 PROBE_PHASES = {c.MODULE_READINESS: ("connect", "first_byte", c.PHASE_TOTAL),
                 c.MODULE_WEBSOCKET: ("connect", "challenge", "handshake", "rpc", c.PHASE_TOTAL),
                 c.MODULE_MODEL: (c.PHASE_CATALOG, c.PHASE_GATEWAY_CATALOG, c.PHASE_FIRST_BYTE, c.PHASE_COMPLETION,
-                                 c.PHASE_TOTAL)}
-PROBE_FAILURES = {c.MODULE_READINESS: "not_ready", c.MODULE_WEBSOCKET: "timeout", c.MODULE_MODEL: "model_not_found"}
+                                 c.PHASE_TOTAL),
+                c.MODULE_MESSAGE: (c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL, c.PHASE_COMPLETE, c.PHASE_WARM,
+                                   c.PHASE_COLD, c.PHASE_TOTAL)}
+PROBE_FAILURES = {c.MODULE_READINESS: "not_ready", c.MODULE_WEBSOCKET: "timeout", c.MODULE_MODEL: "model_not_found",
+                  c.MODULE_MESSAGE: "rate_limited"}
 
 Value = Callable[[int], float]  # sample number -> value
 
@@ -81,8 +84,10 @@ def probe_series(s: Samples) -> None:
         for phase in phases:
             s.histogram(c.PROBE_DURATION, {**tm, c.LABEL_PHASE: phase}, (0.05, 0.25, 1, 5), 4)
             for q in ("0.5", "0.95", "0.99"):
-                s.add(c.PROBE_LATENCY, {**tm, c.LABEL_PHASE: phase, c.LABEL_WINDOW: "5m", c.LABEL_QUANTILE: q},
-                      const(0.01 + float(q) / 10))
+                # The message module's panels read the 1h window (a turn every few minutes).
+                for window in ("5m", "1h") if module == c.MODULE_MESSAGE else ("5m",):
+                    s.add(c.PROBE_LATENCY, {**tm, c.LABEL_PHASE: phase, c.LABEL_WINDOW: window, c.LABEL_QUANTILE: q},
+                          const(0.01 + float(q) / 10))
     s.add(c.GATEWAY_READY, target, const(1))
     s.add(c.GATEWAY_READINESS_FAILING, {**target, c.LABEL_SUBSYSTEM: "plugin-reload"}, const(1))
     for name, v in ((c.GATEWAY_EVENT_LOOP_DELAY_P99, 0.02), (c.GATEWAY_EVENT_LOOP_DELAY_MAX, 0.03),
@@ -100,6 +105,7 @@ def model_series(s: Samples) -> None:
     calls = {**target, c.LABEL_PROVIDER: "bailian", c.LABEL_MODEL: "qwen3.5-plus"}
     s.add(c.MODEL_SYNTHETIC_CALLS_TOTAL, calls, counter(1))
     s.add(c.MODEL_SYNTHETIC_CAP_REMAINING, calls, const(50))
+    s.add(c.MESSAGE_CAP_REMAINING, target, const(200))
     s.add(c.MODEL_GATEWAY_LISTED, {**target, c.LABEL_MODEL: "bailian/qwen3.5-plus"}, const(1))
     s.add(c.MODEL_PROVIDER_POSTPONED_UNTIL, {**target, c.LABEL_PROVIDER: "bailian"}, lambda i: s.times[i] + 30)
 

@@ -160,3 +160,39 @@ def test_demo_prints_a_working_probe_command_and_cleans_up(tmp_path, stop_signal
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+
+
+@pytest.mark.gateway
+def test_demo_with_message_shows_the_message_probe_percentiles_beside_the_article(tmp_path):
+    # WITH_MESSAGE=1: the gateway's default agent talks to the local stub provider and the
+    # exporter runs the message probe every 20 s; the demo prints warm P50/P95/P99.
+    if gateway_bin() is None:
+        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    gateway_port, exporter_port = free_port(), free_port()
+    env = dict(os.environ, GATEWAY_PORT=str(gateway_port), LISTEN=f"127.0.0.1:{exporter_port}",
+               PYTHON=sys.executable, OPENCLAW_CACHE=str(CACHE), TMPDIR=str(tmp_path), WITH_MESSAGE="1")
+    proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "demo.sh")], cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    pgid = proc.pid
+    out = Output(proc)
+    try:
+        out.wait_for(r"^Ctrl-C stops", proc, STARTUP_TIMEOUT)
+        stub_url = out.wait_for(r"^message: +probe every 20 s .* stub provider (http://127\.0\.0\.1:\d+/v1)$", proc, 10).group(1)
+        line = out.wait_for(r"^message: +warm turn P50 / P95 / P99: (\d+) ms / (\d+) ms / (\d+) ms +\(article: 200 / 800 / 1500 ms\)$",
+                            proc, 150)
+        p50, p95, p99 = (int(v) for v in line.groups())
+        assert 0 < p50 <= p95 <= p99 < 15000
+        with urllib.request.urlopen(f"http://127.0.0.1:{exporter_port}/metrics", timeout=10) as resp:
+            metrics = resp.read().decode()
+        assert 'openclaw_probe_attempts_total{target="gateway",module="message",result="success"}' in metrics
+        os.killpg(pgid, signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+        assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+        # The stub provider lived in the gateway wrapper: its port is closed now.
+        with pytest.raises(OSError):
+            urllib.request.urlopen(stub_url + "/models", timeout=2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(pgid, signal.SIGKILL)
+            proc.wait(timeout=10)

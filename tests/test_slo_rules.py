@@ -113,7 +113,7 @@ def test_exporter_selector_is_a_parameter_and_never_reads_operator_target_labels
 
 def test_disabled_slo_is_validated_but_not_generated():
     loaded = spec.load()
-    assert loaded.disabled == ("model-catalog-availability", "storage-availability")
+    assert loaded.disabled == ("model-catalog-availability", "storage-availability", "message-latency")
     assert all("model" not in g.name for g in rules.generate(loaded))
     text = ("apiVersion: openclaw-slo/v1\nslos:\n- name: mo\n  enabled: 'no'\n  objective: 99\n"
             "  sli: {kind: availability, module: model}\n")

@@ -28,7 +28,7 @@ def test_default_spec_ships_three_gateway_slos_and_the_model_slo_opt_in():
     # The shipped exporter config runs no model probe: its SLO would fire input-missing.
     assert [s.name for s in loaded.slos] == ["websocket-availability", "readiness-availability", "websocket-handshake-latency"]
     # The storage SLO is opt-in too (it needs the storage sidecar: docs/storage.md).
-    assert loaded.disabled == ("model-catalog-availability", "storage-availability")
+    assert loaded.disabled == ("model-catalog-availability", "storage-availability", "message-latency")
     assert loaded.source == "slo/specs/openclaw-gateway.yml"
     # A user who runs the model probe flips `enabled` and gets all four.
     text = spec.resources.files("slo").joinpath("specs/openclaw-gateway.yml").read_text()

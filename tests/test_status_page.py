@@ -245,7 +245,7 @@ async def test_api_status_json_and_pages_over_http(tmp_path):
         assert view["pods"] == {"enabled": False, "error": None, "rows": []}
         assert view["config"]["reload_ok"] is True and view["config"]["targets"] == 1
         probe = view["probes"][0]
-        assert set(probe) == {"target", "module", "url", "interval_seconds", "status", "result", "message",
+        assert set(probe) == {"target", "module", "url", "interval_seconds", "cost", "status", "result", "message",
                               "last_time", "age_seconds", "latency_seconds", "latency_window", "gateway_version",
                               "sparkline"}
         assert (probe["target"], probe["module"], probe["status"], probe["result"]) == ("gw", "readiness", "FAIL", "refused")

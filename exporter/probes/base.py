@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
 import aiohttp
 
-from exporter.conventions import RESULT_SUCCESS
+from exporter.conventions import MESSAGE_PROBE_BUCKETS, RESULT_SUCCESS
 from exporter.fields import Field
 
 if TYPE_CHECKING:
@@ -33,8 +33,8 @@ log = logging.getLogger("exporter.probe")
 # target and phase in Prometheus, and the exporter's own percentiles are exact anyway.
 FAST_BUCKETS = (0.005, 0.01, 0.015, 0.025, 0.045, 0.075, 0.12, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Model calls: article P50 1.2 s, P95 3.5 s, P99 5.8 s.
-MODEL_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0,
-                 20.0, 30.0, 45.0, 60.0)
+# The message module uses them too (conventions.MESSAGE_PROBE_BUCKETS, read by its alert/SLO).
+MODEL_BUCKETS = MESSAGE_PROBE_BUCKETS
 
 
 # Results every prober can end with: success, the reasons classify_exception maps network

@@ -573,6 +573,14 @@ class GatewayClient:
         request_id = await self._send(method, params, connect)
         return await self._response(request_id, method, connect)
 
+    async def send(self, method: str, params: dict[str, Any] | None = None) -> str:
+        """Send one request without waiting; returns its id (the caller reads the frames)."""
+        return await self._send(method, params)
+
+    async def next_frame(self) -> dict[str, Any]:
+        """The next protocol frame (response or event), for callers that follow a run's events."""
+        return await self._frame()
+
     async def _send(self, method: str, params: dict[str, Any] | None, connect: bool = False) -> str:
         request_id = f"{'c' if connect else 'r'}{next(self._ids)}"
         await self._ws.send_str(json.dumps({"type": "req", "id": request_id, "method": method, "params": params or {}}))
