@@ -83,7 +83,9 @@ def replay(path: Path, minutes: int, each_minute: Callable[[int], None] = lambda
                 state, labels = ProbeState(), SIDECAR_REPLACED
                 scrapes = [None] * minute
             if minute == 0 or minute == restart_at:
-                state.ensure("gw", "storage", prober.buckets, results=prober.results)  # as app.py does
+                # As app.py does: the module's detail setting (storage's default: on), then its results at 0.
+                state.set_detail({("gw", m.name) for m in target.modules.values() if m.detail})
+                state.ensure("gw", "storage", prober.buckets, results=prober.results)
             each_minute(minute)
             outcome = await run_probe(target, target.modules["storage"], Redactor(), None)
             state.record(outcome, prober.buckets, now=time.time())
