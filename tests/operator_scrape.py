@@ -63,6 +63,26 @@ def sanitize_label_name(name: str) -> str:
     """Prometheus' strutil.SanitizeLabelName: every character outside [a-zA-Z0-9_] becomes `_`."""
     return re.sub(r"[^a-zA-Z0-9_]", "_", name)
 
+def selector_relabelings(selector: dict[str, Any], meta: str) -> list[dict[str, Any]]:
+    """The keep/drop relabelings the Operator generates for a label selector, on the labels of
+    the discovered Service (meta `__meta_kubernetes_service`) or Pod (`__meta_kubernetes_pod`)."""
+    rules: list[dict[str, Any]] = []
+    for key in sorted(selector.get("matchLabels") or {}):
+        k = sanitize_label_name(key)
+        rules.append({"action": "keep", "source_labels": [f"{meta}_label_{k}", f"{meta}_labelpresent_{k}"],
+                      "regex": f"({selector['matchLabels'][key]});true"})
+    for exp in selector.get("matchExpressions") or []:
+        k = sanitize_label_name(exp["key"])
+        both = [f"{meta}_label_{k}", f"{meta}_labelpresent_{k}"]
+        present = [f"{meta}_labelpresent_{k}"]
+        values = "|".join(exp.get("values") or [])
+        rules.append({"In": {"action": "keep", "source_labels": both, "regex": f"({values});true"},
+                      "NotIn": {"action": "drop", "source_labels": both, "regex": f"({values});true"},
+                      "Exists": {"action": "keep", "source_labels": present, "regex": "true"},
+                      "DoesNotExist": {"action": "drop", "source_labels": present, "regex": "true"}}[exp["operator"]])
+    return rules
+
+
 
 def _relabel(rc: dict[str, Any], where: str) -> dict[str, Any]:
     """A monitoringv1.RelabelConfig (camelCase) as Prometheus config, in the Operator's key order."""
@@ -134,20 +154,7 @@ def service_monitor_scrape_configs(monitor: dict[str, Any], namespace: str | Non
                 cfg[dst] = ep[src]
 
         rl: list[dict[str, Any]] = [{"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"}]
-        for key in sorted(selector.get("matchLabels") or {}):
-            k = sanitize_label_name(key)
-            rl.append({"action": "keep",
-                       "source_labels": [f"__meta_kubernetes_service_label_{k}", f"__meta_kubernetes_service_labelpresent_{k}"],
-                       "regex": f"({selector['matchLabels'][key]});true"})
-        for exp in selector.get("matchExpressions") or []:
-            k = sanitize_label_name(exp["key"])
-            both = [f"__meta_kubernetes_service_label_{k}", f"__meta_kubernetes_service_labelpresent_{k}"]
-            present = [f"__meta_kubernetes_service_labelpresent_{k}"]
-            values = "|".join(exp.get("values") or [])
-            rl.append({"In": {"action": "keep", "source_labels": both, "regex": f"({values});true"},
-                       "NotIn": {"action": "drop", "source_labels": both, "regex": f"({values});true"},
-                       "Exists": {"action": "keep", "source_labels": present, "regex": "true"},
-                       "DoesNotExist": {"action": "drop", "source_labels": present, "regex": "true"}}[exp["operator"]])
+        rl += selector_relabelings(selector, "__meta_kubernetes_service")
         if ep.get("port"):
             rl.append({"action": "keep", "source_labels": [f"{prefix}port_name"], "regex": ep["port"]})
         elif ep.get("targetPort") is not None:
@@ -367,20 +374,7 @@ def pod_monitor_scrape_configs(monitor: dict[str, Any], namespace: str | None = 
         rl: list[dict[str, Any]] = [{"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"}]
         if ep.get("filterRunning", True):
             rl.append({"action": "drop", "source_labels": ["__meta_kubernetes_pod_phase"], "regex": "(Failed|Succeeded)"})
-        for key in sorted(selector.get("matchLabels") or {}):
-            k = sanitize_label_name(key)
-            rl.append({"action": "keep",
-                       "source_labels": [f"__meta_kubernetes_pod_label_{k}", f"__meta_kubernetes_pod_labelpresent_{k}"],
-                       "regex": f"({selector['matchLabels'][key]});true"})
-        for exp in selector.get("matchExpressions") or []:
-            k = sanitize_label_name(exp["key"])
-            both = [f"__meta_kubernetes_pod_label_{k}", f"__meta_kubernetes_pod_labelpresent_{k}"]
-            present = [f"__meta_kubernetes_pod_labelpresent_{k}"]
-            values = "|".join(exp.get("values") or [])
-            rl.append({"In": {"action": "keep", "source_labels": both, "regex": f"({values});true"},
-                       "NotIn": {"action": "drop", "source_labels": both, "regex": f"({values});true"},
-                       "Exists": {"action": "keep", "source_labels": present, "regex": "true"},
-                       "DoesNotExist": {"action": "drop", "source_labels": present, "regex": "true"}}[exp["operator"]])
+        rl += selector_relabelings(selector, "__meta_kubernetes_pod")
         if ep.get("port"):
             rl.append({"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_name"], "regex": ep["port"]})
         elif ep.get("portNumber"):
