@@ -133,8 +133,19 @@ async def test_remote_message_pairs_with_write_scope_then_runs_a_turn(remote, tm
     assert any(re.search(r"scopes=operator\.read,operator\.write( |$)", line) for line in after.logs), after.logs
     assert stub.calls == calls + 1  # the stub saw exactly this turn
 
-    device_token = next(iter(json.loads((tmp_path / "device-tokens.json").read_text())["tokens"].values()))["token"]
-    for outcome in (before, after):
+    [(key, entry)] = json.loads((tmp_path / "device-tokens.json").read_text())["tokens"].items()
+    assert key == f"gw|{identity.device_id}|operator" and set(entry["scopes"]) == {"operator.read", "operator.write"}
+    device_token = entry["token"]
+
+    # 4. Without the shared token the device token alone carries the write scope: another turn.
+    doc = cfg_doc(gw, tmp_path, identity_file)
+    del doc["targets"][0]["token_env"]
+    alone = await probe_once(parse_config(doc), "message", redactor)
+    assert alone.result == "success", alone.message
+    assert any("auth=device-token" in line for line in alone.logs), alone.logs
+    assert stub.calls == calls + 2
+
+    for outcome in (before, after, alone):
         text = everything(outcome)
         assert gw.token not in text and device_token not in text
         for secret in identity.secrets():
@@ -177,5 +188,12 @@ async def test_remote_device_paired_for_read_must_approve_the_write_upgrade(remo
     turn = await probe_once(cfg, "message")
     assert turn.result == "success", turn.message
     assert stub.calls == calls + 1
-    # The websocket module keeps working with the widened approval.
+    # The websocket module keeps working with the widened approval, and after its connect the
+    # device token alone (no shared token) still runs a turn.
     assert (await probe_once(cfg, "websocket")).result == "success"
+    doc = cfg_doc(gw, tmp_path, identity_file)
+    del doc["targets"][0]["token_env"]
+    alone = await probe_once(parse_config(doc), "message")
+    assert alone.result == "success", alone.message
+    assert any("auth=device-token" in line for line in alone.logs), alone.logs
+    assert stub.calls == calls + 2
