@@ -1,7 +1,7 @@
 """A local OpenAI-compatible model provider for the message probe's tests and `make demo`.
 
 The real gateway is configured with it (``models.providers.stub`` with ``baseUrl``
-``http://127.0.0.1:PORT/v1``, ``api: "openai-completions"``); it answers streamed chat
+``http://127.0.0.1:PORT/v1``, or ``host``'s address, ``api: "openai-completions"``); it answers streamed chat
 completions after ``delay`` seconds, or plays one fault: ``model_not_found`` (404 naming the
 model), ``rate_limited`` (429), ``server_error`` (500), ``hang`` (never answers) or
 ``stopped`` (the port refuses connections). It counts every upstream call, so tests can prove
@@ -28,8 +28,11 @@ MODES = ("ok", "model_not_found", "rate_limited", "server_error", "hang", "stopp
 
 
 class StubProvider:
-    def __init__(self, port: int = 0, delay: float = 0.05, model: str = MODEL) -> None:
-        self.port = port or _free_port()
+    def __init__(self, port: int = 0, delay: float = 0.05, model: str = MODEL, host: str = "127.0.0.1") -> None:
+        # host: the address to listen on; loopback unless a test's gateway runs in a network
+        # namespace and must reach the stub on the host end of the veth pair (tests/netns.py).
+        self.host = host
+        self.port = port or _free_port(host)
         self.delay = delay
         self.model = model
         self.mode = "ok"
@@ -42,7 +45,7 @@ class StubProvider:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"http://{self.host}:{self.port}/v1"
 
     def gateway_config(self, name: str = "stub") -> dict[str, Any]:
         """The gateway config fragment that routes the default agent to this provider."""
@@ -131,7 +134,7 @@ class StubProvider:
         app.router.add_post("/v1/chat/completions", self._completions)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await self._site.start()
 
     async def _stop_site(self) -> None:
@@ -160,9 +163,9 @@ class StubProvider:
         self.stop()
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 

@@ -308,13 +308,15 @@ class GatewayClient:
         self.hello: Hello | None = None
 
     @classmethod
-    async def open(cls, target: Any, settings: Any, run: ProbeRun, need_scopes: tuple[str, ...] = ()) -> "GatewayClient":
+    async def open(cls, target: Any, settings: Any, run: ProbeRun, need_scopes: tuple[str, ...] = (),
+                   scopes_setting: str = "websocket.scopes") -> "GatewayClient":
         """Connect, read the challenge, send `connect`, and wait for hello-ok.
 
         With a device identity (config `device:`) the challenge is signed with the v3 payload;
         a gateway that rejects that signature gets one more connection signed with v2 (and v2
         from then on). ``need_scopes``: what the caller will call needs; hello-ok granting less
-        ends the probe with `scope_missing` naming them."""
+        ends the probe with `scope_missing` naming them (and ``scopes_setting``, the config key
+        that requests them)."""
         device = getattr(target, "device", None)
         version = 2 if device is not None and _V2_ONLY.get(target.name) == device.identity.device_id else 3
         try:
@@ -326,13 +328,13 @@ class GatewayClient:
             _V2_ONLY[target.name] = device.identity.device_id
             client = await cls._open(target, settings, run, 2)
         try:
-            client._require(need_scopes, device)
+            client._require(need_scopes, device, scopes_setting)
         except BaseException:
             await client.close()
             raise
         return client
 
-    def _require(self, need: tuple[str, ...], device: Any) -> None:
+    def _require(self, need: tuple[str, ...], device: Any, scopes_setting: str = "websocket.scopes") -> None:
         assert self.hello is not None
         missing = missing_scopes(self.hello.scopes, need)
         if not missing:
@@ -345,7 +347,7 @@ class GatewayClient:
         else:
             why = (f"device {device.identity.device_id[:16]}... is approved without them: approve the scope "
                    "upgrade (`openclaw devices list`, `openclaw devices approve <requestId>`) or request them in "
-                   "websocket.scopes")
+                   f"{scopes_setting}")
         raise ProbeFailure("scope_missing", f"the gateway granted scopes [{granted}], which lack "
                            f"{', '.join(missing)} needed by this module; {why}")
 

@@ -66,6 +66,11 @@ RUN_RESULTS = ("model_not_found", "rate_limited", "provider_error", "provider_re
 RESULTS = tuple(dict.fromkeys(COMMON_RESULTS + gateway_client.RESULTS + RUN_RESULTS))
 
 DEFAULT_SESSION_KEY = "agent:main:openclaw-exporter-probe"
+# chat.send (and the roll's sessions.patch/delete) need operator.write, which covers the roll's
+# sessions.describe (operator.read). Off loopback a client without an approved device identity
+# is granted no scopes: checked at hello-ok, so that is `scope_missing` naming the scope, not a
+# `forbidden` chat.send after a roll that could not even read the session.
+NEEDED_SCOPES = ("operator.write",)
 CAP_FILE = "message-cap.json"
 # Time kept before the runner's deadline to abort the run and close the socket.
 ABORT_MARGIN = 1.0
@@ -378,7 +383,8 @@ async def probe(target: Any, settings: MessageSettings, run: ProbeRun) -> None:
         raise ProbeFailure("daily_cap_reached", f"daily_cap of {settings.daily_cap} turns reached for today (UTC); "
                            "no turn sent")
     try:
-        client = await GatewayClient.open(target, settings, run)
+        client = await GatewayClient.open(target, settings, run, need_scopes=NEEDED_SCOPES,
+                                          scopes_setting="message.scopes")
         try:
             if state.turns_since_roll is None or state.turns_since_roll >= settings.roll_every:
                 with run.phase("roll"):
