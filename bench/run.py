@@ -45,7 +45,7 @@ from exporter import __version__ as EXPORTER_VERSION  # noqa: E402
 from exporter import conventions as c  # noqa: E402
 from exporter.probes import PROBERS  # noqa: E402
 
-BUDGET_SECONDS = 620.0
+BUDGET_SECONDS = 800.0  # the message rows (M1/M2) take ~150 s of it
 DOCS = ROOT / "docs"
 E2E_RESULT = ROOT / "test-artifacts" / "e2e-time-to-page.json"  # written by tests/test_e2e.py (make e2e)
 QS = (0.5, 0.95, 0.99)
@@ -637,6 +637,32 @@ def row_gateway(b: Bench, report: Report) -> None:
         gw.stop()
 
 
+def row_message(b: Bench, report: Report) -> None:
+    """Rows M1/M2: one message-probe turn through the real gateway to a stub provider, measured by
+    scripts/bench_message.py in its own process (20 warm turns, then a cold one after 65 s idle)."""
+    from gateway import gateway_bin  # scripts/gateway.py
+    if gateway_bin() is None:
+        report.add(Row("M1", "Message turn: gateway overhead per turn", "real gateway + stub provider",
+                       "not measured (gateway not installed: scripts/install-gateway.sh)", "-"))
+        return
+    warm = 5 if b.quick else 20
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_message.py"), "--warm", str(warm), "--idle", "65"],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench_message.py failed ({done.returncode}): {(done.stdout + done.stderr)[-300:]}")
+    data = json.loads(done.stdout[done.stdout.index("{"):])
+    report.raw["message"] = data
+    w, c = data["warm"], data["cold"]
+    report.add(Row("M1", f"Message turn, gateway overhead per turn (chat.send -> final, minus the provider's "
+                         f"{data['stub_delay_s']:g} s): warm / cold", "real gateway + stub provider",
+                   f"warm {w['gateway_overhead_median_s']:.3f} s median (max {w['gateway_overhead_max_s']:.3f}, n={w['turns']}); "
+                   f"cold {c['gateway_overhead_median_s']:.2f} s median (max {c['gateway_overhead_max_s']:.2f}, n={c['turns']})", "-"))
+    report.add(Row("M2", "Message probe: exporter CPU per probe (connect, handshake, chat.send, events to final) / "
+                         "gateway CPU per turn", "real gateway + stub provider",
+                   f"exporter {w['exporter_cpu_per_probe_ms']:g} ms warm, {c['exporter_cpu_per_probe_ms']:g} ms cold; "
+                   f"gateway {w['gateway_cpu_per_turn_s']:g} CPU-s warm, {c['gateway_cpu_per_turn_s']:g} CPU-s cold", "-"))
+
+
 def row_time_to_page(report: Report) -> None:
     if not E2E_RESULT.exists():
         report.add(Row("6", "Time-to-page (end-to-end test)", "file", "not measured yet", "-",
@@ -1007,6 +1033,7 @@ def main(argv: list[str] | None = None) -> int:
         (70, "row 4 percentile accuracy", lambda: row_accuracy(bench, report)),
         (25, "row 5 alone run", lambda: alone.extend(row_alone(bench, report))),
         (100, "row S real gateway", lambda: row_gateway(bench, report)),
+        (150, "rows M message turn", lambda: row_message(bench, report)),
         (15, "profile: readiness probing", lambda: profile_probing(bench, report, "readiness", 50, 12, True)),
         (15, "profile: WebSocket probing", lambda: profile_probing(bench, report, "websocket", 20, 10, False)
          if "websocket" in PROBERS else None),
@@ -1033,7 +1060,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.procs.stop_all()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    order = {k: i for i, k in enumerate(["1", "1b", "2", "3.100a", "3.100b", "3.100c", "3.1000a", "3.1000b", "3.1000c", "4", "5", "6", "7", "8", "S1", "S1b", "S2", "!"])}
+    order = {k: i for i, k in enumerate(["1", "1b", "2", "3.100a", "3.100b", "3.100c", "3.1000a", "3.1000b", "3.1000c", "4", "5", "6", "7", "8", "S1", "S1b", "S2", "M1", "M2", "!"])}
     report.rows.sort(key=lambda r: order.get(r.key, 99))
     wall = bench.elapsed()
     print()
