@@ -142,8 +142,4 @@ for _ in range(120):
     time.sleep(1)
 PY
 fi
-# Stay until Ctrl-C/SIGTERM (the traps stop everything, exit 130/143) or until the exporter exits
-# by itself. Short foreground sleeps, not `wait "$exporter_pid"`: a Ctrl-C reaches the exporter too,
-# and when it stopped cleanly before this shell ran its trap, the demo ended with status 0.
-while kill -0 "$exporter_pid" 2>/dev/null; do sleep 0.5; done
 wait "$exporter_pid"

@@ -87,6 +87,13 @@ class Output:
 
 
 @pytest.mark.gateway
+def _as_from_a_terminal() -> None:
+    """The demo as a terminal starts it: SIGINT at its default. A test runner started in the
+    background (`make test &`, a CI job) may inherit SIGINT ignored, and bash cannot trap a signal
+    ignored on entry, so Ctrl-C would reach only the exporter and the demo would exit 0."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_demo_prints_a_working_probe_command_and_cleans_up(tmp_path, stop_signal):
     if gateway_bin() is None:
@@ -96,7 +103,7 @@ def test_demo_prints_a_working_probe_command_and_cleans_up(tmp_path, stop_signal
                PYTHON=sys.executable, OPENCLAW_CACHE=str(CACHE), TMPDIR=str(tmp_path))
     proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "demo.sh")], cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_as_from_a_terminal)
     pgid = proc.pid  # start_new_session: the script leads its own process group
     out = Output(proc)
     gateway_pid = None
@@ -173,7 +180,7 @@ def test_demo_with_message_shows_the_message_probe_percentiles_beside_the_articl
                PYTHON=sys.executable, OPENCLAW_CACHE=str(CACHE), TMPDIR=str(tmp_path), WITH_MESSAGE="1")
     proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "demo.sh")], cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_as_from_a_terminal)
     pgid = proc.pid
     out = Output(proc)
     try:
