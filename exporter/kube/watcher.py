@@ -64,17 +64,23 @@ class _Loop:
     listed_at: float = 0.0
 
 
-class PodWatcher:
-    """Keeps a KubeState current from the API server; read it via snapshot() or collector().
+class ListWatcher:
+    """The list/watch/410-relist machinery, one daemon thread per loop; subclasses say which
+    loops to run (``_loops``) and where errors and syncs go. PodWatcher and the fleet
+    discovery (exporter/discovery/watcher.py) are its two users.
 
-    ``api_client``: an already configured client (tests, or the lead's own); otherwise one is
-    built in start() from in-cluster config or kubeconfig/context (raising
-    ``kubernetes.config.ConfigException`` if neither is usable).
+    ``config``: anything with the connection and timing fields of KubernetesConfig.
+    ``api_client``: an already configured client (tests); otherwise one is built in start()
+    from in-cluster config or kubeconfig/context (raising ``kubernetes.config.ConfigException``
+    if neither is usable).
     """
+
+    # Said with a 401/403, so the operator knows which RBAC file to look at.
+    rbac_hint = ""
 
     def __init__(
         self,
-        config: KubernetesConfig,
+        config: Any,
         api_client: k8s.ApiClient | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -84,65 +90,34 @@ class PodWatcher:
         self._owns_client = api_client is None
         self._clock = clock
         self._rng = rng or random.Random()
-        self._state = KubeState(clock)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._active: dict[str, Any] = {}  # loop name -> open watch response, aborted by stop()
         self._active_lock = threading.Lock()
 
+    # --- what subclasses provide ------------------------------------------------------------
+    def _loops(self, api_client: k8s.ApiClient) -> list[_Loop]:
+        raise NotImplementedError
+
+    def _record_error(self, resource: str, kind: str) -> None:
+        raise NotImplementedError
+
+    def _mark_synced(self, resource: str) -> None:
+        raise NotImplementedError
+
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         if self._threads:
-            raise RuntimeError("PodWatcher already started")
-        if not self._config.enabled:  # nothing to watch, and no credentials needed
-            log.info("kubernetes watcher disabled (kubernetes.enabled: false)")
-            return
+            raise RuntimeError(f"{type(self).__name__} already started")
         if self._api_client is None:
             self._api_client = self._load_client()
-        api = k8s.CoreV1Api(self._api_client)
-        loops = [
-            _Loop(
-                name=f"pods {sel.namespace} {sel.label_selector}",
-                resource=RESOURCE_PODS,
-                list_fn=api.list_namespaced_pod,
-                kwargs={"namespace": sel.namespace, "label_selector": sel.label_selector},
-                on_list=lambda items, scope=f"{sel.namespace}/{sel.label_selector}":
-                    self._state.replace_pods(scope, items),
-                on_event=lambda t, obj, scope=f"{sel.namespace}/{sel.label_selector}":
-                    self._state.apply_pod_event(scope, t, obj),
-            )
-            for sel in self._config.selectors
-        ] + [
-            _Loop(
-                name=f"events {ns}",
-                resource=RESOURCE_EVENTS,
-                list_fn=api.list_namespaced_event,
-                # Only Pod events; the state keeps those of watched pods.
-                kwargs={"namespace": ns, "field_selector": "involvedObject.kind=Pod"},
-                on_list=lambda items, ns=ns: self._state.replace_events(ns, items),
-                on_event=lambda t, obj, ns=ns: self._state.apply_event(ns, t, obj),
-            )
-            for ns in self._config.namespaces
-        ]
-        # Backups: the CronJobs and their Jobs (same labels on the jobTemplate), read-only.
-        batch = k8s.BatchV1Api(self._api_client)
-        for sel in self._config.backups:
-            scope = f"{sel.namespace}/{sel.label_selector}"
-            kwargs = {"namespace": sel.namespace, "label_selector": sel.label_selector}
-            loops += [
-                _Loop(name=f"cronjobs {sel.namespace} {sel.label_selector}", resource=RESOURCE_CRONJOBS,
-                      list_fn=batch.list_namespaced_cron_job, kwargs=kwargs,
-                      on_list=lambda items, scope=scope: self._state.replace_cronjobs(scope, items),
-                      on_event=lambda t, obj, scope=scope: self._state.apply_cronjob_event(scope, t, obj)),
-                _Loop(name=f"jobs {sel.namespace} {sel.label_selector}", resource=RESOURCE_JOBS,
-                      list_fn=batch.list_namespaced_job, kwargs=kwargs,
-                      on_list=lambda items, scope=scope: self._state.replace_jobs(scope, items),
-                      on_event=lambda t, obj, scope=scope: self._state.apply_job_event(scope, t, obj)),
-            ]
-        for loop in loops:
-            t = threading.Thread(target=self._run, args=(loop,), name=f"kube-watch {loop.name}", daemon=True)
-            self._threads.append(t)
-            t.start()
+        for loop in self._loops(self._api_client):
+            self._spawn(f"kube-watch {loop.name}", self._run, loop)
+
+    def _spawn(self, name: str, target: Callable[..., None], *args: Any) -> None:
+        t = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._threads.append(t)
+        t.start()
 
     def stop(self, timeout: float = 5) -> bool:
         """Stop every loop; True when all threads ended within `timeout` seconds. Blocking:
@@ -164,17 +139,6 @@ class PodWatcher:
 
     async def aclose(self, timeout: float = 5) -> bool:
         return await asyncio.to_thread(self.stop, timeout)
-
-    # --- reading --------------------------------------------------------------------------
-    def snapshot(self) -> KubeSnapshot:
-        return self._state.snapshot()
-
-    def ready_pod_ips(self) -> list[tuple[str, str, str]]:
-        """(namespace, pod, ip) of Ready pods with an IP, for optional per-pod probing."""
-        return [(p.namespace, p.name, p.ip) for p in self.snapshot().pods if p.ready and p.ip]
-
-    def collector(self) -> KubeCollector:
-        return KubeCollector(self.snapshot)
 
     # --- internals ------------------------------------------------------------------------
     def _load_client(self) -> k8s.ApiClient:
@@ -214,7 +178,7 @@ class PodWatcher:
                     loop.resource_version = None
                 else:
                     kind = "http" if e.status else "connection"  # status 0: the client's own failure
-                    hint = " (check deploy/components/pod-watcher/rbac.yaml)" if e.status in (401, 403) else ""
+                    hint = self.rbac_hint if e.status in (401, 403) else ""
                     log.warning("kubernetes %s: API error %s %s%s", loop.name, e.status, e.reason, hint)
             except _Garbage as e:
                 kind = "decode"
@@ -229,7 +193,7 @@ class PodWatcher:
             if self._stop.is_set():
                 break
             if kind is not None:
-                self._state.record_error(loop.resource, kind)
+                self._record_error(loop.resource, kind)
             # A first 410 re-lists at once; 410 again right after a re-list means trouble: wait.
             if kind is not None and (kind != "gone" or previous == "gone"):
                 jitter = 1 + self._rng.uniform(-cfg.backoff_jitter_ratio, cfg.backoff_jitter_ratio)
@@ -250,7 +214,7 @@ class PodWatcher:
         loop.on_list(items)
         loop.resource_version = rv
         loop.listed_at = self._clock()
-        self._state.mark_synced(loop.resource)
+        self._mark_synced(loop.resource)
 
     def _watch(self, loop: _Loop) -> bool:
         """One watch request until the server ends it (True if it delivered anything).
@@ -282,10 +246,10 @@ class PodWatcher:
                     self._handle_line(loop, line)
                     delivered = True
                 except _Garbage as e:  # one bad line: count it, keep the stream
-                    self._state.record_error(loop.resource, "decode")
+                    self._record_error(loop.resource, "decode")
                     log.warning("kubernetes %s: %s", loop.name, e)
             else:
-                self._state.mark_synced(loop.resource)  # the server ended the stream cleanly
+                self._mark_synced(loop.resource)  # the server ended the stream cleanly
         finally:
             with self._active_lock:
                 self._active.pop(loop.name, None)
@@ -313,7 +277,89 @@ class PodWatcher:
             raise _Garbage(f"unknown watch event type {etype!r}")
         if rv:
             loop.resource_version = rv
-        self._state.mark_synced(loop.resource)
+        self._mark_synced(loop.resource)
+
+
+class PodWatcher(ListWatcher):
+    """Keeps a KubeState current from the API server; read it via snapshot() or collector()."""
+
+    rbac_hint = " (check deploy/components/pod-watcher/rbac.yaml)"
+
+    def __init__(
+        self,
+        config: KubernetesConfig,
+        api_client: k8s.ApiClient | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(config, api_client, clock, rng)
+        self._state = KubeState(clock)
+
+    def start(self) -> None:
+        if not self._config.enabled:  # nothing to watch, and no credentials needed
+            log.info("kubernetes watcher disabled (kubernetes.enabled: false)")
+            return
+        super().start()
+
+    def _record_error(self, resource: str, kind: str) -> None:
+        self._state.record_error(resource, kind)
+
+    def _mark_synced(self, resource: str) -> None:
+        self._state.mark_synced(resource)
+
+    def _loops(self, api_client: k8s.ApiClient) -> list[_Loop]:
+        api = k8s.CoreV1Api(api_client)
+        loops = [
+            _Loop(
+                name=f"pods {sel.namespace} {sel.label_selector}",
+                resource=RESOURCE_PODS,
+                list_fn=api.list_namespaced_pod,
+                kwargs={"namespace": sel.namespace, "label_selector": sel.label_selector},
+                on_list=lambda items, scope=f"{sel.namespace}/{sel.label_selector}":
+                    self._state.replace_pods(scope, items),
+                on_event=lambda t, obj, scope=f"{sel.namespace}/{sel.label_selector}":
+                    self._state.apply_pod_event(scope, t, obj),
+            )
+            for sel in self._config.selectors
+        ] + [
+            _Loop(
+                name=f"events {ns}",
+                resource=RESOURCE_EVENTS,
+                list_fn=api.list_namespaced_event,
+                # Only Pod events; the state keeps those of watched pods.
+                kwargs={"namespace": ns, "field_selector": "involvedObject.kind=Pod"},
+                on_list=lambda items, ns=ns: self._state.replace_events(ns, items),
+                on_event=lambda t, obj, ns=ns: self._state.apply_event(ns, t, obj),
+            )
+            for ns in self._config.namespaces
+        ]
+        # Backups: the CronJobs and their Jobs (same labels on the jobTemplate), read-only.
+        batch = k8s.BatchV1Api(api_client)
+        for sel in self._config.backups:
+            scope = f"{sel.namespace}/{sel.label_selector}"
+            kwargs = {"namespace": sel.namespace, "label_selector": sel.label_selector}
+            loops += [
+                _Loop(name=f"cronjobs {sel.namespace} {sel.label_selector}", resource=RESOURCE_CRONJOBS,
+                      list_fn=batch.list_namespaced_cron_job, kwargs=kwargs,
+                      on_list=lambda items, scope=scope: self._state.replace_cronjobs(scope, items),
+                      on_event=lambda t, obj, scope=scope: self._state.apply_cronjob_event(scope, t, obj)),
+                _Loop(name=f"jobs {sel.namespace} {sel.label_selector}", resource=RESOURCE_JOBS,
+                      list_fn=batch.list_namespaced_job, kwargs=kwargs,
+                      on_list=lambda items, scope=scope: self._state.replace_jobs(scope, items),
+                      on_event=lambda t, obj, scope=scope: self._state.apply_job_event(scope, t, obj)),
+            ]
+        return loops
+
+    # --- reading --------------------------------------------------------------------------
+    def snapshot(self) -> KubeSnapshot:
+        return self._state.snapshot()
+
+    def ready_pod_ips(self) -> list[tuple[str, str, str]]:
+        """(namespace, pod, ip) of Ready pods with an IP, for optional per-pod probing."""
+        return [(p.namespace, p.name, p.ip) for p in self.snapshot().pods if p.ready and p.ip]
+
+    def collector(self) -> KubeCollector:
+        return KubeCollector(self.snapshot)
 
 
 def _abort(resp: Any) -> None:
