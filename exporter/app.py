@@ -6,8 +6,10 @@ Data flows one way: config -> scheduler -> probers -> state -> collectors -> /me
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 import aiohttp
@@ -15,7 +17,7 @@ from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTO
 from prometheus_client.registry import Collector
 
 from exporter.collectors import ExporterCollector
-from exporter.config import Config, ConfigError, ModuleConfig, TargetConfig, load_config
+from exporter.config import Config, ConfigError, ModuleConfig, TargetConfig, discovered_modules, load_config
 from exporter.http_client import make_session
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeOutcome
@@ -71,6 +73,9 @@ class Exporter:
         self._reload_lock = asyncio.Lock()
         self.pod_watcher: Any = None
         self._pod_task: asyncio.Task | None = None
+        # Fleet discovery (exporter/discovery/): its targets join the static ones.
+        self.discovery: Any = None  # exporter.discovery.watcher.DiscoveryWatcher
+        self._discovery_sync: asyncio.Task | None = None
         self.live_budget: Any = None  # slo.live.LiveBudget
         self._slo_families: list = []
         self._slo_tasks: list[asyncio.Task] = []
@@ -80,6 +85,28 @@ class Exporter:
             self.registry.register(collector)
         self.registry.register(_Delegate(lambda: self.pod_watcher.collector() if self.pod_watcher else None))
         self.registry.register(_Fixed(lambda: self._slo_families))
+        self.registry.register(_Delegate(lambda: self.discovery.collector() if self.discovery else None))
+
+    # -- targets: the static ones, then the discovered ones -----------------------------------
+    def targets(self) -> tuple[TargetConfig, ...]:
+        """Every target probed now: the config's, then the discovered ones (a name clash: the
+        static target wins; exporter/discovery/targets.py counts and logs it)."""
+        static = self.config.targets if self.config else ()
+        if self.discovery is None:
+            return static
+        found = self.discovery.targets.current()  # already without the static names
+        return static + tuple(found[name] for name in sorted(found))
+
+    def target(self, name: str) -> TargetConfig | None:
+        """A static or discovered target by name; None for anything else (/probe relies on it)."""
+        target = self.config.target(name) if self.config else None
+        if target is None and self.discovery is not None:
+            target = self.discovery.targets.current().get(name)
+        return target
+
+    def _running_config(self) -> Config:
+        assert self.config is not None
+        return self.config if self.discovery is None else replace(self.config, targets=self.targets())
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self, config: Config | None = None) -> None:
@@ -88,6 +115,7 @@ class Exporter:
         self.reload_time = time.time()
         self.session = make_session()
         await self._start_watcher(self.config.kubernetes)
+        await self._start_discovery(self.config)
         await self._start_slo(self.config)
         self._start_jobs()
 
@@ -95,6 +123,7 @@ class Exporter:
         if self.scheduler:
             await self.scheduler.stop()
         await self._stop_watcher()
+        await self._stop_discovery()
         await self._stop_slo()
         if self.session:
             await self.session.close()
@@ -170,6 +199,45 @@ class Exporter:
                 self.state.retain(service | pod_keys)
             await asyncio.sleep(interval)
 
+    # -- discovery ----------------------------------------------------------------------------
+    async def _start_discovery(self, config: Config) -> None:
+        if config.discovery is None:
+            return
+        from exporter.discovery.watcher import DiscoveryWatcher  # only fleets pay the kubernetes import
+
+        modules_for = functools.partial(discovered_modules, config.defaults, where="openclaw.ai/modules")
+        watcher = DiscoveryWatcher(config.discovery, modules_for, device=config.device)
+        watcher.targets.set_static({t.name: f"targets[{i}]" for i, t in enumerate(config.targets)})
+        loop = asyncio.get_running_loop()
+        # Called from the watcher threads: hop onto the loop, where the scheduler lives.
+        watcher.targets.subscribe(lambda: loop.call_soon_threadsafe(self._discovery_changed))
+        await asyncio.to_thread(watcher.start)  # reads kubeconfig/service-account files
+        self.discovery = watcher
+
+    def _discovery_changed(self) -> None:
+        # Many events in a burst (a re-list, a namespace created) make one update, not one each.
+        if self._discovery_sync is None or self._discovery_sync.done():
+            self._discovery_sync = asyncio.create_task(self._sync_discovered(), name="discovery-sync")
+
+    async def _sync_discovered(self, settle: float = 0.05) -> None:
+        await asyncio.sleep(settle)
+        async with self._reload_lock:
+            if self.scheduler is not None and self.config is not None and self.discovery is not None:
+                await self._update_jobs()
+
+    async def _stop_discovery(self) -> None:
+        watcher, self.discovery = self.discovery, None
+        task, self._discovery_sync = self._discovery_sync, None
+        if task is not None:
+            task.cancel()
+        if watcher is not None:
+            await watcher.aclose()
+
+    async def _restart_discovery(self, config: Config | None) -> None:
+        await self._stop_discovery()
+        if config is not None:
+            await self._start_discovery(config)
+
     async def _stop_watcher(self) -> None:
         watcher, self.pod_watcher = self.pod_watcher, None
         self.status_sections.pop("pods", None)
@@ -179,33 +247,39 @@ class Exporter:
         if watcher is not None:
             await watcher.aclose()
 
-    def _set_detail(self) -> None:
-        assert self.config is not None
-        self.state.set_detail({(t.name, m.name) for t in self.config.targets for m in t.modules.values() if m.detail})
+    def _set_detail(self, targets: tuple[TargetConfig, ...]) -> None:
+        self.state.set_detail({(t.name, m.name) for t in targets for m in t.modules.values() if m.detail})
+
+    def _ensure_series(self, targets: tuple[TargetConfig, ...]) -> None:
+        for t, m in ((t, m) for t in targets for m in t.modules.values() if m.enabled):
+            # Every result series at 0 before the first probe (not for per-pod series: diagnostics).
+            self.state.ensure(t.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
 
     def _start_jobs(self) -> None:
         assert self.config is not None
-        self._set_detail()
-        self.state.retain({(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
-        for t, m in ((t, m) for t in self.config.targets for m in t.modules.values() if m.enabled):
-            # Every result series at 0 before the first probe (not for per-pod series: diagnostics).
-            self.state.ensure(t.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
+        running = self._running_config()
+        self._set_detail(running.targets)
+        self.state.retain({(t.name, m.name, "") for t in running.targets for m in t.modules.values() if m.enabled})
+        self._ensure_series(running.targets)
         self.scheduler = Scheduler(self.probe, self.record, self._skip, self.config.max_concurrency, jitter=self.jitter)
-        self.scheduler.start(self.config)
+        self.scheduler.start(running)
 
     async def _update_jobs(self) -> None:
         """Keep the schedule of every pair the reload left unchanged (a reload every few
         seconds must not starve probes); only a new max_concurrency rebuilds the scheduler."""
         assert self.config is not None
-        self._set_detail()
         if self.scheduler is None or self.scheduler.max_concurrency != self.config.max_concurrency:
             if self.scheduler is not None:
                 await self.scheduler.stop()
             self._start_jobs()
             return
+        running = self._running_config()
+        self._set_detail(running.targets)
+        # A discovered object deleted: its series leave /metrics with its probes.
         self.state.retain({k for k in self.state.series if k[2]}
-                          | {(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
-        self.scheduler.update(self.config)
+                          | {(t.name, m.name, "") for t in running.targets for m in t.modules.values() if m.enabled})
+        self._ensure_series(running.targets)
+        self.scheduler.update(running)
 
     async def _apply(self, new: Config) -> None:
         """Swap in the parts of ``new`` that changed; on any failure put the old parts back and raise."""
@@ -217,6 +291,13 @@ class Exporter:
                 await self._stop_watcher()
                 undo.append(lambda: self._restart_watcher(old_kube))
                 await self._start_watcher(new.kubernetes)
+            old_discovery = (old.discovery, old.defaults, old.device) if old else None
+            if (new.discovery, new.defaults, new.device) != old_discovery:
+                await self._stop_discovery()
+                undo.append(lambda: self._restart_discovery(old))
+                await self._start_discovery(new)
+            elif self.discovery is not None:
+                self.discovery.targets.set_static({t.name: f"targets[{i}]" for i, t in enumerate(new.targets)})
             if old is None or (new.slo_spec, new.slo_state_file) != (old.slo_spec, old.slo_state_file):
                 await self._stop_slo()
                 undo.append(lambda: self._restart_slo(old))
@@ -292,5 +373,5 @@ class Exporter:
             "reload_time": self.reload_time,
             "reload_error": self.last_reload_error,
             "in_flight": self.scheduler.in_flight if self.scheduler else 0,
-            "targets": len(self.config.targets) if self.config else 0,
+            "targets": len(self.targets()),
         }

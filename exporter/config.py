@@ -86,6 +86,8 @@ class Config:
     kubernetes: Any = None
     device: Any = None  # exporter.device.DeviceConfig: the identity every target's WebSocket signs with
     source: str = "<memory>"
+    discovery: Any = None  # exporter.discovery.config.DiscoveryConfig: targets from the Kubernetes API
+    defaults: Any = None  # the raw `defaults:` mapping: discovered targets' modules are built from it
 
     def target(self, name: str) -> TargetConfig | None:
         for target in self.targets:
@@ -100,6 +102,7 @@ _TOP_FIELDS = {
     "slo": Field("mapping", {}),
     "kubernetes": Field("mapping", None),
     "device": Field("mapping", None),
+    "discovery": Field("mapping", None),
 }
 
 _DEVICE_FIELDS = {
@@ -245,8 +248,10 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
             problems.add(f"defaults.{key}", f"unknown module (valid modules: {', '.join(PROBERS)})")
     targets: list[TargetConfig] = []
     raw_targets = raw.get("targets")
-    if not isinstance(raw_targets, list) or not raw_targets:
-        problems.add("targets", "must be a non-empty list of gateways")
+    if raw_targets is None and top["discovery"] is not None:
+        raw_targets = []  # every target is discovered
+    elif not isinstance(raw_targets, list) or (not raw_targets and top["discovery"] is None):
+        problems.add("targets", "must be a non-empty list of gateways (or configure discovery:)")
         raw_targets = []
     seen: set[str] = set()
     for i, item in enumerate(raw_targets):
@@ -262,6 +267,14 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
     kube = None
     if top["kubernetes"] is not None:
         kube = _parse_kubernetes(top["kubernetes"], problems)
+    discovery = None
+    if top["discovery"] is not None:
+        from exporter.discovery.config import parse_discovery_config
+
+        discovery, errors = parse_discovery_config(top["discovery"], "discovery")
+        problems.extend(errors)
+        if not targets:  # no static target checked the defaults: the discovered ones will use them
+            problems.extend(discovered_modules(defaults, None, "defaults")[1])
     device = None
     if top["device"] is not None:
         device = _parse_device(top["device"], slo["state_file"], problems)
@@ -272,8 +285,23 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
     return Config(
         targets=tuple(targets), device=device, max_concurrency=top["max_concurrency"], slo_spec_file=slo["spec_file"],
         slo_state_file=slo["state_file"], slo_flush_interval=slo["flush_interval"], slo_spec=slo_spec, kubernetes=kube,
-        source=source,
+        source=source, discovery=discovery, defaults=defaults,
     )
+
+
+def discovered_modules(defaults: dict[str, Any] | None, enabled: frozenset[str] | None,
+                       where: str = "discovery") -> tuple[dict[str, ModuleConfig], list[str]]:
+    """The modules of a discovered target: `defaults:` as for a static target without module
+    sections; ``enabled`` (the openclaw.ai/modules annotation) turns exactly those on."""
+    problems = Problems()
+    for name in sorted(enabled - set(PROBERS)) if enabled is not None else ():
+        problems.add(where, f"unknown module {name!r} (valid modules: {', '.join(PROBERS)})")
+    modules = {
+        name: _parse_module(name, None if enabled is None else {"enabled": name in enabled},
+                            (defaults or {}).get(name), f"{where}.{name}", problems)
+        for name in PROBERS
+    }
+    return modules, list(problems)
 
 
 def _load_slo_spec(path: str | None, problems: Problems) -> Any:

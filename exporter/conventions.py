@@ -156,6 +156,25 @@ BACKUP_JOBS_FAILED = "openclaw_backup_jobs_failed"
 BACKUP_JOBS_ACTIVE = "openclaw_backup_jobs_active"
 BACKUP_SUSPENDED = "openclaw_backup_cronjob_suspended"
 
+# --- fleet discovery: Services/Pods as targets, their token Secrets (docs/fleet-discovery.md) --
+DISCOVERY_TARGETS = "openclaw_discovery_targets"  # gauge: discovered targets being probed now
+# gauge{reason}: selected objects that are not targets, by DISCOVERY_REJECT_REASONS
+DISCOVERY_OBJECTS_REJECTED = "openclaw_discovery_objects_rejected"
+# bad_annotation: an openclaw.ai/* annotation is invalid; no_port: no port of that name;
+# no_address: no cluster IP (headless) or no pod IP yet; name_conflict: a static target has the name.
+DISCOVERY_REJECT_REASONS = ("bad_annotation", "no_port", "no_address", "name_conflict")
+# gauge: discovered targets whose token Secret cannot be read now (their probes: config_error)
+DISCOVERY_TOKENS_UNREADABLE = "openclaw_discovery_tokens_unreadable"
+DISCOVERY_WATCH_RESTARTS = "openclaw_discovery_watch_restarts"  # counter{resource, kind}: KUBE_WATCH_ERROR_KINDS
+DISCOVERY_WATCH_RESTARTS_TOTAL = DISCOVERY_WATCH_RESTARTS + "_total"
+DISCOVERY_LAST_SYNC = "openclaw_discovery_last_sync_timestamp_seconds"  # gauge{resource}
+DISCOVERY_SECRET_READ_ERRORS = "openclaw_discovery_secret_read_errors"  # counter{reason}
+DISCOVERY_SECRET_READ_ERRORS_TOTAL = DISCOVERY_SECRET_READ_ERRORS + "_total"
+# not_found / forbidden: the API's 404 / 401-403; missing_key / empty: the Secret lacks the
+# key or it is blank; http / connection / decode: transient (the last good token is kept).
+DISCOVERY_SECRET_ERROR_REASONS = ("not_found", "forbidden", "missing_key", "empty", "http", "connection", "decode")
+RESULT_CONFIG_ERROR = "config_error"  # the probe result of a target whose token cannot be read
+
 # --- kube-state-metrics and cAdvisor (third-party; read by dashboards and alerts) ------------
 KSM_RESTARTS_TOTAL = "kube_pod_container_status_restarts_total"
 KSM_WAITING_REASON = "kube_pod_container_status_waiting_reason"

@@ -106,7 +106,7 @@ def build_target(exporter: "Exporter", name: str, now: float | None = None) -> d
     """One target's recent probe history per module, newest first; None for an unknown target."""
     now = time.time() if now is None else now
     redact = exporter.redactor.redact
-    target = exporter.config.target(name) if exporter.config else None
+    target = exporter.target(name)
     # Per-pod series (kubernetes.pod_probing) are on /metrics; the page shows the target's own.
     series = sorted((s for (t, _, pod), s in exporter.state.series.items() if t == name and not pod),
                     key=lambda s: s.module)
@@ -145,7 +145,7 @@ def _configured_series(exporter: "Exporter") -> list[tuple[str, str]]:
     """Every enabled (target, module) of the running config, probed yet or not."""
     keys: dict[tuple[str, str], None] = {}  # ordered set
     if exporter.config:
-        for target in exporter.config.targets:
+        for target in exporter.targets():
             keys.update(((target.name, m.name), None) for m in target.modules.values() if m.enabled)
     keys.update(((t, m), None) for t, m, pod in exporter.state.series if not pod)
     return list(keys)
@@ -155,7 +155,7 @@ def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[s
     redact = exporter.redactor.redact
     target_name, module_name = key
     series = exporter.state.series.get((target_name, module_name, ""))
-    target = exporter.config.target(target_name) if exporter.config else None
+    target = exporter.target(target_name)
     module = target.modules.get(module_name) if target else None
     last = series.last if series else None
     window = series.windows.get(c.PHASE_TOTAL) if series else None

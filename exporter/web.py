@@ -94,16 +94,17 @@ def probe_timeout(request: web.Request, module: ModuleConfig) -> float:
 async def probe(request: web.Request) -> web.Response:
     """Run the named target's probes now and return only their metrics (blackbox style).
 
-    Only configured targets are accepted, so this endpoint cannot be turned into a proxy
-    for reaching arbitrary hosts (the SSRF hole blackbox_exporter leaves open). At most
+    Only configured and discovered targets are accepted (by name, never a URL), so this
+    endpoint cannot be turned into a proxy for reaching arbitrary hosts (the SSRF hole
+    blackbox_exporter leaves open). At most
     max_concurrency probes run for /probe at once; more are refused at once with 429, so a
     burst of requests never becomes a burst of connections to the gateway."""
     exporter = request.app[EXPORTER_KEY]
     config = exporter.config
     name = request.query.get("target", "")
-    target = config.target(name) if config else None
+    target = exporter.target(name) if config else None
     if target is None:
-        raise web.HTTPBadRequest(text=f"unknown target {name!r}: only configured targets can be probed\n")
+        raise web.HTTPBadRequest(text=f"unknown target {name!r}: only configured or discovered targets can be probed\n")
     module_name = request.query.get("module")
     if module_name is not None and module_name not in target.modules:
         raise web.HTTPBadRequest(text=f"unknown module {module_name!r} (modules: {', '.join(PROBERS)})\n")

@@ -3,6 +3,9 @@
     GET /api/v1/namespaces/{ns}/pods     ?labelSelector=   list, or ?watch=1 stream
     GET /api/v1/namespaces/{ns}/events   ?fieldSelector=   list, or ?watch=1 stream
     GET /apis/batch/v1/namespaces/{ns}/cronjobs|jobs  ?labelSelector=  list, or ?watch=1 stream
+    GET /api/v1/namespaces/{ns}/services ?labelSelector=   list, or ?watch=1 stream
+    GET /api/v1/services|pods            ?labelSelector=   every namespace: list, or ?watch=1 stream
+    GET /api/v1/namespaces/{ns}/secrets/{name}             one Secret (404, or 403 when forbidden)
 
 Like the real API server: one resourceVersion counter for every object; lists carry
 ``metadata.resourceVersion``; a watch replays what happened after its ``resourceVersion``,
@@ -28,9 +31,12 @@ from typing import Any
 
 from aiohttp import web
 
-RESOURCES = ("pods", "events", "cronjobs", "jobs")
-_KINDS = {"pods": "PodList", "events": "EventList", "cronjobs": "CronJobList", "jobs": "JobList"}
-_API_VERSIONS = {"pods": "v1", "events": "v1", "cronjobs": "batch/v1", "jobs": "batch/v1"}
+RESOURCES = ("pods", "events", "cronjobs", "jobs", "services", "secrets")
+_KINDS = {"pods": "PodList", "events": "EventList", "cronjobs": "CronJobList", "jobs": "JobList",
+          "services": "ServiceList", "secrets": "SecretList"}
+_API_VERSIONS = {"pods": "v1", "events": "v1", "cronjobs": "batch/v1", "jobs": "batch/v1", "services": "v1",
+                 "secrets": "v1"}
+ALL_NAMESPACES = ""  # the namespace of a cluster-wide request (/api/v1/services)
 
 
 def status_object(code: int, reason: str, message: str) -> dict:
@@ -77,7 +83,7 @@ class _Watch:
 
     def matches(self, obj: dict) -> bool:
         meta = obj.get("metadata") or {}
-        if meta.get("namespace") != self.namespace:
+        if self.namespace != ALL_NAMESPACES and meta.get("namespace") != self.namespace:
             return False
         if not _labels_match(self.query.get("labelSelector", ""), meta.get("labels") or {}):
             return False
@@ -91,6 +97,7 @@ class Request:
     query: dict[str, str]
     at: float
     headers: dict[str, str]
+    name: str = ""  # a GET of one object
 
     @property
     def watch(self) -> bool:
@@ -109,12 +116,15 @@ class FakeKubeApi:
         self._watches: set[_Watch] = set()
         self._failures: dict[str, deque[tuple[str, int]]] = {r: deque() for r in RESOURCES}
         self._runner: web.AppRunner | None = None
+        self.forbidden: set[tuple[str, str, str]] = set()  # (resource, namespace, name): GET answers 403
 
     # --- lifecycle --------------------------------------------------------------------------
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/api/v1/namespaces/{ns}/{resource}", self._handle)
         app.router.add_get("/apis/batch/v1/namespaces/{ns}/{resource}", self._handle)
+        app.router.add_get("/api/v1/namespaces/{ns}/{resource}/{name}", self._get_one)
+        app.router.add_get("/api/v1/{resource}", self._handle)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -166,7 +176,7 @@ class FakeKubeApi:
         for w in self._live(resource):
             if w.query.get("allowWatchBookmarks") == "true":
                 w.queue.put_nowait(("line", {"type": "BOOKMARK", "object": {
-                    "kind": "Pod" if resource == "pods" else "Event", "apiVersion": "v1",
+                    "kind": _KINDS[resource].removesuffix("List"), "apiVersion": _API_VERSIONS[resource],
                     "metadata": {"resourceVersion": str(self._rv), "creationTimestamp": None}}}))
         return str(self._rv)
 
@@ -211,8 +221,28 @@ class FakeKubeApi:
             for w in self._live(resource):
                 w.queue.put_nowait(("event", self._rv, etype, obj))
 
+    def gets(self, resource: str) -> list[Request]:
+        return [r for r in self.requests if r.resource == resource and r.name]
+
+    async def _get_one(self, request: web.Request) -> web.Response:
+        resource, ns, name = request.match_info["resource"], request.match_info["ns"], request.match_info["name"]
+        self.requests.append(Request(resource, ns, dict(request.query), time.monotonic(), dict(request.headers), name))
+        failures = self._failures.get(resource)
+        if failures and failures[0][0] in ("any", "get"):
+            _, status = failures.popleft()
+            return web.json_response(status_object(status, "InternalError", "etcdserver: request timed out"), status=status)
+        if (resource, ns, name) in self.forbidden:
+            return web.json_response(status_object(
+                403, "Forbidden", f'{resource} "{name}" is forbidden: User "system:serviceaccount:openclaw:'
+                                  f'openclaw-slo-exporter" cannot get resource "{resource}" in API group "" in the '
+                                  f'namespace "{ns}"'), status=403)
+        obj = self._objects.get(resource, {}).get((ns, name))
+        if obj is None:
+            return web.json_response(status_object(404, "NotFound", f'{resource} "{name}" not found'), status=404)
+        return web.json_response({"kind": _KINDS[resource][:-4], "apiVersion": _API_VERSIONS[resource], **obj})
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        resource, ns = request.match_info["resource"], request.match_info["ns"]
+        resource, ns = request.match_info["resource"], request.match_info.get("ns", ALL_NAMESPACES)
         if resource not in RESOURCES:
             return web.json_response(status_object(404, "NotFound", "not found"), status=404)
         query = dict(request.query)

@@ -79,7 +79,7 @@ async def test_probe_endpoint_rejects_unconfigured_targets_without_connecting(tm
             for query in (f"target=http://127.0.0.1:{counter.port}", f"target=127.0.0.1:{counter.port}", "target="):
                 status, body = await ex.get(f"/probe?{query}&module=readiness")
                 assert status == 400, query
-                assert "only configured targets" in body
+                assert "only configured or discovered targets" in body
             status, body = await ex.get("/probe?target=gw&module=icmp")
             assert status == 400 and "unknown module" in body
         await asyncio.sleep(0.1)

@@ -98,6 +98,11 @@ def _parse_selector(raw: Any, where: str, errors: list[str],
     return Selector(ns, sel.strip()) if ok else None
 
 
+def valid_label_selector(sel: str) -> bool:
+    """Whether every term of ``sel`` is an equality- or set-based label selector term."""
+    return bool(sel.strip()) and all(_SELECTOR_TERM.match(term) for term in _split_selector(sel))
+
+
 def _split_selector(sel: str) -> list[str]:
     """Split on commas outside `in (...)` parentheses."""
     terms, depth, cur = [], 0, ""
