@@ -152,10 +152,14 @@ class TokenStore:
                 if self._closed:
                     return
             resolved = False
-            for namespace, name in due:
+            for i, (namespace, name) in enumerate(due, 1):
                 if self._closed:
                     return
                 resolved |= self._refresh(namespace, name)
+                # A first batch of 1,000 Secrets takes seconds: let the first targets start meanwhile.
+                if resolved and i % 100 == 0:
+                    self._on_resolved()
+                    resolved = False
             if resolved:
                 self._on_resolved()
 
