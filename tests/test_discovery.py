@@ -348,6 +348,68 @@ async def test_probe_endpoint_accepts_discovered_targets_and_nothing_else(api, g
         assert status == 400
 
 
+async def test_role_pod_probes_each_running_pod_on_its_ip(api, gateways, tmp_path):
+    pod = fixture("pod_ready")
+    pod["metadata"]["annotations"] = {"openclaw.ai/token-secret": "openclaw-gateway-token"}
+    pod["spec"]["containers"][0]["ports"][0].update(name="gateway", containerPort=gateways.ports[2])
+    pod["status"]["podIP"] = "127.0.0.1"
+    api.put("secrets", secret(namespace="openclaw"))
+    api.put("pods", pod)
+    async with exporter_on(api, tmp_path, role="pod", address="dns") as ex:
+        await wait_for(lambda: gateways.requests(gateways.ports[2]), timeout=10)
+        assert set(ex.exporter.discovery.targets.current()) == {"openclaw/openclaw-gateway-5b7a6f9d8c-h7j8k"}
+        assert gateways.requests(gateways.ports[2])[0][2] == f"Bearer {TOKEN}"
+        # The pod is evicted (phase Failed): no longer a target.
+        pod["status"]["phase"] = "Failed"
+        api.put("pods", pod)
+        await wait_for(lambda: not ex.exporter.discovery.targets.current(), timeout=5)
+        assert await sample(ex, c.DISCOVERY_TARGETS) == 0
+
+
+# --- reload -----------------------------------------------------------------------------------------
+
+async def test_reloads_keep_the_watch_when_discovery_is_unchanged_and_stop_it_when_removed(api, gateways, tmp_path):
+    api.put("secrets", secret())
+    api.put("services", service(port=gateways.ports[0]))
+    async with exporter_on(api, tmp_path) as ex:
+        await wait_for(lambda: gateways.requests(gateways.ports[0]), timeout=10)
+        watcher = ex.exporter.discovery
+        task = ex.exporter.scheduler._tasks[(TARGET, "readiness", "")]
+        # A static target is added: discovery keeps its watch and its probes' schedule.
+        doc = exporter_doc(tmp_path, api, targets=[{"name": "static", "url": f"http://127.0.0.1:{gateways.ports[1]}"}])
+        ex.write_config(doc)
+        assert await ex.post("/-/reload") == (200, "reloaded\n")
+        assert ex.exporter.discovery is watcher
+        assert ex.exporter.scheduler._tasks[(TARGET, "readiness", "")] is task
+        await wait_for(lambda: gateways.requests(gateways.ports[1]), timeout=10)
+        # Now the static target takes the discovered name: the static one wins at once.
+        doc["targets"][0]["name"] = TARGET
+        ex.write_config(doc)
+        assert await ex.post("/-/reload") == (200, "reloaded\n")
+        assert ex.exporter.target(TARGET).http_url == f"http://127.0.0.1:{gateways.ports[1]}"
+        assert await sample(ex, c.DISCOVERY_OBJECTS_REJECTED, reason="name_conflict") == 1
+        # Discovery removed: its watch ends, its targets and metrics leave.
+        del doc["discovery"]
+        ex.write_config(doc)
+        assert await ex.post("/-/reload") == (200, "reloaded\n")
+        assert ex.exporter.discovery is None and not any(t.is_alive() for t in watcher._threads)
+        samples = await ex.samples()
+        assert value(samples, c.DISCOVERY_TARGETS) is None
+        assert [t.name for t in ex.exporter.targets()] == [TARGET]
+
+
+async def test_a_bad_discovery_section_on_reload_keeps_the_running_discovery(api, gateways, tmp_path):
+    api.put("secrets", secret())
+    api.put("services", service(port=gateways.ports[0]))
+    async with exporter_on(api, tmp_path) as ex:
+        await wait_for(lambda: ex.exporter.target(TARGET), timeout=10)
+        doc = exporter_doc(tmp_path, api, label_selector="")
+        ex.write_config(doc)
+        status, text = await ex.post("/-/reload")
+        assert status == 500 and "discovery.label_selector: '' is not a valid, non-empty label selector" in text
+        assert ex.exporter.target(TARGET) is not None
+
+
 # --- the real gateway -----------------------------------------------------------------------------
 
 async def test_real_gateway_discovered_through_a_service_and_its_secret(api, tmp_path, real_gateway, gateway_token):
