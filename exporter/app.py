@@ -209,8 +209,9 @@ class Exporter:
         watcher = DiscoveryWatcher(config.discovery, modules_for, device=config.device)
         watcher.targets.set_static({t.name: f"targets[{i}]" for i, t in enumerate(config.targets)})
         loop = asyncio.get_running_loop()
-        # Called from the watcher threads: hop onto the loop, where the scheduler lives.
-        watcher.targets.subscribe(lambda: loop.call_soon_threadsafe(self._discovery_changed))
+        def changed() -> None:  # called from the watcher threads: hop onto the loop, where the scheduler lives
+            loop.call_soon_threadsafe(self._discovery_changed)
+        watcher.targets.subscribe(changed)
         await asyncio.to_thread(watcher.start)  # reads kubeconfig/service-account files
         self.discovery = watcher
 

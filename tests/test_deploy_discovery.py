@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 import yaml
+from test_deploy import API_SERVER, DEPLOY, DNS, Built, build
 
 from exporter.discovery.config import DEFAULT_SECRET_KEY, parse_secret_ref
-from test_deploy import API_SERVER, DEPLOY, DNS, Built, build
 
 
 @pytest.fixture(scope="module")

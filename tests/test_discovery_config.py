@@ -6,12 +6,13 @@ from __future__ import annotations
 import copy
 
 import pytest
+from kubehelpers import fixture
+from pydantic import ValidationError
 
 from exporter.config import ConfigError, discovered_modules, parse_config
 from exporter.discovery.config import DiscoveryConfig
 from exporter.discovery.targets import Endpoint, Rejected, endpoint_of
 from exporter.discovery.tokens import SecretKey
-from kubehelpers import fixture
 
 
 def problems(doc: dict) -> list[str]:
@@ -27,7 +28,7 @@ def test_a_config_with_only_discovery_is_valid_and_the_defaults_apply():
     assert (d.role, d.namespaces, d.label_selector, d.port_name, d.address, d.token_secret) == (
         "service", (), "app=openclaw-gateway", "gateway", "dns", None)
     assert d.token_refresh_interval == 60.0
-    with pytest.raises(Exception):  # frozen: the running config cannot be changed in place
+    with pytest.raises(ValidationError, match="frozen"):  # the running config cannot be changed in place
         d.role = "pod"  # type: ignore[misc]
 
 
@@ -37,10 +38,10 @@ def test_durations_are_written_like_the_rest_of_the_config():
 
 @pytest.mark.parametrize("section,expected", [
     ({"selector": "app=x"},
-     ["discovery.selector: unknown key (allowed: address, backoff_initial_seconds, backoff_jitter_ratio, "
+     [("discovery.selector: unknown key (allowed: address, backoff_initial_seconds, backoff_jitter_ratio, "
       "backoff_max_seconds, context, in_cluster, kubeconfig, label_selector, namespaces, path, port_name, "
       "request_timeout_seconds, resync_seconds, role, scheme, tls_ca_file, tls_insecure_skip_verify, "
-      "token_refresh_interval, token_secret, watch_timeout_seconds)"]),
+      "token_refresh_interval, token_secret, watch_timeout_seconds)")]),
     ({"label_selector": "  "}, ["discovery.label_selector: '  ' is not a valid, non-empty label selector"]),
     ({"label_selector": "app=(x"}, ["discovery.label_selector: 'app=(x' is not a valid, non-empty label selector"]),
     ({"role": "endpoints"}, ["discovery.role: Input should be 'service' or 'pod'"]),
@@ -109,12 +110,12 @@ def test_annotations_win_over_the_config():
 @pytest.mark.parametrize("annotations,expected", [
     ({"openclaw.ai/probe": "no"}, "annotation openclaw.ai/probe: 'no' must be true or false"),
     ({"openclaw.ai/scheme": "ws"}, "annotation openclaw.ai/scheme: 'ws' must be http or https"),
-    ({"openclaw.ai/path": "x?y"}, "annotation openclaw.ai/path: 'x?y' must be empty or a URL path starting with / "
-                                  "(no query, no spaces)"),
-    ({"openclaw.ai/token-secret": "a/b/c"}, "annotation openclaw.ai/token-secret: 'a/b/c': 'b/c' is not a Secret key "
-                                            "(letters, digits, '-', '_', '.')"),
-    ({"openclaw.ai/port": "9999"}, "no port named '9999' (ports: gateway); set discovery.port_name or the "
-                                   "openclaw.ai/port annotation"),
+    ({"openclaw.ai/path": "x?y"}, ("annotation openclaw.ai/path: 'x?y' must be empty or a URL path starting with / "
+                                  "(no query, no spaces)")),
+    ({"openclaw.ai/token-secret": "a/b/c"}, ("annotation openclaw.ai/token-secret: 'a/b/c': 'b/c' is not a Secret key "
+                                            "(letters, digits, '-', '_', '.')")),
+    ({"openclaw.ai/port": "9999"}, ("no port named '9999' (ports: gateway); set discovery.port_name or the "
+                                   "openclaw.ai/port annotation")),
 ])
 def test_bad_annotations_are_rejected_with_the_object_and_the_annotation_named(annotations, expected):
     result = endpoint_of(svc(**annotations), DiscoveryConfig())

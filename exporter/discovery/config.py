@@ -11,8 +11,16 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator,
-    model_validator)
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from exporter.fields import parse_duration
 from exporter.kube.config import DEFAULT_LABEL_SELECTOR, valid_label_selector
@@ -143,7 +151,7 @@ class DiscoveryConfig(_Model):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DiscoveryConfig":
+    def _consistent(self) -> DiscoveryConfig:
         if self.in_cluster is True and (self.kubeconfig or self.context):
             raise ValueError("in_cluster: cannot be true together with kubeconfig or context")
         if self.backoff_initial_seconds > self.backoff_max_seconds:
@@ -157,7 +165,7 @@ class DiscoveryConfig(_Model):
         return parse_secret_ref(self.token_secret) if self.token_secret else None
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: Any) -> str:  # a pydantic ErrorDetails
     if error["type"] == "extra_forbidden":
         return f"unknown key (allowed: {', '.join(sorted(DiscoveryConfig.model_fields))})"
     message = error["msg"]

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from exporter import conventions as c
 from exporter.discovery import config as dc
@@ -248,7 +249,8 @@ class DiscoveredTargets:
             return rejected
         token = KubeSecretRef(endpoint.secret, self.tokens) if endpoint.secret else None
         return self._target_type(
-            name=endpoint.name, http_url=endpoint.http_url, ws_url=endpoint.ws_url, token=token,
+            # A KubeSecretRef reads like a SecretRef (read/aread/describe); TargetConfig names the file kind.
+            name=endpoint.name, http_url=endpoint.http_url, ws_url=endpoint.ws_url, token=token,  # type: ignore[arg-type]
             tls_ca_file=self.config.tls_ca_file, tls_insecure_skip_verify=self.config.tls_insecure_skip_verify,
             modules=modules, device=self._device)
 
@@ -262,7 +264,7 @@ class DiscoveredTargets:
         for callback in self._listeners:
             try:
                 callback()
-            except Exception:  # noqa: BLE001 - a listener's bug must not stop the watch
+            except Exception:
                 log.exception("discovery listener failed")
 
     def _log_once(self, message: str) -> None:

@@ -22,8 +22,8 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from exporter import conventions as c
 from exporter.secrets import Redactor, SecretError
@@ -107,8 +107,8 @@ class TokenStore:
                 del self._values[gone]
             for gone in [k for k in self._errors if k not in keys]:
                 del self._errors[gone]
-            for gone in [s for s in self._due if s not in secrets]:
-                del self._due[gone]
+            for secret in [s for s in self._due if s not in secrets]:
+                del self._due[secret]
             new = [s for s in secrets if s not in self._due]
             for secret in new:
                 self._due[secret] = 0.0  # due now
@@ -175,7 +175,7 @@ class TokenStore:
                 self._fetch(namespace, name), {k.key for k in keys}, where)
         except TokenReadError as exc:
             results = {k.key: exc for k in keys}
-        except Exception as exc:  # noqa: BLE001 - a bug of ours must not stop the refresher
+        except Exception as exc:
             log.exception("reading a token Secret failed unexpectedly", extra={"secret": f"{namespace}/{name}"})
             results = {k.key: TokenReadError("decode", f"{where}: {type(exc).__name__}") for k in keys}
         first = False

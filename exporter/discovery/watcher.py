@@ -7,16 +7,17 @@ No namespace list: one cluster-wide list/watch. With namespaces: one per namespa
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-
-import urllib3
 
 from exporter import conventions as c
 from exporter.discovery.config import DiscoveryConfig
@@ -59,6 +60,8 @@ class DiscoveryWatcher(ListWatcher):
         api = self._core = k8s.CoreV1Api(api_client)
         service = self.config.role == "service"
         selector = {"label_selector": self.config.label_selector}
+        list_fn: Callable[..., Any]
+        scopes: list[tuple[str, Callable[..., Any], dict[str, str]]]
         if not self.config.namespaces:
             list_fn = api.list_service_for_all_namespaces if service else api.list_pod_for_all_namespaces
             scopes = [("*", list_fn, selector)]
@@ -68,8 +71,8 @@ class DiscoveryWatcher(ListWatcher):
         return [
             _Loop(name=f"discovery {self.resource} {scope} {self.config.label_selector}", resource=self.resource,
                   list_fn=fn, kwargs=kwargs,
-                  on_list=lambda items, scope=scope: self.targets.replace(scope, items),
-                  on_event=lambda etype, obj, scope=scope: self.targets.apply(scope, etype, obj))
+                  on_list=functools.partial(self.targets.replace, scope),
+                  on_event=functools.partial(self.targets.apply, scope))
             for scope, fn, kwargs in scopes
         ]
 
@@ -85,7 +88,7 @@ class DiscoveryWatcher(ListWatcher):
         t = self.config.request_timeout_seconds
         where = f"Kubernetes Secret {namespace}/{name}"
         try:
-            resp = self._core.read_namespaced_secret(name, namespace, _preload_content=False, _request_timeout=(t, t))
+            resp: Any = self._core.read_namespaced_secret(name, namespace, _preload_content=False, _request_timeout=(t, t))
         except ApiException as exc:
             if exc.status == 404:
                 raise TokenReadError("not_found", f"{where} not found") from None
