@@ -329,6 +329,16 @@ async def test_a_410_relists_and_a_deletion_missed_meanwhile_removes_the_target(
         await wait_for(lambda: gateways.requests(gateways.ports[2]), timeout=10)
 
 
+async def test_a_forbidden_service_list_is_counted_retried_and_points_at_the_rbac_file(api, gateways, tmp_path, caplog):
+    api.put("secrets", secret())
+    api.put("services", service(port=gateways.ports[0]))
+    api.fail_next("services", 403, times=2, on="list")
+    async with exporter_on(api, tmp_path) as ex:
+        await wait_for(lambda: ex.exporter.target(TARGET), timeout=10)  # the third list is allowed
+        assert await sample(ex, c.DISCOVERY_WATCH_RESTARTS_TOTAL, resource="services", kind="http") == 2
+        assert "API error 403" in caplog.text and "deploy/components/discovery/rbac.yaml" in caplog.text
+
+
 # --- /probe ---------------------------------------------------------------------------------------
 
 async def test_probe_endpoint_accepts_discovered_targets_and_nothing_else(api, gateways, tmp_path):
