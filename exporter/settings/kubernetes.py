@@ -1,0 +1,165 @@
+"""The `kubernetes:` section: which pods and backup CronJobs the watcher follows, and how."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar
+
+from pydantic import ValidationError, WrapValidator
+
+from exporter.settings.base import Bool, Loc, Section, _plain, explain, fail, fail_many
+
+DEFAULT_NAMESPACE = "openclaw"
+DEFAULT_LABEL_SELECTOR = "app=openclaw-gateway"
+# Backup CronJobs (and their Jobs: the jobTemplate must carry the same labels).
+DEFAULT_BACKUP_LABEL_SELECTOR = "app.kubernetes.io/component=openclaw-backup"
+
+# A namespace name is a DNS-1123 label.
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# One term of an equality- or set-based label selector (`k=v`, `k!=v`, `k in (a,b)`, `!k`, `k`).
+_SELECTOR_TERM = re.compile(
+    r"^\s*(!?[A-Za-z0-9][-A-Za-z0-9_./]*"
+    r"|[A-Za-z0-9][-A-Za-z0-9_./]*\s*(=|==|!=)\s*[-A-Za-z0-9_.]*"
+    r"|[A-Za-z0-9][-A-Za-z0-9_./]*\s+(in|notin)\s+\([-A-Za-z0-9_.,\s]*\))\s*$"
+)
+
+
+def _namespace(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise fail("must be a non-empty string")
+    if len(value) > 63 or not _DNS1123_LABEL.match(value):
+        raise fail(f"{value!r} is not a valid namespace name (DNS-1123 label)")
+    return value
+
+
+def _label_selector(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        # An empty selector would watch every pod of the namespace: make that explicit, never silent.
+        raise fail("must be a non-empty string")
+    if not all(_SELECTOR_TERM.match(term) for term in re.split(r",(?![^()]*\))", value)):
+        raise fail(f"{value!r} is not a valid label selector")
+    return value.strip()
+
+
+class Selector(Section):
+    """One set of pods to watch: a namespace and a label selector inside it."""
+
+    not_a_mapping: ClassVar[str] = "must be a mapping with namespace and label_selector"
+    namespace: _plain(_namespace, {"type": "string", "pattern": _DNS1123_LABEL.pattern, "maxLength": 63},
+                      str) = DEFAULT_NAMESPACE  # type: ignore[valid-type]
+    label_selector: _plain(_label_selector, {"type": "string", "minLength": 1},
+                           str) = DEFAULT_LABEL_SELECTOR  # type: ignore[valid-type]
+
+    def __init__(self, namespace: Any = DEFAULT_NAMESPACE, label_selector: Any = DEFAULT_LABEL_SELECTOR,
+                 **unknown: Any) -> None:
+        # Positional for code (Selector("ns", "app=x")); unknown keys reach validation and fail there.
+        super().__init__(namespace=namespace, label_selector=label_selector, **unknown)
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        return f"unknown key (allowed: {', '.join(cls.listed_keys())})"
+
+
+def _selector_list(key: str, default_selector: str) -> Any:
+    """A non-empty list of selectors without duplicates; every bad item is reported."""
+    def check(items: Any, _handler: Any) -> tuple[Selector, ...]:
+        if not isinstance(items, (list, tuple)) or not items:  # a tuple: built in code
+            raise fail("must be a non-empty list")
+        problems: list[tuple[Loc, str]] = []
+        seen: dict[Selector, int] = {}  # selector -> its index in the list
+        for i, item in enumerate(items):
+            raw = {"label_selector": default_selector, **item} if isinstance(item, dict) else item
+            try:
+                selector = raw if isinstance(raw, Selector) else Selector.model_validate(raw)
+            except ValidationError as exc:
+                problems.extend(((i, *loc), message) for loc, message in explain(exc, Selector))
+                continue
+            if selector in seen:
+                problems.append(((i,), f"duplicates {key}[{seen[selector]}]"))
+                continue
+            seen[selector] = i
+        if problems:
+            raise fail_many(problems)
+        return tuple(seen)
+    # A wrap validator that never calls pydantic's own: the schema still comes from the type.
+    return Annotated[tuple[Selector, ...], WrapValidator(check)]
+
+
+def _number(minimum: float = 0.0, *, positive: bool = False, below_one: bool = False, whole: bool = False) -> Any:
+    def check(value: Any) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail("must be a number")
+        if positive and value <= 0:
+            raise fail("must be greater than 0")
+        if not positive and value < minimum:
+            raise fail("must be 0 (never) or greater")
+        if below_one and not 0 <= value < 1:
+            raise fail("must be between 0 and 1 (exclusive)")
+        if whole and value != int(value):
+            raise fail("must be a whole number of seconds")
+        return int(value) if whole else float(value)
+    schema: dict[str, Any] = {"type": "integer" if whole else "number"}
+    schema["exclusiveMinimum" if positive else "minimum"] = 0
+    if below_one:
+        schema["exclusiveMaximum"] = 1
+    return _plain(check, schema, int if whole else float)
+
+
+def _optional_name(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise fail("must be a non-empty string or null")
+    return value
+
+
+def _in_cluster(value: Any) -> bool | None:
+    if value == "auto":
+        return None
+    if not isinstance(value, bool):
+        raise fail('must be true, false or "auto"')
+    return value
+
+
+OptionalName = _plain(_optional_name, {"type": ["string", "null"], "minLength": 1}, str)
+Positive = _number(positive=True)
+
+
+class KubernetesConfig(Section):
+    # Declared in the order problems are listed: switches, client, timings (by name), lists.
+    enabled: Bool = False
+    pod_probing: Bool = False
+    kubeconfig: OptionalName | None = None  # None: the client's default (~/.kube/config, $KUBECONFIG)
+    context: OptionalName | None = None  # None: the kubeconfig's current-context
+    # None ("auto"): in-cluster when the pod env says so
+    in_cluster: _plain(_in_cluster, {"enum": [True, False, "auto", None]}, bool | None) = None  # type: ignore[valid-type]
+    backoff_initial_seconds: Positive = 1.0
+    backoff_jitter_ratio: _number(below_one=True) = 0.2  # type: ignore[valid-type]  # +-20 %: no lockstep retries
+    backoff_max_seconds: Positive = 60.0
+    # Connect timeout, and read timeout of list calls.
+    request_timeout_seconds: Positive = 10.0
+    # Full re-list even without errors, as a safety net against missed events (0: never).
+    resync_seconds: _number() = 1800.0  # type: ignore[valid-type]
+    # Server-side length of one watch request; the watch then resumes from its resourceVersion.
+    watch_timeout_seconds: _number(positive=True, whole=True) = 300  # type: ignore[valid-type]
+    selectors: _selector_list("selectors", DEFAULT_LABEL_SELECTOR) = (Selector(),)  # type: ignore[valid-type]
+    # Backup CronJobs and their Jobs to follow (read-only); empty: none.
+    backups: _selector_list("backups", DEFAULT_BACKUP_LABEL_SELECTOR) = ()  # type: ignore[valid-type]
+
+    @classmethod
+    def unknown_key(cls, key: Any) -> str:
+        return f"unknown key (allowed: {', '.join(cls.listed_keys())})"
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """The distinct namespaces, in config order (one Event watch each)."""
+        return tuple(dict.fromkeys(s.namespace for s in self.selectors))
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.in_cluster is True:
+            problems += [(key, "cannot be set together with in_cluster: true")
+                         for key in ("kubeconfig", "context") if getattr(self, key) is not None]
+        if self.backoff_initial_seconds > self.backoff_max_seconds:
+            problems.append(("backoff_max_seconds",
+                             f"must be >= backoff_initial_seconds ({self.backoff_initial_seconds:g})"))
+        return problems
+
