@@ -85,7 +85,7 @@ _DURATION_SCHEMA = {
               {"type": "string", "pattern": r"^(\d+(\.\d+)?(y|w|d|h|m|s|ms))+$"}],
     "description": "a duration: 15s, 500ms, 1.5m, 1h30m, 30d, or a number of seconds",
 }
-Str = _plain(_str, {"type": "string", "minLength": 1}, str)
+Str = _plain(_str, {"type": "string", "minLength": 1, "pattern": "^[^\\u0000]*$"}, str)
 Bool = _plain(_bool, {"type": "boolean"}, bool)
 Int = _plain(_int, {"type": "integer"}, int)
 PositiveInt = Annotated[_plain(_int, {"type": "integer", "exclusiveMinimum": 0}, int), AfterValidator(_positive)]

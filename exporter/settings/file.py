@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from exporter.secrets import SecretRef
 from exporter.settings.base import Bool, PositiveDuration, PositiveInt, Section, Str
@@ -78,8 +78,13 @@ class DeviceSection(Section):
 
 
 class ConfigFile(Section):
-    """The whole file. The parser (exporter/config.py) validates it section by section so one
-    bad section never hides another's problems; this model is the one the JSON Schema shows."""
+    """The exporter's config file: the gateways to probe and how (README "Configuration")."""
+
+    # exporter/config.py validates it section by section (SECTIONS) so one bad section never
+    # hides another's problems; this model is the one the JSON Schema shows.
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="openclaw-slo-exporter config (exporter.yml)",
+                              json_schema_extra={"required": ["targets"]})
 
     max_concurrency: PositiveInt = 64
     defaults: Defaults = Field(default_factory=Defaults)

@@ -119,7 +119,7 @@ def _in_cluster(value: Any) -> bool | None:
     return value
 
 
-OptionalName = _plain(_optional_name, {"type": ["string", "null"], "minLength": 1}, str)
+OptionalName = _plain(_optional_name, {"type": "string", "minLength": 1}, str)
 Positive = _number(positive=True)
 
 
