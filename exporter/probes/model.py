@@ -45,7 +45,7 @@ from exporter.http_client import USER_AGENT
 from exporter.probes import gateway_client
 from exporter.probes.base import COMMON_RESULTS, MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun, classify_exception
 from exporter.secrets import SecretError
-from exporter.settings.modules import ModelSettings
+from exporter.settings.modules import ModelSettings, WebSocketSettings
 from exporter.settings.resolved import TargetConfig
 
 MAX_BODY_BYTES = 4 << 20
@@ -275,7 +275,7 @@ def find_gateway_model(models: list[Any], wanted: str) -> dict[str, Any] | None:
 
 async def check_gateway_catalog(target: TargetConfig, settings: ModelSettings, state: TargetState, run: ProbeRun) -> None:
     ws = target.modules.get("websocket")
-    if ws is None or not ws.enabled or ws.settings is None:
+    if ws is None or not ws.enabled or not isinstance(ws.settings, WebSocketSettings):
         # First time at info level so an operator sees why; afterwards debug only.
         level = logging.DEBUG if state.told_gateway_skip else logging.INFO
         state.told_gateway_skip = True

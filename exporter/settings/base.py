@@ -30,10 +30,6 @@ def fail_many(problems: list[tuple[Loc, str]]) -> PydanticCustomError:
     return PydanticCustomError("config_many", "{count} problems", {"count": len(problems), "problems": problems})
 
 
-def _plain(check: Any, schema: dict[str, Any], python_type: Any) -> Any:
-    return Annotated[python_type, PlainValidator(check), WithJsonSchema(schema)]
-
-
 def _str(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise fail("must be a non-empty string")
@@ -85,24 +81,26 @@ _DURATION_SCHEMA = {
               {"type": "string", "pattern": r"^(\d+(\.\d+)?(y|w|d|h|m|s|ms))+$"}],
     "description": "a duration: 15s, 500ms, 1.5m, 1h30m, 30d, or a number of seconds",
 }
-Str = _plain(_str, {"type": "string", "minLength": 1, "pattern": "^[^\\u0000]*$"}, str)
-Bool = _plain(_bool, {"type": "boolean"}, bool)
-Int = _plain(_int, {"type": "integer"}, int)
-PositiveInt = Annotated[_plain(_int, {"type": "integer", "exclusiveMinimum": 0}, int), AfterValidator(_positive)]
-Duration = _plain(_duration, _DURATION_SCHEMA, float)
-PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
-StrList = _plain(_str_list, {"type": "array", "items": {"type": "string", "minLength": 1}}, tuple[str, ...])
-Mapping = _plain(_mapping, {"type": "object"}, dict[str, Any])
+# Each type: the Python type, the validator that words its errors, the schema editors see.
+Str = Annotated[str, PlainValidator(_str), WithJsonSchema({"type": "string", "minLength": 1, "pattern": "^[^\\u0000]*$"})]
+Bool = Annotated[bool, PlainValidator(_bool), WithJsonSchema({"type": "boolean"})]
+PositiveInt = Annotated[int, PlainValidator(_int), AfterValidator(_positive),
+                        WithJsonSchema({"type": "integer", "exclusiveMinimum": 0})]
+Duration = Annotated[float, PlainValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+PositiveDuration = Annotated[float, PlainValidator(_duration), AfterValidator(_positive), WithJsonSchema(_DURATION_SCHEMA)]
+StrList = Annotated[tuple[str, ...], PlainValidator(_str_list),
+                    WithJsonSchema({"type": "array", "items": {"type": "string", "minLength": 1}})]
+Mapping = Annotated[dict[str, Any], PlainValidator(_mapping), WithJsonSchema({"type": "object"})]
 
 
-def one_of(*choices: str) -> Any:
-    """A string from a fixed set (the JSON Schema lists them for editors)."""
+def one_of(*choices: str) -> PlainValidator:
+    """Validates a string from a fixed set (pair it with WithJsonSchema({"enum": [...]}))."""
     def check(value: Any) -> str:
         value = _str(value)
         if value not in choices:
             raise fail(f"must be one of {', '.join(choices)}")
         return value
-    return _plain(check, {"enum": list(choices)}, str)
+    return PlainValidator(check)
 
 
 class Section(BaseModel):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Annotated, Any, ClassVar
 
-from pydantic import ValidationError, WrapValidator
+from pydantic import PlainValidator, ValidationError, WithJsonSchema, WrapValidator
 
-from exporter.settings.base import Bool, Loc, Section, _plain, explain, fail, fail_many
+from exporter.settings.base import Bool, Loc, Section, explain, fail, fail_many
 
 DEFAULT_NAMESPACE = "openclaw"
 DEFAULT_LABEL_SELECTOR = "app=openclaw-gateway"
@@ -45,23 +46,24 @@ class Selector(Section):
     """One set of pods to watch: a namespace and a label selector inside it."""
 
     not_a_mapping: ClassVar[str] = "must be a mapping with namespace and label_selector"
-    namespace: _plain(_namespace, {"type": "string", "pattern": _DNS1123_LABEL.pattern, "maxLength": 63},
-                      str) = DEFAULT_NAMESPACE  # type: ignore[valid-type]
-    label_selector: _plain(_label_selector, {"type": "string", "minLength": 1},
-                           str) = DEFAULT_LABEL_SELECTOR  # type: ignore[valid-type]
+    namespace: Annotated[str, PlainValidator(_namespace), WithJsonSchema(
+        {"type": "string", "pattern": _DNS1123_LABEL.pattern, "maxLength": 63})] = DEFAULT_NAMESPACE
+    label_selector: Annotated[str, PlainValidator(_label_selector),
+                              WithJsonSchema({"type": "string", "minLength": 1})] = DEFAULT_LABEL_SELECTOR
 
     def __init__(self, namespace: Any = DEFAULT_NAMESPACE, label_selector: Any = DEFAULT_LABEL_SELECTOR,
                  **unknown: Any) -> None:
         # Positional for code (Selector("ns", "app=x")); unknown keys reach validation and fail there.
-        super().__init__(namespace=namespace, label_selector=label_selector, **unknown)
+        super().__init__(**{"namespace": namespace, "label_selector": label_selector, **unknown})
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:
         return f"unknown key (allowed: {', '.join(cls.listed_keys())})"
 
 
-def _selector_list(key: str, default_selector: str) -> Any:
-    """A non-empty list of selectors without duplicates; every bad item is reported."""
+def _selectors(key: str, default_selector: str) -> WrapValidator:
+    """A non-empty list of selectors without duplicates; every bad item is reported. A wrap
+    validator that never calls pydantic's own, so the schema still comes from the type."""
     def check(items: Any, _handler: Any) -> tuple[Selector, ...]:
         if not isinstance(items, (list, tuple)) or not items:  # a tuple: built in code
             raise fail("must be a non-empty list")
@@ -81,28 +83,21 @@ def _selector_list(key: str, default_selector: str) -> Any:
         if problems:
             raise fail_many(problems)
         return tuple(seen)
-    # A wrap validator that never calls pydantic's own: the schema still comes from the type.
-    return Annotated[tuple[Selector, ...], WrapValidator(check)]
+    return WrapValidator(check)
 
 
-def _number(minimum: float = 0.0, *, positive: bool = False, below_one: bool = False, whole: bool = False) -> Any:
-    def check(value: Any) -> float | int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise fail("must be a number")
-        if positive and value <= 0:
-            raise fail("must be greater than 0")
-        if not positive and value < minimum:
-            raise fail("must be 0 (never) or greater")
-        if below_one and not 0 <= value < 1:
-            raise fail("must be between 0 and 1 (exclusive)")
-        if whole and value != int(value):
-            raise fail("must be a whole number of seconds")
-        return int(value) if whole else float(value)
-    schema: dict[str, Any] = {"type": "integer" if whole else "number"}
-    schema["exclusiveMinimum" if positive else "minimum"] = 0
-    if below_one:
-        schema["exclusiveMaximum"] = 1
-    return _plain(check, schema, int if whole else float)
+def _number(value: Any, *, positive: bool = False, below_one: bool = False, whole: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fail("must be a number")
+    if positive and value <= 0:
+        raise fail("must be greater than 0")
+    if not positive and value < 0:
+        raise fail("must be 0 (never) or greater")
+    if below_one and not 0 <= value < 1:
+        raise fail("must be between 0 and 1 (exclusive)")
+    if whole and value != int(value):
+        raise fail("must be a whole number of seconds")
+    return int(value) if whole else float(value)
 
 
 def _optional_name(value: Any) -> str:
@@ -119,8 +114,10 @@ def _in_cluster(value: Any) -> bool | None:
     return value
 
 
-OptionalName = _plain(_optional_name, {"type": "string", "minLength": 1}, str)
-Positive = _number(positive=True)
+OptionalName = Annotated[str, PlainValidator(_optional_name), WithJsonSchema({"type": "string", "minLength": 1})]
+Seconds = Annotated[float, PlainValidator(partial(_number, positive=True)),
+                    WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]
+InCluster = Annotated[bool | None, PlainValidator(_in_cluster), WithJsonSchema({"enum": [True, False, "auto", None]})]
 
 
 class KubernetesConfig(Section):
@@ -130,19 +127,21 @@ class KubernetesConfig(Section):
     kubeconfig: OptionalName | None = None  # None: the client's default (~/.kube/config, $KUBECONFIG)
     context: OptionalName | None = None  # None: the kubeconfig's current-context
     # None ("auto"): in-cluster when the pod env says so
-    in_cluster: _plain(_in_cluster, {"enum": [True, False, "auto", None]}, bool | None) = None  # type: ignore[valid-type]
-    backoff_initial_seconds: Positive = 1.0
-    backoff_jitter_ratio: _number(below_one=True) = 0.2  # type: ignore[valid-type]  # +-20 %: no lockstep retries
-    backoff_max_seconds: Positive = 60.0
+    in_cluster: InCluster = None
+    backoff_initial_seconds: Seconds = 1.0
+    backoff_jitter_ratio: Annotated[float, PlainValidator(partial(_number, below_one=True)), WithJsonSchema(
+        {"type": "number", "minimum": 0, "exclusiveMaximum": 1})] = 0.2  # +-20 %: no retries in lockstep
+    backoff_max_seconds: Seconds = 60.0
     # Connect timeout, and read timeout of list calls.
-    request_timeout_seconds: Positive = 10.0
+    request_timeout_seconds: Seconds = 10.0
     # Full re-list even without errors, as a safety net against missed events (0: never).
-    resync_seconds: _number() = 1800.0  # type: ignore[valid-type]
+    resync_seconds: Annotated[float, PlainValidator(_number), WithJsonSchema({"type": "number", "minimum": 0})] = 1800.0
     # Server-side length of one watch request; the watch then resumes from its resourceVersion.
-    watch_timeout_seconds: _number(positive=True, whole=True) = 300  # type: ignore[valid-type]
-    selectors: _selector_list("selectors", DEFAULT_LABEL_SELECTOR) = (Selector(),)  # type: ignore[valid-type]
+    watch_timeout_seconds: Annotated[int, PlainValidator(partial(_number, positive=True, whole=True)),
+                                     WithJsonSchema({"type": "integer", "exclusiveMinimum": 0})] = 300
+    selectors: Annotated[tuple[Selector, ...], _selectors("selectors", DEFAULT_LABEL_SELECTOR)] = (Selector(),)
     # Backup CronJobs and their Jobs to follow (read-only); empty: none.
-    backups: _selector_list("backups", DEFAULT_BACKUP_LABEL_SELECTOR) = ()  # type: ignore[valid-type]
+    backups: Annotated[tuple[Selector, ...], _selectors("backups", DEFAULT_BACKUP_LABEL_SELECTOR)] = ()
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:

@@ -10,7 +10,7 @@ import os
 from typing import Annotated, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
 from exporter.secrets import SecretRef
 from exporter.settings.base import (
@@ -27,7 +27,7 @@ from exporter.settings.base import (
 
 # Client modes the protocol schema (@openclaw/gateway-protocol) accepts.
 CLIENT_MODES = ("webchat", "cli", "ui", "backend", "node", "worker", "probe", "test")
-ClientMode = one_of(*CLIENT_MODES)
+ClientMode = Annotated[str, one_of(*CLIENT_MODES), WithJsonSchema({"enum": list(CLIENT_MODES)})]
 DEFAULT_SESSION_KEY = "agent:main:openclaw-exporter-probe"
 
 
