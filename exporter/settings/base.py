@@ -113,6 +113,7 @@ class Section(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     not_a_mapping: ClassVar[str] = "must be a mapping"
+    valid_keys_are: ClassVar[str] = "valid keys"  # how an unknown-key message introduces the list
 
     @model_validator(mode="before")
     @classmethod
@@ -131,7 +132,7 @@ class Section(BaseModel):
         if str(key).lower() in SECRET_KEYS:
             return ("literal secrets are not accepted in the config file; "
                     f"use {key}_file: /path/to/file or {key}_env: ENV_VAR_NAME")
-        return f"unknown key (valid keys: {', '.join(cls.listed_keys())})"
+        return f"unknown key ({cls.valid_keys_are}: {', '.join(cls.listed_keys())})"
 
     def cross_check(self) -> list[tuple[str, str]]:
         return []

@@ -46,6 +46,7 @@ class Selector(Section):
     """One set of pods to watch: a namespace and a label selector inside it."""
 
     not_a_mapping: ClassVar[str] = "must be a mapping with namespace and label_selector"
+    valid_keys_are: ClassVar[str] = "allowed"
     namespace: Annotated[str, PlainValidator(_namespace), WithJsonSchema(
         {"type": "string", "pattern": _DNS1123_LABEL.pattern, "maxLength": 63})] = DEFAULT_NAMESPACE
     label_selector: Annotated[str, PlainValidator(_label_selector),
@@ -55,10 +56,6 @@ class Selector(Section):
                  **unknown: Any) -> None:
         # Positional for code (Selector("ns", "app=x")); unknown keys reach validation and fail there.
         super().__init__(**{"namespace": namespace, "label_selector": label_selector, **unknown})
-
-    @classmethod
-    def unknown_key(cls, key: Any) -> str:
-        return f"unknown key (allowed: {', '.join(cls.listed_keys())})"
 
 
 def _selectors(key: str, default_selector: str) -> WrapValidator:
@@ -121,6 +118,7 @@ InCluster = Annotated[bool | None, PlainValidator(_in_cluster), WithJsonSchema({
 
 
 class KubernetesConfig(Section):
+    valid_keys_are: ClassVar[str] = "allowed"
     # Declared in the order problems are listed: switches, client, timings (by name), lists.
     enabled: Bool = False
     pod_probing: Bool = False
@@ -142,10 +140,6 @@ class KubernetesConfig(Section):
     selectors: Annotated[tuple[Selector, ...], _selectors("selectors", DEFAULT_LABEL_SELECTOR)] = (Selector(),)
     # Backup CronJobs and their Jobs to follow (read-only); empty: none.
     backups: Annotated[tuple[Selector, ...], _selectors("backups", DEFAULT_BACKUP_LABEL_SELECTOR)] = ()
-
-    @classmethod
-    def unknown_key(cls, key: Any) -> str:
-        return f"unknown key (allowed: {', '.join(cls.listed_keys())})"
 
     @property
     def namespaces(self) -> tuple[str, ...]:
