@@ -7,7 +7,7 @@
 A YAML number is seconds. Terms follow Prometheus' order rule (``5m30s``, never ``30s5m``) so
 every spelling Prometheus reads means the same here. Where the text is copied into generated
 rules (an alert's ``for``), ``prometheus=True`` also refuses fractions and bare numbers, which
-Prometheus cannot read. The result is always finite and >= 0.
+Prometheus cannot read. The result is always finite (a negative number is left to the caller's > 0 check).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import re
 from typing import Any
 
 UNITS = {"y": 365 * 86400.0, "w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-_TERM = re.compile(r"(\d+(?:\.\d+)?)(ms|[ywdhms])")
+# One optional term per unit, largest first (Prometheus' own rule); "m" is not the start of "ms".
+_TEXT = re.compile("".join(rf"(?:(\d+(?:\.\d+)?){unit}{'(?!s)' if unit == 'm' else ''})?" for unit in UNITS))
 EXAMPLES = "15s, 500ms or 5m"
 
 
@@ -27,38 +28,19 @@ class DurationError(ValueError):
 
 def parse(value: Any, *, prometheus: bool = False) -> float:
     """Seconds for a duration (grammar above); DurationError otherwise."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and not prometheus:
+    match = _TEXT.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match and value.strip() and not (prometheus and "." in value):
+        seconds = _finite(sum(float(n) * UNITS[unit] for n, unit in zip(match.groups(), UNITS) if n))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and not prometheus:
         seconds = _finite(value)
-    elif isinstance(value, str):
-        seconds = _parse_text(value.strip(), prometheus)
     else:
         raise DurationError(f"must be a duration such as {EXAMPLES}")
     if seconds is None:
         raise DurationError(f"must be a finite duration such as {EXAMPLES}")
-    if seconds < 0:
-        raise DurationError("must be >= 0")
     return seconds
 
 
-def _parse_text(text: str, prometheus: bool) -> float | None:
-    total, pos, last_rank = 0.0, 0, -1
-    order = list(UNITS)
-    while pos < len(text):
-        match = _TERM.match(text, pos)
-        rank = order.index(match.group(2)) if match else -1
-        if not match or rank <= last_rank or (prometheus and "." in match.group(1)):
-            raise DurationError(f"must be a duration such as {EXAMPLES}")
-        number = _finite(float(match.group(1)))
-        if number is None:
-            return None
-        total += number * UNITS[match.group(2)]
-        pos, last_rank = match.end(), rank
-    if pos == 0:
-        raise DurationError(f"must be a duration such as {EXAMPLES}")
-    return _finite(total)
-
-
-def _finite(value: int | float) -> float | None:
+def _finite(value: float) -> float | None:
     """A finite float, or None: YAML's .inf/.nan and numbers too big for a float are no duration."""
     try:
         number = float(value)
