@@ -64,3 +64,17 @@ def test_one_table_of_modules():
 def test_every_section_of_the_file_is_parsed():
     sections = [k for k, f in ConfigFile.model_fields.items() if _unwrap(f.annotation) is not None]
     assert sorted(sections) == sorted(config.SECTIONS)
+
+
+def test_config_types_are_a_leaf():
+    """Probers are typed against exporter/settings/: it must not import probes, the app or loading."""
+    import subprocess
+    import sys
+
+    code = ("import sys, exporter.settings.file, exporter.settings.resolved, exporter.settings.schema; "
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('exporter', 'slo', 'dashboards', 'openclaw_schema', 'aiohttp', 'kubernetes'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    loaded = set(out.split())
+    allowed = {"exporter", "exporter.secrets", "openclaw_schema", "openclaw_schema.duration"}
+    assert {m for m in loaded if not m.startswith("exporter.settings")} <= allowed, loaded
