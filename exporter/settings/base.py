@@ -111,7 +111,7 @@ class Section(BaseModel):
     others are invalid, so every problem is reported at once.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built at first use, not import
     not_a_mapping: ClassVar[str] = "must be a mapping"
     valid_keys_are: ClassVar[str] = "valid keys"  # how an unknown-key message introduces the list
 

@@ -83,7 +83,7 @@ class ConfigFile(Section):
     # exporter/config.py validates it section by section (SECTIONS) so one bad section never
     # hides another's problems; this model is the one the JSON Schema shows.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="openclaw-slo-exporter config (exporter.yml)",
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, title="openclaw-slo-exporter config (exporter.yml)",
                               json_schema_extra={"required": ["targets"]})
 
     max_concurrency: PositiveInt = 64
