@@ -65,6 +65,8 @@ class Defaults(Section):
 
 
 class SloSection(Section):
+    """The SLOs the exporter tracks live, and where their error budget is kept (README "Configuration")."""
+
     spec_file: Str | None = None  # None: the shipped spec
     state_file: Str | None = None
     flush_interval: PositiveDuration = 10.0

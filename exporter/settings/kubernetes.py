@@ -118,6 +118,8 @@ InCluster = Annotated[bool | None, PlainValidator(_in_cluster), WithJsonSchema({
 
 
 class KubernetesConfig(Section):
+    """The pod watcher: gateway pods' restarts, events and backups (docs/kubernetes.md)."""
+
     valid_keys_are: ClassVar[str] = "allowed"
     # Declared in the order problems are listed: switches, client, timings (by name), lists.
     enabled: Bool = False

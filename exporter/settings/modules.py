@@ -48,11 +48,15 @@ def _absolute_path(value: str) -> str:
 
 
 class ReadinessSettings(ModuleSettings):
+    """The readiness module: GET <url><path> and read the gateway's readiness body (README "What it measures")."""
+
     path: Annotated[Str, AfterValidator(_absolute_path)] = "/readyz"
     send_token: Bool = True
 
 
 class WebSocketSettings(ModuleSettings):
+    """The websocket module: connect, handshake and one RPC over the gateway protocol."""
+
     # gateway-client/backend with the shared token gets operator.read on loopback without
     # device pairing (observed against 2026.9.6); other ids may have their scopes stripped.
     client_id: Str = "gateway-client"
@@ -74,6 +78,8 @@ def _http_url(value: str) -> str:
 
 
 class ModelSettings(ModuleSettings):
+    """The model module: the provider's catalog, the gateway's catalog and a capped completion (docs/model-probe.md)."""
+
     provider: Str | None = None
     base_url: Annotated[Str, AfterValidator(_http_url)] | None = None
     api_key_file: Str | None = None
@@ -135,6 +141,8 @@ class ModelSettings(ModuleSettings):
 
 
 class MessageSettings(ModuleSettings):
+    """The message module: one real agent turn through the gateway, capped per day (docs/message-probe.md)."""
+
     session_key: Str = DEFAULT_SESSION_KEY
     message: Str = "Reply with the single word: ok"
     daily_cap: PositiveInt | None = None  # required when enabled (the prober says why)
@@ -149,6 +157,8 @@ class MessageSettings(ModuleSettings):
 
 
 class StorageSettings(ModuleSettings):
+    """The storage module: write, fsync and read a canary in the gateway's volume (docs/storage.md)."""
+
     path: Str | None = None  # required when enabled (the prober says why)
     canary_bytes: PositiveInt = 4096
     persistence: Bool = True
