@@ -9,6 +9,7 @@ COPY pyproject.toml README.md ./
 COPY exporter ./exporter
 COPY slo ./slo
 COPY dashboards ./dashboards
+COPY openclaw_schema ./openclaw_schema
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE}

@@ -1,24 +1,36 @@
 """The exporter's configuration: strict YAML -> validated, immutable objects.
 
-Valid module names come from the prober table (exporter/probes/__init__.py), never a second
-list. Every problem is collected and reported with its location; nothing is half-loaded.
+The types live in exporter/settings/ (a leaf the probers are typed against); this module
+reads the file, merges ``defaults``, applies each prober's defaults and checks, and collects
+every problem with its location. Nothing is half-loaded.
 """
 
 from __future__ import annotations
 
-import ssl
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import replace
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from exporter import yamlfile
-from exporter.fields import Field, Problems, parse_fields, positive, secret_ref
 from exporter.kube.config import parse_kubernetes_config
 from exporter.probes import PROBERS
-from exporter.secrets import SecretRef
+from exporter.settings.base import cross_check, validate
+from exporter.settings.file import ConfigFile, Defaults, DeviceSection, SloSection, TargetSection
+from exporter.settings.modules import MODULES
+from exporter.settings.resolved import Config, ModuleConfig, TargetConfig
+
+__all__ = ["Config", "ConfigError", "ModuleConfig", "TargetConfig", "load_config", "parse_config"]
 
 DEFAULT_PORT = 18789
+# The sections of ConfigFile, each validated on its own (the rest of the top level at once).
+SECTIONS = ("defaults", "targets", "slo", "kubernetes", "device", "discovery")
+
+
+class Problems(list):
+    """The problems found so far, as ``path: message`` strings."""
+
+    def add(self, where: str, message: str) -> None:
+        self.append(f"{where}: {message}")
 
 
 class ConfigError(Exception):
@@ -28,110 +40,6 @@ class ConfigError(Exception):
         self.source = source
         self.problems = list(problems)
         super().__init__(f"{source}: " + "; ".join(problems))
-
-
-@dataclass(frozen=True)
-class ModuleConfig:
-    name: str
-    enabled: bool
-    interval: float
-    timeout: float
-    settings: Any
-    # Export every phase's histogram and the percentile summary (exporter/exposition.py).
-    detail: bool = False
-
-
-@dataclass(frozen=True, eq=False)
-class TargetConfig:
-    name: str
-    http_url: str
-    ws_url: str
-    token: SecretRef | None
-    tls_ca_file: str | None
-    tls_insecure_skip_verify: bool
-    modules: dict[str, ModuleConfig]
-    pod: str = ""  # set on per-pod copies made by for_pod(); "" for the configured target
-    device: Any = None  # exporter.device.DeviceConfig when the config has a `device:` section
-
-    @cached_property
-    def ssl_context(self) -> ssl.SSLContext | bool:
-        """True for the system trust store; a context for a CA file or for skip-verify."""
-        if not (self.tls_ca_file or self.tls_insecure_skip_verify):
-            return True
-        ctx = ssl.create_default_context(cafile=self.tls_ca_file)
-        if self.tls_insecure_skip_verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-
-    def for_pod(self, pod: str, ip: str) -> "TargetConfig":
-        """This target probed on one pod's IP (same scheme, port and path), labelled with the pod."""
-        host = f"[{ip}]" if ":" in ip else ip
-
-        def swap(url: str) -> str:
-            parts = urlsplit(url)
-            return urlunsplit((parts.scheme, f"{host}:{parts.port}", parts.path, parts.query, ""))
-        return replace(self, http_url=swap(self.http_url), ws_url=swap(self.ws_url), pod=pod)
-
-
-
-@dataclass(frozen=True)
-class Config:
-    targets: tuple[TargetConfig, ...]
-    max_concurrency: int = 64
-    slo_spec_file: str | None = None
-    slo_state_file: str | None = None
-    slo_flush_interval: float = 10.0
-    slo_spec: Any = None  # slo.model.Spec: the SLOs the exporter tracks live and counts thresholds for
-    kubernetes: Any = None
-    device: Any = None  # exporter.device.DeviceConfig: the identity every target's WebSocket signs with
-    source: str = "<memory>"
-    discovery: Any = None  # exporter.discovery.config.DiscoveryConfig: targets from the Kubernetes API
-    defaults: Any = None  # the raw `defaults:` mapping: discovered targets' modules are built from it
-
-    def target(self, name: str) -> TargetConfig | None:
-        for target in self.targets:
-            if target.name == name:
-                return target
-        return None
-
-
-_TOP_FIELDS = {
-    "max_concurrency": Field("int", 64, check=positive),
-    "defaults": Field("mapping", {}),
-    "slo": Field("mapping", {}),
-    "kubernetes": Field("mapping", None),
-    "device": Field("mapping", None),
-    "discovery": Field("mapping", None),
-}
-
-_DEVICE_FIELDS = {
-    "identity_file": Field("str", required=True),
-    "token_file": Field("str"),
-}
-
-_SLO_FIELDS = {
-    "spec_file": Field("str"),
-    "state_file": Field("str"),
-    "flush_interval": Field("duration", 10.0, check=positive),
-}
-
-_TARGET_FIELDS = {
-    "name": Field("str", required=True),
-    "url": Field("str", required=True),
-    "ws_url": Field("str"),
-    "token_file": Field("str"),
-    "token_env": Field("str"),
-    "tls_ca_file": Field("str"),
-    "tls_insecure_skip_verify": Field("bool", False),
-}
-
-_COMMON_MODULE_FIELDS = {
-    "enabled": Field("bool"),
-    "interval": Field("duration", check=positive),
-    "timeout": Field("duration", check=positive),
-    "detail": Field("bool"),  # None: the prober's own default (Prober.detail_by_default)
-}
 
 
 def _split_url(url: str, where: str, problems: Problems) -> SplitResult | None:
@@ -191,44 +99,38 @@ def _parse_module(name: str, raw: Any, defaults: Any, where: str, problems: Prob
         merged.update(raw)
     elif raw is not None:
         problems.add(where, "must be a mapping")
-    fields = {**_COMMON_MODULE_FIELDS, **prober.fields}
-    values = parse_fields(merged, where, fields, problems)
-    if values["enabled"] is not None:
-        enabled = values["enabled"]
+    settings = validate(MODULES[name], merged, where, problems) or MODULES[name]()
+    if settings.enabled is not None:
+        enabled = settings.enabled
     else:
         # defaults.<module> only supplies values; the target's own section is what enables.
         enabled = prober.enabled_by_default or (prober.enabled_when_present and isinstance(raw, dict))
-    interval = values["interval"] or prober.default_interval
-    timeout = values["timeout"] or prober.default_timeout
+    interval = settings.interval or prober.default_interval
+    timeout = settings.timeout or prober.default_timeout
     if timeout > interval:
         problems.add(f"{where}.timeout", f"must not exceed the interval ({interval:g}s)")
-    specific = {k: v for k, v in values.items() if k not in _COMMON_MODULE_FIELDS}
-    try:
-        settings = prober.build_settings(specific)
-    except ValueError as exc:
-        problems.add(where, str(exc))
-        settings = None
-    if enabled and settings is not None and prober.check_enabled is not None:
+    if cross_check(settings, where, problems) and enabled and prober.check_enabled is not None:
         for message in prober.check_enabled(settings):
             problems.add(where, message)
+    detail = settings.detail if settings.detail is not None else prober.detail_by_default
     return ModuleConfig(name=name, enabled=enabled, interval=interval, timeout=timeout, settings=settings,
-                        detail=values["detail"] if values["detail"] is not None else prober.detail_by_default)
+                        detail=detail)
 
 
 def _parse_target(raw: Any, defaults: dict[str, Any], where: str, problems: Problems) -> TargetConfig | None:
-    values = parse_fields(raw, where, _TARGET_FIELDS, problems, allow=tuple(PROBERS))
-    if not isinstance(raw, dict) or not values["name"] or not values["url"]:
+    own = {k: v for k, v in raw.items() if k not in MODULES} if isinstance(raw, dict) else raw
+    spec: TargetSection | None = validate(TargetSection, own, where, problems)
+    if spec is None or not isinstance(raw, dict):
         return None
-    http_url, ws_url = _normalise_urls(values["url"], values["ws_url"], where, problems)
-    token = secret_ref(values, "token", where, problems)
+    http_url, ws_url = _normalise_urls(spec.url, spec.ws_url, where, problems)
+    cross_check(spec, where, problems)
     modules = {
         name: _parse_module(name, raw.get(name), defaults.get(name), f"{where}.{name}", problems)
         for name in PROBERS
     }
     return TargetConfig(
-        name=values["name"], http_url=http_url, ws_url=ws_url, token=token,
-        tls_ca_file=values["tls_ca_file"], tls_insecure_skip_verify=values["tls_insecure_skip_verify"],
-        modules=modules,
+        name=spec.name, http_url=http_url, ws_url=ws_url, token=spec.token,
+        tls_ca_file=spec.tls_ca_file, tls_insecure_skip_verify=spec.tls_insecure_skip_verify, modules=modules,
     )
 
 
@@ -239,18 +141,26 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(source, ["(top level): must be a mapping"])
-    top = parse_fields(raw, "config", _TOP_FIELDS, problems, allow=("targets",))
-    # Strip the "config." prefix: top-level keys are reported by their own name.
-    problems[:] = [p.removeprefix("config.") for p in problems]
-    defaults = top["defaults"] or {}
-    for key in defaults:
-        if key not in PROBERS:
-            problems.add(f"defaults.{key}", f"unknown module (valid modules: {', '.join(PROBERS)})")
+    top = validate(ConfigFile, {k: v for k, v in raw.items() if k not in SECTIONS}, "", problems) or ConfigFile()
+    defaults = raw.get("defaults") or {}
+    # defaults.<module> is validated merged into each target; here only its shape.
+    validate(Defaults, {k: {} if isinstance(v, dict) else v for k, v in defaults.items()}
+             if isinstance(defaults, dict) else defaults, "defaults", problems)
+    if not isinstance(defaults, dict):
+        defaults = {}
     targets: list[TargetConfig] = []
+    discovery = None
+    has_discovery = raw.get("discovery") is not None
+    if has_discovery:
+        from exporter.settings.discovery import parse_discovery_config
+
+        discovery, errors = parse_discovery_config(raw["discovery"], "discovery")
+        problems.extend(errors)
+        has_discovery = isinstance(raw["discovery"], dict)  # a bad mapping is its own problem; targets stay optional
     raw_targets = raw.get("targets")
-    if raw_targets is None and top["discovery"] is not None:
+    if raw_targets is None and has_discovery:
         raw_targets = []  # every target is discovered
-    elif not isinstance(raw_targets, list) or (not raw_targets and top["discovery"] is None):
+    elif not isinstance(raw_targets, list) or (not raw_targets and not has_discovery):
         problems.add("targets", "must be a non-empty list of gateways (or configure discovery:)")
         raw_targets = []
     seen: set[str] = set()
@@ -262,29 +172,24 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
             problems.add(f"targets[{i}].name", f"duplicate target name {target.name!r}")
         seen.add(target.name)
         targets.append(target)
-    slo = parse_fields(top["slo"], "slo", _SLO_FIELDS, problems)
-    slo_spec = _load_slo_spec(slo["spec_file"], problems)
+    slo = validate(SloSection, raw.get("slo") or {}, "slo", problems) or SloSection()
+    slo_spec = _load_slo_spec(slo.spec_file, problems)
     kube = None
-    if top["kubernetes"] is not None:
-        kube = _parse_kubernetes(top["kubernetes"], problems)
-    discovery = None
-    if top["discovery"] is not None:
-        from exporter.discovery.config import parse_discovery_config
-
-        discovery, errors = parse_discovery_config(top["discovery"], "discovery")
+    if raw.get("kubernetes") is not None:
+        kube, errors = parse_kubernetes_config(raw["kubernetes"], "kubernetes")
         problems.extend(errors)
-        if not targets:  # no static target checked the defaults: the discovered ones will use them
-            problems.extend(discovered_modules(defaults, None, "defaults")[1])
+    if has_discovery and not targets:  # no static target checked the defaults: the discovered ones will use them
+        problems.extend(discovered_modules(defaults, None, "defaults")[1])
     device = None
-    if top["device"] is not None:
-        device = _parse_device(top["device"], slo["state_file"], problems)
+    if raw.get("device") is not None:
+        device = _parse_device(raw["device"], slo.state_file, problems)
     if problems:
         raise ConfigError(source, problems)
     if device is not None:
         targets = [replace(t, device=device) for t in targets]
     return Config(
-        targets=tuple(targets), device=device, max_concurrency=top["max_concurrency"], slo_spec_file=slo["spec_file"],
-        slo_state_file=slo["state_file"], slo_flush_interval=slo["flush_interval"], slo_spec=slo_spec, kubernetes=kube,
+        targets=tuple(targets), device=device, max_concurrency=top.max_concurrency, slo_spec_file=slo.spec_file,
+        slo_state_file=slo.state_file, slo_flush_interval=slo.flush_interval, slo_spec=slo_spec, kubernetes=kube,
         source=source, discovery=discovery, defaults=defaults,
     )
 
@@ -323,20 +228,14 @@ def _parse_device(raw: Any, state_file: str | None, problems: Problems) -> Any:
     """The device identity (read now: a bad key is a config error, not a probe failure)."""
     from exporter.device import DeviceError, load_device_config
 
-    values = parse_fields(raw, "device", _DEVICE_FIELDS, problems)
-    if not values["identity_file"]:
+    section: DeviceSection | None = validate(DeviceSection, raw, "device", problems)
+    if section is None:
         return None
     try:
-        return load_device_config(values["identity_file"], values["token_file"], state_file)
+        return load_device_config(section.identity_file, section.token_file, state_file)
     except DeviceError as exc:
         problems.add("device.identity_file", str(exc))
     return None
-
-
-def _parse_kubernetes(raw: Any, problems: Problems) -> Any:
-    kube, errors = parse_kubernetes_config(raw, "kubernetes")
-    problems.extend(errors)
-    return kube
 
 
 def load_config(path: str) -> Config:

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from exporter import conventions as names
 from exporter import yamlfile
 from exporter.kube.state import STARTUP_BUCKETS
+from openclaw_schema import duration
 from slo import matchers
 from slo.model import SpecError
 from slo.spec import Errors
@@ -57,7 +58,6 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "backup_failed": (),
 }
 
-_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 _SELECTOR_KEYS = ("namespace", "gateway_pod_regex", "gateway_container",
                   "exporter_selector", "kube_state_metrics_selector", "cadvisor_selector")
 # PromQL matcher strings, parsed and rendered back by slo/matchers.py.
@@ -113,7 +113,12 @@ class AlertsConfig:
 
 def _duration(err: Errors, value: Any, path: str, zero: bool = False) -> str:
     """A Prometheus duration; `zero` allows 0s (a `for` of 0s fires at the first evaluation)."""
-    if not isinstance(value, str) or not _DURATION.match(value) or not (zero or re.search(r"[1-9]", value)):
+    try:
+        # The one grammar's Prometheus subset: the text is copied into the generated rules.
+        seconds = duration.parse(value, prometheus=True)
+    except duration.DurationError:
+        seconds = None
+    if seconds is None or not (zero or seconds > 0):
         what = "a Prometheus duration such as 0s, 5m or 1h" if zero else "a positive Prometheus duration such as 30s, 5m or 1h"
         err.add(path, f"must be {what}")
         return "1m"

@@ -143,7 +143,7 @@ def sli_windows(period_seconds: int) -> tuple[int, ...]:
 
 
 def format_duration(seconds: int) -> str:
-    """Prometheus duration spelling: 300 -> 5m, 20160 -> 5h36m, 2592000 -> 30d."""
+    """Prometheus duration spelling: 300 -> 5m, 20160 -> 5h36m, 2592000 -> 30d (openclaw_schema.duration parses it)."""
     if seconds <= 0 or seconds % 60:
         raise ValueError(f"window must be a positive whole number of minutes, got {seconds}s")
     parts = []
@@ -153,18 +153,3 @@ def format_duration(seconds: int) -> str:
             parts.append(f"{count}{unit}")
     return "".join(parts)
 
-
-def parse_duration(text: str) -> int:
-    """Inverse of format_duration: 5h36m -> 20160."""
-    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    total, number = 0, ""
-    for char in text:
-        if char.isdigit():
-            number += char
-        elif char in units and number:
-            total, number = total + int(number) * units[char], ""
-        else:
-            raise ValueError(f"invalid duration {text!r}")
-    if number or not total:
-        raise ValueError(f"invalid duration {text!r}")
-    return total

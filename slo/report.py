@@ -16,6 +16,7 @@ from typing import Protocol
 
 import httpx
 
+from openclaw_schema import duration
 from slo import math as slomath
 from slo.model import PERIODS, SLO, Spec
 from slo.rules import sli_error_expr
@@ -141,7 +142,7 @@ def _human(seconds: float | None) -> str:
 
 
 def to_table(reports: list[SLOReport]) -> str:
-    burn_windows = sorted({w for r in reports for w in r.burn_rates}, key=slomath.parse_duration)
+    burn_windows = sorted({w for r in reports for w in r.burn_rates}, key=duration.parse)
     head = ["SLO", "OBJECTIVE", "WINDOW", "SLI", "BUDGET", "CONSUMED", "REMAINING"] + [f"BURN {w}" for w in burn_windows] + ["EXHAUSTED IN"]
     rows = [head]
     for r in reports:

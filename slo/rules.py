@@ -23,6 +23,7 @@ import json
 from dataclasses import dataclass, field
 
 from exporter import conventions as names
+from openclaw_schema import duration
 from slo import math as slomath
 from slo.model import SLI, SLO, WINDOW_PLACEHOLDER, AvailabilitySLI, LatencySLI, RatioSLI, Spec, threshold_label
 
@@ -102,7 +103,7 @@ def _counted_matchers(sli: AvailabilitySLI | LatencySLI, exporter_selector: str)
 def sli_events_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> str:
     """PromQL for the number of events `sli` counted over `window` (the minimum-events guard)."""
     if isinstance(sli, RatioSLI):
-        return f"({sli.total_query.replace(WINDOW_PLACEHOLDER, window)}) * {slomath.parse_duration(window)}"
+        return f"({sli.total_query.replace(WINDOW_PLACEHOLDER, window)}) * {int(duration.parse(window))}"
     return f"sum(increase({_selector(names.PROBE_ATTEMPTS_TOTAL, _counted_matchers(sli, exporter_selector))}[{window}]))"
 
 

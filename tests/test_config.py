@@ -61,3 +61,63 @@ def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(str(tmp_path / "nope.yml"))
     assert err.value.problems == ["cannot read file: No such file or directory"]
+
+
+def test_durations_take_the_one_grammar():
+    config = parse_config({"targets": [{"name": "a", "url": "http://a",
+                                        "readiness": {"interval": "1h30m", "timeout": "1.5s"},
+                                        "websocket": {"interval": 20, "challenge_timeout": "250ms"}}]})
+    readiness, websocket = (config.targets[0].modules[m] for m in ("readiness", "websocket"))
+    assert (readiness.interval, readiness.timeout, websocket.interval) == (5400.0, 1.5, 20.0)
+    assert websocket.settings.challenge_timeout == 0.25
+    with pytest.raises(ConfigError) as err:
+        parse_config({"targets": [{"name": "a", "url": "http://a", "readiness": {"interval": "30s5m"}}]})
+    assert err.value.problems == ["targets[0].readiness.interval: must be a duration such as 15s, 500ms or 5m"]
+
+
+def test_probers_get_frozen_settings_of_their_module_type():
+    from pydantic import ValidationError
+
+    from exporter.settings.modules import MODULES
+
+    target = parse_config({"targets": [{"name": "a", "url": "http://a"}]}).targets[0]
+    for name, module in target.modules.items():
+        assert type(module.settings) is MODULES[name]
+    with pytest.raises(ValidationError, match="frozen"):
+        target.modules["readiness"].settings.path = "/other"
+
+
+def test_every_problem_of_every_section_is_listed_once():
+    with pytest.raises(ConfigError) as err:
+        parse_config({
+            "max_concurrency": "many",
+            "defaults": {"readiness": 5, "probe": {}},
+            "targets": [{"name": "a", "url": "http://a", "readiness": {"path": "x", "send_token": "yes"},
+                         "model": {"api_key": "sk-literal"}}],
+            "slo": {"flush_interval": 0},
+            "kubernetes": {"password": "x", "resync_seconds": -1},
+            "device": {"token_file": "/tmp/t"},
+        })
+    assert err.value.problems == [
+        "max_concurrency: must be an integer",
+        "defaults.probe: unknown module (valid modules: readiness, websocket, model, message, storage)",
+        "defaults.readiness: must be a mapping",
+        "targets[0].readiness.path: must start with /",
+        "targets[0].readiness.send_token: must be true or false",
+        "targets[0].model.api_key: literal secrets are not accepted in the config file; "
+        "use api_key_file: /path/to/file or api_key_env: ENV_VAR_NAME",
+        "targets[0].model: nothing to check: set provider, base_url and models (catalog), gateway_model "
+        "(gateway catalog) or completion: true, or set enabled: false",
+        "slo.flush_interval: must be > 0",
+        "kubernetes.password: literal secrets are not accepted in the config file; "
+        "use password_file: /path/to/file or password_env: ENV_VAR_NAME",
+        "kubernetes.resync_seconds: must be 0 (never) or greater",
+        "device.identity_file: is required",
+    ]
+
+
+def test_null_means_unset():
+    target = parse_config({"targets": [{"name": "a", "url": "http://a", "ws_url": None,
+                                        "readiness": {"path": None, "timeout": None}}]}).targets[0]
+    assert (target.ws_url, target.modules["readiness"].settings.path, target.modules["readiness"].timeout) == (
+        "ws://a:18789/", "/readyz", 5.0)

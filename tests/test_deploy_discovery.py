@@ -11,7 +11,7 @@ import pytest
 import yaml
 from test_deploy import API_SERVER, DEPLOY, DNS, Built, build
 
-from exporter.discovery.config import DEFAULT_SECRET_KEY, parse_secret_ref
+from exporter.settings.discovery import DEFAULT_SECRET_KEY, parse_secret_ref
 
 
 @pytest.fixture(scope="module")

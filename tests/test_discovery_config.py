@@ -10,7 +10,7 @@ from kubehelpers import fixture
 from pydantic import ValidationError
 
 from exporter.config import ConfigError, discovered_modules, parse_config
-from exporter.discovery.config import DiscoveryConfig
+from exporter.settings.discovery import DiscoveryConfig
 from exporter.discovery.targets import Endpoint, Rejected, endpoint_of
 from exporter.discovery.tokens import SecretKey
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from exporter.kube.config import KubernetesConfig, Selector, parse_kubernetes_config
 from kubehelpers import FIXTURES
@@ -40,8 +41,8 @@ def test_full_valid_section():
         pod_probing=True,
     )
     assert cfg.namespaces == ("openclaw",)
-    with pytest.raises(AttributeError):
-        cfg.enabled = False  # frozen
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.enabled = False  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("case", INVALID, ids=[c["name"] for c in INVALID])

@@ -54,7 +54,8 @@ def test_the_wheel_the_dockerfile_builds_contains_the_packages(tmp_path):
     wheel = next(tmp_path.glob("openclaw_slo_exporter-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for module in ("exporter/cli.py", "exporter/probes/websocket.py", "exporter/kube/watcher.py",
-                   "slo/alert_rules.py", "slo/specs/alerts.yml"):
+                   "slo/alert_rules.py", "slo/specs/alerts.yml", "openclaw_schema/duration.py",
+                   "exporter/settings/modules.py", "exporter/config.schema.json"):
         assert module in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "openclaw-exporter = exporter.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

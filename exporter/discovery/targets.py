@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exporter import conventions as c
-from exporter.discovery import config as dc
+from exporter.settings import discovery as dc
 from exporter.discovery.tokens import KubeSecretRef, SecretKey, TokenStore
 
 log = logging.getLogger(__name__)

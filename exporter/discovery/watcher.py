@@ -20,7 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from exporter import conventions as c
-from exporter.discovery.config import DiscoveryConfig
+from exporter.settings.discovery import DiscoveryConfig
 from exporter.discovery.targets import DiscoveredTargets, ModulesFor
 from exporter.discovery.tokens import TokenReadError, TokenStore
 from exporter.kube.watcher import ListWatcher, _Loop

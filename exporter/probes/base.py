@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 import aiohttp
 
 from exporter.conventions import MESSAGE_PROBE_BUCKETS, RESULT_SUCCESS
-from exporter.fields import Field
+from exporter.settings.resolved import TargetConfig
 
 if TYPE_CHECKING:
-    from exporter.config import TargetConfig
     from exporter.secrets import Redactor
 
 log = logging.getLogger("exporter.probe")
@@ -130,17 +129,16 @@ class ProbeRun:
         self.gauges.append(Gauge(name, help, tuple(sorted(labels.items())), float(value), kind="counter"))
 
 
-ProbeFunc = Callable[["TargetConfig", Any, ProbeRun], Awaitable[None]]
+ProbeFunc = Callable[[TargetConfig, Any, ProbeRun], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Prober:
-    """A module kind: its settings schema, defaults and the coroutine that probes."""
+    """A module kind: its defaults and the coroutine that probes (its settings type is
+    exporter.settings.modules.MODULES[name])."""
 
     name: str
     run: ProbeFunc
-    fields: dict[str, Field]
-    build_settings: Callable[[dict[str, Any]], Any]
     phases: tuple[str, ...]
     buckets: tuple[float, ...] = FAST_BUCKETS
     default_interval: float = 15.0

@@ -25,6 +25,11 @@ from yarl import URL
 
 from exporter import __version__
 from exporter.probes.base import ProbeFailure, ProbeRun
+from exporter.settings.modules import MessageSettings, WebSocketSettings
+from exporter.settings.resolved import TargetConfig
+
+# The modules that speak the gateway protocol (client id/mode, scopes, frame bound).
+ClientSettings = WebSocketSettings | MessageSettings
 
 log = logging.getLogger("exporter.probe")
 
@@ -308,7 +313,7 @@ class GatewayClient:
         self.hello: Hello | None = None
 
     @classmethod
-    async def open(cls, target: Any, settings: Any, run: ProbeRun, need_scopes: tuple[str, ...] = (),
+    async def open(cls, target: TargetConfig, settings: ClientSettings, run: ProbeRun, need_scopes: tuple[str, ...] = (),
                    scopes_setting: str = "websocket.scopes") -> "GatewayClient":
         """Connect, read the challenge, send `connect`, and wait for hello-ok.
 
@@ -352,7 +357,7 @@ class GatewayClient:
                            f"{', '.join(missing)} needed by this module; {why}")
 
     @classmethod
-    async def _open(cls, target: Any, settings: Any, run: ProbeRun, signature_version: int) -> "GatewayClient":
+    async def _open(cls, target: TargetConfig, settings: ClientSettings, run: ProbeRun, signature_version: int) -> "GatewayClient":
         assert run.session is not None
         run.log("connecting", url=target.ws_url)
         # ws_connect has no allow_redirects: a session of its own, on the shared connector,
@@ -383,7 +388,7 @@ class GatewayClient:
             raise
         return client
 
-    async def _handshake(self, target: Any, settings: Any, signature_version: int = 3) -> None:
+    async def _handshake(self, target: TargetConfig, settings: ClientSettings, signature_version: int = 3) -> None:
         run = self._run
         with run.phase("challenge"):
             try:

@@ -52,11 +52,11 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from exporter import conventions as c
-from exporter.fields import Field, positive
 from exporter.probes import gateway_client
 from exporter.probes.base import COMMON_RESULTS, MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun
 from exporter.probes.gateway_client import GatewayClient
-from exporter.probes.websocket import CLIENT_MODES
+from exporter.settings.modules import DEFAULT_SESSION_KEY, MessageSettings  # noqa: F401 (the probe's session, tests read it here)
+from exporter.settings.resolved import TargetConfig
 
 log = logging.getLogger("exporter.probe")
 
@@ -65,7 +65,6 @@ RUN_RESULTS = ("model_not_found", "rate_limited", "provider_error", "provider_re
                "aborted", "daily_cap_reached")
 RESULTS = tuple(dict.fromkeys(COMMON_RESULTS + gateway_client.RESULTS + RUN_RESULTS))
 
-DEFAULT_SESSION_KEY = "agent:main:openclaw-exporter-probe"
 # chat.send (and the roll's sessions.patch/delete) need operator.write, which covers the roll's
 # sessions.describe (operator.read). Off loopback a client without an approved device identity
 # is granted no scopes: checked at hello-ok, so that is `scope_missing` naming the scope, not a
@@ -86,39 +85,6 @@ _FAILOVER_REASONS = {
     "format": "provider_error",
     "timeout": "timeout",
 }
-
-FIELDS = {
-    "session_key": Field("str", DEFAULT_SESSION_KEY),
-    "message": Field("str", "Reply with the single word: ok"),
-    "daily_cap": Field("int", None, check=positive),
-    "warm_within": Field("duration", 60.0, check=positive),
-    "roll_every": Field("int", 50, check=positive),
-    # The client must get operator.write (chat.send); operator.admin lets it use sessions.reset.
-    "client_id": Field("str", "gateway-client"),
-    "client_mode": Field("str", "backend", choices=CLIENT_MODES),
-    "scopes": Field("str_list", ("operator.read", "operator.write")),
-    "challenge_timeout": Field("duration", 2.0, check=positive),
-    "max_frame_bytes": Field("int", 4 << 20, check=positive),
-}
-
-
-@dataclass(frozen=True)
-class MessageSettings:
-    session_key: str
-    message: str
-    daily_cap: int | None
-    warm_within: float
-    roll_every: int
-    client_id: str
-    client_mode: str
-    scopes: tuple[str, ...]
-    challenge_timeout: float
-    max_frame_bytes: int
-
-
-def build_settings(values: dict[str, Any]) -> MessageSettings:
-    return MessageSettings(**values)
-
 
 def check_enabled(settings: MessageSettings) -> list[str]:
     if settings.daily_cap is None:
@@ -369,7 +335,7 @@ async def roll_session(client: GatewayClient, settings: MessageSettings, run: Pr
     return "archive+delete"
 
 
-async def probe(target: Any, settings: MessageSettings, run: ProbeRun) -> None:
+async def probe(target: TargetConfig, settings: MessageSettings, run: ProbeRun) -> None:
     problems = check_enabled(settings)
     if problems:
         raise ProbeFailure("config_error", problems[0])
@@ -439,8 +405,6 @@ async def _run_turn(client: GatewayClient, settings: MessageSettings, state: Tar
 PROBER = Prober(
     name="message",
     run=probe,
-    fields=FIELDS,
-    build_settings=build_settings,
     phases=("connect", "challenge", "handshake", "roll", c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL,
             c.PHASE_COMPLETE, c.PHASE_WARM, c.PHASE_COLD, c.PHASE_TOTAL),
     buckets=MODEL_BUCKETS,

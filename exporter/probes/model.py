@@ -40,12 +40,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from exporter import conventions as c
-from exporter.fields import Field, positive
 from exporter.probes.gateway_client import GatewayClient
 from exporter.http_client import USER_AGENT
 from exporter.probes import gateway_client
 from exporter.probes.base import COMMON_RESULTS, MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun, classify_exception
-from exporter.secrets import SecretError, SecretRef
+from exporter.secrets import SecretError
+from exporter.settings.modules import ModelSettings, WebSocketSettings
+from exporter.settings.resolved import TargetConfig
 
 MAX_BODY_BYTES = 4 << 20
 # This prober's failure reasons: the common ones, the gateway protocol's (its gateway catalog
@@ -59,98 +60,6 @@ _MODEL_MISSING_CODES = ("model_not_found", "modelnotfound", "model_not_exist", "
 _MODEL_MISSING_TEXT = re.compile(r"model\b.*\b(not exists?|does not exist|not found|no such model)", re.I | re.S)
 # The gateway's unavailableReason -> failure reason.
 _GATEWAY_UNAVAILABLE = {"missing-auth": "auth_failed", "auth-failed": "auth_failed", "cooldown": "rate_limited"}
-
-
-def _http_url(value: str) -> str | None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an absolute http(s):// URL, e.g. https://dashscope.aliyuncs.com/compatible-mode/v1"
-    if parts.username or parts.password:
-        return "must not carry credentials; use api_key_file or api_key_env"
-    return None
-
-
-FIELDS = {
-    "provider": Field("str"),
-    "base_url": Field("str", check=_http_url),
-    "api_key_file": Field("str"),
-    "api_key_env": Field("str"),
-    "models": Field("str_list", ()),
-    "catalog": Field("bool", True),
-    "gateway_catalog": Field("bool", True),
-    "gateway_model": Field("str"),
-    "completion": Field("bool", False),
-    "completion_model": Field("str"),
-    "completion_interval": Field("duration", 300.0, check=positive),
-    "completion_daily_cap": Field("int", 100, check=positive),
-    "completion_prompt": Field("str", "Reply with the single word: ok"),
-    "completion_extra_body": Field("mapping", {}),
-    "tls_ca_file": Field("str"),
-}
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    provider: str | None
-    base_url: str | None
-    api_key: SecretRef | None
-    models: tuple[str, ...]
-    catalog: bool
-    gateway_catalog: bool
-    gateway_model: str | None
-    completion: bool
-    completion_model: str | None
-    completion_interval: float
-    completion_daily_cap: int
-    completion_prompt: str
-    completion_extra_body: tuple[tuple[str, Any], ...] = ()
-    tls_ca_file: str | None = None  # PEM CA bundle for an https base_url (default: the system's)
-
-    @property
-    def catalog_active(self) -> bool:
-        return self.catalog and self.base_url is not None
-
-    @property
-    def gateway_active(self) -> bool:
-        return self.gateway_catalog and self.gateway_model is not None
-
-    @property
-    def completion_active(self) -> bool:
-        return self.completion and self.base_url is not None and self.completion_model is not None
-
-
-def build_settings(values: dict[str, Any]) -> ModelSettings:
-    problems: list[str] = []
-    file, env = values["api_key_file"], values["api_key_env"]
-    if file and env:
-        problems.append("set only one of api_key_file and api_key_env")
-    api_key = SecretRef(file=file, env=env) if (file or env) else None
-    provider, base_url, models = values["provider"], values["base_url"], values["models"]
-    if base_url and not provider:
-        problems.append("provider is required with base_url (the provider's name, used as the provider label, e.g. bailian)")
-    if base_url and values["catalog"] and not models:
-        problems.append("models must list at least one model id for the catalog check (e.g. [qwen3.5-plus])")
-    if (api_key or models) and not base_url:
-        problems.append("base_url is required with api_key_*/models (the provider's OpenAI-compatible API, e.g. https://dashscope.aliyuncs.com/compatible-mode/v1)")
-    completion_model = values["completion_model"] or (models[0] if models else None)
-    if values["completion"] and not (base_url and completion_model):
-        problems.append("completion needs base_url and completion_model (or models)")
-    gateway_model = values["gateway_model"] or (f"{provider}/{models[0]}" if provider and models else None)
-    extra = values["completion_extra_body"] or {}
-    clash = sorted(set(extra) & {"model", "messages", "max_tokens", "stream"})
-    if clash:
-        problems.append(f"completion_extra_body must not set {', '.join(clash)} (the probe sets them)")
-    if problems:
-        raise ValueError("; ".join(problems))
-    return ModelSettings(
-        provider=provider, base_url=base_url.rstrip("/") if base_url else None, api_key=api_key,
-        models=models, catalog=values["catalog"], gateway_catalog=values["gateway_catalog"],
-        gateway_model=gateway_model, completion=values["completion"], completion_model=completion_model,
-        completion_interval=values["completion_interval"], completion_daily_cap=values["completion_daily_cap"],
-        completion_prompt=values["completion_prompt"],
-        completion_extra_body=tuple(sorted(extra.items())),
-        tls_ca_file=values["tls_ca_file"],
-    )
 
 
 def check_enabled(settings: ModelSettings) -> list[str]:
@@ -364,9 +273,9 @@ def find_gateway_model(models: list[Any], wanted: str) -> dict[str, Any] | None:
     return None
 
 
-async def check_gateway_catalog(target: Any, settings: ModelSettings, state: TargetState, run: ProbeRun) -> None:
+async def check_gateway_catalog(target: TargetConfig, settings: ModelSettings, state: TargetState, run: ProbeRun) -> None:
     ws = target.modules.get("websocket")
-    if ws is None or not ws.enabled or ws.settings is None:
+    if ws is None or not ws.enabled or not isinstance(ws.settings, WebSocketSettings):
         # First time at info level so an operator sees why; afterwards debug only.
         level = logging.DEBUG if state.told_gateway_skip else logging.INFO
         state.told_gateway_skip = True
@@ -527,7 +436,7 @@ def _verify(settings: ModelSettings) -> ssl.SSLContext | bool:
                            f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
-async def probe(target: Any, settings: ModelSettings, run: ProbeRun) -> None:
+async def probe(target: TargetConfig, settings: ModelSettings, run: ProbeRun) -> None:
     problems = check_enabled(settings)
     if problems:
         raise ProbeFailure("config_error", problems[0])
@@ -564,8 +473,6 @@ async def probe(target: Any, settings: ModelSettings, run: ProbeRun) -> None:
 PROBER = Prober(
     name="model",
     run=probe,
-    fields=FIELDS,
-    build_settings=build_settings,
     phases=("catalog", "connect", "challenge", "handshake", "gateway_catalog", "first_byte", "completion", "total"),
     buckets=MODEL_BUCKETS,
     default_interval=60.0,

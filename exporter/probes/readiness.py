@@ -14,28 +14,17 @@ Sample exposition::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from exporter import conventions as c
-from exporter.fields import Field
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
+from exporter.settings.modules import ReadinessSettings
+from exporter.settings.resolved import TargetConfig
 
 MAX_BODY_BYTES = 1 << 20
 # This prober's failure reasons, besides the common ones.
 RESULTS = COMMON_RESULTS + ("invalid_body", "http_error", "not_ready")
 
-
-@dataclass(frozen=True)
-class ReadinessSettings:
-    path: str
-    send_token: bool
-
-
-FIELDS = {
-    "path": Field("str", "/readyz", check=lambda v: None if v.startswith("/") else "must start with /"),
-    "send_token": Field("bool", True),
-}
 
 # Body field -> (metric, help, scale to base units)
 _NUMBERS = {
@@ -80,7 +69,7 @@ def _record_body(run: ProbeRun, body: dict[str, Any]) -> None:
             run.gauge(metric, help_text, value * scale)
 
 
-async def probe(target: Any, settings: ReadinessSettings, run: ProbeRun) -> None:
+async def probe(target: TargetConfig, settings: ReadinessSettings, run: ProbeRun) -> None:
     assert run.session is not None
     url = target.http_url.rstrip("/") + settings.path
     # Accept what kubelet and most clients send: a JSON-only Accept makes the gateway answer
@@ -122,8 +111,6 @@ async def probe(target: Any, settings: ReadinessSettings, run: ProbeRun) -> None
 PROBER = Prober(
     name="readiness",
     run=probe,
-    fields=FIELDS,
-    build_settings=lambda v: ReadinessSettings(**v),
     phases=("connect", "first_byte", "total"),
     results=RESULTS,
 )

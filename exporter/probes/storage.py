@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from exporter import conventions as c
-from exporter.fields import Field, positive
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
+from exporter.settings.modules import StorageSettings
+from exporter.settings.resolved import TargetConfig
 
 STORAGE_BUCKETS = c.STORAGE_LATENCY_BUCKETS
 # errno -> failure reason; anything else is io_error.
@@ -61,30 +62,6 @@ RESULTS = tuple(dict.fromkeys(COMMON_RESULTS + (
 CANARY_PREFIX = ".openclaw-storage-canary-"
 MARKER_NAME = ".openclaw-storage-marker"
 CHECK_TIMEOUT = 5.0  # how long `check`/start-up waits for the write test on a possibly hung mount
-
-
-FIELDS = {
-    "path": Field("str"),
-    "canary_bytes": Field("int", 4096, check=positive),
-    "persistence": Field("bool", True),
-}
-
-
-@dataclass(frozen=True)
-class StorageSettings:
-    path: str | None
-    canary_bytes: int
-    persistence: bool
-
-
-def build_settings(values: dict[str, Any]) -> StorageSettings:
-    path = values["path"]
-    if path is not None and not os.path.isabs(path):
-        raise ValueError(f"path {path!r} must be an absolute directory path")
-    if values["canary_bytes"] > 1 << 20:
-        raise ValueError("canary_bytes must be at most 1048576 (1 MiB): the canary is written on every run")
-    return StorageSettings(path=os.path.normpath(path) if path else None, canary_bytes=values["canary_bytes"],
-                           persistence=values["persistence"])
 
 
 def _describe(exc: OSError) -> str:
@@ -320,7 +297,7 @@ def _record(run: ProbeRun, progress: _Progress, state: PathState) -> None:
                     state.lost_total)
 
 
-async def probe(target: Any, settings: StorageSettings, run: ProbeRun) -> None:
+async def probe(target: TargetConfig, settings: StorageSettings, run: ProbeRun) -> None:
     directory = settings.path
     assert directory is not None  # check_enabled refuses a module without a path
     state = STATES.of(target.name, directory)
@@ -354,8 +331,6 @@ async def probe(target: Any, settings: StorageSettings, run: ProbeRun) -> None:
 PROBER = Prober(
     name=c.MODULE_STORAGE,
     run=probe,
-    fields=FIELDS,
-    build_settings=build_settings,
     phases=(c.PHASE_WRITE, c.PHASE_FSYNC, c.PHASE_READ, c.PHASE_DELETE, c.PHASE_TOTAL),
     buckets=STORAGE_BUCKETS,
     default_interval=30.0,

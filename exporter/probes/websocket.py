@@ -12,41 +12,14 @@ Sample exposition::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from exporter import conventions as c
-from exporter.fields import Field, positive
 from exporter.probes import gateway_client
 from exporter.probes.base import COMMON_RESULTS, Prober, ProbeRun
 from exporter.probes.gateway_client import GatewayClient
-
-# Client ids and modes the protocol schema (@openclaw/gateway-protocol) accepts.
-CLIENT_MODES = ("webchat", "cli", "ui", "backend", "node", "worker", "probe", "test")
-
-
-@dataclass(frozen=True)
-class WebSocketSettings:
-    client_id: str
-    client_mode: str
-    scopes: tuple[str, ...]
-    rpc_method: str
-    rpc_params: dict
-    challenge_timeout: float
-    max_frame_bytes: int
-
-
-FIELDS = {
-    # gateway-client/backend with the shared token gets operator.read on loopback without
-    # device pairing (observed against 2026.9.6); other ids may have their scopes stripped.
-    "client_id": Field("str", "gateway-client"),
-    "client_mode": Field("str", "backend", choices=CLIENT_MODES),
-    "scopes": Field("str_list", ("operator.read",)),
-    "rpc_method": Field("str", "health"),
-    "rpc_params": Field("mapping", {}),
-    "challenge_timeout": Field("duration", 2.0, check=positive),
-    "max_frame_bytes": Field("int", 4 << 20, check=positive),
-}
+from exporter.settings.modules import WebSocketSettings
+from exporter.settings.resolved import TargetConfig
 
 
 def _record_health(run: ProbeRun, payload: Any) -> None:
@@ -65,7 +38,7 @@ def needed_scopes(settings: WebSocketSettings) -> tuple[str, ...]:
     return () if settings.rpc_method == "health" else tuple(settings.scopes)
 
 
-async def probe(target: Any, settings: WebSocketSettings, run: ProbeRun) -> None:
+async def probe(target: TargetConfig, settings: WebSocketSettings, run: ProbeRun) -> None:
     client = await GatewayClient.open(target, settings, run, need_scopes=needed_scopes(settings))
     try:
         hello = client.hello
@@ -84,8 +57,6 @@ async def probe(target: Any, settings: WebSocketSettings, run: ProbeRun) -> None
 PROBER = Prober(
     name="websocket",
     run=probe,
-    fields=FIELDS,
-    build_settings=lambda v: WebSocketSettings(**v),
     phases=("connect", "challenge", "handshake", "rpc", "total"),
     results=tuple(dict.fromkeys(COMMON_RESULTS + gateway_client.RESULTS)),
 )

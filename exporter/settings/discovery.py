@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from exporter.fields import parse_duration
-from exporter.kube.config import DEFAULT_LABEL_SELECTOR, valid_label_selector
+from openclaw_schema.duration import parse as parse_duration
+from exporter.settings.kubernetes import DEFAULT_LABEL_SELECTOR, valid_label_selector
 
 # Per-object annotations (all optional), one prefix so `kubectl get svc -o yaml` shows them together.
 ANNOTATION_PREFIX = "openclaw.ai/"
