@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from exporter import __version__
-from exporter import conventions as c
+from openclaw_schema import names as c
 
 
 class ExporterCollector(Collector):

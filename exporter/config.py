@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from exporter import yamlfile
+from openclaw_schema import yamlfile
 from exporter.fields import Field, Problems, parse_fields, positive, secret_ref
 from exporter.kube.config import parse_kubernetes_config
 from exporter.probes import PROBERS

@@ -29,9 +29,8 @@ from __future__ import annotations
 import math
 from typing import Iterable, Iterator
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.state import ProbeState, SeriesState
-from slo.model import threshold_label
 
 # (exposed name, type, help) of the common families, in exposition order.
 COMMON_FAMILIES: tuple[tuple[str, str, str], ...] = (
@@ -113,7 +112,7 @@ def render_series(series: SeriesState) -> dict[str, str]:
                 _labels([(c.LABEL_PHASE, phase), (c.LABEL_WINDOW, name), (c.LABEL_QUANTILE, repr(q))]), value)
     for (phase, threshold), n in sorted(series.latency_good.items()):
         add(c.PROBE_LATENCY_GOOD_TOTAL, c.PROBE_LATENCY_GOOD_TOTAL,
-            _labels([(c.LABEL_PHASE, phase), (c.LABEL_THRESHOLD, threshold_label(threshold))]), n)
+            _labels([(c.LABEL_PHASE, phase), (c.LABEL_THRESHOLD, c.threshold_label(threshold))]), n)
     # Module gauges are labelled by target (and gateway_pod), not module: they describe the gateway.
     target_labels = [(c.LABEL_TARGET, series.target)] + ([(c.LABEL_GATEWAY_POD, series.gateway_pod)] if series.gateway_pod else [])
     for g in series.gauges:

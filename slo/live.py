@@ -36,7 +36,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
-from exporter import conventions as names
+from openclaw_schema import names
 from slo import math as slomath
 from slo.model import SLO, AvailabilitySLI, LatencySLI, Spec
 
@@ -103,8 +103,8 @@ class _Tracked:
         if isinstance(self.sli, AvailabilitySLI):
             if result in names.PROBE_CONFIG_RESULTS:
                 return None  # the probe is misconfigured: says nothing about the gateway
-            return result == names.RESULT_SUCCESS
-        if result != names.RESULT_SUCCESS or self.sli.phase not in phases:
+            return result == names.Result.SUCCESS
+        if result != names.Result.SUCCESS or self.sli.phase not in phases:
             return None  # latency SLIs count successful probes only
         return phases[self.sli.phase] <= self.sli.threshold_seconds
 

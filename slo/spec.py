@@ -10,11 +10,10 @@ import re
 from importlib import resources
 from typing import Any
 
-from exporter import conventions as names
-from exporter import yamlfile
+from openclaw_schema import names
+from openclaw_schema import yamlfile
 from slo.model import (
     DEFAULT_PERIOD,
-    MODULES,
     PERIODS,
     SLI,
     SLO,
@@ -141,8 +140,8 @@ def _sli(err: Errors, raw: Any, path: str) -> SLI | None:
                 err.add(f"{path}.{key}", f"must contain {WINDOW_PLACEHOLDER} where the rate window goes")
         return RatioSLI(queries["error_query"], queries["total_query"])
     module = body.get("module")
-    if "module" in body and module not in MODULES:
-        err.add(f"{path}.module", f"must be one of: {', '.join(MODULES)}")
+    if "module" in body and module not in tuple(names.Module):
+        err.add(f"{path}.module", f"must be one of: {', '.join(names.Module)}")
     target = err.regex(body.get("target"), f"{path}.target")
     if kind == "availability":
         return AvailabilitySLI(str(module), target)
@@ -162,8 +161,8 @@ def _severity(err: Errors, body: dict, key: str, path: str, default: str) -> str
     if key not in body:
         return default
     value = body[key]
-    if value not in names.SEVERITIES:
-        err.add(f"{path}.{key}", f"must be one of: {', '.join(names.SEVERITIES)} (got {value!r})")
+    if value not in tuple(names.Severity):
+        err.add(f"{path}.{key}", f"must be one of: {', '.join(tuple(names.Severity))} (got {value!r})")
         return default
     return value
 

@@ -21,7 +21,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 
 from conftest import free_port
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.exposition import render_state
 from exporterhelpers import parse_samples, value
 from exporter.config import ConfigError, load_config, parse_config

@@ -7,7 +7,7 @@ import argparse
 import re
 from pathlib import Path
 
-import exporter.conventions as conventions
+from openclaw_schema import names
 from exporter.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,12 +112,10 @@ def documented(name: str) -> bool:
 
 
 def test_every_exporter_metric_is_documented():
-    metrics = {value for key, value in vars(conventions).items()
-               if key.isupper() and not key.startswith("LABEL_") and isinstance(value, str)
-               and value.startswith(conventions.NAMESPACE + "_")}
+    metrics = {m for m in names.declared() if m.startswith(names.NAMESPACE + "_")}
     assert len(metrics) > 30
     missing = sorted(m for m in metrics if not documented(m))
-    assert not missing, f"metrics in exporter/conventions.py not in README.md or docs/: {missing}"
+    assert not missing, f"metrics in openclaw_schema/names.py not in README.md or docs/: {missing}"
 
 
 def all_flags(parser: argparse.ArgumentParser, path: str = "openclaw-exporter") -> list[tuple[str, str]]:

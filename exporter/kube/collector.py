@@ -33,9 +33,9 @@ from prometheus_client.core import (
     Metric,
 )
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.kube.state import (
-    PHASES, RESOURCE_CRONJOBS, RESOURCE_EVENTS, RESOURCE_JOBS, RESOURCE_PODS, KubeSnapshot, bucket_le)
+    PHASES, RESOURCE_CRONJOBS, RESOURCE_EVENTS, RESOURCE_JOBS, RESOURCE_PODS, KubeSnapshot)
 
 _POD = [c.LABEL_NAMESPACE, c.LABEL_POD]
 _CONTAINER = [*_POD, c.LABEL_CONTAINER]
@@ -90,7 +90,7 @@ class KubeCollector:
             c.POD_STARTUP, "Pod creation to first Ready (observed once per pod).",
             labels=[c.LABEL_NAMESPACE])
         for ns, hist in sorted(snap.startup.items()):
-            buckets = [(bucket_le(b), n) for b, n in hist.buckets]
+            buckets = [(c.bucket_le(b), n) for b, n in hist.buckets]
             startup.add_metric([ns], buckets, hist.sum)
         yield startup
 
@@ -107,7 +107,7 @@ class KubeCollector:
         backups = snap.backups or any(r in snap.last_sync for r in (RESOURCE_CRONJOBS, RESOURCE_JOBS))
         resources = (RESOURCE_PODS, RESOURCE_EVENTS) + ((RESOURCE_CRONJOBS, RESOURCE_JOBS) if backups else ())
         for resource in resources:
-            for kind in c.KUBE_WATCH_ERROR_KINDS:  # all present from the start, so rate() works
+            for kind in c.KubeWatchErrorKind:  # all present from the start, so rate() works
                 errors.add_metric([resource, kind], snap.watch_errors.get((resource, kind), 0))
         yield errors
 

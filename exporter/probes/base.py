@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
 import aiohttp
 
-from exporter.conventions import MESSAGE_PROBE_BUCKETS, RESULT_SUCCESS
+from openclaw_schema.names import MODEL_BUCKETS, Result
 from exporter.fields import Field
 
 if TYPE_CHECKING:
@@ -32,15 +32,14 @@ log = logging.getLogger("exporter.probe")
 # P99 120 ms) up to the longest sensible timeout. Kept few (14): every bucket is a series per
 # target and phase in Prometheus, and the exporter's own percentiles are exact anyway.
 FAST_BUCKETS = (0.005, 0.01, 0.015, 0.025, 0.045, 0.075, 0.12, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0, 10.0)
-# Model calls: article P50 1.2 s, P95 3.5 s, P99 5.8 s.
-# The message module uses them too (conventions.MESSAGE_PROBE_BUCKETS, read by its alert/SLO).
-MODEL_BUCKETS = MESSAGE_PROBE_BUCKETS
+# MODEL_BUCKETS (model and message modules) is declared in openclaw_schema: alerts read its bounds.
 
 
 # Results every prober can end with: success, the reasons classify_exception maps network
 # errors to, and the runner's config_error (a secret that cannot be read). Each prober's
 # `results` adds its own reasons; the state pre-creates a series at 0 for each (see state.py).
-COMMON_RESULTS = (RESULT_SUCCESS, "timeout", "tls", "dns", "refused", "closed", "error", "config_error")
+COMMON_RESULTS = (Result.SUCCESS, Result.TIMEOUT, Result.TLS, Result.DNS, Result.REFUSED, Result.CLOSED, Result.ERROR,
+                  Result.CONFIG_ERROR)
 
 
 class ProbeFailure(Exception):
@@ -80,7 +79,7 @@ class ProbeOutcome:
 
     @property
     def success(self) -> bool:
-        return self.result == RESULT_SUCCESS
+        return self.result == Result.SUCCESS
 
 
 class ProbeRun:

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.fields import Field, positive
 from exporter.probes.gateway_client import GatewayClient
 from exporter.http_client import USER_AGENT

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.fields import Field
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
 

@@ -41,11 +41,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.fields import Field, positive
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
 
-STORAGE_BUCKETS = c.STORAGE_LATENCY_BUCKETS
 # errno -> failure reason; anything else is io_error.
 ERRNO_REASONS = {
     errno.EROFS: "read_only",
@@ -352,12 +351,12 @@ async def probe(target: Any, settings: StorageSettings, run: ProbeRun) -> None:
 
 
 PROBER = Prober(
-    name=c.MODULE_STORAGE,
+    name=c.Module.STORAGE,
     run=probe,
     fields=FIELDS,
     build_settings=build_settings,
-    phases=(c.PHASE_WRITE, c.PHASE_FSYNC, c.PHASE_READ, c.PHASE_DELETE, c.PHASE_TOTAL),
-    buckets=STORAGE_BUCKETS,
+    phases=(c.Phase.WRITE, c.Phase.FSYNC, c.Phase.READ, c.Phase.DELETE, c.Phase.TOTAL),
+    buckets=c.STORAGE_LATENCY_BUCKETS,
     default_interval=30.0,
     default_timeout=5.0,
     enabled_by_default=False,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.fields import Field, positive
 from exporter.probes import gateway_client
 from exporter.probes.base import COMMON_RESULTS, Prober, ProbeRun

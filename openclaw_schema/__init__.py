@@ -1,0 +1,1 @@
+"""Leaf declarations shared by the runtime, the SLO math and the generators; imports nothing from this project."""
