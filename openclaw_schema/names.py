@@ -33,6 +33,7 @@ LABEL_GATEWAY_POD = "gateway_pod"
 LABEL_SUBSYSTEM = "subsystem"
 LABEL_VERSION = "version"
 LABEL_PROTOCOL = "protocol"
+LABEL_PYTHON_VERSION = "python_version"
 LABEL_PROVIDER = "provider"
 LABEL_MODEL = "model"
 LABEL_NAMESPACE = "namespace"
@@ -266,7 +267,7 @@ PROBE_LATENCY_GOOD_TOTAL = PROBE_LATENCY_GOOD.total
 
 # --- exporter self-metrics (exporter/collectors.py) ----------------------------------------------
 EXPORTER_BUILD_INFO = Metric("openclaw_exporter_build_info", INFO, "Exporter build information.",
-                             ("version", "python_version"))
+                             (LABEL_VERSION, LABEL_PYTHON_VERSION))
 EXPORTER_RELOAD_SUCCESS = Metric("openclaw_exporter_config_last_reload_successful", GAUGE,
                                  "Whether the last configuration reload succeeded.")
 EXPORTER_RELOAD_TIMESTAMP = Metric("openclaw_exporter_config_last_reload_success_timestamp_seconds", GAUGE,

@@ -302,15 +302,13 @@ class LiveBudget:
         """Gauges computed from memory only (safe inside a scrape)."""
         minute = int((time.time() if now is None else now) // 60)
         window_labels = [names.LABEL_SLO, names.LABEL_WINDOW]
-        objective = GaugeMetricFamily(names.SLO_OBJECTIVE, "SLO objective as a ratio.", labels=[names.LABEL_SLO])
-        sli = GaugeMetricFamily(names.SLO_SLI_RATIO, "Good events over all events in the window, from the exporter's own probes.", labels=window_labels)
-        burn = GaugeMetricFamily(names.SLO_BURN_RATE, "Error budget burn rate over the window (1 = spent exactly at the end of the period).", labels=window_labels)
-        remaining = GaugeMetricFamily(names.SLO_BUDGET_REMAINING, "Share of the period's error budget left (negative once breached).", labels=[names.LABEL_SLO])
+        objective = GaugeMetricFamily(names.SLO_OBJECTIVE, names.SLO_OBJECTIVE.help, labels=[names.LABEL_SLO])
+        sli = GaugeMetricFamily(names.SLO_SLI_RATIO, names.SLO_SLI_RATIO.help, labels=window_labels)
+        burn = GaugeMetricFamily(names.SLO_BURN_RATE, names.SLO_BURN_RATE.help, labels=window_labels)
+        remaining = GaugeMetricFamily(names.SLO_BUDGET_REMAINING, names.SLO_BUDGET_REMAINING.help, labels=[names.LABEL_SLO])
         families: list[GaugeMetricFamily] = []
         if self.state_file_ok is not None and self._tracked:  # nothing tracked, nothing kept
-            ok = GaugeMetricFamily(names.SLO_STATE_FILE_OK, "1 while the live budget is loaded from and saved to "
-                                   "slo.state_file; 0 after it was unusable (corrupt: moved aside, started empty; "
-                                   "unopenable or unwritable: memory only). The log says which.")
+            ok = GaugeMetricFamily(names.SLO_STATE_FILE_OK, names.SLO_STATE_FILE_OK.help)
             ok.add_metric([], 1.0 if self.state_file_ok else 0.0)
             families.append(ok)
         with self._lock:

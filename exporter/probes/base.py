@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
 import aiohttp
 
+from openclaw_schema.metric import Metric, MetricType
 from openclaw_schema.names import MODEL_BUCKETS, Result
 from exporter.fields import Field
 
@@ -121,12 +122,18 @@ class ProbeRun:
         if log.isEnabledFor(level):
             log.log(level, text, extra={"target": self.target, "probe_module": self.module})
 
-    def gauge(self, name: str, help: str, value: float, **labels: str) -> None:
-        self.gauges.append(Gauge(name, help, tuple(sorted(labels.items())), float(value)))
+    def gauge(self, metric: Metric, value: float, **labels: str) -> None:
+        """A sample of a gauge declared in openclaw_schema (its help comes from there)."""
+        self._record(metric, MetricType.GAUGE, value, labels)
 
-    def counter(self, name: str, help: str, value: float, **labels: str) -> None:
+    def counter(self, metric: Metric, value: float, **labels: str) -> None:
         """A running total kept by the module across runs (re-sent on every run)."""
-        self.gauges.append(Gauge(name, help, tuple(sorted(labels.items())), float(value), kind="counter"))
+        self._record(metric, MetricType.COUNTER, value, labels)
+
+    def _record(self, metric: Metric, kind: MetricType, value: float, labels: dict[str, str]) -> None:
+        if getattr(metric, "type", None) is not kind:  # a bug of the prober: the schema says otherwise
+            raise TypeError(f"{metric!s} is not declared as a {kind} in openclaw_schema")
+        self.gauges.append(Gauge(metric, metric.help, tuple(sorted(labels.items())), float(value), kind=str(kind)))
 
 
 ProbeFunc = Callable[["TargetConfig", Any, ProbeRun], Awaitable[None]]

@@ -376,8 +376,8 @@ async def probe(target: Any, settings: MessageSettings, run: ProbeRun) -> None:
     assert settings.daily_cap is not None
     state = STATES.of(target.name)
     allowed, used, total = await asyncio.to_thread(STATES.take_turn, target.name, settings.daily_cap)
-    run.counter(c.MESSAGE_TURNS, "Agent turns (chat.send) the message probe made, counted across restarts.", total)
-    run.gauge(c.MESSAGE_CAP_REMAINING, "Message probe turns left today (UTC) under daily_cap.",
+    run.counter(c.MESSAGE_TURNS, total)
+    run.gauge(c.MESSAGE_CAP_REMAINING,
               max(0, settings.daily_cap - used))
     if not allowed:
         raise ProbeFailure("daily_cap_reached", f"daily_cap of {settings.daily_cap} turns reached for today (UTC); "
@@ -395,7 +395,7 @@ async def probe(target: Any, settings: MessageSettings, run: ProbeRun) -> None:
         finally:
             await client.close()
     finally:  # after the roll, whatever the turn's result
-        run.counter(c.MESSAGE_SESSION_ROLLS, "Times the message probe rolled its session (since the exporter started).",
+        run.counter(c.MESSAGE_SESSION_ROLLS,
                     state.rolls)
 
 

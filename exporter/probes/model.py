@@ -342,7 +342,7 @@ async def check_catalog(provider: Provider, run: ProbeRun) -> None:
     ids = listed_ids(body)
     missing = [m for m in s.models if m not in ids]
     for model in s.models:
-        run.gauge(c.MODEL_AVAILABLE, "Whether the provider's model catalog lists the model (1) or not (0).",
+        run.gauge(c.MODEL_AVAILABLE,
                   0.0 if model in missing else 1.0, **{c.LABEL_PROVIDER: provider.name, c.LABEL_MODEL: model})
     if missing:
         names = ", ".join(repr(m) for m in missing)
@@ -384,7 +384,7 @@ async def check_gateway_catalog(target: Any, settings: ModelSettings, state: Tar
     if not isinstance(models, list):
         raise ProbeFailure("invalid_body", "gateway catalog: models.list answered without a models array")
     entry = find_gateway_model(models, wanted)
-    run.gauge(c.MODEL_GATEWAY_LISTED, "Whether the gateway's models.list lists the configured default model.",
+    run.gauge(c.MODEL_GATEWAY_LISTED,
               0.0 if entry is None else 1.0, **{c.LABEL_MODEL: wanted})
     if entry is None:
         prov, _, ident = wanted.rpartition("/")
@@ -488,9 +488,9 @@ def _completion_chunk(provider: Provider, doc: dict[str, Any], model: str) -> No
 def _record_completion(settings: ModelSettings, state: TargetState, now: float, run: ProbeRun) -> None:
     state.roll_day(now)
     labels = {c.LABEL_PROVIDER: settings.provider or "provider", c.LABEL_MODEL: settings.completion_model or ""}
-    run.counter(c.MODEL_SYNTHETIC_CALLS, "Synthetic completion calls made since the exporter started.",
+    run.counter(c.MODEL_SYNTHETIC_CALLS,
                 state.calls_total, **labels)
-    run.gauge(c.MODEL_SYNTHETIC_CAP_REMAINING, "Synthetic completion calls left today (UTC) under the daily cap.",
+    run.gauge(c.MODEL_SYNTHETIC_CAP_REMAINING,
               max(0, settings.completion_daily_cap - state.calls_today), **labels)
 
 
@@ -554,7 +554,7 @@ async def probe(target: Any, settings: ModelSettings, run: ProbeRun) -> None:
                 await _attempt("completion", check_completion(provider, run), run, failures)
             _record_completion(settings, state, STATES.clock(), run)
     if settings.base_url is not None:
-        run.gauge(c.MODEL_PROVIDER_POSTPONED_UNTIL, "Unix time before which the provider asked not to be called (429 Retry-After); 0 when not postponed.",
+        run.gauge(c.MODEL_PROVIDER_POSTPONED_UNTIL,
                   state.postponed_until if state.postponed_until > STATES.clock() else 0.0,
                   **{c.LABEL_PROVIDER: settings.provider or "provider"})
     if failures:

@@ -302,20 +302,20 @@ def _run_in_thread(fn: Callable[[], None], on_done: Callable[[], None]) -> async
 def _record(run: ProbeRun, progress: _Progress, state: PathState) -> None:
     st = progress.capacity
     if st is not None:
-        run.gauge(c.STORAGE_AVAILABLE_BYTES, "Bytes available to the exporter on the probed volume (statvfs f_bavail).",
+        run.gauge(c.STORAGE_AVAILABLE_BYTES,
                   st.f_bavail * st.f_frsize)
-        run.gauge(c.STORAGE_CAPACITY_BYTES, "Size of the probed volume in bytes (statvfs f_blocks).", st.f_blocks * st.f_frsize)
+        run.gauge(c.STORAGE_CAPACITY_BYTES, st.f_blocks * st.f_frsize)
         if st.f_files:  # some filesystems (e.g. btrfs, CephFS) report no inode limit
-            run.gauge(c.STORAGE_INODES_FREE, "Free inodes on the probed volume (statvfs f_favail).", st.f_favail)
-            run.gauge(c.STORAGE_INODES, "Inodes of the probed volume (statvfs f_files).", st.f_files)
+            run.gauge(c.STORAGE_INODES_FREE, st.f_favail)
+            run.gauge(c.STORAGE_INODES, st.f_files)
     if progress.marker is not None:
         _, created, ok = progress.marker
-        run.gauge(c.STORAGE_MARKER_OK, "Whether the persistence marker was found intact (1) or had vanished or changed (0).",
+        run.gauge(c.STORAGE_MARKER_OK,
                   1.0 if ok else 0.0)
-        run.gauge(c.STORAGE_MARKER_CREATED, "When the volume's persistence marker was written; a change means the data was lost.",
+        run.gauge(c.STORAGE_MARKER_CREATED,
                   created)
     if state.marker_id is not None:
-        run.counter(c.STORAGE_PERSISTENCE_LOST, "Persistence markers found vanished or changed while the exporter ran.",
+        run.counter(c.STORAGE_PERSISTENCE_LOST,
                     state.lost_total)
 
 

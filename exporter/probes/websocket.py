@@ -54,9 +54,9 @@ def _record_health(run: ProbeRun, payload: Any) -> None:
     if not isinstance(plugins, dict):
         return
     if isinstance(plugins.get("loaded"), list):
-        run.gauge(c.GATEWAY_PLUGINS_LOADED, "Plugins the gateway reports loaded (health RPC).", len(plugins["loaded"]))
+        run.gauge(c.GATEWAY_PLUGINS_LOADED, len(plugins["loaded"]))
     if isinstance(plugins.get("errors"), list):
-        run.gauge(c.GATEWAY_PLUGIN_ERRORS, "Plugins the gateway reports failing to load (health RPC).", len(plugins["errors"]))
+        run.gauge(c.GATEWAY_PLUGIN_ERRORS, len(plugins["errors"]))
 
 
 def needed_scopes(settings: WebSocketSettings) -> tuple[str, ...]:
@@ -70,7 +70,7 @@ async def probe(target: Any, settings: WebSocketSettings, run: ProbeRun) -> None
     try:
         hello = client.hello
         assert hello is not None
-        run.gauge(c.GATEWAY_INFO, "Gateway version and protocol from the hello-ok handshake.", 1.0,
+        run.gauge(c.GATEWAY_INFO, 1.0,
                   version=hello.server_version, protocol=str(hello.protocol if hello.protocol is not None else "unknown"))
         with run.phase("rpc"):
             payload = await client.call(settings.rpc_method, dict(settings.rpc_params))
