@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from prometheus_client.utils import floatToGoString
-
 from openclaw_schema.metric import Metric, MetricType, Source
 
 GAUGE, COUNTER, HISTOGRAM, SUMMARY, INFO = (MetricType.GAUGE, MetricType.COUNTER, MetricType.HISTOGRAM,
@@ -201,6 +199,8 @@ def bucket_le(bound: float) -> str:
     The collectors write it and the alert generator selects it with this one function:
     Prometheus 2 matches `le` as a string, so le="300" never matches le="300.0".
     """
+    from prometheus_client.utils import floatToGoString  # only generators and the watcher need it
+
     return floatToGoString(bound)
 
 

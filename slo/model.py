@@ -53,8 +53,8 @@ class Alerting:
     page_labels: dict[str, str] = field(default_factory=dict)
     ticket_labels: dict[str, str] = field(default_factory=dict)
     # The `severity` label of page and ticket alerts (a Severity).
-    page_severity: str = Severity.CRITICAL
-    ticket_severity: str = Severity.WARNING
+    page_severity: str = Severity.CRITICAL.value
+    ticket_severity: str = Severity.WARNING.value
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,7 @@ def test_the_opt_in_message_latency_slo_counts_warm_turns_over_5s_only(tmp_path)
     import yaml
     from slo import render, rules, spec
     from slohelpers import require, run
-    from exporter.probes.base import MODEL_BUCKETS
+    from openclaw_schema.names import MODEL_BUCKETS
     from pathlib import Path
     shipped = Path(__file__).resolve().parent.parent / "slo" / "specs" / "openclaw-gateway.yml"
     enabled = shipped.read_text().replace("  - name: message-latency\n    enabled: false\n", "  - name: message-latency\n")

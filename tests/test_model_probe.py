@@ -26,7 +26,7 @@ from exporter.exposition import render_state
 from exporterhelpers import parse_samples, value
 from exporter.config import ConfigError, load_config, parse_config
 from exporter.probes import model
-from exporter.probes.base import MODEL_BUCKETS
+from openclaw_schema.names import MODEL_BUCKETS
 from exporter.state import ProbeState
 from fakegateway import Recorder, fake_gateway, handshake
 from localservers import serve

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 import aiohttp
 
 from openclaw_schema.metric import Metric, MetricType
-from openclaw_schema.names import MODEL_BUCKETS, Result
+from openclaw_schema.names import Result
 from exporter.fields import Field
 
 if TYPE_CHECKING:

@@ -54,7 +54,7 @@ from typing import Any, Callable
 from openclaw_schema import names as c
 from exporter.fields import Field, positive
 from exporter.probes import gateway_client
-from exporter.probes.base import COMMON_RESULTS, MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun
+from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
 from exporter.probes.gateway_client import GatewayClient
 from exporter.probes.websocket import CLIENT_MODES
 
@@ -443,7 +443,7 @@ PROBER = Prober(
     build_settings=build_settings,
     phases=("connect", "challenge", "handshake", "roll", c.Phase.ADMIT, c.Phase.PREPARE, c.Phase.MODEL,
             c.Phase.COMPLETE, c.Phase.WARM, c.Phase.COLD, c.Phase.TOTAL),
-    buckets=MODEL_BUCKETS,
+    buckets=c.MODEL_BUCKETS,
     default_interval=300.0,
     default_timeout=30.0,
     enabled_by_default=False,

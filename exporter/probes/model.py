@@ -44,7 +44,7 @@ from exporter.fields import Field, positive
 from exporter.probes.gateway_client import GatewayClient
 from exporter.http_client import USER_AGENT
 from exporter.probes import gateway_client
-from exporter.probes.base import COMMON_RESULTS, MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun, classify_exception
+from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun, classify_exception
 from exporter.secrets import SecretError, SecretRef
 
 MAX_BODY_BYTES = 4 << 20
@@ -567,7 +567,7 @@ PROBER = Prober(
     fields=FIELDS,
     build_settings=build_settings,
     phases=("catalog", "connect", "challenge", "handshake", "gateway_catalog", "first_byte", "completion", "total"),
-    buckets=MODEL_BUCKETS,
+    buckets=c.MODEL_BUCKETS,
     default_interval=60.0,
     default_timeout=30.0,
     enabled_by_default=False,
