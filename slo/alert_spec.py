@@ -18,7 +18,7 @@ from openclaw_schema import names
 from openclaw_schema import yamlfile
 from slo import matchers
 from slo.model import SpecError
-from slo.spec import Errors
+from slo.checks import Errors
 
 API_VERSION = "openclaw-alerts/v1"
 DEFAULT_ALERTS = "slo/specs/alerts.yml"  # how headers name the shipped file

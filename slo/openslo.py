@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from slo.model import SLO, WINDOW_PLACEHOLDER, Alerting, RatioSLI, Spec, SpecError
-from slo.spec import NAME_PATTERN, Errors, check_objective
+from slo.checks import NAME_PATTERN, Errors, check_objective
 
 API_VERSION = "openslo/v1"
 # OpenSLO spells durations with w too.
