@@ -53,6 +53,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         if problem is not None:
             _print_problems(ConfigError(args.config_file, [f"slo.state_file: {problem}"]))
             return EXIT_CONFIG
+    if config.kubernetes is not None and config.kubernetes.enabled:
+        from exporter.kube import MISSING_CLIENT, client_missing
+
+        if client_missing():  # `run` would stop at start-up
+            _print_problems(ConfigError(args.config_file, [MISSING_CLIENT]))
+            return EXIT_CONFIG
     if args.web_config_file:
         try:
             load_web_config(args.web_config_file)
