@@ -12,8 +12,7 @@ from enum import StrEnum
 
 from openclaw_schema.metric import Metric, MetricType, Source
 
-GAUGE, COUNTER, HISTOGRAM, SUMMARY, INFO = (MetricType.GAUGE, MetricType.COUNTER, MetricType.HISTOGRAM,
-                                            MetricType.SUMMARY, MetricType.INFO)
+_T = MetricType  # short, for the declarations below
 NAMESPACE = "openclaw"
 
 # --- labels -------------------------------------------------------------------------------
@@ -242,176 +241,176 @@ LATENCY_QUANTILES: tuple[float, ...] = (0.5, 0.95, 0.99)
 _PROBE = (LABEL_TARGET, LABEL_MODULE)
 
 # --- common probe metrics (every module; exporter/exposition.py) -------------------------------
-PROBE_SUCCESS = Metric("openclaw_probe_success", GAUGE, "Whether the last probe succeeded (1) or failed (0).", _PROBE)
-PROBE_ATTEMPTS = Metric("openclaw_probe_attempts", COUNTER, "Probes run, by result (success or a failure reason).",
+PROBE_SUCCESS = Metric("openclaw_probe_success", _T.GAUGE, "Whether the last probe succeeded (1) or failed (0).", _PROBE)
+PROBE_ATTEMPTS = Metric("openclaw_probe_attempts", _T.COUNTER, "Probes run, by result (success or a failure reason).",
                         (*_PROBE, LABEL_RESULT))
 PROBE_ATTEMPTS_TOTAL = PROBE_ATTEMPTS.total
-PROBE_TIMEOUTS = Metric("openclaw_probe_timeouts", COUNTER, "Probes that timed out, by the phase they were in.",
+PROBE_TIMEOUTS = Metric("openclaw_probe_timeouts", _T.COUNTER, "Probes that timed out, by the phase they were in.",
                         (*_PROBE, LABEL_PHASE))
 PROBE_TIMEOUTS_TOTAL = PROBE_TIMEOUTS.total
-PROBE_SKIPPED = Metric("openclaw_probe_skipped_ticks", COUNTER,
+PROBE_SKIPPED = Metric("openclaw_probe_skipped_ticks", _T.COUNTER,
                        "Ticks skipped because the previous probe of the pair was still running.", _PROBE)
 PROBE_SKIPPED_TOTAL = PROBE_SKIPPED.total
-PROBE_LAST_TIMESTAMP = Metric("openclaw_probe_last_run_timestamp_seconds", GAUGE, "Unix time the last probe finished.",
+PROBE_LAST_TIMESTAMP = Metric("openclaw_probe_last_run_timestamp_seconds", _T.GAUGE, "Unix time the last probe finished.",
                               _PROBE, unit="seconds")
-PROBE_DURATION = Metric("openclaw_probe_duration_seconds", HISTOGRAM,
+PROBE_DURATION = Metric("openclaw_probe_duration_seconds", _T.HISTOGRAM,
                         "Duration of successful probes by phase (only total unless detail is on).",
                         (*_PROBE, LABEL_PHASE), unit="seconds")
-PROBE_LATENCY = Metric("openclaw_probe_latency_seconds", SUMMARY,
+PROBE_LATENCY = Metric("openclaw_probe_latency_seconds", _T.SUMMARY,
                        "Exact percentiles of successful probe durations over sliding windows (detail on).",
                        (*_PROBE, LABEL_PHASE, LABEL_WINDOW), unit="seconds")
-PROBE_LATENCY_GOOD = Metric("openclaw_probe_latency_good", COUNTER,
+PROBE_LATENCY_GOOD = Metric("openclaw_probe_latency_good", _T.COUNTER,
                             "Successful probes whose phase took at most the SLO threshold.",
                             (*_PROBE, LABEL_PHASE, LABEL_THRESHOLD))
 PROBE_LATENCY_GOOD_TOTAL = PROBE_LATENCY_GOOD.total
 
 # --- exporter self-metrics (exporter/collectors.py) ----------------------------------------------
-EXPORTER_BUILD_INFO = Metric("openclaw_exporter_build_info", INFO, "Exporter build information.",
+EXPORTER_BUILD_INFO = Metric("openclaw_exporter_build_info", _T.INFO, "Exporter build information.",
                              (LABEL_VERSION, LABEL_PYTHON_VERSION))
-EXPORTER_RELOAD_SUCCESS = Metric("openclaw_exporter_config_last_reload_successful", GAUGE,
+EXPORTER_RELOAD_SUCCESS = Metric("openclaw_exporter_config_last_reload_successful", _T.GAUGE,
                                  "Whether the last configuration reload succeeded.")
-EXPORTER_RELOAD_TIMESTAMP = Metric("openclaw_exporter_config_last_reload_success_timestamp_seconds", GAUGE,
+EXPORTER_RELOAD_TIMESTAMP = Metric("openclaw_exporter_config_last_reload_success_timestamp_seconds", _T.GAUGE,
                                    "Unix time of the last successful configuration load.", unit="seconds")
-EXPORTER_PROBES_IN_FLIGHT = Metric("openclaw_exporter_probes_in_flight", GAUGE, "Probes running right now.")
-EXPORTER_TARGETS = Metric("openclaw_exporter_targets", GAUGE, "Configured targets.")
+EXPORTER_PROBES_IN_FLIGHT = Metric("openclaw_exporter_probes_in_flight", _T.GAUGE, "Probes running right now.")
+EXPORTER_TARGETS = Metric("openclaw_exporter_targets", _T.GAUGE, "Configured targets.")
 
 # --- readiness module (from the gateway's /readyz body) ------------------------------------------
-GATEWAY_READY = Metric("openclaw_gateway_ready", GAUGE, "Whether the gateway reports itself ready (1) or not (0).",
+GATEWAY_READY = Metric("openclaw_gateway_ready", _T.GAUGE, "Whether the gateway reports itself ready (1) or not (0).",
                        (LABEL_TARGET,))
-GATEWAY_READINESS_FAILING = Metric("openclaw_gateway_readiness_failing", GAUGE,
+GATEWAY_READINESS_FAILING = Metric("openclaw_gateway_readiness_failing", _T.GAUGE,
                                    "Subsystems the gateway lists as failing readiness.", (LABEL_TARGET, LABEL_SUBSYSTEM))
-GATEWAY_EVENT_LOOP_DELAY_P99 = Metric("openclaw_gateway_event_loop_delay_p99_seconds", GAUGE,
+GATEWAY_EVENT_LOOP_DELAY_P99 = Metric("openclaw_gateway_event_loop_delay_p99_seconds", _T.GAUGE,
                                       "Event-loop delay P99 reported by the gateway.", (LABEL_TARGET,), unit="seconds")
 GATEWAY_EVENT_LOOP_DELAY_MAX = Metric(
-    "openclaw_gateway_event_loop_delay_max_seconds", GAUGE, "Event-loop delay max reported by the gateway.",
+    "openclaw_gateway_event_loop_delay_max_seconds", _T.GAUGE, "Event-loop delay max reported by the gateway.",
     (LABEL_TARGET,), unit="seconds",
     note="The diagnostics plugin exposes the same name; its series are the ones without `target`.")
-GATEWAY_EVENT_LOOP_UTILIZATION = Metric("openclaw_gateway_event_loop_utilization_ratio", GAUGE,
+GATEWAY_EVENT_LOOP_UTILIZATION = Metric("openclaw_gateway_event_loop_utilization_ratio", _T.GAUGE,
                                         "Event-loop utilization reported by the gateway.", (LABEL_TARGET,), unit="ratio")
-GATEWAY_CPU_CORE_RATIO = Metric("openclaw_gateway_cpu_core_ratio", GAUGE,
+GATEWAY_CPU_CORE_RATIO = Metric("openclaw_gateway_cpu_core_ratio", _T.GAUGE,
                                 "CPU cores used by the gateway process, as a ratio of one core.", (LABEL_TARGET,),
                                 unit="ratio")
-GATEWAY_UPTIME = Metric("openclaw_gateway_uptime_seconds", GAUGE, "Gateway uptime reported by its readiness endpoint.",
+GATEWAY_UPTIME = Metric("openclaw_gateway_uptime_seconds", _T.GAUGE, "Gateway uptime reported by its readiness endpoint.",
                         (LABEL_TARGET,), unit="seconds")
 
 # --- websocket module (from hello-ok and the health RPC) -----------------------------------------
-GATEWAY_INFO = Metric("openclaw_gateway_info", GAUGE, "Gateway version and protocol from the hello-ok handshake.",
+GATEWAY_INFO = Metric("openclaw_gateway_info", _T.GAUGE, "Gateway version and protocol from the hello-ok handshake.",
                       (LABEL_TARGET, LABEL_VERSION, LABEL_PROTOCOL))
-GATEWAY_PLUGINS_LOADED = Metric("openclaw_gateway_plugins_loaded", GAUGE,
+GATEWAY_PLUGINS_LOADED = Metric("openclaw_gateway_plugins_loaded", _T.GAUGE,
                                 "Plugins the gateway reports loaded (health RPC).", (LABEL_TARGET,))
-GATEWAY_PLUGIN_ERRORS = Metric("openclaw_gateway_plugin_errors", GAUGE,
+GATEWAY_PLUGIN_ERRORS = Metric("openclaw_gateway_plugin_errors", _T.GAUGE,
                                "Plugins the gateway reports failing to load (health RPC).", (LABEL_TARGET,))
 
 # --- model module --------------------------------------------------------------------------------
-MODEL_AVAILABLE = Metric("openclaw_model_available", GAUGE,
+MODEL_AVAILABLE = Metric("openclaw_model_available", _T.GAUGE,
                          "Whether the provider's model catalog lists the model (1) or not (0).",
                          (LABEL_TARGET, LABEL_PROVIDER, LABEL_MODEL))
-MODEL_GATEWAY_LISTED = Metric("openclaw_model_gateway_listed", GAUGE,
+MODEL_GATEWAY_LISTED = Metric("openclaw_model_gateway_listed", _T.GAUGE,
                               "Whether the gateway's models.list lists the configured default model.",
                               (LABEL_TARGET, LABEL_MODEL))
-MODEL_SYNTHETIC_CALLS = Metric("openclaw_model_synthetic_calls", COUNTER,
+MODEL_SYNTHETIC_CALLS = Metric("openclaw_model_synthetic_calls", _T.COUNTER,
                                "Synthetic completion calls made since the exporter started.",
                                (LABEL_TARGET, LABEL_PROVIDER, LABEL_MODEL))
 MODEL_SYNTHETIC_CALLS_TOTAL = MODEL_SYNTHETIC_CALLS.total
-MODEL_SYNTHETIC_CAP_REMAINING = Metric("openclaw_model_synthetic_calls_remaining_today", GAUGE,
+MODEL_SYNTHETIC_CAP_REMAINING = Metric("openclaw_model_synthetic_calls_remaining_today", _T.GAUGE,
                                        "Synthetic completion calls left today (UTC) under the daily cap.",
                                        (LABEL_TARGET, LABEL_PROVIDER, LABEL_MODEL))
 MODEL_PROVIDER_POSTPONED_UNTIL = Metric(
-    "openclaw_model_provider_postponed_until_timestamp_seconds", GAUGE,
+    "openclaw_model_provider_postponed_until_timestamp_seconds", _T.GAUGE,
     "Unix time before which the provider asked not to be called (429 Retry-After); 0 when not postponed.",
     (LABEL_TARGET, LABEL_PROVIDER), unit="seconds")
 
 # --- message module (one agent turn through the gateway) -----------------------------------------
-MESSAGE_TURNS = Metric("openclaw_message_probe_turns", COUNTER,
+MESSAGE_TURNS = Metric("openclaw_message_probe_turns", _T.COUNTER,
                        "Agent turns (chat.send) the message probe made, counted across restarts.", (LABEL_TARGET,))
 MESSAGE_TURNS_TOTAL = MESSAGE_TURNS.total
-MESSAGE_CAP_REMAINING = Metric("openclaw_message_probe_turns_remaining_today", GAUGE,
+MESSAGE_CAP_REMAINING = Metric("openclaw_message_probe_turns_remaining_today", _T.GAUGE,
                                "Message probe turns left today (UTC) under daily_cap.", (LABEL_TARGET,))
-MESSAGE_SESSION_ROLLS = Metric("openclaw_message_probe_session_rolls", COUNTER,
+MESSAGE_SESSION_ROLLS = Metric("openclaw_message_probe_session_rolls", _T.COUNTER,
                                "Times the message probe rolled its session (since the exporter started).", (LABEL_TARGET,))
 MESSAGE_SESSION_ROLLS_TOTAL = MESSAGE_SESSION_ROLLS.total
 
 # --- storage module (sidecar on the gateway's volume: docs/storage.md) ---------------------------
 # Capacity from statvfs, named like kubelet's kubelet_volume_stats_* so the same predict_linear works.
-STORAGE_AVAILABLE_BYTES = Metric("openclaw_storage_available_bytes", GAUGE,
+STORAGE_AVAILABLE_BYTES = Metric("openclaw_storage_available_bytes", _T.GAUGE,
                                  "Bytes available to the exporter on the probed volume (statvfs f_bavail).",
                                  (LABEL_TARGET,), unit="bytes")
-STORAGE_CAPACITY_BYTES = Metric("openclaw_storage_capacity_bytes", GAUGE,
+STORAGE_CAPACITY_BYTES = Metric("openclaw_storage_capacity_bytes", _T.GAUGE,
                                 "Size of the probed volume in bytes (statvfs f_blocks).", (LABEL_TARGET,), unit="bytes")
-STORAGE_INODES_FREE = Metric("openclaw_storage_inodes_free", GAUGE, "Free inodes on the probed volume (statvfs f_favail).",
+STORAGE_INODES_FREE = Metric("openclaw_storage_inodes_free", _T.GAUGE, "Free inodes on the probed volume (statvfs f_favail).",
                              (LABEL_TARGET,))
-STORAGE_INODES = Metric("openclaw_storage_inodes", GAUGE, "Inodes of the probed volume (statvfs f_files).", (LABEL_TARGET,))
-STORAGE_MARKER_OK = Metric("openclaw_storage_marker_ok", GAUGE,
+STORAGE_INODES = Metric("openclaw_storage_inodes", _T.GAUGE, "Inodes of the probed volume (statvfs f_files).", (LABEL_TARGET,))
+STORAGE_MARKER_OK = Metric("openclaw_storage_marker_ok", _T.GAUGE,
                            "Whether the persistence marker was found intact (1) or had vanished or changed (0).",
                            (LABEL_TARGET,))
-STORAGE_MARKER_CREATED = Metric("openclaw_storage_marker_created_timestamp_seconds", GAUGE,
+STORAGE_MARKER_CREATED = Metric("openclaw_storage_marker_created_timestamp_seconds", _T.GAUGE,
                                 "When the volume's persistence marker was written; a change means the data was lost.",
                                 (LABEL_TARGET,), unit="seconds")
-STORAGE_PERSISTENCE_LOST = Metric("openclaw_storage_persistence_lost", COUNTER,
+STORAGE_PERSISTENCE_LOST = Metric("openclaw_storage_persistence_lost", _T.COUNTER,
                                   "Persistence markers found vanished or changed while the exporter ran.", (LABEL_TARGET,))
 STORAGE_PERSISTENCE_LOST_TOTAL = STORAGE_PERSISTENCE_LOST.total
 
 # --- kubernetes watcher (exporter/kube/collector.py) ---------------------------------------------
 _POD = (LABEL_NAMESPACE, LABEL_POD)
 _CONTAINER = (*_POD, LABEL_CONTAINER)
-POD_CONTAINER_RESTARTS = Metric("openclaw_pod_container_restarts", COUNTER, "Container restarts (the pod's restartCount).",
+POD_CONTAINER_RESTARTS = Metric("openclaw_pod_container_restarts", _T.COUNTER, "Container restarts (the pod's restartCount).",
                                 _CONTAINER)
 POD_CONTAINER_RESTARTS_TOTAL = POD_CONTAINER_RESTARTS.total
-POD_RESTARTS_LAST_HOUR = Metric("openclaw_pod_container_restarts_last_hour", GAUGE,
+POD_RESTARTS_LAST_HOUR = Metric("openclaw_pod_container_restarts_last_hour", _T.GAUGE,
                                 "Container restarts this exporter saw happen in the last hour.", _CONTAINER)
-POD_CONTAINER_WAITING = Metric("openclaw_pod_container_waiting", GAUGE, "1 while the container waits, labelled with why.",
+POD_CONTAINER_WAITING = Metric("openclaw_pod_container_waiting", _T.GAUGE, "1 while the container waits, labelled with why.",
                                (*_CONTAINER, LABEL_REASON))
-POD_CONTAINER_WAITING_SECONDS = Metric("openclaw_pod_container_waiting_seconds", GAUGE,
+POD_CONTAINER_WAITING_SECONDS = Metric("openclaw_pod_container_waiting_seconds", _T.GAUGE,
                                        "How long the container has been waiting.", (*_CONTAINER, LABEL_REASON),
                                        unit="seconds")
-POD_CONTAINER_LAST_TERMINATED = Metric("openclaw_pod_container_last_terminated", GAUGE,
+POD_CONTAINER_LAST_TERMINATED = Metric("openclaw_pod_container_last_terminated", _T.GAUGE,
                                        "Why and how the container last terminated.",
                                        (*_CONTAINER, LABEL_REASON, LABEL_EXIT_CODE))
-POD_READY = Metric("openclaw_pod_ready", GAUGE, "1 when the pod's Ready condition is True.", _POD)
-POD_PHASE = Metric("openclaw_pod_phase", GAUGE, "1 for the pod's current phase.", (*_POD, LABEL_PHASE))
-POD_STARTUP = Metric("openclaw_pod_startup_seconds", HISTOGRAM, "Pod creation to first Ready (observed once per pod).",
+POD_READY = Metric("openclaw_pod_ready", _T.GAUGE, "1 when the pod's Ready condition is True.", _POD)
+POD_PHASE = Metric("openclaw_pod_phase", _T.GAUGE, "1 for the pod's current phase.", (*_POD, LABEL_PHASE))
+POD_STARTUP = Metric("openclaw_pod_startup_seconds", _T.HISTOGRAM, "Pod creation to first Ready (observed once per pod).",
                      (LABEL_NAMESPACE,), unit="seconds")
-POD_EVENTS = Metric("openclaw_pod_events", COUNTER,
+POD_EVENTS = Metric("openclaw_pod_events", _T.COUNTER,
                     "Warning events about watched pods since the watcher started, by reason (event counts included).",
                     (LABEL_NAMESPACE, LABEL_REASON))
 POD_EVENTS_TOTAL = POD_EVENTS.total
-KUBE_WATCH_ERRORS = Metric("openclaw_kube_watch_errors", COUNTER, "Errors of the Kubernetes list/watch loops.",
+KUBE_WATCH_ERRORS = Metric("openclaw_kube_watch_errors", _T.COUNTER, "Errors of the Kubernetes list/watch loops.",
                            (LABEL_RESOURCE, LABEL_KIND))
 KUBE_WATCH_ERRORS_TOTAL = KUBE_WATCH_ERRORS.total
-KUBE_LAST_SYNC = Metric("openclaw_kube_last_sync_timestamp_seconds", GAUGE,
+KUBE_LAST_SYNC = Metric("openclaw_kube_last_sync_timestamp_seconds", _T.GAUGE,
                         "When the list/watch last heard from the API server.", (LABEL_RESOURCE,), unit="seconds")
 
 # --- backups: CronJobs and their Jobs the watcher follows (kubernetes.backups) --------------------
 _CRONJOB = (LABEL_NAMESPACE, LABEL_CRONJOB)
-BACKUP_LAST_SCHEDULE = Metric("openclaw_backup_last_schedule_timestamp_seconds", GAUGE,
+BACKUP_LAST_SCHEDULE = Metric("openclaw_backup_last_schedule_timestamp_seconds", _T.GAUGE,
                               "When the backup CronJob last scheduled a Job (status.lastScheduleTime).", _CRONJOB,
                               unit="seconds")
 BACKUP_LAST_SUCCESS = Metric(
-    "openclaw_backup_last_success_timestamp_seconds", GAUGE,
+    "openclaw_backup_last_success_timestamp_seconds", _T.GAUGE,
     "When a backup Job of the CronJob last completed (status.lastSuccessfulTime or a completed Job).", _CRONJOB,
     unit="seconds")
-BACKUP_LAST_FAILURE = Metric("openclaw_backup_last_failure_timestamp_seconds", GAUGE,
+BACKUP_LAST_FAILURE = Metric("openclaw_backup_last_failure_timestamp_seconds", _T.GAUGE,
                              "When a backup Job of the CronJob still in the API last failed.", _CRONJOB, unit="seconds")
-BACKUP_JOBS_FAILED = Metric("openclaw_backup_jobs_failed", GAUGE,
+BACKUP_JOBS_FAILED = Metric("openclaw_backup_jobs_failed", _T.GAUGE,
                             "Failed Jobs of the backup CronJob still in the API (its failedJobsHistoryLimit).", _CRONJOB)
-BACKUP_JOBS_ACTIVE = Metric("openclaw_backup_jobs_active", GAUGE, "Running Jobs of the backup CronJob (status.active).",
+BACKUP_JOBS_ACTIVE = Metric("openclaw_backup_jobs_active", _T.GAUGE, "Running Jobs of the backup CronJob (status.active).",
                             _CRONJOB)
-BACKUP_SUSPENDED = Metric("openclaw_backup_cronjob_suspended", GAUGE,
+BACKUP_SUSPENDED = Metric("openclaw_backup_cronjob_suspended", _T.GAUGE,
                           "1 when the backup CronJob is suspended (spec.suspend).", _CRONJOB)
 
 # --- live SLO state (slo/live.py, with slo.spec set) ---------------------------------------------
-SLO_OBJECTIVE = Metric("openclaw_slo_objective_ratio", GAUGE, "SLO objective as a ratio.", (LABEL_SLO,), unit="ratio")
-SLO_SLI_RATIO = Metric("openclaw_slo_sli_ratio", GAUGE,
+SLO_OBJECTIVE = Metric("openclaw_slo_objective_ratio", _T.GAUGE, "SLO objective as a ratio.", (LABEL_SLO,), unit="ratio")
+SLO_SLI_RATIO = Metric("openclaw_slo_sli_ratio", _T.GAUGE,
                        "Good events over all events in the window, from the exporter's own probes.",
                        (LABEL_SLO, LABEL_WINDOW), unit="ratio")
-SLO_BURN_RATE = Metric("openclaw_slo_burn_rate", GAUGE,
+SLO_BURN_RATE = Metric("openclaw_slo_burn_rate", _T.GAUGE,
                        "Error budget burn rate over the window (1 = spent exactly at the end of the period).",
                        (LABEL_SLO, LABEL_WINDOW))
-SLO_BUDGET_REMAINING = Metric("openclaw_slo_error_budget_remaining_ratio", GAUGE,
+SLO_BUDGET_REMAINING = Metric("openclaw_slo_error_budget_remaining_ratio", _T.GAUGE,
                               "Share of the period's error budget left (negative once breached).", (LABEL_SLO,),
                               unit="ratio")
 SLO_STATE_FILE_OK = Metric(
-    "openclaw_slo_state_file_ok", GAUGE,
+    "openclaw_slo_state_file_ok", _T.GAUGE,
     "1 while the live budget is loaded from and saved to slo.state_file; 0 after it was unusable (corrupt: "
     "moved aside, started empty; unopenable or unwritable: memory only). The log says which.")
 
@@ -421,45 +420,45 @@ SLO_STATE_FILE_OK = Metric(
 # Dashboards show these where present and work without them. They carry no `target` label
 # (Prometheus scrapes the gateway itself). Help texts are ours: the plugin is not installable here.
 _PLUGIN = Source.GATEWAY_PLUGIN
-DIAG_MESSAGE_PROCESSED = Metric("openclaw_message_processed_duration_seconds", HISTOGRAM,
+DIAG_MESSAGE_PROCESSED = Metric("openclaw_message_processed_duration_seconds", _T.HISTOGRAM,
                                 "Time the gateway took to process a message.", (LABEL_OUTCOME,), unit="seconds",
                                 source=_PLUGIN)
-DIAG_MODEL_CALLS_TOTAL = Metric("openclaw_model_call_total", COUNTER, "Model calls the gateway made, by outcome.",
+DIAG_MODEL_CALLS_TOTAL = Metric("openclaw_model_call_total", _T.COUNTER, "Model calls the gateway made, by outcome.",
                                 (LABEL_PROVIDER, LABEL_MODEL, LABEL_OUTCOME, LABEL_ERROR_CATEGORY), source=_PLUGIN)
-DIAG_MODEL_CALL_DURATION = Metric("openclaw_model_call_duration_seconds", HISTOGRAM, "Duration of the gateway's model calls.",
+DIAG_MODEL_CALL_DURATION = Metric("openclaw_model_call_duration_seconds", _T.HISTOGRAM, "Duration of the gateway's model calls.",
                                   (LABEL_PROVIDER, LABEL_MODEL, LABEL_OUTCOME), unit="seconds", source=_PLUGIN)
-DIAG_RPC_HANDLER = Metric("openclaw_gateway_rpc_handler_seconds", HISTOGRAM, "Duration of the gateway's RPC handlers.",
+DIAG_RPC_HANDLER = Metric("openclaw_gateway_rpc_handler_seconds", _T.HISTOGRAM, "Duration of the gateway's RPC handlers.",
                           (LABEL_METHOD,), unit="seconds", source=_PLUGIN)
-DIAG_MEMORY = Metric("openclaw_memory_bytes", GAUGE, "Memory of the gateway process, by kind (rss, heap).", (LABEL_KIND,),
+DIAG_MEMORY = Metric("openclaw_memory_bytes", _T.GAUGE, "Memory of the gateway process, by kind (rss, heap).", (LABEL_KIND,),
                      unit="bytes", source=_PLUGIN)
 
 # --- kube-state-metrics --------------------------------------------------------------------------
 _KSM = Source.KUBE_STATE_METRICS
-KSM_RESTARTS_TOTAL = Metric("kube_pod_container_status_restarts_total", COUNTER,
+KSM_RESTARTS_TOTAL = Metric("kube_pod_container_status_restarts_total", _T.COUNTER,
                             "The number of container restarts per container.", _CONTAINER, source=_KSM)
-KSM_WAITING_REASON = Metric("kube_pod_container_status_waiting_reason", GAUGE,
+KSM_WAITING_REASON = Metric("kube_pod_container_status_waiting_reason", _T.GAUGE,
                             "Describes the reason the container is currently in waiting state.",
                             (*_CONTAINER, LABEL_REASON), source=_KSM)
-KSM_LAST_TERMINATED_REASON = Metric("kube_pod_container_status_last_terminated_reason", GAUGE,
+KSM_LAST_TERMINATED_REASON = Metric("kube_pod_container_status_last_terminated_reason", _T.GAUGE,
                                     "Describes the last reason the container was in terminated state.",
                                     (*_CONTAINER, LABEL_REASON), source=_KSM)
-KSM_RESOURCE_LIMITS = Metric("kube_pod_container_resource_limits", GAUGE,
+KSM_RESOURCE_LIMITS = Metric("kube_pod_container_resource_limits", _T.GAUGE,
                              "The number of requested limit resource by a container.",
                              (*_CONTAINER, LABEL_RESOURCE), source=_KSM)
-KSM_RESOURCE_REQUESTS = Metric("kube_pod_container_resource_requests", GAUGE,
+KSM_RESOURCE_REQUESTS = Metric("kube_pod_container_resource_requests", _T.GAUGE,
                                "The number of requested request resource by a container.",
                                (*_CONTAINER, LABEL_RESOURCE), source=_KSM)
 
 # --- cAdvisor (kubelet) --------------------------------------------------------------------------
-CADVISOR_CPU_SECONDS_TOTAL = Metric("container_cpu_usage_seconds_total", COUNTER,
+CADVISOR_CPU_SECONDS_TOTAL = Metric("container_cpu_usage_seconds_total", _T.COUNTER,
                                     "Cumulative cpu time consumed in seconds.", _CONTAINER, unit="seconds",
                                     source=Source.CADVISOR)
-CADVISOR_MEMORY_WORKING_SET = Metric("container_memory_working_set_bytes", GAUGE, "Current working set in bytes.",
+CADVISOR_MEMORY_WORKING_SET = Metric("container_memory_working_set_bytes", _T.GAUGE, "Current working set in bytes.",
                                      _CONTAINER, unit="bytes", source=Source.CADVISOR)
 
 # --- Prometheus built-ins ------------------------------------------------------------------------
-SCRAPE_UP = Metric("up", GAUGE, "1 if the last scrape of the target succeeded.", (LABEL_JOB,), source=Source.PROMETHEUS)
-ALERTS = Metric("ALERTS", GAUGE, "Pending and firing alerts.", (LABEL_ALERTNAME, LABEL_ALERTSTATE),
+SCRAPE_UP = Metric("up", _T.GAUGE, "1 if the last scrape of the target succeeded.", (LABEL_JOB,), source=Source.PROMETHEUS)
+ALERTS = Metric("ALERTS", _T.GAUGE, "Pending and firing alerts.", (LABEL_ALERTNAME, LABEL_ALERTSTATE),
                 source=Source.PROMETHEUS)
 
 
