@@ -283,12 +283,16 @@ def build_parser() -> argparse.ArgumentParser:
 def generator_parser(name: str) -> argparse.ArgumentParser:
     """The full parser of a generator command: the one place the runtime's CLI imports a
     generator, when that command runs (tests/test_architecture.py allows only this)."""
-    if name == "slo":
-        from slo import cli as generator
-    else:
-        from dashboards import cli as generator
     parser = argparse.ArgumentParser(prog=f"openclaw-exporter {name}", description=GENERATORS[name])
-    generator.add_commands(parser.add_subparsers(dest=f"{name}_command", required=True))
+    subparsers = parser.add_subparsers(dest=f"{name}_command", required=True)
+    if name == "slo":
+        from slo import cli as slo_cli
+
+        slo_cli.add_commands(subparsers)
+    else:
+        from dashboards import cli as dashboards_cli
+
+        dashboards_cli.add_commands(subparsers)
     return parser
 
 
