@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 from typing import Iterable, Iterator
 
-from openclaw_schema import names as c
 from exporter.state import ProbeState, SeriesState
+from openclaw_schema import names as c
 
 # (exposed name, type, help) of the common families, in exposition order.
 COMMON_FAMILIES: tuple[tuple[str, str, str], ...] = tuple(

@@ -11,9 +11,9 @@ from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from openclaw_schema.names import Phase
 from exporter.probes.base import Gauge, ProbeOutcome
 from exporter.quantiles import SlidingQuantiles
+from openclaw_schema.names import Phase
 
 HISTORY = 100
 # Log lines are kept for the newest few history entries only: at 1,000 targets the full

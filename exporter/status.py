@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from exporter import __version__
-from openclaw_schema import names as c
 from exporter.quantiles import QUANTILES
+from openclaw_schema import names as c
 
 if TYPE_CHECKING:
     from exporter.app import Exporter

@@ -198,7 +198,9 @@ def bucket_le(bound: float) -> str:
     The collectors write it and the alert generator selects it with this one function:
     Prometheus 2 matches `le` as a string, so le="300" never matches le="300.0".
     """
-    from prometheus_client.utils import floatToGoString  # only generators and the watcher need it
+    from prometheus_client.utils import (
+        floatToGoString,  # only generators and the watcher need it
+    )
 
     return floatToGoString(bound)
 

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from kubehelpers import fixture, with_container
+from probehelpers import config_for
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -23,11 +25,9 @@ from exporter.probes.base import ProbeRun
 from exporter.runner import run_probe
 from exporter.secrets import Redactor
 from exporter.state import ProbeState
-from kubehelpers import fixture, with_container
 from openclaw_schema import __main__ as schema_cli
 from openclaw_schema import docs, names
 from openclaw_schema.metric import Metric, MetricType, Source
-from probehelpers import config_for
 from slo import spec
 from slo.live import LiveBudget
 

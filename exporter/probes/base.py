@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
 import aiohttp
 
+from exporter.fields import Field
 from openclaw_schema.metric import Metric, MetricType
 from openclaw_schema.names import Result
-from exporter.fields import Field
 
 if TYPE_CHECKING:
     from exporter.config import TargetConfig

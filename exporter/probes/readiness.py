@@ -17,9 +17,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from openclaw_schema import names as c
 from exporter.fields import Field
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
+from openclaw_schema import names as c
 
 MAX_BODY_BYTES = 1 << 20
 # This prober's failure reasons, besides the common ones.

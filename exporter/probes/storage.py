@@ -41,9 +41,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from openclaw_schema import names as c
 from exporter.fields import Field, positive
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
+from openclaw_schema import names as c
 
 # errno -> failure reason; anything else is io_error.
 ERRNO_REASONS = {

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from openclaw_schema import names as c
 from exporter.fields import Field, positive
 from exporter.probes import gateway_client
 from exporter.probes.base import COMMON_RESULTS, Prober, ProbeRun
 from exporter.probes.gateway_client import GatewayClient
+from openclaw_schema import names as c
 
 # Client ids and modes the protocol schema (@openclaw/gateway-protocol) accepts.
 CLIENT_MODES = ("webchat", "cli", "ui", "backend", "node", "worker", "probe", "test")
