@@ -152,7 +152,7 @@ def _threshold(err: Errors, key: str, name: str, value: Any, path: str) -> float
 def _alert(err: Errors, key: str, raw: Any, path: str) -> AlertParams:
     params = PARAMETERS[key]
     body = err.mapping(raw, path, ("severity", "for", *params), ("severity", "for", *params))
-    severity = body.get("severity", names.Severity.CRITICAL)
+    severity = body.get("severity", names.Severity.CRITICAL.value)
     if "severity" in body and severity not in tuple(names.Severity):
         err.add(f"{path}.severity", f"must be one of: {', '.join(tuple(names.Severity))}")
     threshold_key = next((p for p in params if p.startswith("threshold_")), None)
