@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from kubehelpers import fixture, with_container
+from conftest import wait_for
+from exporterhelpers import running_exporter
 from probehelpers import config_for
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -178,9 +180,7 @@ def text_format_type(metric: Metric) -> str:
     return "gauge" if metric.type is MetricType.INFO else str(metric.type)
 
 
-def test_every_family_the_exporter_exposes_is_declared_with_its_type_help_and_labels(tmp_path):
-    (tmp_path / "volume").mkdir()
-    families = exposed_families(scrape_everything(tmp_path))
+def assert_declared(families: dict[str, tuple[str, str, set[frozenset[str]]]]) -> None:
     declared = {str(m): m for m in names.declared()}
     for name, (typ, help_text, label_sets) in families.items():
         metric = declared.get(name)
@@ -190,6 +190,12 @@ def test_every_family_the_exporter_exposes_is_declared_with_its_type_help_and_la
         assert help_text == metric.help, name
         for labels in label_sets:
             assert labels == set(metric.labels), f"{name}: exposed with {sorted(labels)}, declared {metric.labels}"
+
+
+def test_every_family_the_exporter_exposes_is_declared_with_its_type_help_and_labels(tmp_path):
+    (tmp_path / "volume").mkdir()
+    families = exposed_families(scrape_everything(tmp_path))
+    assert_declared(families)
     # The scrape covers the exporter's own, probe-common, storage, watcher, backup and SLO families.
     for metric in (names.EXPORTER_BUILD_INFO, names.PROBE_LATENCY_GOOD, names.PROBE_LATENCY, names.STORAGE_MARKER_OK,
                    names.POD_STARTUP, names.BACKUP_JOBS_FAILED, names.KUBE_WATCH_ERRORS, names.SLO_BURN_RATE):
@@ -209,3 +215,21 @@ def test_every_exporter_metric_declared_is_emitted_by_some_module():
     unused = sorted(key for key, value in vars(names).items()
                     if isinstance(value, Metric) and value.source is Source.EXPORTER and key not in used)
     assert not unused, f"declared but emitted nowhere: {unused}"
+
+
+async def test_the_running_exporter_probing_the_real_gateway_exposes_only_declared_families(
+        real_gateway, gateway_token, tmp_path, monkeypatch):
+    """/metrics of the exporter itself, the readiness and websocket modules reading the real
+    gateway's /readyz body and hello-ok (the module gauges a registry test cannot produce)."""
+    monkeypatch.setenv("GW_TOKEN", gateway_token)
+    doc = {"targets": [{"name": "gw", "url": real_gateway.url, "token_env": "GW_TOKEN",
+                        "readiness": {"interval": "1s", "timeout": "900ms"},
+                        "websocket": {"interval": "1s", "timeout": "900ms", "detail": True}}]}
+    async with running_exporter(doc, tmp_path) as ex:
+        async def probed():
+            _, text = await ex.get("/metrics")
+            families = exposed_families(text)
+            return families if {str(names.GATEWAY_READY), str(names.GATEWAY_INFO)} <= set(families) else None
+        families = await wait_for(probed, timeout=20)
+    assert_declared(families)
+    assert str(names.PROBE_LATENCY) in families and str(names.EXPORTER_TARGETS) in families
