@@ -10,7 +10,8 @@ COPY exporter ./exporter
 COPY slo ./slo
 COPY dashboards ./dashboards
 COPY openclaw_schema ./openclaw_schema
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# The runtime's extras only: the pod watcher's client, not the generators' grafanalib.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[kubernetes]"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="openclaw-slo-exporter" \
@@ -19,7 +20,7 @@ LABEL org.opencontainers.image.title="openclaw-slo-exporter" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/openclaw-slo-exporter/openclaw-slo-exporter"
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links=/wheels openclaw-slo-exporter \
+RUN pip install --no-cache-dir --no-index --find-links=/wheels "openclaw-slo-exporter[kubernetes]" \
     && rm -rf /wheels \
     && groupadd --gid 10001 exporter \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin exporter

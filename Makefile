@@ -62,10 +62,12 @@ check: deps-python  ## validate the example config and check generated files are
 	$(PYTHON) -m exporter check --config.file examples/exporter.yml
 	$(PYTHON) -m exporter slo generate --check
 	$(PYTHON) -m exporter dashboards generate --check
+	$(PYTHON) -m openclaw_schema --check
 
 generate: deps-python  ## rebuild the generated rule files and dashboards from their sources
 	$(PYTHON) -m exporter slo generate
 	$(PYTHON) -m exporter dashboards generate
+	$(PYTHON) -m openclaw_schema
 	cp alerts/slo-prometheusrule.yml deploy/prometheusrule-slo.yaml
 	cp alerts/openclaw-alerts-prometheusrule.yml deploy/prometheusrule-alerts.yaml
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from exporter import cli  # noqa: E402
+from exporter import app, cli  # noqa: E402
 from exporter.app import Exporter  # noqa: E402
 
 
@@ -39,7 +39,7 @@ class TappedExporter(Exporter):
 
 
 def main() -> int:
-    cli.Exporter = TappedExporter
+    app.Exporter = TappedExporter  # cmd_run imports it from exporter.app when it runs
     profile_path = os.environ.get("BENCH_CPROFILE")
     if not profile_path:
         return cli.main()

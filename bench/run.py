@@ -42,7 +42,7 @@ from measure import (  # noqa: E402
 )
 
 from exporter import __version__ as EXPORTER_VERSION  # noqa: E402
-from exporter import conventions as c  # noqa: E402
+from openclaw_schema import names as c  # noqa: E402
 from exporter.probes import PROBERS  # noqa: E402
 
 BUDGET_SECONDS = 800.0  # the message rows (M1/M2) take ~150 s of it

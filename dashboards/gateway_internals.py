@@ -11,13 +11,13 @@ from grafanalib import core as g
 from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
-from exporter import conventions as c
+from openclaw_schema import names as c
 
 UID = catalog.INTERNALS
 NS, PROV, MODEL = c.LABEL_NAMESPACE, c.LABEL_PROVIDER, c.LABEL_MODEL
 IN_NS = s.var(NS)
 CALLS = (IN_NS, s.var(PROV))
-FAILED = s.ne(c.LABEL_OUTCOME, c.DIAG_OUTCOME_SUCCESS)
+FAILED = s.ne(c.LABEL_OUTCOME, c.OUTCOME_SUCCESS)
 QS = (0.5, 0.95, 0.99)
 BY_MODEL = s.legend("{}/{}", PROV, MODEL)
 DIAG_SERIES = (c.DIAG_MESSAGE_PROCESSED + "_count", c.DIAG_MODEL_CALLS_TOTAL, c.DIAG_RPC_HANDLER + "_count",
@@ -103,7 +103,7 @@ def model_call_panels() -> list[g.Panel]:
 
 def runtime_panels() -> list[g.Panel]:
     # The plugin's event-loop series share a name with the readiness probe's: theirs have no target.
-    loop = s.sel(c.DIAG_EVENT_LOOP_DELAY_MAX, IN_NS, s.eq(c.LABEL_TARGET, ""))
+    loop = s.sel(c.GATEWAY_EVENT_LOOP_DELAY_MAX, IN_NS, s.eq(c.LABEL_TARGET, ""))
     return [
         s.row("Gateway runtime"),
         s.latency_panel("RPC handler latency P95 by method", w=12,
@@ -122,8 +122,8 @@ def runtime_panels() -> list[g.Panel]:
                         shows="Worst event-loop delay the gateway measured itself.",
                         red="the event loop stalls: check CPU throttling and the slow RPC handlers on the left."),
         s.timeseries("Memory by kind", w=6, unit=s.UNIT_BYTES, low=0, threshold_lines=False,
-                     queries=[s.Query(f"max {s.by(c.LABEL_POD, c.LABEL_MEMORY_KIND)} ({s.sel(c.DIAG_MEMORY, IN_NS)})",
-                                      s.legend("{} {}", c.LABEL_POD, c.LABEL_MEMORY_KIND))],
+                     queries=[s.Query(f"max {s.by(c.LABEL_POD, c.LABEL_KIND)} ({s.sel(c.DIAG_MEMORY, IN_NS)})",
+                                      s.legend("{} {}", c.LABEL_POD, c.LABEL_KIND))],
                      thresholds=s.steps(s.GREEN),
                      shows="Gateway process memory by kind (rss, heap used, heap total, external ...).",
                      red="never red; compare rss with the memory limit on the Kubernetes dashboard, and a heap that "

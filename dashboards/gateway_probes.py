@@ -7,8 +7,7 @@ from grafanalib import core as g
 from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
-from exporter import conventions as c
-from exporter.quantiles import QUANTILES, WINDOWS
+from openclaw_schema import names as c
 
 UID = catalog.PROBES
 T, M, P = c.LABEL_TARGET, c.LABEL_MODULE, c.LABEL_PHASE
@@ -16,7 +15,7 @@ ON_TARGET = s.var(T)
 PROBED = (ON_TARGET, s.var(M))
 BY_TARGET, BY_PAIR = s.legend("{}", T), s.legend("{} / {}", T, M)
 # The exact-percentile window the latency panels read (the middle one: 5m).
-LATENCY_WINDOW = WINDOWS[1][0]
+LATENCY_WINDOW = c.LATENCY_WINDOWS[1][0]
 # The handshake latency SLO's threshold as a red line (none if the shipped spec drops that SLO).
 HANDSHAKE_STEPS = (s.steps(s.GREEN, (th.HANDSHAKE_SLO_SECONDS, s.RED)) if th.HANDSHAKE_SLO_SECONDS
                    else s.steps(s.GREEN))
@@ -32,7 +31,7 @@ def _attempts(*matchers: str) -> str:
 
 
 def _success_ratio() -> str:
-    good = f"sum {s.by(T, M)} ({_attempts(s.eq(c.LABEL_RESULT, c.RESULT_SUCCESS))})"
+    good = f"sum {s.by(T, M)} ({_attempts(s.eq(c.LABEL_RESULT, c.Result.SUCCESS))})"
     return f"{good} / sum {s.by(T, M)} ({_attempts()})"
 
 
@@ -59,7 +58,7 @@ def results_panels() -> list[g.Panel]:
                       red="below 99.9 %, the 99.9 % availability SLOs burn budget: see the SLO overview for how fast."),
         s.events_panel("Failure reasons", w=12,
                        queries=[s.Query(f"sum {s.by(T, M, c.LABEL_RESULT)} "
-                                        f"({_attempts(s.ne(c.LABEL_RESULT, c.RESULT_SUCCESS))})",
+                                        f"({_attempts(s.ne(c.LABEL_RESULT, c.Result.SUCCESS))})",
                                         s.legend("{} / {}: {}", T, M, c.LABEL_RESULT))],
                        thresholds=s.steps(s.GREEN, (0.001, s.RED)),
                        shows="Failed probes per second, by failure reason (refused, timeout, not_ready, invalid_body, "
@@ -98,12 +97,12 @@ def latency_panels() -> list[g.Panel]:
                               "The red line is the WebSocket handshake latency SLO threshold.",
                         red="a websocket handshake above the line burns the latency SLO; a slow connect "
                             "phase points at the network, slow later phases at the gateway itself.")
-        for q in QUANTILES
+        for q in c.LATENCY_QUANTILES
     ]
     across = s.latency_panel(
         "Latency across targets (histogram)", w=24,
         queries=[s.Query(s.quantile_over(q, c.PROBE_DURATION, PROBED, (M, P)),
-                         s.legend(f"{s.percentile_name(q)} {{}}: {{}}", M, P)) for q in QUANTILES],
+                         s.legend(f"{s.percentile_name(q)} {{}}: {{}}", M, P)) for q in c.LATENCY_QUANTILES],
         thresholds=HANDSHAKE_STEPS,
         shows="Percentiles estimated with histogram_quantile over the duration buckets, aggregated across the "
               "selected targets (coarser than the exact panels above, but they add up across targets). "

@@ -12,7 +12,7 @@ from grafanalib import core as g
 from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
-from exporter import conventions as c
+from openclaw_schema import names as c
 
 UID = catalog.KUBERNETES
 NS, POD, CTR, REASON = c.LABEL_NAMESPACE, c.LABEL_POD, c.LABEL_CONTAINER, c.LABEL_REASON
@@ -82,7 +82,7 @@ def waiting_panels() -> list[g.Panel]:
 
 def event_panels() -> list[g.Panel]:
     events = s.sel(c.POD_EVENTS_TOTAL, IN_NS)
-    mounts = s.sel(c.POD_EVENTS_TOTAL, IN_NS, s.eq(REASON, c.EVENT_REASON_FAILED_MOUNT))
+    mounts = s.sel(c.POD_EVENTS_TOTAL, IN_NS, s.eq(REASON, c.REASON_FAILED_MOUNT))
     return [
         s.row("Warning events"),
         s.stat("FailedMount events (range)", w=6, h=8, unit=s.UNIT_COUNT,
@@ -125,7 +125,7 @@ def startup_panels() -> list[g.Panel]:
 
 def _usage_against(usage: str, resource: str) -> list[s.Query]:
     per = s.by(*PER_CONTAINER)
-    resource_m = s.eq(c.LABEL_KSM_RESOURCE, resource)
+    resource_m = s.eq(c.LABEL_RESOURCE, resource)
     return [
         s.Query(usage, PER_CONTAINER_LEGEND + " used"),
         s.Query(f"sum {per} ({s.sel(c.KSM_RESOURCE_REQUESTS, *PODS, resource_m)})", PER_CONTAINER_LEGEND + " request"),
@@ -134,7 +134,7 @@ def _usage_against(usage: str, resource: str) -> list[s.Query]:
 
 
 def _share_of_limit(usage: str, resource: str) -> str:
-    limits = s.sel(c.KSM_RESOURCE_LIMITS, *PODS, s.eq(c.LABEL_KSM_RESOURCE, resource))
+    limits = s.sel(c.KSM_RESOURCE_LIMITS, *PODS, s.eq(c.LABEL_RESOURCE, resource))
     return f"{usage} / sum {s.by(*PER_CONTAINER)} ({limits})"
 
 
@@ -195,14 +195,14 @@ def pod_panels() -> list[g.Panel]:
     ]
 
 
-STORAGE = (IN_NS, s.eq(c.LABEL_MODULE, c.MODULE_STORAGE))
-STORAGE_PHASES = s.match(c.LABEL_PHASE, "|".join((c.PHASE_WRITE, c.PHASE_FSYNC, c.PHASE_READ)))
+STORAGE = (IN_NS, s.eq(c.LABEL_MODULE, c.Module.STORAGE))
+STORAGE_PHASES = s.match(c.LABEL_PHASE, "|".join((c.Phase.WRITE, c.Phase.FSYNC, c.Phase.READ)))
 
 
 def storage_panels() -> list[g.Panel]:
     """The storage sidecar (docs/storage.md) and the backup CronJobs: silent without them."""
     attempts = s.sel(c.PROBE_ATTEMPTS_TOTAL, *STORAGE)
-    ok = s.sel(c.PROBE_ATTEMPTS_TOTAL, *STORAGE, s.eq(c.LABEL_RESULT, c.RESULT_SUCCESS))
+    ok = s.sel(c.PROBE_ATTEMPTS_TOTAL, *STORAGE, s.eq(c.LABEL_RESULT, c.Result.SUCCESS))
     used = (f"1 - max {s.by(c.LABEL_TARGET)} ({s.sel(c.STORAGE_AVAILABLE_BYTES, IN_NS)}) "
             f"/ max {s.by(c.LABEL_TARGET)} ({s.sel(c.STORAGE_CAPACITY_BYTES, IN_NS)})")
     inodes = (f"1 - max {s.by(c.LABEL_TARGET)} ({s.sel(c.STORAGE_INODES_FREE, IN_NS)}) "

@@ -7,19 +7,18 @@ from grafanalib import core as g
 from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
-from exporter import conventions as c
-from exporter.quantiles import QUANTILES, WINDOWS
+from openclaw_schema import names as c
 
 UID = catalog.MODELS
 T, PROV, MODEL = c.LABEL_TARGET, c.LABEL_PROVIDER, c.LABEL_MODEL
 ON_TARGET = s.var(T)
 BY_TARGET = s.legend("{}", T)
 CATALOG = (ON_TARGET, s.var(PROV), s.var(MODEL))
-MODEL_PROBE = (ON_TARGET, s.eq(c.LABEL_MODULE, c.MODULE_MODEL))
-LATENCY_WINDOW = WINDOWS[1][0]
-MESSAGE_PROBE = (ON_TARGET, s.eq(c.LABEL_MODULE, c.MODULE_MESSAGE))
+MODEL_PROBE = (ON_TARGET, s.eq(c.LABEL_MODULE, c.Module.MODEL))
+LATENCY_WINDOW = c.LATENCY_WINDOWS[1][0]
+MESSAGE_PROBE = (ON_TARGET, s.eq(c.LABEL_MODULE, c.Module.MESSAGE))
 # The message probe runs every few minutes: only the longest window holds enough turns.
-MESSAGE_WINDOW = WINDOWS[-1][0]
+MESSAGE_WINDOW = c.LATENCY_WINDOWS[-1][0]
 
 
 def _attempts(*matchers: str) -> str:
@@ -70,7 +69,7 @@ def catalog_panels() -> list[g.Panel]:
                      red="a drop to 0 dates the provider's change; correlate with model call failures on the "
                          "gateway internals dashboard."),
         s.latency_panel(f"Catalog latency (exact, {LATENCY_WINDOW})", w=12, h=7,
-                        queries=[_exact_latency(c.PHASE_CATALOG, c.PHASE_GATEWAY_CATALOG)],
+                        queries=[_exact_latency(c.Phase.CATALOG, c.Phase.GATEWAY_CATALOG)],
                         thresholds=s.steps(s.GREEN, (1, s.ORANGE), (th.MODEL_CALL_P95_SECONDS, s.RED)),
                         shows="Exact P50/P95/P99 of the provider's model list (catalog) and the gateway's "
                               "models.list RPC (gateway_catalog). "
@@ -81,11 +80,11 @@ def catalog_panels() -> list[g.Panel]:
 
 
 def completion_panels() -> list[g.Panel]:
-    good = f"sum {s.by(T)} ({_attempts(s.eq(c.LABEL_RESULT, c.RESULT_SUCCESS))})"
+    good = f"sum {s.by(T)} ({_attempts(s.eq(c.LABEL_RESULT, c.Result.SUCCESS))})"
     return [
         s.row("Synthetic completion"),
         s.latency_panel(f"Completion latency (exact, {LATENCY_WINDOW})", w=12,
-                        queries=[_exact_latency(c.PHASE_FIRST_BYTE, c.PHASE_COMPLETION)],
+                        queries=[_exact_latency(c.Phase.FIRST_BYTE, c.Phase.COMPLETION)],
                         thresholds=s.steps(s.GREEN, (th.MODEL_CALL_P95_SECONDS, s.ORANGE),
                                            (th.MODEL_CALL_P99_SECONDS, s.RED)),
                         shows="Exact P50/P95/P99 of the synthetic chat completion: time to the first token "
@@ -95,7 +94,7 @@ def completion_panels() -> list[g.Panel]:
                             "provider's status page and the gateway internals' model call latency."),
         s.events_panel("Failure reasons", w=12,
                        queries=[s.Query(f"sum {s.by(T, c.LABEL_RESULT)} "
-                                        f"({_attempts(s.ne(c.LABEL_RESULT, c.RESULT_SUCCESS))})",
+                                        f"({_attempts(s.ne(c.LABEL_RESULT, c.Result.SUCCESS))})",
                                         s.legend("{}: {}", T, c.LABEL_RESULT))],
                        thresholds=s.steps(s.GREEN, (0.001, s.RED)),
                        shows="Failed model probes per second by reason.",
@@ -140,10 +139,10 @@ def message_panels() -> list[g.Panel]:
     article = th.ARTICLE_MESSAGE_SECONDS
     attempts = s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE)
     steps = s.steps(s.GREEN, (article[0.95], s.ORANGE), (th.MESSAGE_P95_SECONDS, s.RED))
-    warm = [s.Query(f"max {s.by(T)} ({_message_quantile(c.PHASE_WARM, q)})", s.legend(f"{{}} {s.percentile_name(q)}", T))
-            for q in QUANTILES]
+    warm = [s.Query(f"max {s.by(T)} ({_message_quantile(c.Phase.WARM, q)})", s.legend(f"{{}} {s.percentile_name(q)}", T))
+            for q in c.LATENCY_QUANTILES]
     figures = [s.Query(f"vector({article[q]:g})", f"article {s.percentile_name(q)} {article[q] * 1000:g} ms")
-               for q in QUANTILES]
+               for q in c.LATENCY_QUANTILES]
     return [
         s.row("Message round trip (message probe)"),
         s.stat(f"Warm turn P50 / P95 / P99 ({MESSAGE_WINDOW})", w=8, h=8, unit=s.UNIT_SECONDS, text_mode="value_and_name",
@@ -161,9 +160,9 @@ def message_panels() -> list[g.Panel]:
         s.latency_panel(f"Turn phases P95 ({MESSAGE_WINDOW})", w=12,
                         queries=[s.Query(f"max {s.by(T, c.LABEL_PHASE)} ("
                                          + s.sel(c.PROBE_LATENCY, *MESSAGE_PROBE,
-                                                 s.match(c.LABEL_PHASE, "|".join((c.PHASE_ADMIT, c.PHASE_PREPARE,
-                                                                                  c.PHASE_MODEL, c.PHASE_COMPLETE,
-                                                                                  c.PHASE_COLD))),
+                                                 s.match(c.LABEL_PHASE, "|".join((c.Phase.ADMIT, c.Phase.PREPARE,
+                                                                                  c.Phase.MODEL, c.Phase.COMPLETE,
+                                                                                  c.Phase.COLD))),
                                                  s.eq(c.LABEL_WINDOW, MESSAGE_WINDOW), s.eq(c.LABEL_QUANTILE, "0.95"))
                                          + ")", s.legend("{} {}", T, c.LABEL_PHASE))],
                         thresholds=s.steps(s.GREEN, (th.MESSAGE_P95_SECONDS, s.RED)),
@@ -174,7 +173,7 @@ def message_panels() -> list[g.Panel]:
                             "expected, cold only matters when users are rarely active."),
         s.events_panel("Message probe failures by reason", w=12,
                        queries=[s.Query(f"sum {s.by(T, c.LABEL_RESULT)} "
-                                        f"({s.rate(s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE, s.ne(c.LABEL_RESULT, c.RESULT_SUCCESS)))})",
+                                        f"({s.rate(s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE, s.ne(c.LABEL_RESULT, c.Result.SUCCESS)))})",
                                         s.legend("{}: {}", T, c.LABEL_RESULT))],
                        thresholds=s.steps(s.GREEN, (0.0001, s.RED)),
                        shows="Failed message probes per second by reason, read from the run's own events.",
@@ -187,7 +186,7 @@ def message_panels() -> list[g.Panel]:
                shows="Turns the message probe's daily_cap still allows today (UTC).",
                red="the cap is reached: no turns until midnight UTC (runs end daily_cap_reached)."),
         s.ratio_panel("Message probe success ratio", w=8,
-                      queries=[s.Query(f"sum {s.by(T)} ({s.rate(s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE, s.eq(c.LABEL_RESULT, c.RESULT_SUCCESS)))})"
+                      queries=[s.Query(f"sum {s.by(T)} ({s.rate(s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE, s.eq(c.LABEL_RESULT, c.Result.SUCCESS)))})"
                                        f" / sum {s.by(T)} ({s.rate(attempts)})", BY_TARGET)],
                       thresholds=s.steps(s.RED, (1 - th.MODEL_FAILURE_RATIO, s.GREEN)),
                       shows="Share of message probe turns that reached the final answer.",

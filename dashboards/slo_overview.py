@@ -11,7 +11,7 @@ from grafanalib import core as g
 from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
-from exporter import conventions as c
+from openclaw_schema import names as c
 from slo import spec as slospec
 
 UID = catalog.SLO

@@ -15,7 +15,7 @@ import attr
 from grafanalib import core as g
 
 from dashboards import catalog
-from exporter import conventions as c
+from openclaw_schema import names as c
 
 TAG = "openclaw"
 SCHEMA_VERSION = 37  # Grafana 9.x; newer Grafana migrates it on load

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from slo import math as slomath
 from slo import spec as slospec
 from slo.model import LatencySLI
@@ -33,7 +33,7 @@ def _handshake_slo_seconds() -> float | None:
     """The shipped spec's WebSocket handshake latency threshold, if it has such an SLO."""
     for slo in slospec.load().slos:
         sli = slo.sli
-        if isinstance(sli, LatencySLI) and sli.module == c.MODULE_WEBSOCKET and sli.phase == c.PHASE_HANDSHAKE:
+        if isinstance(sli, LatencySLI) and sli.module == c.Module.WEBSOCKET and sli.phase == c.Phase.HANDSHAKE:
             return sli.threshold_seconds
     return None
 

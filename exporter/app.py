@@ -175,6 +175,10 @@ class Exporter:
     async def _start_watcher(self, kube: Any) -> None:
         if kube is None or not kube.enabled:
             return
+        from exporter.kube import MISSING_CLIENT, client_missing
+
+        if client_missing():  # start() fails, a reload is refused: as for any unusable config
+            raise ConfigError(self.config_path, [MISSING_CLIENT])
         from exporter.kube.watcher import PodWatcher  # only deployments that watch pay the import
 
         watcher = PodWatcher(kube)

@@ -1,31 +1,33 @@
-"""Command line: `openclaw-exporter run|check|probe|device init` (and the slo/dashboards generators)."""
+"""Command line: `openclaw-exporter run|check|probe|device init` (and the slo/dashboards generators).
+
+Each command imports what it uses inside its function: `--help` and `check` never load the
+HTTP stack, and the runtime never imports a generator (only the `slo`/`dashboards`
+subcommands do, when they run; tests/test_architecture.py holds both to that).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import logging
-import signal
 import sys
-from typing import Sequence
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Sequence
 
 from exporter import __version__
-from exporter.app import Exporter
-from exporter.config import Config, ConfigError, load_config
-from exporter.http_client import make_session
-from exporter.logs import setup_logging
-from exporter.probes import PROBERS
-from exporter.probes.base import ProbeOutcome
-from exporter.probes.gateway_client import use_auth_memory_file
-from exporter.runner import run_probe
-from exporter.secrets import Redactor
-from exporter.web import make_app
-from exporter.web_config import WebConfig, WebConfigError, load_web_config
+from openclaw_schema.names import Module
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from exporter.app import Exporter
+    from exporter.config import Config, ConfigError
+    from exporter.probes.base import ProbeOutcome
+    from exporter.secrets import Redactor
+    from exporter.web_config import WebConfig, WebConfigError
 
 log = logging.getLogger("exporter")
+
+# Generator commands (their parsers: generator_parser).
+GENERATORS = {"slo": "SLO rules and error budget report", "dashboards": "generate the Grafana dashboards"}
 
 EXIT_OK, EXIT_PROBE_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -37,6 +39,9 @@ def _print_problems(err: ConfigError | WebConfigError) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from exporter.config import ConfigError, load_config
+    from exporter.web_config import WebConfigError, load_web_config
+
     try:
         config = load_config(args.config_file)
     except ConfigError as err:
@@ -47,6 +52,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         problem = state_file_problem(config.slo_state_file)
         if problem is not None:
             _print_problems(ConfigError(args.config_file, [f"slo.state_file: {problem}"]))
+            return EXIT_CONFIG
+    if config.kubernetes is not None and config.kubernetes.enabled:
+        from exporter.kube import MISSING_CLIENT, client_missing
+
+        if client_missing():  # `run` would stop at start-up
+            _print_problems(ConfigError(args.config_file, [MISSING_CLIENT]))
             return EXIT_CONFIG
     if args.web_config_file:
         try:
@@ -84,6 +95,11 @@ def format_table(outcomes: list[ProbeOutcome]) -> str:
 
 
 async def _probe_all(config: Config, target: str | None, module: str | None, redactor: Redactor) -> list[ProbeOutcome]:
+    import asyncio
+
+    from exporter.http_client import make_session
+    from exporter.runner import run_probe
+
     jobs = list(_select(config, target, module))
     session = make_session()
     try:
@@ -93,6 +109,14 @@ async def _probe_all(config: Config, target: str | None, module: str | None, red
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from exporter.config import ConfigError, load_config
+    from exporter.logs import setup_logging
+    from exporter.probes.gateway_client import use_auth_memory_file
+    from exporter.secrets import Redactor
+
     redactor = Redactor()
     setup_logging(redactor, args.log_level, "logfmt")
     try:
@@ -142,6 +166,10 @@ def cmd_device_init(args: argparse.Namespace) -> int:
 
 async def serve(exporter: Exporter, listen: str, stop: asyncio.Event, enable_lifecycle: bool = False,
                 web_config: WebConfig | None = None) -> None:
+    from aiohttp import web
+
+    from exporter.web import make_app
+
     host, _, port = listen.rpartition(":")
     runner = web.AppRunner(make_app(exporter, enable_lifecycle, web_config), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
@@ -158,6 +186,15 @@ async def serve(exporter: Exporter, listen: str, stop: asyncio.Event, enable_lif
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from exporter.app import Exporter
+    from exporter.config import ConfigError
+    from exporter.logs import setup_logging
+    from exporter.secrets import Redactor
+    from exporter.web_config import WebConfigError, load_web_config
+
     redactor = Redactor()
     setup_logging(redactor, args.log_level, args.log_format)
     web_config = None
@@ -225,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe = sub.add_parser("probe", help="run each probe once and print the results")
     with_config(probe)
     probe.add_argument("--target", help="only this target")
-    probe.add_argument("--module", choices=list(PROBERS), help="only this module (also when disabled in the config)")
+    probe.add_argument("--module", choices=list(Module), help="only this module (also when disabled in the config)")
     probe.add_argument("--json", action="store_true", help="print JSON instead of a table")
     probe.add_argument("--log.level", dest="log_level", default="warning", choices=["debug", "info", "warning", "error"])
     probe.set_defaults(func=cmd_probe)
@@ -237,16 +274,35 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace an existing file (the new key must be approved again)")
     init.set_defaults(func=cmd_device_init)
 
-    from dashboards import cli as dashboards_cli
-    from slo import cli as slo_cli
+    for name, help_text in GENERATORS.items():
+        # Named here only: its arguments are parsed by generator_parser when the command runs.
+        sub.add_parser(name, help=help_text, add_help=False).set_defaults(func=None)
+    return parser
 
-    slo_cli.register(sub)
-    dashboards_cli.register(sub)
+
+def generator_parser(name: str) -> argparse.ArgumentParser:
+    """The full parser of a generator command: the one place the runtime's CLI imports a
+    generator, when that command runs (tests/test_architecture.py allows only this)."""
+    parser = argparse.ArgumentParser(prog=f"openclaw-exporter {name}", description=GENERATORS[name])
+    subparsers = parser.add_subparsers(dest=f"{name}_command", required=True)
+    if name == "slo":
+        from slo import cli as slo_cli
+
+        slo_cli.add_commands(subparsers)
+    else:
+        from dashboards import cli as dashboards_cli
+
+        dashboards_cli.add_commands(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command in GENERATORS:
+        args = generator_parser(args.command).parse_args(rest)
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args.func(args)
 
 

@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from exporter import __version__
-from exporter import conventions as c
+from openclaw_schema import names as c
 
 
 class ExporterCollector(Collector):
@@ -27,12 +27,12 @@ class ExporterCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         status = self._get_status()
-        info = InfoMetricFamily(c.EXPORTER_BUILD_INFO.removesuffix("_info"), "Exporter build information.")
-        info.add_metric([], {"version": __version__, "python_version": platform.python_version()})
+        info = InfoMetricFamily(c.EXPORTER_BUILD_INFO.removesuffix("_info"), c.EXPORTER_BUILD_INFO.help)
+        info.add_metric([], {c.LABEL_VERSION: __version__, c.LABEL_PYTHON_VERSION: platform.python_version()})
         yield info
-        yield GaugeMetricFamily(c.EXPORTER_RELOAD_SUCCESS, "Whether the last configuration reload succeeded.",
+        yield GaugeMetricFamily(c.EXPORTER_RELOAD_SUCCESS, c.EXPORTER_RELOAD_SUCCESS.help,
                                 value=1.0 if status["reload_ok"] else 0.0)
-        yield GaugeMetricFamily(c.EXPORTER_RELOAD_TIMESTAMP, "Unix time of the last successful configuration load.",
+        yield GaugeMetricFamily(c.EXPORTER_RELOAD_TIMESTAMP, c.EXPORTER_RELOAD_TIMESTAMP.help,
                                 value=status["reload_time"])
-        yield GaugeMetricFamily(c.EXPORTER_PROBES_IN_FLIGHT, "Probes running right now.", value=status["in_flight"])
-        yield GaugeMetricFamily(c.EXPORTER_TARGETS, "Configured targets.", value=status["targets"])
+        yield GaugeMetricFamily(c.EXPORTER_PROBES_IN_FLIGHT, c.EXPORTER_PROBES_IN_FLIGHT.help, value=status["in_flight"])
+        yield GaugeMetricFamily(c.EXPORTER_TARGETS, c.EXPORTER_TARGETS.help, value=status["targets"])

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from exporter import yamlfile
+from openclaw_schema import yamlfile
 from exporter.kube.config import parse_kubernetes_config
 from exporter.probes import PROBERS
 from exporter.settings.base import cross_check, validate

@@ -284,7 +284,7 @@ def tokens_path(token_file: str | None, state_file: str | None) -> tuple[str, bo
         return token_file, False
     if state_file:
         return f"{state_file}.{TOKENS_FILE}", False
-    from exporter.probes.gateway_client import default_state_dir
+    from exporter.state_dir import default_state_dir
     return os.path.join(default_state_dir(), TOKENS_FILE), True
 
 

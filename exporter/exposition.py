@@ -29,21 +29,14 @@ from __future__ import annotations
 import math
 from typing import Iterable, Iterator
 
-from exporter import conventions as c
 from exporter.state import ProbeState, SeriesState
-from slo.model import threshold_label
+from openclaw_schema import names as c
 
 # (exposed name, type, help) of the common families, in exposition order.
-COMMON_FAMILIES: tuple[tuple[str, str, str], ...] = (
-    (c.PROBE_SUCCESS, "gauge", "Whether the last probe succeeded (1) or failed (0)."),
-    (c.PROBE_ATTEMPTS_TOTAL, "counter", "Probes run, by result (success or a failure reason)."),
-    (c.PROBE_TIMEOUTS_TOTAL, "counter", "Probes that timed out, by the phase they were in."),
-    (c.PROBE_SKIPPED_TOTAL, "counter", "Ticks skipped because the previous probe of the pair was still running."),
-    (c.PROBE_LAST_TIMESTAMP, "gauge", "Unix time the last probe finished."),
-    (c.PROBE_DURATION, "histogram", "Duration of successful probes by phase (only total unless detail is on)."),
-    (c.PROBE_LATENCY, "summary", "Exact percentiles of successful probe durations over sliding windows (detail on)."),
-    (c.PROBE_LATENCY_GOOD_TOTAL, "counter", "Successful probes whose phase took at most the SLO threshold."),
-)
+COMMON_FAMILIES: tuple[tuple[str, str, str], ...] = tuple(
+    (m.exposed, str(m.type), m.help) for m in (
+        c.PROBE_SUCCESS, c.PROBE_ATTEMPTS, c.PROBE_TIMEOUTS, c.PROBE_SKIPPED, c.PROBE_LAST_TIMESTAMP,
+        c.PROBE_DURATION, c.PROBE_LATENCY, c.PROBE_LATENCY_GOOD))
 
 
 def _escape(value: str) -> str:
@@ -113,7 +106,7 @@ def render_series(series: SeriesState) -> dict[str, str]:
                 _labels([(c.LABEL_PHASE, phase), (c.LABEL_WINDOW, name), (c.LABEL_QUANTILE, repr(q))]), value)
     for (phase, threshold), n in sorted(series.latency_good.items()):
         add(c.PROBE_LATENCY_GOOD_TOTAL, c.PROBE_LATENCY_GOOD_TOTAL,
-            _labels([(c.LABEL_PHASE, phase), (c.LABEL_THRESHOLD, threshold_label(threshold))]), n)
+            _labels([(c.LABEL_PHASE, phase), (c.LABEL_THRESHOLD, c.threshold_label(threshold))]), n)
     # Module gauges are labelled by target (and gateway_pod), not module: they describe the gateway.
     target_labels = [(c.LABEL_TARGET, series.target)] + ([(c.LABEL_GATEWAY_POD, series.gateway_pod)] if series.gateway_pod else [])
     for g in series.gauges:

@@ -19,8 +19,9 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 
-WINDOWS: tuple[tuple[str, float], ...] = (("1m", 60.0), ("5m", 300.0), ("1h", 3600.0))
-QUANTILES: tuple[float, ...] = (0.5, 0.95, 0.99)
+from openclaw_schema.names import LATENCY_QUANTILES as QUANTILES
+from openclaw_schema.names import LATENCY_WINDOWS as WINDOWS
+
 DEFAULT_CAPACITY = 4096
 
 

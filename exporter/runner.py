@@ -13,7 +13,7 @@ import time
 import aiohttp
 
 from exporter.config import ModuleConfig, TargetConfig
-from exporter.conventions import PHASE_TOTAL, RESULT_SUCCESS
+from openclaw_schema.names import Phase, Result
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeFailure, ProbeOutcome, ProbeRun, classify_exception
 from exporter.secrets import Redactor, SecretError
@@ -30,7 +30,7 @@ async def run_probe(
     prober = PROBERS[module.name]
     run = ProbeRun(target.name, module.name, redactor, session)
     started = time.time()
-    result, message, timeout_phase = RESULT_SUCCESS, "ok", None
+    result, message, timeout_phase = Result.SUCCESS, "ok", None
     run.deadline = asyncio.get_running_loop().time() + module.timeout
     try:
         async with asyncio.timeout_at(run.deadline):
@@ -47,12 +47,12 @@ async def run_probe(
         if verdict is not None:  # the prober knows what this silence means (gateway_client.py)
             result, message = verdict
         elif result == "timeout":
-            timeout_phase = run.current_phase or PHASE_TOTAL
+            timeout_phase = run.current_phase or Phase.TOTAL
             message = f"timed out after {module.timeout:g}s in phase {timeout_phase}"
         elif result == "error":
             log.warning("probe raised an unexpected error", exc_info=exc,
                         extra={"target": target.name, "probe_module": module.name})
-    run.phases[PHASE_TOTAL] = run.elapsed()
+    run.phases[Phase.TOTAL] = run.elapsed()
     message = redactor.redact(message)
     run.log("result", result=result, detail=repr(message))
     return ProbeOutcome(

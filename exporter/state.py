@@ -11,9 +11,9 @@ from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from exporter.conventions import PHASE_TOTAL
 from exporter.probes.base import Gauge, ProbeOutcome
 from exporter.quantiles import SlidingQuantiles
+from openclaw_schema.names import Phase
 
 HISTORY = 100
 # Log lines are kept for the newest few history entries only: at 1,000 targets the full
@@ -119,7 +119,7 @@ class ProbeState:
                 series.cache = None
                 if not detail:
                     for store in (series.histograms, series.windows):
-                        for phase in [p for p in store if p != PHASE_TOTAL]:
+                        for phase in [p for p in store if p != Phase.TOTAL]:
                             del store[phase]
 
     def ensure(self, target: str, module: str, buckets: tuple[float, ...], gateway_pod: str = "",
@@ -163,7 +163,7 @@ class ProbeState:
             # would drag the percentiles around. Failures are counted in `attempts`.
             return state
         phases = outcome.phases.items() if state.detail else (
-            [(PHASE_TOTAL, outcome.phases[PHASE_TOTAL])] if PHASE_TOTAL in outcome.phases else [])
+            [(Phase.TOTAL, outcome.phases[Phase.TOTAL])] if Phase.TOTAL in outcome.phases else [])
         for phase, seconds in phases:
             hist = state.histograms.get(phase)
             if hist is None:

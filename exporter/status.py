@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from exporter import __version__
-from exporter import conventions as c
 from exporter.quantiles import QUANTILES
+from openclaw_schema import names as c
 
 if TYPE_CHECKING:
     from exporter.app import Exporter
@@ -158,7 +158,7 @@ def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[s
     target = exporter.target(target_name)
     module = target.modules.get(module_name) if target else None
     last = series.last if series else None
-    window = series.windows.get(c.PHASE_TOTAL) if series else None
+    window = series.windows.get(c.Phase.TOTAL) if series else None
     cached = window.cached if window else {}
     return {
         "target": redact(target_name),
@@ -180,7 +180,7 @@ def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[s
 
 def _cost(module: Any) -> str | None:
     """The message module's cost per day at its interval (it pays the model provider)."""
-    if module.name != c.MODULE_MESSAGE:
+    if module.name != c.Module.MESSAGE:
         return None
     from exporter.probes.message import cost_note
     return cost_note(module.interval, module.settings)
@@ -192,7 +192,7 @@ def _sparkline(series: "SeriesState | None", now: float) -> dict[str, Any]:
     if series is not None:
         for o in series.history:
             if o.started >= now - SPARKLINE_WINDOW:
-                points.append({"t": o.started, "ok": o.success, "seconds": _finite(o.phases.get(c.PHASE_TOTAL))})
+                points.append({"t": o.started, "ok": o.success, "seconds": _finite(o.phases.get(c.Phase.TOTAL))})
     ok = sum(1 for p in points if p["ok"])
     latencies = [p["seconds"] for p in points if p["ok"] and p["seconds"] is not None]
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from slo import math as slomath
 
 

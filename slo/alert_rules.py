@@ -1,6 +1,6 @@
 """Generate the non-SLO alerts (alerts/openclaw-alerts.yml) as typed rule objects.
 
-Inputs: the thresholds file (slo/alert_spec.py) and the names in exporter/conventions.py.
+Inputs: the thresholds file (slo/alert_spec.py) and the names in openclaw_schema/names.py.
 One builder per entry of alert_spec.PARAMETERS; each returns one AlertingRule whose summary
 and description carry the numbers and labels on-call needs (looked up with `query` where
 the alerting series alone does not have them). YAML is written by slo/render.py only.
@@ -12,8 +12,7 @@ import json
 import re
 from typing import Callable
 
-from exporter import conventions as names
-from exporter.kube.state import STARTUP_BUCKETS, bucket_le
+from openclaw_schema import names
 from slo.alert_spec import PARAMETERS, AlertParams, AlertsConfig
 from slo.rules import AlertingRule, RuleGroup, _num
 
@@ -168,7 +167,7 @@ def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
         return _message_latency_plugin(cfg, p)
     # The exporter's message probe: its warm turns (docs/message-probe.md), one series per target.
     buckets = _sel(f"{names.PROBE_DURATION}_bucket", _exporter(cfg), _eq(names.LABEL_MODULE, "message"),
-                   _eq(names.LABEL_PHASE, names.PHASE_WARM))
+                   _eq(names.LABEL_PHASE, names.Phase.WARM))
     by = f"{names.LABEL_LE}, {names.LABEL_TARGET}"
     return _rule(
         cfg, p, names.ALERT_MESSAGE_LATENCY,
@@ -182,21 +181,21 @@ def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def _message_latency_plugin(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    buckets = f"{names.GATEWAY_MESSAGE_DURATION}_bucket"
+    buckets = f"{names.DIAG_MESSAGE_PROCESSED}_bucket"
     by = f"{names.LABEL_LE}, {names.LABEL_JOB}, {names.LABEL_NAMESPACE}"
     return _rule(
         cfg, p, names.ALERT_MESSAGE_LATENCY,
         f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
         f"Gateway message processing P{_num(p.quantile * 100)} is {{{{ $value | humanizeDuration }}}}",
-        f"P{_num(p.quantile * 100)} of {names.GATEWAY_MESSAGE_DURATION} (the gateway's diagnostics plugin, job "
+        f"P{_num(p.quantile * 100)} of {names.DIAG_MESSAGE_PROCESSED} (the gateway's diagnostics plugin, job "
         f"{{{{ $labels.job }}}}) over {p.window} is {{{{ $value | humanizeDuration }}}} (alert above {_num(p.threshold)}s "
         f"for {p.for_}; the article's normal P95 is 800ms). Usually the model provider is slow: compare "
-        f"{names.GATEWAY_MODEL_CALLS_TOTAL} and the model probe.",
+        f"{names.DIAG_MODEL_CALLS_TOTAL} and the model probe.",
     )
 
 
 def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    calls = names.GATEWAY_MODEL_CALLS_TOTAL
+    calls = names.DIAG_MODEL_CALLS_TOTAL
     by = f"{names.LABEL_PROVIDER}, {names.LABEL_MODEL}"
     failed = _sel(calls, _eq(names.LABEL_OUTCOME, names.OUTCOME_ERROR))
     categories = _sel(calls, *_from_labels(names.LABEL_PROVIDER, names.LABEL_MODEL), _eq(names.LABEL_OUTCOME, names.OUTCOME_ERROR))
@@ -227,10 +226,10 @@ def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     counted = f'{names.LABEL_RESULT}!~"{_NOT_MODEL_RESULTS}"'
     modules = f'{names.LABEL_MODULE}=~"{_MODEL_MODULES}"'
     failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), modules,
-                  f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_NOT_MODEL_RESULTS}"')
+                  f'{names.LABEL_RESULT}!~"{names.Result.SUCCESS}|{_NOT_MODEL_RESULTS}"')
     total = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), modules, counted)
     results = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), *_from_labels(names.LABEL_TARGET, names.LABEL_MODULE),
-                   f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"')
+                   f'{names.LABEL_RESULT}!="{names.Result.SUCCESS}"')
     by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}"
     return _rule(
         cfg, p, names.ALERT_MODEL_PROBE_FAILURES,
@@ -317,7 +316,7 @@ def container_creating(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 def startup_slow(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     ns = _exporter(cfg), _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace)
     # The bucket's `le` spelled by the function the watcher's collector writes it with.
-    le = bucket_le(next(b for b in STARTUP_BUCKETS if b == p.threshold))
+    le = names.bucket_le(next(b for b in names.STARTUP_BUCKETS if b == p.threshold))
     count = _new_or_increase(_sel(f"{names.POD_STARTUP}_count", *ns), p.window).replace("\n", "\n  ")
     fast = _new_or_increase(_sel(f"{names.POD_STARTUP}_bucket", *ns, _eq(names.LABEL_LE, le)), p.window).replace("\n", "\n  ")
     return _rule(
@@ -360,7 +359,7 @@ def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
-    failed = _probe(cfg, "websocket", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
+    failed = _probe(cfg, "websocket", f'{names.LABEL_RESULT}!~"{names.Result.SUCCESS}|{_CONFIG_RESULTS}"')
     return _rule(
         cfg, p, names.ALERT_WEBSOCKET_FAILING,
         f"sum by({names.LABEL_TARGET}, {names.LABEL_RESULT}) (rate({failed}[{p.window}]))\n"
@@ -422,7 +421,7 @@ def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def kube_watch_errors(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, _exporter(cfg), f'{names.LABEL_KIND}!="{names.KUBE_WATCH_ERROR_GONE}"')
+    errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, _exporter(cfg), f'{names.LABEL_KIND}!="{names.KubeWatchErrorKind.GONE}"')
     by = f"{names.LABEL_JOB}, {names.LABEL_RESOURCE}, {names.LABEL_KIND}"
     return _rule(
         cfg, p, names.ALERT_KUBE_WATCH_ERRORS,
@@ -443,11 +442,11 @@ def _storage(cfg: AlertsConfig) -> str:
 
 
 _TARGET_NS = f"{names.LABEL_NAMESPACE}, {names.LABEL_TARGET}"
-_STORAGE_PHASES = "|".join((names.PHASE_WRITE, names.PHASE_FSYNC, names.PHASE_READ))
+_STORAGE_PHASES = "|".join((names.Phase.WRITE, names.Phase.FSYNC, names.Phase.READ))
 
 
 def storage_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    buckets = _sel(f"{names.PROBE_DURATION}_bucket", _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE),
+    buckets = _sel(f"{names.PROBE_DURATION}_bucket", _storage(cfg), _eq(names.LABEL_MODULE, names.Module.STORAGE),
                    _re(names.LABEL_PHASE, _STORAGE_PHASES))
     by = f"{names.LABEL_LE}, {_TARGET_NS}, {names.LABEL_PHASE}"
     q = f"P{_num(p.quantile * 100)}"
@@ -464,9 +463,9 @@ def storage_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def storage_probe_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    attempts = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE))
-    failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE),
-                  f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"')
+    attempts = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.Module.STORAGE))
+    failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.Module.STORAGE),
+                  f'{names.LABEL_RESULT}!="{names.Result.SUCCESS}"')
     return _rule(
         cfg, p, names.ALERT_STORAGE_PROBE_FAILING,
         f"sum by({_TARGET_NS}, {names.LABEL_RESULT}) (rate({failed}[{p.window}]))\n"

@@ -14,13 +14,10 @@ from importlib import resources
 from typing import Any, Mapping
 
 
-from exporter import conventions as names
-from exporter import yamlfile
-from exporter.kube.state import STARTUP_BUCKETS
-from openclaw_schema import duration
+from openclaw_schema import duration, names, yamlfile
 from slo import matchers
 from slo.model import SpecError
-from slo.spec import Errors
+from slo.checks import Errors
 
 API_VERSION = "openclaw-alerts/v1"
 DEFAULT_ALERTS = "slo/specs/alerts.yml"  # how headers name the shipped file
@@ -137,12 +134,12 @@ def _threshold(err: Errors, key: str, name: str, value: Any, path: str) -> float
         err.add(path, "must be a whole number >= 0")
     elif name == "quantile" and not 0 < number < 1:
         err.add(path, "must be in (0, 1), e.g. 0.95")
-    if key == "startup_slow" and name == "threshold_seconds" and number not in STARTUP_BUCKETS:
+    if key == "startup_slow" and name == "threshold_seconds" and number not in names.STARTUP_BUCKETS:
         # The alert reads the histogram's bucket counts: only a bucket bound is exact.
-        bounds = ", ".join(str(b) for b in STARTUP_BUCKETS)
+        bounds = ", ".join(str(b) for b in names.STARTUP_BUCKETS)
         err.add(path, f"must be a bucket bound of {names.POD_STARTUP} ({bounds})")
-    if key == "message_latency:exporter" and name == "threshold_seconds" and number not in names.MESSAGE_PROBE_BUCKETS:
-        bounds = ", ".join(f"{b:g}" for b in names.MESSAGE_PROBE_BUCKETS)
+    if key == "message_latency:exporter" and name == "threshold_seconds" and number not in names.MODEL_BUCKETS:
+        bounds = ", ".join(f"{b:g}" for b in names.MODEL_BUCKETS)
         err.add(path, f"must be a bucket bound of the message probe's {names.PROBE_DURATION} ({bounds})")
     if key == "message_latency:plugin" and name == "threshold_seconds" and number not in names.DIAG_DURATION_BUCKETS:
         # histogram_quantile() interpolates inside a bucket: only at a bound is "above" exact.
@@ -158,9 +155,9 @@ def _threshold(err: Errors, key: str, name: str, value: Any, path: str) -> float
 def _alert(err: Errors, key: str, raw: Any, path: str) -> AlertParams:
     params = PARAMETERS[key]
     body = err.mapping(raw, path, ("severity", "for", *params), ("severity", "for", *params))
-    severity = body.get("severity", names.SEVERITIES[0])
-    if "severity" in body and severity not in names.SEVERITIES:
-        err.add(f"{path}.severity", f"must be one of: {', '.join(names.SEVERITIES)}")
+    severity = body.get("severity", names.Severity.CRITICAL.value)
+    if "severity" in body and severity not in tuple(names.Severity):
+        err.add(f"{path}.severity", f"must be one of: {', '.join(tuple(names.Severity))}")
     threshold_key = next((p for p in params if p.startswith("threshold_")), None)
     source = body.get("source")
     if "source" in body and source not in MESSAGE_LATENCY_SOURCES:

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 
-from exporter import conventions as names
+from openclaw_schema import names
 from slo import math as slomath
 from slo.model import SLO, AvailabilitySLI, LatencySLI, Spec
 
@@ -103,8 +103,8 @@ class _Tracked:
         if isinstance(self.sli, AvailabilitySLI):
             if result in names.PROBE_CONFIG_RESULTS:
                 return None  # the probe is misconfigured: says nothing about the gateway
-            return result == names.RESULT_SUCCESS
-        if result != names.RESULT_SUCCESS or self.sli.phase not in phases:
+            return result == names.Result.SUCCESS
+        if result != names.Result.SUCCESS or self.sli.phase not in phases:
             return None  # latency SLIs count successful probes only
         return phases[self.sli.phase] <= self.sli.threshold_seconds
 
@@ -302,15 +302,13 @@ class LiveBudget:
         """Gauges computed from memory only (safe inside a scrape)."""
         minute = int((time.time() if now is None else now) // 60)
         window_labels = [names.LABEL_SLO, names.LABEL_WINDOW]
-        objective = GaugeMetricFamily(names.SLO_OBJECTIVE, "SLO objective as a ratio.", labels=[names.LABEL_SLO])
-        sli = GaugeMetricFamily(names.SLO_SLI_RATIO, "Good events over all events in the window, from the exporter's own probes.", labels=window_labels)
-        burn = GaugeMetricFamily(names.SLO_BURN_RATE, "Error budget burn rate over the window (1 = spent exactly at the end of the period).", labels=window_labels)
-        remaining = GaugeMetricFamily(names.SLO_BUDGET_REMAINING, "Share of the period's error budget left (negative once breached).", labels=[names.LABEL_SLO])
+        objective = GaugeMetricFamily(names.SLO_OBJECTIVE, names.SLO_OBJECTIVE.help, labels=[names.LABEL_SLO])
+        sli = GaugeMetricFamily(names.SLO_SLI_RATIO, names.SLO_SLI_RATIO.help, labels=window_labels)
+        burn = GaugeMetricFamily(names.SLO_BURN_RATE, names.SLO_BURN_RATE.help, labels=window_labels)
+        remaining = GaugeMetricFamily(names.SLO_BUDGET_REMAINING, names.SLO_BUDGET_REMAINING.help, labels=[names.LABEL_SLO])
         families: list[GaugeMetricFamily] = []
         if self.state_file_ok is not None and self._tracked:  # nothing tracked, nothing kept
-            ok = GaugeMetricFamily(names.SLO_STATE_FILE_OK, "1 while the live budget is loaded from and saved to "
-                                   "slo.state_file; 0 after it was unusable (corrupt: moved aside, started empty; "
-                                   "unopenable or unwritable: memory only). The log says which.")
+            ok = GaugeMetricFamily(names.SLO_STATE_FILE_OK, names.SLO_STATE_FILE_OK.help)
             ok.add_metric([], 1.0 if self.state_file_ok else 0.0)
             families.append(ok)
         with self._lock:

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from exporter.conventions import SEVERITY_CRITICAL, SEVERITY_WARNING
-
-# Probe modules the exporter runs (see exporter/probes); an SLI must name one of them.
-MODULES = ("readiness", "websocket", "model", "message", "storage")
+from openclaw_schema.names import Severity
 
 # Rolling SLO periods the window table is scaled for.
 PERIODS = {"7d": 7 * 86400, "28d": 28 * 86400, "30d": 30 * 86400}
@@ -19,15 +16,6 @@ DEFAULT_PERIOD = "30d"
 
 # Placeholder a raw PromQL SLI puts where the rate window goes (Sloth's spelling).
 WINDOW_PLACEHOLDER = "{{.window}}"
-
-
-def threshold_label(seconds: float) -> str:
-    """The `threshold_seconds` label value for a latency threshold.
-
-    The exporter and the rule generator both call this, so `0.25` is spelled the same way
-    on the counter and in the selector that reads it.
-    """
-    return repr(float(seconds))
 
 
 @dataclass(frozen=True)
@@ -64,9 +52,9 @@ class Alerting:
     runbook_base_url: str = "https://github.com/openclaw/openclaw-slo-exporter/blob/main/docs/runbooks"
     page_labels: dict[str, str] = field(default_factory=dict)
     ticket_labels: dict[str, str] = field(default_factory=dict)
-    # The `severity` label of page and ticket alerts (one of conventions.SEVERITIES).
-    page_severity: str = SEVERITY_CRITICAL
-    ticket_severity: str = SEVERITY_WARNING
+    # The `severity` label of page and ticket alerts (a Severity).
+    page_severity: str = Severity.CRITICAL.value
+    ticket_severity: str = Severity.WARNING.value
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from slo.checks import NAME_PATTERN, Errors, check_objective
 from slo.model import SLO, WINDOW_PLACEHOLDER, Alerting, RatioSLI, Spec, SpecError
-from slo.spec import NAME_PATTERN, Errors, check_objective
 
 API_VERSION = "openslo/v1"
 # OpenSLO spells durations with w too.

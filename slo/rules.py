@@ -22,10 +22,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from exporter import conventions as names
-from openclaw_schema import duration
+from openclaw_schema import duration, names
 from slo import math as slomath
-from slo.model import SLI, SLO, WINDOW_PLACEHOLDER, AvailabilitySLI, LatencySLI, RatioSLI, Spec, threshold_label
+from slo.model import SLI, SLO, WINDOW_PLACEHOLDER, AvailabilitySLI, LatencySLI, RatioSLI, Spec
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ def _counted_matchers(sli: AvailabilitySLI | LatencySLI, exporter_selector: str)
     base = _probe_matchers(sli.module, sli.target, exporter_selector)
     if isinstance(sli, AvailabilitySLI):
         return base + [f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"']
-    return base + [f'{names.LABEL_RESULT}="{names.RESULT_SUCCESS}"']
+    return base + [f'{names.LABEL_RESULT}="{names.Result.SUCCESS}"']
 
 
 def sli_events_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> str:
@@ -115,14 +114,14 @@ def sli_error_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPOR
     if isinstance(sli, AvailabilitySLI):
         # Misconfigured-probe results are neither good nor bad: out of both sides.
         counted = _counted_matchers(sli, exporter_selector)
-        bad = _selector(names.PROBE_ATTEMPTS_TOTAL, counted + [f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"'])
+        bad = _selector(names.PROBE_ATTEMPTS_TOTAL, counted + [f'{names.LABEL_RESULT}!="{names.Result.SUCCESS}"'])
         total = _selector(names.PROBE_ATTEMPTS_TOTAL, counted)
         # The exporter pre-creates every failure series at 0; `or vector(0)` still covers an
         # exporter that has not (an older version), where absent means zero.
         return f"(sum(rate({bad}[{window}])) or vector(0))\n/\nsum(rate({total}[{window}]))"
     good = _selector(
         names.PROBE_LATENCY_GOOD_TOTAL,
-        base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{threshold_label(sli.threshold_seconds)}"'],
+        base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{names.threshold_label(sli.threshold_seconds)}"'],
     )
     total = _selector(names.PROBE_ATTEMPTS_TOTAL, _counted_matchers(sli, exporter_selector))
     # No `or vector(0)` on the good side: a missing counter is an exporter problem (the
@@ -136,7 +135,7 @@ def _absent_expr(sli: SLI, exporter_selector: str) -> str:
     base = _probe_matchers(sli.module, sli.target, exporter_selector)
     expr = f"absent_over_time({_selector(names.PROBE_ATTEMPTS_TOTAL, base)}[{ABSENT_LOOKBACK}])"
     if isinstance(sli, LatencySLI):
-        good = base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{threshold_label(sli.threshold_seconds)}"']
+        good = base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{names.threshold_label(sli.threshold_seconds)}"']
         # One series with stable labels whichever input is missing, so the alert keeps its
         # identity (and its `for` clock) when a second input disappears.
         expr = (

@@ -10,11 +10,10 @@ import re
 from importlib import resources
 from typing import Any
 
-from exporter import conventions as names
-from exporter import yamlfile
+from openclaw_schema import names, yamlfile
+from slo.checks import LABEL_NAME_PATTERN, NAME_PATTERN, Errors, check_objective
 from slo.model import (
     DEFAULT_PERIOD,
-    MODULES,
     PERIODS,
     SLI,
     SLO,
@@ -29,85 +28,6 @@ from slo.model import (
 
 API_VERSION = "openclaw-slo/v1"
 DEFAULT_SPEC = "slo/specs/openclaw-gateway.yml"  # how headers name the shipped spec
-
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
-_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-# Labels the generator sets itself; a spec may not override them.
-RESERVED_LABELS = (names.LABEL_SLO, names.LABEL_WINDOW, names.LABEL_SEVERITY)
-
-
-class Errors:
-    """Collects `path: message` lines while the parser keeps going."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, path: str, message: str) -> None:
-        self.items.append(f"{path}: {message}")
-
-    def mapping(self, value: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
-        if not isinstance(value, dict):
-            self.add(path, "must be a mapping")
-            return {}
-        for key in value:
-            if key not in allowed:
-                self.add(f"{path}.{key}" if path else str(key), f"unknown key (expected one of: {', '.join(allowed)})")
-        for key in required:
-            if key not in value:
-                self.add(f"{path}.{key}" if path else key, "is required")
-        return value
-
-    def string(self, value: Any, path: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            self.add(path, "must be a non-empty string")
-            return ""
-        return value
-
-    def number(self, value: Any, path: str) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.add(path, "must be a number")
-            return None
-        return float(value)
-
-    def labels(self, value: Any, path: str) -> dict[str, str]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.add(path, "must be a mapping of label names to strings")
-            return {}
-        out: dict[str, str] = {}
-        for key, val in value.items():
-            if not isinstance(key, str) or not _LABEL.match(key):
-                self.add(f"{path}.{key}", "is not a valid Prometheus label name")
-            elif key in RESERVED_LABELS:
-                self.add(f"{path}.{key}", "is set by the generator and cannot be overridden")
-            elif not isinstance(val, str):
-                self.add(f"{path}.{key}", "must be a string (quote numbers)")
-            else:
-                out[key] = val
-        return dict(sorted(out.items()))
-
-    def regex(self, value: Any, path: str) -> str | None:
-        if value is None:
-            return None
-        text = self.string(value, path)
-        try:
-            re.compile(text)
-        except re.error as exc:
-            self.add(path, f"is not a valid regular expression ({exc})")
-        return text
-
-
-def check_objective(err: Errors, value: Any, path: str) -> float:
-    objective = err.number(value, path)
-    if objective is None:
-        return 0.0
-    if objective >= 1:
-        err.add(path, "must be < 1 (a ratio like 0.999, not 99.9)")
-    elif objective <= 0:
-        err.add(path, "must be > 0")
-    return objective
-
 
 _SLI_KEYS = ("kind", "module", "target", "phase", "threshold_seconds", "error_query", "total_query")
 
@@ -141,8 +61,8 @@ def _sli(err: Errors, raw: Any, path: str) -> SLI | None:
                 err.add(f"{path}.{key}", f"must contain {WINDOW_PLACEHOLDER} where the rate window goes")
         return RatioSLI(queries["error_query"], queries["total_query"])
     module = body.get("module")
-    if "module" in body and module not in MODULES:
-        err.add(f"{path}.module", f"must be one of: {', '.join(MODULES)}")
+    if "module" in body and module not in tuple(names.Module):
+        err.add(f"{path}.module", f"must be one of: {', '.join(names.Module)}")
     target = err.regex(body.get("target"), f"{path}.target")
     if kind == "availability":
         return AvailabilitySLI(str(module), target)
@@ -150,7 +70,7 @@ def _sli(err: Errors, raw: Any, path: str) -> SLI | None:
     if threshold is not None and threshold <= 0:
         err.add(f"{path}.threshold_seconds", "must be > 0 (seconds)")
     phase = err.string(body["phase"], f"{path}.phase") if "phase" in body else ""
-    if phase and not _LABEL.match(phase):
+    if phase and not LABEL_NAME_PATTERN.match(phase):
         err.add(f"{path}.phase", "must be a phase name like handshake (letters, digits, underscores)")
     return LatencySLI(str(module), phase, threshold or 1.0, target)
 
@@ -162,8 +82,8 @@ def _severity(err: Errors, body: dict, key: str, path: str, default: str) -> str
     if key not in body:
         return default
     value = body[key]
-    if value not in names.SEVERITIES:
-        err.add(f"{path}.{key}", f"must be one of: {', '.join(names.SEVERITIES)} (got {value!r})")
+    if value not in tuple(names.Severity):
+        err.add(f"{path}.{key}", f"must be one of: {', '.join(tuple(names.Severity))} (got {value!r})")
         return default
     return value
 

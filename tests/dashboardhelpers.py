@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 from dashboards import build
-from exporter import conventions as c
+from openclaw_schema import names as c
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +82,7 @@ def metric_names(expr: str) -> set[str]:
 
 
 def known_metric_names() -> set[str]:
-    """Every name conventions.py defines, with the series a histogram or rule template implies."""
+    """Every name openclaw_schema/names.py defines, with the series a histogram or rule template implies."""
     names = set()
     for key, value in vars(c).items():
         if key.isupper() and isinstance(value, str):

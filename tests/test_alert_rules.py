@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter import conventions as names
+from openclaw_schema import names
 from slo import alert_rules, alert_spec, cli, render, rules, spec
 from slo.model import SpecError
 from slohelpers import ALERTS, ROOT, require, run
@@ -109,7 +109,7 @@ def test_alert_names_come_from_conventions_and_follow_the_house_rules():
         for rule in group.rules:
             assert rule.alert in constants
             assert re.fullmatch(r"OpenClaw[A-Z][A-Za-z]+", rule.alert)
-            assert rule.labels[names.LABEL_SEVERITY] in names.SEVERITIES
+            assert rule.labels[names.LABEL_SEVERITY] in tuple(names.Severity)
             assert rule.labels[names.LABEL_SERVICE] == "openclaw-gateway"
             assert rule.for_, rule.alert
             assert rule.annotations["summary"] and rule.annotations["description"]
@@ -277,7 +277,7 @@ def test_message_latency_threshold_must_be_a_bucket_bound_of_its_source(tmp_path
                    if r.alert == names.ALERT_MESSAGE_LATENCY)
     assert latency.expr.endswith("> 2.5")
     assert alert_spec.load().alerts["message_latency"].threshold in names.DIAG_DURATION_BUCKETS
-    assert alert_spec.load().alerts["message_latency"].threshold in names.MESSAGE_PROBE_BUCKETS
+    assert alert_spec.load().alerts["message_latency"].threshold in names.MODEL_BUCKETS
 
 
 def test_storage_latency_threshold_must_be_a_bucket_bound_of_the_storage_histogram(tmp_path):

@@ -28,7 +28,7 @@ from alerthelpers import (
     scrapes_to_series,
     series,
 )
-from exporter import conventions as names
+from openclaw_schema import names
 from exporter.kube.state import KubeState
 from kubehelpers import Clock, fixture, with_container
 from slohelpers import ALERTS, promtool_test_rules
@@ -229,7 +229,7 @@ def test_memory_above_90_percent_of_the_limit_pages(tmp_path):
 
 def _message_buckets(job: str, fast: bool) -> list[dict]:
     labels = {"job": job, "namespace": "openclaw"}
-    metric = names.GATEWAY_MESSAGE_DURATION + "_bucket"
+    metric = names.DIAG_MESSAGE_PROCESSED + "_bucket"
     slow_share = "0x30" if not fast else "0+60x30"
     return [
         series(metric, {**labels, "le": "1"}, slow_share),
@@ -265,7 +265,7 @@ def test_message_processing_p95_above_5s_from_the_plugin(tmp_path):
 
 def _warm_turns(target: str, slow: bool) -> list[dict]:
     """The exporter's warm message-probe turns: 2 a minute, all under 1 s, or 1 in 4 over 5 s."""
-    labels = {"target": target, "module": "message", "phase": names.PHASE_WARM}
+    labels = {"target": target, "module": "message", "phase": names.Phase.WARM}
     metric = names.PROBE_DURATION + "_bucket"
     under = "0+1.5x90" if slow else "0+2x90"
     return [
@@ -292,7 +292,7 @@ def test_message_latency_reads_the_exporters_warm_message_turns_by_default(tmp_p
 
 def test_gateway_model_call_failures_above_5_percent_page(tmp_path):
     alert = names.ALERT_MODEL_CALL_FAILURES
-    calls = names.GATEWAY_MODEL_CALLS_TOTAL
+    calls = names.DIAG_MODEL_CALLS_TOTAL
     bad = {"provider": "bailian", "model": "qwen-plus"}
     good = {"provider": "bailian", "model": "qwen3.5-plus"}
     promtool_test(tmp_path, [

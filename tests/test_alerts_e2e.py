@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from exporter import conventions as names
+from openclaw_schema import names
 from slo import alert_spec, cli
 from slohelpers import ALERTS, daemon, free_port, require
 

@@ -27,7 +27,7 @@ import aiohttp
 import pytest
 
 from conftest import free_port
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.probes import gateway_client
 from exporter.probes.gateway_client import AuthMemory
 from exporterhelpers import parse_samples

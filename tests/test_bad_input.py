@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from conftest import ROOT, free_port
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporterhelpers import parse_samples, value
 
 
@@ -117,7 +117,7 @@ def test_run_refuses_alias_bomb_before_probing(tmp_path):
 
 
 def test_strict_yaml_keeps_ordinary_aliases_and_merge_keys():
-    from exporter import yamlfile
+    from openclaw_schema import yamlfile
 
     doc = yamlfile.loads("base: &b {interval: 15s, timeout: 5s}\nreadiness:\n  <<: *b\n  timeout: 2s\nlist: [*b, *b]\n")
     assert doc["readiness"] == {"interval": "15s", "timeout": "2s"}
@@ -131,7 +131,7 @@ def test_strict_yaml_keeps_ordinary_aliases_and_merge_keys():
     ("a: \x01\n", "line 1, column 4: character U+0001 is not allowed in YAML (control characters: a binary file?)"),
 ])
 def test_strict_yaml_errors_are_located(text, error):
-    from exporter import yamlfile
+    from openclaw_schema import yamlfile
 
     with pytest.raises(yamlfile.YAMLFileError) as err:
         yamlfile.loads(text)

@@ -158,7 +158,7 @@ def test_every_metric_name_comes_from_conventions():
 
 
 def test_legends_name_only_labels_from_conventions():
-    from exporter import conventions as c
+    from openclaw_schema import names as c
     labels = {v for k, v in vars(c).items() if k.startswith("LABEL_")}
     for uid, d in dashboards().items():
         for title, target, _ in panel_queries(d):

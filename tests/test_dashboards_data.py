@@ -17,7 +17,7 @@ import pytest
 
 from dashboardhelpers import content_panels, dashboards, substitute, variable_values
 from dashboards import catalog
-from exporter import conventions as c
+from openclaw_schema import names as c
 from promhelpers import backfill, running_prometheus
 
 pytestmark = pytest.mark.prometheus
@@ -27,14 +27,14 @@ SPAN = 2 * 3600  # seconds of history
 NS, GW, BROWSER = "openclaw", "openclaw-gateway-a", "openclaw-browser-b"
 SLO_RULES, SLO_LIVE = "websocket-availability", "readiness-availability"
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")
-PROBE_PHASES = {c.MODULE_READINESS: ("connect", "first_byte", c.PHASE_TOTAL),
-                c.MODULE_WEBSOCKET: ("connect", "challenge", "handshake", "rpc", c.PHASE_TOTAL),
-                c.MODULE_MODEL: (c.PHASE_CATALOG, c.PHASE_GATEWAY_CATALOG, c.PHASE_FIRST_BYTE, c.PHASE_COMPLETION,
-                                 c.PHASE_TOTAL),
-                c.MODULE_MESSAGE: (c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL, c.PHASE_COMPLETE, c.PHASE_WARM,
-                                   c.PHASE_COLD, c.PHASE_TOTAL)}
-PROBE_FAILURES = {c.MODULE_READINESS: "not_ready", c.MODULE_WEBSOCKET: "timeout", c.MODULE_MODEL: "model_not_found",
-                  c.MODULE_MESSAGE: "rate_limited"}
+PROBE_PHASES = {c.Module.READINESS: ("connect", "first_byte", c.Phase.TOTAL),
+                c.Module.WEBSOCKET: ("connect", "challenge", "handshake", "rpc", c.Phase.TOTAL),
+                c.Module.MODEL: (c.Phase.CATALOG, c.Phase.GATEWAY_CATALOG, c.Phase.FIRST_BYTE, c.Phase.COMPLETION,
+                                 c.Phase.TOTAL),
+                c.Module.MESSAGE: (c.Phase.ADMIT, c.Phase.PREPARE, c.Phase.MODEL, c.Phase.COMPLETE, c.Phase.WARM,
+                                   c.Phase.COLD, c.Phase.TOTAL)}
+PROBE_FAILURES = {c.Module.READINESS: "not_ready", c.Module.WEBSOCKET: "timeout", c.Module.MODEL: "model_not_found",
+                  c.Module.MESSAGE: "rate_limited"}
 
 Value = Callable[[int], float]  # sample number -> value
 
@@ -76,7 +76,7 @@ def probe_series(s: Samples) -> None:
     for module, phases in PROBE_PHASES.items():
         tm = {**target, c.LABEL_MODULE: module}
         s.add(c.PROBE_SUCCESS, tm, const(1))
-        s.add(c.PROBE_ATTEMPTS_TOTAL, {**tm, c.LABEL_RESULT: c.RESULT_SUCCESS}, counter(4))
+        s.add(c.PROBE_ATTEMPTS_TOTAL, {**tm, c.LABEL_RESULT: c.Result.SUCCESS}, counter(4))
         s.add(c.PROBE_ATTEMPTS_TOTAL, {**tm, c.LABEL_RESULT: PROBE_FAILURES[module]}, counter(1))
         s.add(c.PROBE_TIMEOUTS_TOTAL, {**tm, c.LABEL_PHASE: phases[0]}, counter(0.5))
         s.add(c.PROBE_SKIPPED_TOTAL, tm, counter(0))
@@ -85,7 +85,7 @@ def probe_series(s: Samples) -> None:
             s.histogram(c.PROBE_DURATION, {**tm, c.LABEL_PHASE: phase}, (0.05, 0.25, 1, 5), 4)
             for q in ("0.5", "0.95", "0.99"):
                 # The message module's panels read the 1h window (a turn every few minutes).
-                for window in ("5m", "1h") if module == c.MODULE_MESSAGE else ("5m",):
+                for window in ("5m", "1h") if module == c.Module.MESSAGE else ("5m",):
                     s.add(c.PROBE_LATENCY, {**tm, c.LABEL_PHASE: phase, c.LABEL_WINDOW: window, c.LABEL_QUANTILE: q},
                           const(0.01 + float(q) / 10))
     s.add(c.GATEWAY_READY, target, const(1))
@@ -144,12 +144,12 @@ def kubernetes_series(s: Samples) -> None:
         s.add(c.CADVISOR_CPU_SECONDS_TOTAL, labels, counter(0.25 * STEP))
         s.add(c.CADVISOR_MEMORY_WORKING_SET, labels, const(1.2e9))
         for resource, request, limit in ((c.KSM_RESOURCE_CPU, 0.5, 2), (c.KSM_RESOURCE_MEMORY, 2e9, 4e9)):
-            s.add(c.KSM_RESOURCE_REQUESTS, {**labels, c.LABEL_KSM_RESOURCE: resource}, const(request))
-            s.add(c.KSM_RESOURCE_LIMITS, {**labels, c.LABEL_KSM_RESOURCE: resource}, const(limit))
+            s.add(c.KSM_RESOURCE_REQUESTS, {**labels, c.LABEL_RESOURCE: resource}, const(request))
+            s.add(c.KSM_RESOURCE_LIMITS, {**labels, c.LABEL_RESOURCE: resource}, const(limit))
     # cAdvisor's pod cgroup and pause container: the panels must leave them out.
     s.add(c.CADVISOR_CPU_SECONDS_TOTAL, {**ns, c.LABEL_POD: GW, c.LABEL_CONTAINER: c.CADVISOR_POD_CONTAINER},
           counter(100))
-    for reason, per_step in ((c.EVENT_REASON_FAILED_MOUNT, 0.1), ("BackOff", 0.2)):
+    for reason, per_step in ((c.REASON_FAILED_MOUNT, 0.1), ("BackOff", 0.2)):
         s.add(c.POD_EVENTS_TOTAL, {**ns, c.LABEL_REASON: reason}, counter(per_step))
     s.histogram(c.POD_STARTUP, ns, (30, 60, 300), 0.05)
     for resource in ("pods", "events"):
@@ -160,10 +160,10 @@ def kubernetes_series(s: Samples) -> None:
 def storage_series(s: Samples) -> None:
     """The storage sidecar (scraped with the gateway pod's namespace) and one backup CronJob."""
     target = {c.LABEL_NAMESPACE: NS, c.LABEL_TARGET: "gateway"}
-    tm = {**target, c.LABEL_MODULE: c.MODULE_STORAGE}
-    s.add(c.PROBE_ATTEMPTS_TOTAL, {**tm, c.LABEL_RESULT: c.RESULT_SUCCESS}, counter(4))
+    tm = {**target, c.LABEL_MODULE: c.Module.STORAGE}
+    s.add(c.PROBE_ATTEMPTS_TOTAL, {**tm, c.LABEL_RESULT: c.Result.SUCCESS}, counter(4))
     s.add(c.PROBE_ATTEMPTS_TOTAL, {**tm, c.LABEL_RESULT: "read_only"}, counter(0.01))
-    for phase in (c.PHASE_WRITE, c.PHASE_FSYNC, c.PHASE_READ, c.PHASE_DELETE, c.PHASE_TOTAL):
+    for phase in (c.Phase.WRITE, c.Phase.FSYNC, c.Phase.READ, c.Phase.DELETE, c.Phase.TOTAL):
         s.histogram(c.PROBE_DURATION, {**tm, c.LABEL_PHASE: phase}, (0.005, 0.02, 0.05), 4)
     for name, v in ((c.STORAGE_AVAILABLE_BYTES, 4e9), (c.STORAGE_CAPACITY_BYTES, 1e10), (c.STORAGE_INODES_FREE, 6e5),
                     (c.STORAGE_INODES, 6.5e5), (c.STORAGE_MARKER_OK, 1)):
@@ -176,13 +176,13 @@ def diagnostics_series(s: Samples) -> None:
     pod = {c.LABEL_NAMESPACE: NS, c.LABEL_POD: GW}
     s.histogram(c.DIAG_MESSAGE_PROCESSED, pod, (0.2, 0.8, 1.5, 5), 3)
     call = {**pod, c.LABEL_PROVIDER: "bailian", c.LABEL_MODEL: "qwen3.5-plus"}
-    s.add(c.DIAG_MODEL_CALLS_TOTAL, {**call, c.LABEL_OUTCOME: c.DIAG_OUTCOME_SUCCESS}, counter(10))
+    s.add(c.DIAG_MODEL_CALLS_TOTAL, {**call, c.LABEL_OUTCOME: c.OUTCOME_SUCCESS}, counter(10))
     s.add(c.DIAG_MODEL_CALLS_TOTAL, {**call, c.LABEL_OUTCOME: "error", c.LABEL_ERROR_CATEGORY: "rate_limit"},
           counter(1))
     s.histogram(c.DIAG_MODEL_CALL_DURATION, call, (1.2, 3.5, 5.8), 11)
     s.histogram(c.DIAG_RPC_HANDLER, {**pod, c.LABEL_METHOD: "health"}, (0.003, 0.03, 0.3), 5)
-    s.add(c.DIAG_EVENT_LOOP_DELAY_MAX, pod, const(0.02))
-    s.add(c.DIAG_MEMORY, {**pod, c.LABEL_MEMORY_KIND: "rss"}, const(3e8))
+    s.add(c.GATEWAY_EVENT_LOOP_DELAY_MAX, pod, const(0.02))
+    s.add(c.DIAG_MEMORY, {**pod, c.LABEL_KIND: "rss"}, const(3e8))
 
 
 @pytest.fixture(scope="module")

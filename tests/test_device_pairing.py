@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.cli import main
 from exporter.config import ConfigError, parse_config
 from exporter.device import DeviceIdentity, auth_payload_v2, auth_payload_v3, load_identity

@@ -23,7 +23,7 @@ from exporterhelpers import parse_samples, running_exporter, value
 from kube_api_server import FakeKubeApi
 from kubehelpers import fixture
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 
 NS = "tenant-acme"
 TARGET = f"{NS}/openclaw-gateway"

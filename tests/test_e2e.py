@@ -147,7 +147,7 @@ def backfill_healthy_history(workdir: Path, target_labels: dict[str, str], targe
     (the 1h window needs about a minute of outage to cross 14.4x, and the page resolves once
     the 5m window drains), instead of a fresh Prometheus paging on its first failed probe and
     holding the page for half an hour."""
-    from slo.model import threshold_label
+    from openclaw_schema.names import threshold_label
 
     end = int(time.time()) - 60
     start = end - HISTORY_HOURS * 3600

@@ -11,7 +11,7 @@ import sys
 import time
 
 from conftest import free_port, wait_for
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporterhelpers import running_exporter, value
 from gateway import Gateway
 from localservers import ConnectionCounter, serve, tarpit

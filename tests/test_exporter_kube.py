@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from conftest import wait_for
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporterhelpers import running_exporter, value
 from kube_api_server import FakeKubeApi
 from kubehelpers import fixture

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from conftest import wait_for
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporterhelpers import running_exporter, value
 from fakegateway import fake_gateway, handshake
-from slo.model import threshold_label
+from openclaw_schema.names import threshold_label
 
 ROOT = Path(__file__).resolve().parent.parent
 

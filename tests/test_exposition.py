@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.exposition import render_state
 from exporter.probes.base import FAST_BUCKETS, Gauge, ProbeOutcome
 from exporter.state import ProbeState

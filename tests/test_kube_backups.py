@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.kube.config import DEFAULT_BACKUP_LABEL_SELECTOR, Selector, parse_kubernetes_config
 from exporter.kube.state import parse_time
 from exporter.kube.watcher import PodWatcher

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.kube.collector import KubeCollector
 from exporter.kube.state import KubeState, parse_time
 from kubehelpers import fixture, with_container
@@ -95,5 +95,5 @@ def test_startup_histogram_buckets():
 def test_empty_state_still_exports_error_counters():
     _, registry = scrape(KubeState(lambda: 0.0))
     for resource in ("pods", "events"):
-        for kind in c.KUBE_WATCH_ERROR_KINDS:
+        for kind in c.KubeWatchErrorKind:
             assert registry.get_sample_value(c.KUBE_WATCH_ERRORS_TOTAL, {"resource": resource, "kind": kind}) == 0

@@ -6,10 +6,10 @@ import copy
 
 from exporter.kube.state import (
     PENDING_EVENTS_MAX,
-    STARTUP_BUCKETS,
     KubeState,
     parse_time,
 )
+from openclaw_schema.names import STARTUP_BUCKETS
 from kubehelpers import Clock, fixture, with_container
 
 SCOPE = "openclaw/app=openclaw-gateway"

@@ -17,7 +17,7 @@ import yaml
 from kubernetes import config as k8s_config
 from prometheus_client import generate_latest
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.kube.config import Selector
 from exporter.kube.watcher import PodWatcher
 from kube_api_server import FakeKubeApi

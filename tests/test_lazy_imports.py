@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,3 +56,69 @@ def test_kube_package_names_still_resolve():
 
     assert kube.PodWatcher.__name__ == "PodWatcher"
     assert kube.parse_kubernetes_config.__module__ == "exporter.kube.config"
+
+
+HELP_SCRIPT = """
+import json, sys
+from exporter import cli
+try:
+    cli.main(["--help"])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_help_imports_no_http_stack_kubernetes_grafanalib_or_generator():
+    """`openclaw-exporter --help` (and every command's parser) loads argparse and the names:
+    not aiohttp, not the kubernetes client, not grafanalib, no SLO spec or generator."""
+    proc = subprocess.run([sys.executable, "-c", HELP_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert "exporter.cli" in modules and "openclaw_schema.names" in modules
+    loaded = {m for m in modules if m.split(".")[0] in ("aiohttp", "kubernetes", "grafanalib", "yaml", "httpx", "slo",
+                                                          "dashboards", "prometheus_client")}
+    assert not loaded, sorted(loaded)
+
+
+def test_run_with_the_example_config_imports_neither_kubernetes_nor_grafanalib():
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT / "examples" / "exporter.yml")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert "exporter" in modules and "aiohttp" in modules
+    assert not modules & {"kubernetes", "grafanalib", "dashboards"}
+
+
+def _without_kubernetes(monkeypatch) -> None:
+    """As if the `kubernetes` extra were not installed: the import and the lookup both fail."""
+    monkeypatch.setitem(sys.modules, "kubernetes", None)
+    monkeypatch.delitem(sys.modules, "exporter.kube.watcher", raising=False)
+
+
+async def test_run_with_the_watcher_on_but_no_kubernetes_client_names_the_extra(tmp_path, monkeypatch):
+    from exporter.app import Exporter
+    from exporter.config import ConfigError
+
+    _without_kubernetes(monkeypatch)
+    config = tmp_path / "exporter.yml"
+    config.write_text(yaml.safe_dump({"targets": [{"name": "gw", "url": "http://127.0.0.1:9"}],
+                                      "kubernetes": {"enabled": True}}))
+    exporter = Exporter(str(config), jitter=False)
+    with pytest.raises(ConfigError) as err:
+        await exporter.start()
+    await exporter.close()
+    assert err.value.problems == [
+        "kubernetes.enabled: the pod watcher needs the kubernetes client, which is not installed: "
+        "pip install 'openclaw-slo-exporter[kubernetes]'"]
+
+
+def test_check_with_the_watcher_on_but_no_kubernetes_client_names_the_extra(tmp_path, monkeypatch, capsys):
+    from exporter.cli import main
+
+    _without_kubernetes(monkeypatch)
+    config = tmp_path / "exporter.yml"
+    config.write_text(yaml.safe_dump({"targets": [{"name": "gw", "url": "http://127.0.0.1:9"}],
+                                      "kubernetes": {"enabled": True}}))
+    assert main(["check", "--config.file", str(config)]) == 2
+    assert "pip install 'openclaw-slo-exporter[kubernetes]'" in capsys.readouterr().err

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import free_port
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.config import ConfigError, parse_config
 from exporter.probes import message
 from exporter.probes.base import ProbeRun
@@ -75,17 +75,17 @@ async def test_a_turn_is_timed_by_phase_and_labelled_cold_then_warm(agent_gatewa
     second = await probe_once(cfg, "message")
     for outcome in (first, second):
         assert outcome.result == "success", outcome.message
-        for phase in (c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL, c.PHASE_COMPLETE):
+        for phase in (c.Phase.ADMIT, c.Phase.PREPARE, c.Phase.MODEL, c.Phase.COMPLETE):
             assert outcome.phases[phase] >= 0, phase
     assert stub.calls - calls == 2  # one upstream call per turn
     # The provider's answer time (the stub waits 0.05 s before it streams) is in `model`, not `prepare`.
-    assert all(o.phases[c.PHASE_MODEL] >= stub.delay for o in (first, second)), [o.phases for o in (first, second)]
+    assert all(o.phases[c.Phase.MODEL] >= stub.delay for o in (first, second)), [o.phases for o in (first, second)]
     # The first turn after a start is cold; the next one, seconds later, is warm.
-    assert c.PHASE_COLD in first.phases and c.PHASE_WARM not in first.phases
-    assert c.PHASE_WARM in second.phases and c.PHASE_COLD not in second.phases
-    turn = sum(second.phases[p] for p in (c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL, c.PHASE_COMPLETE))
-    assert abs(turn - second.phases[c.PHASE_WARM]) < 0.01
-    assert second.phases[c.PHASE_WARM] < second.phases[c.PHASE_TOTAL]
+    assert c.Phase.COLD in first.phases and c.Phase.WARM not in first.phases
+    assert c.Phase.WARM in second.phases and c.Phase.COLD not in second.phases
+    turn = sum(second.phases[p] for p in (c.Phase.ADMIT, c.Phase.PREPARE, c.Phase.MODEL, c.Phase.COMPLETE))
+    assert abs(turn - second.phases[c.Phase.WARM]) < 0.01
+    assert second.phases[c.Phase.WARM] < second.phases[c.Phase.TOTAL]
     g = gauges(second)
     assert g[(c.MESSAGE_TURNS, ())] == 2 and g[(c.MESSAGE_CAP_REMAINING, ())] == 998
     assert g[(c.MESSAGE_SESSION_ROLLS, ())] == 1  # the first turn after a start rolls the session
@@ -96,7 +96,7 @@ async def test_a_turn_after_warm_within_of_idle_is_cold(agent_gateway, stub):
     assert (await probe_once(cfg, "message")).result == "success"
     await asyncio.sleep(1.2)
     outcome = await probe_once(cfg, "message")
-    assert outcome.result == "success" and c.PHASE_COLD in outcome.phases
+    assert outcome.result == "success" and c.Phase.COLD in outcome.phases
 
 
 @pytest.mark.parametrize("mode, reason", [
@@ -219,7 +219,7 @@ def test_the_opt_in_message_latency_slo_counts_warm_turns_over_5s_only(tmp_path)
     import yaml
     from slo import render, rules, spec
     from slohelpers import require, run
-    from exporter.probes.base import MODEL_BUCKETS
+    from openclaw_schema.names import MODEL_BUCKETS
     from pathlib import Path
     shipped = Path(__file__).resolve().parent.parent / "slo" / "specs" / "openclaw-gateway.yml"
     enabled = shipped.read_text().replace("  - name: message-latency\n    enabled: false\n", "  - name: message-latency\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.cli import main
 from exporter.config import parse_config
 from exporter.device import load_identity
@@ -28,7 +28,7 @@ from netns import NetNamespace, skip_reason
 from probehelpers import probe_once
 from stub_provider import StubProvider
 
-TURN_PHASES = (c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL, c.PHASE_COMPLETE)
+TURN_PHASES = (c.Phase.ADMIT, c.Phase.PREPARE, c.Phase.MODEL, c.Phase.COMPLETE)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ async def test_remote_message_pairs_with_write_scope_then_runs_a_turn(remote, tm
     assert after.result == "success", after.message
     for phase in TURN_PHASES:
         assert after.phases[phase] >= 0, phase
-    assert after.phases[c.PHASE_COLD] > 0
+    assert after.phases[c.Phase.COLD] > 0
     assert any(re.search(r"scopes=operator\.read,operator\.write( |$)", line) for line in after.logs), after.logs
     assert stub.calls == calls + 1  # the stub saw exactly this turn
 

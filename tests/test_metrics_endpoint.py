@@ -13,7 +13,7 @@ import aiohttp
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 
 from conftest import wait_for
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporterhelpers import parse_samples, running_exporter, value
 from promhelpers import running_prometheus
 from services import require

@@ -21,12 +21,12 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 
 from conftest import free_port
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.exposition import render_state
 from exporterhelpers import parse_samples, value
 from exporter.config import ConfigError, load_config, parse_config
 from exporter.probes import model
-from exporter.probes.base import MODEL_BUCKETS
+from openclaw_schema.names import MODEL_BUCKETS
 from exporter.state import ProbeState
 from fakegateway import Recorder, fake_gateway, handshake
 from localservers import serve

@@ -55,10 +55,26 @@ def test_the_wheel_the_dockerfile_builds_contains_the_packages(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for module in ("exporter/cli.py", "exporter/probes/websocket.py", "exporter/kube/watcher.py",
                    "slo/alert_rules.py", "slo/specs/alerts.yml", "openclaw_schema/duration.py",
-                   "exporter/settings/modules.py", "exporter/config.schema.json"):
+                   "openclaw_schema/names.py", "exporter/settings/modules.py", "exporter/config.schema.json"):
         assert module in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "openclaw-exporter = exporter.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    # Optional parts are extras: a plain install carries neither the kubernetes client nor grafanalib.
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    for name, extra in (("kubernetes", "kubernetes"), ("grafanalib", "generate")):
+        markers = [r.partition(";")[2].strip() for r in requires if re.match(rf"{name}\b(?!-)", r)]
+        assert markers == [f'extra == "{extra}"'], (name, markers)
+
+
+def test_the_image_gets_every_package_and_only_the_runtime_extras():
+    ins = dockerfile_instructions()
+    copied = {a.split()[0] for op, a in ins if op == "COPY" and "--from" not in a}
+    packages = {"exporter", "slo", "dashboards", "openclaw_schema"}
+    assert packages <= copied, packages - copied
+    runs = " ".join(a for op, a in ins if op == "RUN")
+    assert '".[kubernetes]"' in runs and '"openclaw-slo-exporter[kubernetes]"' in runs
+    assert "generate" not in runs and "grafanalib" not in runs
 
 
 def kustomize_build() -> list[dict]:

@@ -7,8 +7,8 @@ import argparse
 import re
 from pathlib import Path
 
-import exporter.conventions as conventions
-from exporter.cli import build_parser
+from openclaw_schema import names
+from exporter.cli import GENERATORS, build_parser, generator_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -112,12 +112,10 @@ def documented(name: str) -> bool:
 
 
 def test_every_exporter_metric_is_documented():
-    metrics = {value for key, value in vars(conventions).items()
-               if key.isupper() and not key.startswith("LABEL_") and isinstance(value, str)
-               and value.startswith(conventions.NAMESPACE + "_")}
+    metrics = {m for m in names.declared() if m.startswith(names.NAMESPACE + "_")}
     assert len(metrics) > 30
     missing = sorted(m for m in metrics if not documented(m))
-    assert not missing, f"metrics in exporter/conventions.py not in README.md or docs/: {missing}"
+    assert not missing, f"metrics in openclaw_schema/names.py not in README.md or docs/: {missing}"
 
 
 def all_flags(parser: argparse.ArgumentParser, path: str = "openclaw-exporter") -> list[tuple[str, str]]:
@@ -132,7 +130,9 @@ def all_flags(parser: argparse.ArgumentParser, path: str = "openclaw-exporter") 
 
 
 def test_every_cli_flag_is_documented():
-    flags = all_flags(build_parser())
+    flags = all_flags(build_parser()) + [
+        flag for name in GENERATORS for flag in all_flags(generator_parser(name), f"openclaw-exporter {name}")]
+    assert ("openclaw-exporter slo generate", "--check") in flags
     assert ("openclaw-exporter run", "--web.listen-address") in flags
     missing = sorted({f"{cmd} {flag}" for cmd, flag in flags
                       if not re.search(rf"`{re.escape(flag)}(?:[ =`])", DOCS)})

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from browser import Chromium, chromium_bin
 from conftest import free_port, wait_for
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporterhelpers import parse_samples, running_exporter, value
 from localservers import serve, tarpit
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.exposition import render_state
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeOutcome
@@ -72,7 +72,7 @@ def test_every_reason_a_prober_can_produce_is_in_its_results():
             missing = reasons - set(PROBERS[prober].results)
             assert not missing, f"{name}: {sorted(missing)} missing from the {prober} prober's results"
     for prober in PROBERS.values():
-        assert prober.results[0] == c.RESULT_SUCCESS and len(set(prober.results)) == len(prober.results)
+        assert prober.results[0] == c.Result.SUCCESS and len(set(prober.results)) == len(prober.results)
         # readiness and storage use no credentials: they cannot end as auth_failed/forbidden/pairing_required.
         assert set(c.PROBE_CONFIG_RESULTS) <= set(prober.results) or prober.name in ("readiness", "storage")
 
@@ -102,7 +102,7 @@ def test_first_ever_refused_probe_shows_in_increase(tmp_path):
             series.setdefault(key, ["_"] * 11)[minute] = repr(v)
     refused = next(k for k in series if 'result="refused"' in k)
     input_series = [{"series": k, "values": " ".join(v)} for k, v in series.items()]
-    failures = f'count(increase({c.PROBE_ATTEMPTS_TOTAL}{{result!="{c.RESULT_SUCCESS}"}}[5m]) > 0)'
+    failures = f'count(increase({c.PROBE_ATTEMPTS_TOTAL}{{result!="{c.Result.SUCCESS}"}}[5m]) > 0)'
     promtool_test_promql(tmp_path, input_series, [
         (failures, "4m", []),
         (failures, "6m", [{"labels": "{}", "value": 1}]),  # the first refused probe counts

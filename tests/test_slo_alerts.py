@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter import conventions as names
+from openclaw_schema import names
 from slohelpers import RULES_FILE, promtool_test_rules
 
 pytestmark = pytest.mark.prometheus

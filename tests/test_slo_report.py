@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from exporter import conventions as names
+from openclaw_schema import names
 from slo import cli, report, spec
 from slohelpers import daemon, free_port, require, run
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter import conventions as names
+from openclaw_schema import names
 from slo import cli, render, rules, spec
 from slo.model import SpecError
 from slohelpers import ALERTS, ROOT, require, run
@@ -81,7 +81,7 @@ def test_alerts_carry_runbook_and_severity():
     for group in rules.generate(spec.load()):
         for rule in group.rules:
             if isinstance(rule, rules.AlertingRule):
-                assert rule.labels[names.LABEL_SEVERITY] in names.SEVERITIES
+                assert rule.labels[names.LABEL_SEVERITY] in tuple(names.Severity)
                 if "BurnRate" in rule.alert:
                     page = rule.alert.endswith("Page")
                     assert rule.labels[names.LABEL_SEVERITY] == ("critical" if page else "warning")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import free_port
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporterhelpers import parse_samples, value
 from slo import spec
 from slo.live import LiveBudget

@@ -12,7 +12,7 @@ import pytest
 
 from browser import Chromium, chromium_bin
 from conftest import ROOT, free_port, wait_for
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.app import Exporter
 from exporter.config import parse_config
 from exporter.probes.base import Gauge, ProbeOutcome
@@ -37,7 +37,7 @@ def make_exporter(targets: list[dict]) -> Exporter:
 def outcome(target: str, module: str, result: str = "success", started: float = NOW - 10,
             total: float = 0.02, message: str = "ok", **kw) -> ProbeOutcome:
     return ProbeOutcome(target=target, module=module, result=result, message=message,
-                        phases={"connect": total / 4, c.PHASE_TOTAL: total}, started=started, **kw)
+                        phases={"connect": total / 4, c.Phase.TOTAL: total}, started=started, **kw)
 
 
 def record(exporter: Exporter, o: ProbeOutcome) -> None:

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from alerthelpers import EXPORTER_TARGET, exposition, scrapes_to_series
-from exporter import conventions as names
+from openclaw_schema import names
 from exporter.exposition import render_state
 from exporter.kube.state import KubeState
 from exporter.probes import PROBERS, storage

@@ -20,7 +20,7 @@ from typing import Iterator
 import pytest
 
 from conftest import wait_for
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.config import ConfigError, parse_config
 from exporter.probes import PROBERS, storage
 from exporterhelpers import running_exporter, value

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from conftest import free_port
 from gateway import CACHE
-from exporter import conventions as c
+from openclaw_schema import names as c
 from fakegateway import Recorder, fake_gateway, handshake, hello_ok, send_challenge
 from probehelpers import config_for, gauges, probe_once
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.settings import discovery as dc
 from exporter.discovery.tokens import KubeSecretRef, SecretKey, TokenStore
 

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.secrets import Redactor, SecretError
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from kubernetes.client.exceptions import ApiException
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.settings.discovery import DiscoveryConfig
 from exporter.discovery.targets import DiscoveredTargets, ModulesFor
 from exporter.discovery.tokens import TokenReadError, TokenStore
@@ -43,7 +43,7 @@ class DiscoveryWatcher(ListWatcher):
         self.targets = DiscoveredTargets(config, modules_for, self.tokens, device=device)
         self.resource = RESOURCE_SERVICES if config.role == "service" else RESOURCE_PODS
         self.restarts: Counter[tuple[str, str]] = Counter(
-            {(self.resource, k): 0 for k in c.KUBE_WATCH_ERROR_KINDS})
+            {(self.resource, k): 0 for k in c.KubeWatchErrorKind})
         self.last_sync: dict[str, float] = {}
         self._core: k8s.CoreV1Api | None = None
 
@@ -125,28 +125,25 @@ class DiscoveryCollector(Collector):
 
     def collect(self):
         w = self._watcher
-        yield GaugeMetricFamily(c.DISCOVERY_TARGETS, "Discovered targets being probed now.",
+        yield GaugeMetricFamily(c.DISCOVERY_TARGETS, c.DISCOVERY_TARGETS.help,
                                 value=len(w.targets.current()))
-        rejected = GaugeMetricFamily(c.DISCOVERY_OBJECTS_REJECTED,
-                                     "Selected Services/Pods that are not targets, by reason.", labels=[c.LABEL_REASON])
+        rejected = GaugeMetricFamily(c.DISCOVERY_OBJECTS_REJECTED, c.DISCOVERY_OBJECTS_REJECTED.help, labels=[c.LABEL_REASON])
         for reason, n in sorted(w.targets.rejected().items()):
             rejected.add_metric([reason], n)
         yield rejected
-        yield GaugeMetricFamily(c.DISCOVERY_TOKENS_UNREADABLE,
-                                "Discovered targets whose token Secret cannot be read (probed as config_error).",
+        yield GaugeMetricFamily(c.DISCOVERY_TOKENS_UNREADABLE, c.DISCOVERY_TOKENS_UNREADABLE.help,
                                 value=w.targets.unreadable_tokens())
-        restarts = CounterMetricFamily(c.DISCOVERY_WATCH_RESTARTS,
-                                       "Discovery list/watch restarts, by resource and kind (gone: a 410 re-list).",
+        restarts = CounterMetricFamily(c.DISCOVERY_WATCH_RESTARTS, c.DISCOVERY_WATCH_RESTARTS.help,
                                        labels=[c.LABEL_RESOURCE, c.LABEL_KIND])
         for (resource, kind), n in sorted(w.restarts.items()):
             restarts.add_metric([resource, kind], n)
         yield restarts
-        errors = CounterMetricFamily(c.DISCOVERY_SECRET_READ_ERRORS, "Failed reads of token Secrets, by reason.",
+        errors = CounterMetricFamily(c.DISCOVERY_SECRET_READ_ERRORS, c.DISCOVERY_SECRET_READ_ERRORS.help,
                                      labels=[c.LABEL_REASON])
         for reason, n in sorted(w.tokens.read_errors.items()):
             errors.add_metric([reason], n)
         yield errors
-        sync = GaugeMetricFamily(c.DISCOVERY_LAST_SYNC, "When discovery last heard from the API server, by resource.",
+        sync = GaugeMetricFamily(c.DISCOVERY_LAST_SYNC, c.DISCOVERY_LAST_SYNC.help,
                                  labels=[c.LABEL_RESOURCE])
         for resource, at in sorted(w.last_sync.items()):
             sync.add_metric([resource], at)

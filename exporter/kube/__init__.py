@@ -10,6 +10,7 @@ exporter.kube.config, and only a config with the watcher on pays for the kuberne
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
 _WHERE = {
@@ -19,6 +20,15 @@ _WHERE = {
 }
 
 __all__ = sorted(_WHERE)
+
+# The client library is an optional dependency (the `kubernetes` extra; the container image has it).
+MISSING_CLIENT = ("kubernetes.enabled: the pod watcher needs the kubernetes client, which is not installed: "
+                  "pip install 'openclaw-slo-exporter[kubernetes]'")
+
+
+def client_missing() -> bool:
+    """True when the watcher's client library is not installed (looked up, not imported)."""
+    return find_spec("kubernetes") is None
 
 
 def __getattr__(name: str) -> Any:

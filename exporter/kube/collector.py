@@ -33,9 +33,9 @@ from prometheus_client.core import (
     Metric,
 )
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.kube.state import (
-    PHASES, RESOURCE_CRONJOBS, RESOURCE_EVENTS, RESOURCE_JOBS, RESOURCE_PODS, KubeSnapshot, bucket_le)
+    PHASES, RESOURCE_CRONJOBS, RESOURCE_EVENTS, RESOURCE_JOBS, RESOURCE_PODS, KubeSnapshot)
 
 _POD = [c.LABEL_NAMESPACE, c.LABEL_POD]
 _CONTAINER = [*_POD, c.LABEL_CONTAINER]
@@ -50,21 +50,21 @@ class KubeCollector:
     def collect(self) -> Iterator[Metric]:
         snap = self._snapshot()
         restarts = CounterMetricFamily(
-            c.POD_CONTAINER_RESTARTS, "Container restarts (the pod's restartCount).", labels=_CONTAINER)
+            c.POD_CONTAINER_RESTARTS, c.POD_CONTAINER_RESTARTS.help, labels=_CONTAINER)
         last_hour = GaugeMetricFamily(
             c.POD_RESTARTS_LAST_HOUR,
-            "Container restarts this exporter saw happen in the last hour.", labels=_CONTAINER)
+            c.POD_RESTARTS_LAST_HOUR.help, labels=_CONTAINER)
         waiting = GaugeMetricFamily(
-            c.POD_CONTAINER_WAITING, "1 while the container waits, labelled with why.",
+            c.POD_CONTAINER_WAITING, c.POD_CONTAINER_WAITING.help,
             labels=[*_CONTAINER, c.LABEL_REASON])
         waiting_s = GaugeMetricFamily(
-            c.POD_CONTAINER_WAITING_SECONDS, "How long the container has been waiting.",
+            c.POD_CONTAINER_WAITING_SECONDS, c.POD_CONTAINER_WAITING_SECONDS.help,
             labels=[*_CONTAINER, c.LABEL_REASON])
         terminated = GaugeMetricFamily(
-            c.POD_CONTAINER_LAST_TERMINATED, "Why and how the container last terminated.",
+            c.POD_CONTAINER_LAST_TERMINATED, c.POD_CONTAINER_LAST_TERMINATED.help,
             labels=[*_CONTAINER, c.LABEL_REASON, c.LABEL_EXIT_CODE])
-        ready = GaugeMetricFamily(c.POD_READY, "1 when the pod's Ready condition is True.", labels=_POD)
-        phase = GaugeMetricFamily(c.POD_PHASE, "1 for the pod's current phase.", labels=[*_POD, c.LABEL_PHASE])
+        ready = GaugeMetricFamily(c.POD_READY, c.POD_READY.help, labels=_POD)
+        phase = GaugeMetricFamily(c.POD_PHASE, c.POD_PHASE.help, labels=[*_POD, c.LABEL_PHASE])
 
         for pod in snap.pods:
             pl = [pod.namespace, pod.name]
@@ -87,32 +87,32 @@ class KubeCollector:
         yield from (restarts, last_hour, waiting, waiting_s, terminated, ready, phase)
 
         startup = HistogramMetricFamily(
-            c.POD_STARTUP, "Pod creation to first Ready (observed once per pod).",
+            c.POD_STARTUP, c.POD_STARTUP.help,
             labels=[c.LABEL_NAMESPACE])
         for ns, hist in sorted(snap.startup.items()):
-            buckets = [(bucket_le(b), n) for b, n in hist.buckets]
+            buckets = [(c.bucket_le(b), n) for b, n in hist.buckets]
             startup.add_metric([ns], buckets, hist.sum)
         yield startup
 
         events = CounterMetricFamily(
-            c.POD_EVENTS, "Warning events about watched pods since the watcher started, by reason (event counts included).",
+            c.POD_EVENTS, c.POD_EVENTS.help,
             labels=[c.LABEL_NAMESPACE, c.LABEL_REASON])
         for (ns, reason), n in sorted(snap.event_counts.items()):
             events.add_metric([ns, reason], n)
         yield events
 
         errors = CounterMetricFamily(
-            c.KUBE_WATCH_ERRORS, "Errors of the Kubernetes list/watch loops.",
+            c.KUBE_WATCH_ERRORS, c.KUBE_WATCH_ERRORS.help,
             labels=[c.LABEL_RESOURCE, c.LABEL_KIND])
         backups = snap.backups or any(r in snap.last_sync for r in (RESOURCE_CRONJOBS, RESOURCE_JOBS))
         resources = (RESOURCE_PODS, RESOURCE_EVENTS) + ((RESOURCE_CRONJOBS, RESOURCE_JOBS) if backups else ())
         for resource in resources:
-            for kind in c.KUBE_WATCH_ERROR_KINDS:  # all present from the start, so rate() works
+            for kind in c.KubeWatchErrorKind:  # all present from the start, so rate() works
                 errors.add_metric([resource, kind], snap.watch_errors.get((resource, kind), 0))
         yield errors
 
         sync = GaugeMetricFamily(
-            c.KUBE_LAST_SYNC, "When the list/watch last heard from the API server.",
+            c.KUBE_LAST_SYNC, c.KUBE_LAST_SYNC.help,
             labels=[c.LABEL_RESOURCE])
         for resource, ts in sorted(snap.last_sync.items()):
             sync.add_metric([resource], ts)
@@ -124,15 +124,15 @@ class KubeCollector:
 
 def _backup_families(snap: KubeSnapshot) -> Iterator[Metric]:
     labels = [c.LABEL_NAMESPACE, c.LABEL_CRONJOB]
-    schedule = GaugeMetricFamily(c.BACKUP_LAST_SCHEDULE, "When the backup CronJob last scheduled a Job (status.lastScheduleTime).", labels=labels)
+    schedule = GaugeMetricFamily(c.BACKUP_LAST_SCHEDULE, c.BACKUP_LAST_SCHEDULE.help, labels=labels)
     success = GaugeMetricFamily(
-        c.BACKUP_LAST_SUCCESS, "When a backup Job of the CronJob last completed (status.lastSuccessfulTime or a completed Job).",
+        c.BACKUP_LAST_SUCCESS, c.BACKUP_LAST_SUCCESS.help,
         labels=labels)
-    failure = GaugeMetricFamily(c.BACKUP_LAST_FAILURE, "When a backup Job of the CronJob still in the API last failed.", labels=labels)
-    failed = GaugeMetricFamily(c.BACKUP_JOBS_FAILED, "Failed Jobs of the backup CronJob still in the API (its failedJobsHistoryLimit).",
+    failure = GaugeMetricFamily(c.BACKUP_LAST_FAILURE, c.BACKUP_LAST_FAILURE.help, labels=labels)
+    failed = GaugeMetricFamily(c.BACKUP_JOBS_FAILED, c.BACKUP_JOBS_FAILED.help,
                                labels=labels)
-    active = GaugeMetricFamily(c.BACKUP_JOBS_ACTIVE, "Running Jobs of the backup CronJob (status.active).", labels=labels)
-    suspended = GaugeMetricFamily(c.BACKUP_SUSPENDED, "1 when the backup CronJob is suspended (spec.suspend).", labels=labels)
+    active = GaugeMetricFamily(c.BACKUP_JOBS_ACTIVE, c.BACKUP_JOBS_ACTIVE.help, labels=labels)
+    suspended = GaugeMetricFamily(c.BACKUP_SUSPENDED, c.BACKUP_SUSPENDED.help, labels=labels)
     for b in snap.backups:
         bl = [b.namespace, b.name]
         # Never-happened times are absent, not 0: `time() - 0` would read as a 56-year-old backup;

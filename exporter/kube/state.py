@@ -15,25 +15,11 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from prometheus_client.utils import floatToGoString
-
-from exporter import conventions as c
+from openclaw_schema import names as c
 
 log = logging.getLogger(__name__)
 
-# Startup = pod creation -> first Ready. The user's target is < 5 min (achieved 3 min, then 50 s).
-STARTUP_BUCKETS: tuple[float, ...] = (5, 10, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600)
 RESTART_WINDOW_SECONDS = 3600.0
-
-
-def bucket_le(bound: float) -> str:
-    """The `le` label value of a bucket, spelled as prometheus_client writes it ("300.0", "+Inf").
-
-    The collector writes it and the alert generator selects it with this one function:
-    Prometheus 2 matches `le` as a string, so le="300" never matches le="300.0".
-    """
-    return floatToGoString(bound)
-
 PENDING_EVENTS_MAX = 1000  # events whose pod we have not seen (yet): bounded, see apply_event
 OBSERVED_UIDS_MAX = 10000
 
@@ -163,11 +149,11 @@ class _Pod:
 
 @dataclass
 class _Histogram:
-    counts: list[int] = field(default_factory=lambda: [0] * (len(STARTUP_BUCKETS) + 1))
+    counts: list[int] = field(default_factory=lambda: [0] * (len(c.STARTUP_BUCKETS) + 1))
     total: float = 0.0
 
     def observe(self, value: float) -> None:
-        for i, bound in enumerate(STARTUP_BUCKETS):
+        for i, bound in enumerate(c.STARTUP_BUCKETS):
             if value <= bound:
                 self.counts[i] += 1
                 break
@@ -177,7 +163,7 @@ class _Histogram:
 
     def view(self) -> HistogramView:
         cum, out = 0, []
-        for bound, n in zip((*STARTUP_BUCKETS, float("inf")), self.counts):
+        for bound, n in zip((*c.STARTUP_BUCKETS, float("inf")), self.counts):
             cum += n
             out.append((float(bound), cum))
         return HistogramView(tuple(out), cum, self.total)

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterator
 
 import aiohttp
 
-from exporter.conventions import MESSAGE_PROBE_BUCKETS, RESULT_SUCCESS
 from exporter.settings.resolved import TargetConfig
+from openclaw_schema.metric import Metric, MetricType
+from openclaw_schema.names import Result
 
 if TYPE_CHECKING:
     from exporter.secrets import Redactor
@@ -31,15 +32,14 @@ log = logging.getLogger("exporter.probe")
 # P99 120 ms) up to the longest sensible timeout. Kept few (14): every bucket is a series per
 # target and phase in Prometheus, and the exporter's own percentiles are exact anyway.
 FAST_BUCKETS = (0.005, 0.01, 0.015, 0.025, 0.045, 0.075, 0.12, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0, 10.0)
-# Model calls: article P50 1.2 s, P95 3.5 s, P99 5.8 s.
-# The message module uses them too (conventions.MESSAGE_PROBE_BUCKETS, read by its alert/SLO).
-MODEL_BUCKETS = MESSAGE_PROBE_BUCKETS
+# MODEL_BUCKETS (model and message modules) is declared in openclaw_schema: alerts read its bounds.
 
 
 # Results every prober can end with: success, the reasons classify_exception maps network
 # errors to, and the runner's config_error (a secret that cannot be read). Each prober's
 # `results` adds its own reasons; the state pre-creates a series at 0 for each (see state.py).
-COMMON_RESULTS = (RESULT_SUCCESS, "timeout", "tls", "dns", "refused", "closed", "error", "config_error")
+COMMON_RESULTS = (Result.SUCCESS, Result.TIMEOUT, Result.TLS, Result.DNS, Result.REFUSED, Result.CLOSED, Result.ERROR,
+                  Result.CONFIG_ERROR)
 
 
 class ProbeFailure(Exception):
@@ -79,7 +79,7 @@ class ProbeOutcome:
 
     @property
     def success(self) -> bool:
-        return self.result == RESULT_SUCCESS
+        return self.result == Result.SUCCESS
 
 
 class ProbeRun:
@@ -121,12 +121,18 @@ class ProbeRun:
         if log.isEnabledFor(level):
             log.log(level, text, extra={"target": self.target, "probe_module": self.module})
 
-    def gauge(self, name: str, help: str, value: float, **labels: str) -> None:
-        self.gauges.append(Gauge(name, help, tuple(sorted(labels.items())), float(value)))
+    def gauge(self, metric: Metric, value: float, **labels: str) -> None:
+        """A sample of a gauge declared in openclaw_schema (its help comes from there)."""
+        self._record(metric, MetricType.GAUGE, value, labels)
 
-    def counter(self, name: str, help: str, value: float, **labels: str) -> None:
+    def counter(self, metric: Metric, value: float, **labels: str) -> None:
         """A running total kept by the module across runs (re-sent on every run)."""
-        self.gauges.append(Gauge(name, help, tuple(sorted(labels.items())), float(value), kind="counter"))
+        self._record(metric, MetricType.COUNTER, value, labels)
+
+    def _record(self, metric: Metric, kind: MetricType, value: float, labels: dict[str, str]) -> None:
+        if getattr(metric, "type", None) is not kind:  # a bug of the prober: the schema says otherwise
+            raise TypeError(f"{metric!s} is not declared as a {kind} in openclaw_schema")
+        self.gauges.append(Gauge(metric, metric.help, tuple(sorted(labels.items())), float(value), kind=str(kind)))
 
 
 ProbeFunc = Callable[[TargetConfig, Any, ProbeRun], Awaitable[None]]

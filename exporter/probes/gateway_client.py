@@ -25,6 +25,7 @@ from yarl import URL
 
 from exporter import __version__
 from exporter.probes.base import ProbeFailure, ProbeRun
+from exporter.state_dir import STATE_DIR_ENV, default_state_dir  # noqa: F401 (message.py reads them here)
 from exporter.settings.modules import MessageSettings, WebSocketSettings
 from exporter.settings.resolved import TargetConfig
 
@@ -63,18 +64,8 @@ _CLOSE_REASONS = {1002: "protocol_mismatch", 1008: "auth_failed", 1009: "invalid
 
 
 AUTH_DIGESTS_FILE = "auth-digests.json"
-STATE_DIR_ENV = "OPENCLAW_EXPORTER_STATE_DIR"
 _MAX_REJECTED = 8  # digests kept per target: enough for a few rotations back and forth
 _MAX_TARGETS = 1024
-
-
-def default_state_dir() -> str:
-    """Where the exporter keeps state when `slo.state_file` does not say: $OPENCLAW_EXPORTER_STATE_DIR,
-    else $XDG_STATE_HOME/openclaw-exporter, else ~/.local/state/openclaw-exporter."""
-    if os.environ.get(STATE_DIR_ENV):
-        return os.environ[STATE_DIR_ENV]
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "openclaw-exporter")
 
 
 def auth_digests_path(state_file: str | None) -> str:

@@ -51,9 +51,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.probes import gateway_client
-from exporter.probes.base import COMMON_RESULTS, MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun
+from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
 from exporter.probes.gateway_client import GatewayClient
 from exporter.settings.modules import DEFAULT_SESSION_KEY, MessageSettings  # noqa: F401 (the probe's session, tests read it here)
 from exporter.settings.resolved import TargetConfig
@@ -225,7 +225,7 @@ class _Turn:
     def phases(self) -> dict[str, float]:
         """Durations of each phase (time between consecutive marks)."""
         out, prev = {}, 0.0
-        for phase in (c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL, c.PHASE_COMPLETE):
+        for phase in (c.Phase.ADMIT, c.Phase.PREPARE, c.Phase.MODEL, c.Phase.COMPLETE):
             if phase in self.marks:
                 out[phase] = max(0.0, self.marks[phase] - prev)
                 prev = self.marks[phase]
@@ -243,7 +243,7 @@ class _Turn:
             self.run_id = str(payload.get("runId") or "") or None
             if self.run_id is None:
                 raise ProbeFailure("invalid_frame", "chat.send answered without a runId")
-            self.mark(c.PHASE_ADMIT, c.PHASE_PREPARE)
+            self.mark(c.Phase.ADMIT, c.Phase.PREPARE)
             self.run.log("admitted", run_id=self.run_id, status=payload.get("status"))
             pending, self.pending = self.pending, []
             return any(self.handle(f) for f in pending)
@@ -272,10 +272,10 @@ class _Turn:
                     raise ProbeFailure("aborted", f"the run was aborted: {text}")
                 raise ProbeFailure(classify_run_error(detail, str(data.get("error") or "")), text)
             if data.get("phase") == "model" and data.get("provider"):
-                self.mark(c.PHASE_PREPARE, c.PHASE_MODEL)
+                self.mark(c.Phase.PREPARE, c.Phase.MODEL)
         elif stream == "assistant" and data.get("text"):
-            self.mark(c.PHASE_PREPARE, c.PHASE_MODEL)
-            self.mark(c.PHASE_MODEL, c.PHASE_COMPLETE)
+            self.mark(c.Phase.PREPARE, c.Phase.MODEL)
+            self.mark(c.Phase.MODEL, c.Phase.COMPLETE)
         return False
 
     def _chat(self, payload: dict[str, Any]) -> bool:
@@ -283,14 +283,14 @@ class _Turn:
         if state == "status" and payload.get("phase") == "starting_model":
             # The model call starts now. (The agent lifecycle event `phase: model` comes only
             # when the provider's answer starts: it would put the provider's time in prepare.)
-            self.mark(c.PHASE_PREPARE, c.PHASE_MODEL)
+            self.mark(c.Phase.PREPARE, c.Phase.MODEL)
         elif state == "delta":
-            self.mark(c.PHASE_PREPARE, c.PHASE_MODEL)
-            self.mark(c.PHASE_MODEL, c.PHASE_COMPLETE)
+            self.mark(c.Phase.PREPARE, c.Phase.MODEL)
+            self.mark(c.Phase.MODEL, c.Phase.COMPLETE)
         elif state == "final":
-            self.mark(c.PHASE_PREPARE, c.PHASE_MODEL)
-            self.mark(c.PHASE_MODEL, c.PHASE_COMPLETE)
-            self.mark(c.PHASE_COMPLETE, None)
+            self.mark(c.Phase.PREPARE, c.Phase.MODEL)
+            self.mark(c.Phase.MODEL, c.Phase.COMPLETE)
+            self.mark(c.Phase.COMPLETE, None)
             return True
         elif state == "error":
             detail = payload.get("errorDetail")
@@ -342,8 +342,8 @@ async def probe(target: TargetConfig, settings: MessageSettings, run: ProbeRun) 
     assert settings.daily_cap is not None
     state = STATES.of(target.name)
     allowed, used, total = await asyncio.to_thread(STATES.take_turn, target.name, settings.daily_cap)
-    run.counter(c.MESSAGE_TURNS, "Agent turns (chat.send) the message probe made, counted across restarts.", total)
-    run.gauge(c.MESSAGE_CAP_REMAINING, "Message probe turns left today (UTC) under daily_cap.",
+    run.counter(c.MESSAGE_TURNS, total)
+    run.gauge(c.MESSAGE_CAP_REMAINING,
               max(0, settings.daily_cap - used))
     if not allowed:
         raise ProbeFailure("daily_cap_reached", f"daily_cap of {settings.daily_cap} turns reached for today (UTC); "
@@ -361,17 +361,17 @@ async def probe(target: TargetConfig, settings: MessageSettings, run: ProbeRun) 
         finally:
             await client.close()
     finally:  # after the roll, whatever the turn's result
-        run.counter(c.MESSAGE_SESSION_ROLLS, "Times the message probe rolled its session (since the exporter started).",
+        run.counter(c.MESSAGE_SESSION_ROLLS,
                     state.rolls)
 
 
 async def _run_turn(client: GatewayClient, settings: MessageSettings, state: TargetState, run: ProbeRun) -> None:
     loop = asyncio.get_running_loop()
     gap = None if state.last_turn_end is None else loop.time() - state.last_turn_end
-    temperature = c.PHASE_WARM if gap is not None and gap < settings.warm_within else c.PHASE_COLD
+    temperature = c.Phase.WARM if gap is not None and gap < settings.warm_within else c.Phase.COLD
     turn = _Turn(run, settings.session_key)
     stop_at = (run.deadline - ABORT_MARGIN) if run.deadline is not None else loop.time() + 3600
-    run.current_phase = c.PHASE_ADMIT
+    run.current_phase = c.Phase.ADMIT
     state.turns_since_roll = (state.turns_since_roll or 0) + 1
     turn.request_id = await client.send("chat.send", {
         "sessionKey": settings.session_key, "message": settings.message,
@@ -384,13 +384,13 @@ async def _run_turn(client: GatewayClient, settings: MessageSettings, state: Tar
                 while not turn.handle(await client.next_frame()):
                     pass
         except TimeoutError:
-            phase = run.current_phase or c.PHASE_ADMIT
+            phase = run.current_phase or c.Phase.ADMIT
             raise ProbeFailure("timeout", f"no final chat event {time.perf_counter() - turn.t0:.1f}s after chat.send "
                                f"(in phase {phase}); run aborted") from None
     except ProbeFailure as exc:
         run.phases.update(turn.phases())
         now = time.perf_counter() - turn.t0
-        since_model = f"{now - turn.marks[c.PHASE_PREPARE]:.3f}" if c.PHASE_PREPARE in turn.marks else "-"
+        since_model = f"{now - turn.marks[c.Phase.PREPARE]:.3f}" if c.Phase.PREPARE in turn.marks else "-"
         run.log("turn failed", reason=exc.reason, after_send_s=f"{now:.3f}", after_model_start_s=since_model)
         if turn.run_id is not None and exc.reason not in ("closed", "aborted"):
             await _abort(client, settings, turn.run_id, run)
@@ -398,16 +398,16 @@ async def _run_turn(client: GatewayClient, settings: MessageSettings, state: Tar
     finally:
         state.last_turn_end = loop.time()
     run.phases.update(turn.phases())
-    run.phases[temperature] = turn.marks[c.PHASE_COMPLETE]
-    run.log("turn ok", temperature=temperature, seconds=f"{turn.marks[c.PHASE_COMPLETE]:.3f}")
+    run.phases[temperature] = turn.marks[c.Phase.COMPLETE]
+    run.log("turn ok", temperature=temperature, seconds=f"{turn.marks[c.Phase.COMPLETE]:.3f}")
 
 
 PROBER = Prober(
     name="message",
     run=probe,
-    phases=("connect", "challenge", "handshake", "roll", c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL,
-            c.PHASE_COMPLETE, c.PHASE_WARM, c.PHASE_COLD, c.PHASE_TOTAL),
-    buckets=MODEL_BUCKETS,
+    phases=("connect", "challenge", "handshake", "roll", c.Phase.ADMIT, c.Phase.PREPARE, c.Phase.MODEL,
+            c.Phase.COMPLETE, c.Phase.WARM, c.Phase.COLD, c.Phase.TOTAL),
+    buckets=c.MODEL_BUCKETS,
     default_interval=300.0,
     default_timeout=30.0,
     enabled_by_default=False,

@@ -39,11 +39,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from exporter import conventions as c
+from openclaw_schema import names as c
 from exporter.probes.gateway_client import GatewayClient
 from exporter.http_client import USER_AGENT
 from exporter.probes import gateway_client
-from exporter.probes.base import COMMON_RESULTS, MODEL_BUCKETS, ProbeFailure, Prober, ProbeRun, classify_exception
+from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun, classify_exception
 from exporter.secrets import SecretError
 from exporter.settings.modules import ModelSettings, WebSocketSettings
 from exporter.settings.resolved import TargetConfig
@@ -251,7 +251,7 @@ async def check_catalog(provider: Provider, run: ProbeRun) -> None:
     ids = listed_ids(body)
     missing = [m for m in s.models if m not in ids]
     for model in s.models:
-        run.gauge(c.MODEL_AVAILABLE, "Whether the provider's model catalog lists the model (1) or not (0).",
+        run.gauge(c.MODEL_AVAILABLE,
                   0.0 if model in missing else 1.0, **{c.LABEL_PROVIDER: provider.name, c.LABEL_MODEL: model})
     if missing:
         names = ", ".join(repr(m) for m in missing)
@@ -293,7 +293,7 @@ async def check_gateway_catalog(target: TargetConfig, settings: ModelSettings, s
     if not isinstance(models, list):
         raise ProbeFailure("invalid_body", "gateway catalog: models.list answered without a models array")
     entry = find_gateway_model(models, wanted)
-    run.gauge(c.MODEL_GATEWAY_LISTED, "Whether the gateway's models.list lists the configured default model.",
+    run.gauge(c.MODEL_GATEWAY_LISTED,
               0.0 if entry is None else 1.0, **{c.LABEL_MODEL: wanted})
     if entry is None:
         prov, _, ident = wanted.rpartition("/")
@@ -397,9 +397,9 @@ def _completion_chunk(provider: Provider, doc: dict[str, Any], model: str) -> No
 def _record_completion(settings: ModelSettings, state: TargetState, now: float, run: ProbeRun) -> None:
     state.roll_day(now)
     labels = {c.LABEL_PROVIDER: settings.provider or "provider", c.LABEL_MODEL: settings.completion_model or ""}
-    run.counter(c.MODEL_SYNTHETIC_CALLS, "Synthetic completion calls made since the exporter started.",
+    run.counter(c.MODEL_SYNTHETIC_CALLS,
                 state.calls_total, **labels)
-    run.gauge(c.MODEL_SYNTHETIC_CAP_REMAINING, "Synthetic completion calls left today (UTC) under the daily cap.",
+    run.gauge(c.MODEL_SYNTHETIC_CAP_REMAINING,
               max(0, settings.completion_daily_cap - state.calls_today), **labels)
 
 
@@ -463,7 +463,7 @@ async def probe(target: TargetConfig, settings: ModelSettings, run: ProbeRun) ->
                 await _attempt("completion", check_completion(provider, run), run, failures)
             _record_completion(settings, state, STATES.clock(), run)
     if settings.base_url is not None:
-        run.gauge(c.MODEL_PROVIDER_POSTPONED_UNTIL, "Unix time before which the provider asked not to be called (429 Retry-After); 0 when not postponed.",
+        run.gauge(c.MODEL_PROVIDER_POSTPONED_UNTIL,
                   state.postponed_until if state.postponed_until > STATES.clock() else 0.0,
                   **{c.LABEL_PROVIDER: settings.provider or "provider"})
     if failures:
@@ -474,7 +474,7 @@ PROBER = Prober(
     name="model",
     run=probe,
     phases=("catalog", "connect", "challenge", "handshake", "gateway_catalog", "first_byte", "completion", "total"),
-    buckets=MODEL_BUCKETS,
+    buckets=c.MODEL_BUCKETS,
     default_interval=60.0,
     default_timeout=30.0,
     enabled_by_default=False,

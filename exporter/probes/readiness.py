@@ -16,23 +16,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from exporter import conventions as c
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
 from exporter.settings.modules import ReadinessSettings
 from exporter.settings.resolved import TargetConfig
+from openclaw_schema import names as c
 
 MAX_BODY_BYTES = 1 << 20
 # This prober's failure reasons, besides the common ones.
 RESULTS = COMMON_RESULTS + ("invalid_body", "http_error", "not_ready")
 
 
-# Body field -> (metric, help, scale to base units)
+# Body field -> (metric, scale to base units)
 _NUMBERS = {
-    ("eventLoop", "delayP99Ms"): (c.GATEWAY_EVENT_LOOP_DELAY_P99, "Event-loop delay P99 reported by the gateway.", 0.001),
-    ("eventLoop", "delayMaxMs"): (c.GATEWAY_EVENT_LOOP_DELAY_MAX, "Event-loop delay max reported by the gateway.", 0.001),
-    ("eventLoop", "utilization"): (c.GATEWAY_EVENT_LOOP_UTILIZATION, "Event-loop utilization reported by the gateway.", 1.0),
-    ("eventLoop", "cpuCoreRatio"): (c.GATEWAY_CPU_CORE_RATIO, "CPU cores used by the gateway process, as a ratio of one core.", 1.0),
-    ("uptimeMs",): (c.GATEWAY_UPTIME, "Gateway uptime reported by its readiness endpoint.", 0.001),
+    ("eventLoop", "delayP99Ms"): (c.GATEWAY_EVENT_LOOP_DELAY_P99, 0.001),
+    ("eventLoop", "delayMaxMs"): (c.GATEWAY_EVENT_LOOP_DELAY_MAX, 0.001),
+    ("eventLoop", "utilization"): (c.GATEWAY_EVENT_LOOP_UTILIZATION, 1.0),
+    ("eventLoop", "cpuCoreRatio"): (c.GATEWAY_CPU_CORE_RATIO, 1.0),
+    ("uptimeMs",): (c.GATEWAY_UPTIME, 0.001),
 }
 
 
@@ -54,19 +54,19 @@ def _number(value: Any) -> float | None:
 def _record_body(run: ProbeRun, body: dict[str, Any]) -> None:
     ready = body.get("ready", body.get("ok"))
     if isinstance(ready, bool):
-        run.gauge(c.GATEWAY_READY, "Whether the gateway reports itself ready (1) or not (0).", 1.0 if ready else 0.0)
+        run.gauge(c.GATEWAY_READY, 1.0 if ready else 0.0)
     failing = body.get("failing")
     if isinstance(failing, list):
         for name in failing:
             if isinstance(name, str) and name:
-                run.gauge(c.GATEWAY_READINESS_FAILING, "Subsystems the gateway lists as failing readiness.",
+                run.gauge(c.GATEWAY_READINESS_FAILING,
                           1.0, **{c.LABEL_SUBSYSTEM: name[:120]})
     # The flat `eventLoop` fields moved in and out of the body across releases; read each
     # one independently so a missing field is simply absent.
-    for keys, (metric, help_text, scale) in _NUMBERS.items():
+    for keys, (metric, scale) in _NUMBERS.items():
         value = _number(_dig(body, keys))
         if value is not None:
-            run.gauge(metric, help_text, value * scale)
+            run.gauge(metric, value * scale)
 
 
 async def probe(target: TargetConfig, settings: ReadinessSettings, run: ProbeRun) -> None:

@@ -41,12 +41,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from exporter import conventions as c
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
 from exporter.settings.modules import StorageSettings
 from exporter.settings.resolved import TargetConfig
+from openclaw_schema import names as c
 
-STORAGE_BUCKETS = c.STORAGE_LATENCY_BUCKETS
 # errno -> failure reason; anything else is io_error.
 ERRNO_REASONS = {
     errno.EROFS: "read_only",
@@ -280,20 +279,20 @@ def _run_in_thread(fn: Callable[[], None], on_done: Callable[[], None]) -> async
 def _record(run: ProbeRun, progress: _Progress, state: PathState) -> None:
     st = progress.capacity
     if st is not None:
-        run.gauge(c.STORAGE_AVAILABLE_BYTES, "Bytes available to the exporter on the probed volume (statvfs f_bavail).",
+        run.gauge(c.STORAGE_AVAILABLE_BYTES,
                   st.f_bavail * st.f_frsize)
-        run.gauge(c.STORAGE_CAPACITY_BYTES, "Size of the probed volume in bytes (statvfs f_blocks).", st.f_blocks * st.f_frsize)
+        run.gauge(c.STORAGE_CAPACITY_BYTES, st.f_blocks * st.f_frsize)
         if st.f_files:  # some filesystems (e.g. btrfs, CephFS) report no inode limit
-            run.gauge(c.STORAGE_INODES_FREE, "Free inodes on the probed volume (statvfs f_favail).", st.f_favail)
-            run.gauge(c.STORAGE_INODES, "Inodes of the probed volume (statvfs f_files).", st.f_files)
+            run.gauge(c.STORAGE_INODES_FREE, st.f_favail)
+            run.gauge(c.STORAGE_INODES, st.f_files)
     if progress.marker is not None:
         _, created, ok = progress.marker
-        run.gauge(c.STORAGE_MARKER_OK, "Whether the persistence marker was found intact (1) or had vanished or changed (0).",
+        run.gauge(c.STORAGE_MARKER_OK,
                   1.0 if ok else 0.0)
-        run.gauge(c.STORAGE_MARKER_CREATED, "When the volume's persistence marker was written; a change means the data was lost.",
+        run.gauge(c.STORAGE_MARKER_CREATED,
                   created)
     if state.marker_id is not None:
-        run.counter(c.STORAGE_PERSISTENCE_LOST, "Persistence markers found vanished or changed while the exporter ran.",
+        run.counter(c.STORAGE_PERSISTENCE_LOST,
                     state.lost_total)
 
 
@@ -329,10 +328,10 @@ async def probe(target: TargetConfig, settings: StorageSettings, run: ProbeRun) 
 
 
 PROBER = Prober(
-    name=c.MODULE_STORAGE,
+    name=c.Module.STORAGE,
     run=probe,
-    phases=(c.PHASE_WRITE, c.PHASE_FSYNC, c.PHASE_READ, c.PHASE_DELETE, c.PHASE_TOTAL),
-    buckets=STORAGE_BUCKETS,
+    phases=(c.Phase.WRITE, c.Phase.FSYNC, c.Phase.READ, c.Phase.DELETE, c.Phase.TOTAL),
+    buckets=c.STORAGE_LATENCY_BUCKETS,
     default_interval=30.0,
     default_timeout=5.0,
     enabled_by_default=False,

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter import conventions as c
 from exporter.probes import gateway_client
 from exporter.probes.base import COMMON_RESULTS, Prober, ProbeRun
 from exporter.probes.gateway_client import GatewayClient
 from exporter.settings.modules import WebSocketSettings
 from exporter.settings.resolved import TargetConfig
+from openclaw_schema import names as c
 
 
 def _record_health(run: ProbeRun, payload: Any) -> None:
@@ -27,9 +27,9 @@ def _record_health(run: ProbeRun, payload: Any) -> None:
     if not isinstance(plugins, dict):
         return
     if isinstance(plugins.get("loaded"), list):
-        run.gauge(c.GATEWAY_PLUGINS_LOADED, "Plugins the gateway reports loaded (health RPC).", len(plugins["loaded"]))
+        run.gauge(c.GATEWAY_PLUGINS_LOADED, len(plugins["loaded"]))
     if isinstance(plugins.get("errors"), list):
-        run.gauge(c.GATEWAY_PLUGIN_ERRORS, "Plugins the gateway reports failing to load (health RPC).", len(plugins["errors"]))
+        run.gauge(c.GATEWAY_PLUGIN_ERRORS, len(plugins["errors"]))
 
 
 def needed_scopes(settings: WebSocketSettings) -> tuple[str, ...]:
@@ -43,7 +43,7 @@ async def probe(target: TargetConfig, settings: WebSocketSettings, run: ProbeRun
     try:
         hello = client.hello
         assert hello is not None
-        run.gauge(c.GATEWAY_INFO, "Gateway version and protocol from the hello-ok handshake.", 1.0,
+        run.gauge(c.GATEWAY_INFO, 1.0,
                   version=hello.server_version, protocol=str(hello.protocol if hello.protocol is not None else "unknown"))
         with run.phase("rpc"):
             payload = await client.call(settings.rpc_method, dict(settings.rpc_params))
