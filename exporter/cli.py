@@ -1,4 +1,4 @@
-"""Command line: `openclaw-exporter run|check|probe|device init` (and the slo/dashboards generators)."""
+"""Command line: `openclaw-exporter run|check|probe|device init`, `generate` (rules, alerts, dashboards) and `slo report`."""
 
 from __future__ import annotations
 
@@ -237,11 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace an existing file (the new key must be approved again)")
     init.set_defaults(func=cmd_device_init)
 
-    from dashboards import cli as dashboards_cli
+    from mixin import cli as generate_cli
     from slo import cli as slo_cli
 
     slo_cli.register(sub)
-    dashboards_cli.register(sub)
+    generate_cli.register(sub)
     return parser
 
 

@@ -1,21 +1,69 @@
-"""Generate the non-SLO alerts (alerts/openclaw-alerts.yml) as typed rule objects.
+"""The non-SLO alerts (alerts/prometheus_alerts.yaml): a registry of typed rule builders.
 
-Inputs: the thresholds file (slo/alert_spec.py) and the names in exporter/conventions.py.
-One builder per entry of alert_spec.PARAMETERS; each returns one AlertingRule whose summary
-and description carry the numbers and labels on-call needs (looked up with `query` where
-the alerting series alone does not have them). YAML is written by slo/render.py only.
+Each alert is declared once, by `@alert(entry, group, *parameters)` on its builder: the entry
+of slo/specs/alerts.yml holding its thresholds, the rule group, and the keys the entry takes
+besides `severity` and `for` (the thresholds parser reads them from REGISTRY). A builder
+returns one AlertingRule whose summary and description carry the numbers and labels on-call
+needs (looked up with `query` where the alerting series alone does not have them). Its
+expression keeps the configured aggregation labels (slo/promql.py) and is parsed before
+anything is written. YAML is written by slo/render.py only.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 from exporter import conventions as names
 from exporter.kube.state import STARTUP_BUCKETS, bucket_le
-from slo.alert_spec import PARAMETERS, AlertParams, AlertsConfig
+from slo import alert_spec, promql
+from slo.alert_spec import AlertParams, AlertsConfig
 from slo.rules import AlertingRule, RuleGroup, _num
+
+Builder = Callable[[AlertsConfig, AlertParams], AlertingRule]
+
+# Rule groups of the alerts file, in output order.
+GROUPS = (names.RULE_GROUP_ALERTS_KUBE, names.RULE_GROUP_ALERTS_GATEWAY, names.RULE_GROUP_ALERTS_PROBES,
+          names.RULE_GROUP_ALERTS_EXPORTER, names.RULE_GROUP_ALERTS_STORAGE)
+
+
+@dataclass(frozen=True)
+class AlertDecl:
+    group: str
+    parameters: tuple[str, ...]  # keys of its entry besides `severity` and `for`
+    build: Builder
+
+
+# Entry of slo/specs/alerts.yml -> its declaration, in declaration order.
+REGISTRY: dict[str, AlertDecl] = {}
+
+
+def alert(entry: str, group: str, *parameters: str) -> Callable[[Builder], Builder]:
+    """Declare the builder below as the alert of `entry`; `parameters` are the threshold keys
+    its entry takes (threshold_ratio, threshold_seconds, threshold_count, quantile, window, source)."""
+    if group not in GROUPS:
+        raise ValueError(f"alert {entry}: unknown rule group {group!r}")
+
+    def register(build: Builder) -> Builder:
+        if entry in REGISTRY:
+            raise ValueError(f"alert {entry} is declared twice")
+        REGISTRY[entry] = AlertDecl(group, parameters, build)
+        return build
+
+    return register
+
+
+def parameters() -> dict[str, tuple[str, ...]]:
+    """Entry -> the keys it takes besides `severity` and `for`, for the thresholds parser."""
+    return {entry: decl.parameters for entry, decl in REGISTRY.items()}
+
+
+def load_config(overrides: str | None = None) -> AlertsConfig:
+    """The shipped thresholds (with an overrides file merged over them), validated against
+    every registered alert."""
+    return alert_spec.load(parameters(), overrides)
 
 _CONFIG_RESULTS = "|".join(names.PROBE_CONFIG_RESULTS)
 _POD_LABELS = f"{names.LABEL_NAMESPACE}, {names.LABEL_POD}, {names.LABEL_CONTAINER}"
@@ -95,7 +143,7 @@ def _new_or_increase(series: str, window: str) -> str:
 def _rule(cfg: AlertsConfig, p: AlertParams, alert: str, expr: str, summary: str, description: str) -> AlertingRule:
     return AlertingRule(
         alert=alert,
-        expr=expr,
+        expr=promql.keep_labels(expr, cfg.aggregation_labels),
         for_=p.for_,
         labels={**cfg.labels, names.LABEL_SEVERITY: p.severity},
         annotations={"summary": summary, "description": description,
@@ -105,6 +153,7 @@ def _rule(cfg: AlertsConfig, p: AlertParams, alert: str, expr: str, summary: str
 
 # --- the article's alert table -----------------------------------------------------------------
 
+@alert("pod_restarts", names.RULE_GROUP_ALERTS_KUBE, "threshold_count")
 def pod_restarts(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     # increase() extrapolates to the window's edges (3 restarts read as 3.05): counts are whole.
     ksm = f"round(increase({_sel(names.KSM_RESTARTS_TOTAL, *_gateway(cfg, _ksm(cfg)))}[1h]))"
@@ -129,6 +178,7 @@ def _usage_of_limit(cfg: AlertsConfig, usage: str, resource: str) -> str:
     return f"sum by({_POD_LABELS}) ({usage})\n/\n{limit}"
 
 
+@alert("cpu_high", names.RULE_GROUP_ALERTS_KUBE, "threshold_ratio", "window")
 def cpu_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     """Usage over the CPU limit; a container without a limit is measured against its request
     (label cpu_basis says which); one with neither has nothing to compare with and never fires."""
@@ -151,6 +201,7 @@ def cpu_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("memory_high", names.RULE_GROUP_ALERTS_KUBE, "threshold_ratio")
 def memory_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     usage = _sel(names.CADVISOR_MEMORY_WORKING_SET, *_gateway(cfg, _cadvisor(cfg)))
     return _rule(
@@ -163,6 +214,7 @@ def memory_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("message_latency", names.RULE_GROUP_ALERTS_GATEWAY, "quantile", "threshold_seconds", "window", "source")
 def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     if p.source == "plugin":
         return _message_latency_plugin(cfg, p)
@@ -195,6 +247,7 @@ def _message_latency_plugin(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("model_call_failures", names.RULE_GROUP_ALERTS_GATEWAY, "threshold_ratio", "window")
 def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     calls = names.GATEWAY_MODEL_CALLS_TOTAL
     by = f"{names.LABEL_PROVIDER}, {names.LABEL_MODEL}"
@@ -223,6 +276,7 @@ _NOT_MODEL_RESULTS = "|".join((*names.PROBE_CONFIG_RESULTS, "daily_cap_reached")
 _MODEL_MODULES = "model|message"
 
 
+@alert("model_probe_failures", names.RULE_GROUP_ALERTS_PROBES, "threshold_ratio", "window")
 def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     counted = f'{names.LABEL_RESULT}!~"{_NOT_MODEL_RESULTS}"'
     modules = f'{names.LABEL_MODULE}=~"{_MODEL_MODULES}"'
@@ -258,6 +312,7 @@ def _waiting(cfg: AlertsConfig, reasons: str) -> str:
             f"  {_sel(names.POD_CONTAINER_WAITING, *_gateway(cfg, _exporter(cfg), match))} == 1\n)")
 
 
+@alert("crash_loop", names.RULE_GROUP_ALERTS_KUBE)
 def crash_loop(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     restarts = _sel(names.POD_CONTAINER_RESTARTS_TOTAL, _exporter(cfg), *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
     return _rule(
@@ -271,6 +326,7 @@ def crash_loop(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("image_pull", names.RULE_GROUP_ALERTS_KUBE)
 def image_pull(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     reasons = "|".join(names.REASONS_IMAGE_PULL)
     return _rule(
@@ -282,6 +338,7 @@ def image_pull(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("volume_mount", names.RULE_GROUP_ALERTS_KUBE, "window")
 def volume_mount(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     events = _sel(names.POD_EVENTS_TOTAL, _exporter(cfg), _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace),
                   _eq(names.LABEL_REASON, names.REASON_FAILED_MOUNT))
@@ -304,6 +361,7 @@ def volume_mount(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("container_creating", names.RULE_GROUP_ALERTS_KUBE)
 def container_creating(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_CONTAINER_CREATING, _waiting(cfg, names.REASON_CONTAINER_CREATING),
@@ -314,6 +372,7 @@ def container_creating(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("startup_slow", names.RULE_GROUP_ALERTS_KUBE, "threshold_seconds", "window")
 def startup_slow(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     ns = _exporter(cfg), _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace)
     # The bucket's `le` spelled by the function the watcher's collector writes it with.
@@ -331,6 +390,7 @@ def startup_slow(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("model_missing", names.RULE_GROUP_ALERTS_PROBES)
 def model_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_MODEL_MISSING,
@@ -345,6 +405,7 @@ def model_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 # --- the probes and the exporter ------------------------------------------------------------------
 
+@alert("gateway_not_ready", names.RULE_GROUP_ALERTS_PROBES)
 def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     failing = _sel(names.GATEWAY_READINESS_FAILING, _exporter(cfg), *_from_labels(names.LABEL_TARGET))
     return _rule(
@@ -358,6 +419,7 @@ def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("websocket_failing", names.RULE_GROUP_ALERTS_PROBES, "threshold_ratio", "window")
 def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
     failed = _probe(cfg, "websocket", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
@@ -373,6 +435,7 @@ def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("probe_auth", names.RULE_GROUP_ALERTS_PROBES, "window")
 def probe_auth(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}, {names.LABEL_RESULT}"
     selector = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), f'{names.LABEL_RESULT}=~"{_CONFIG_RESULTS}"')
@@ -387,6 +450,7 @@ def probe_auth(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("exporter_down", names.RULE_GROUP_ALERTS_EXPORTER)
 def exporter_down(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     up = _sel(names.SCRAPE_UP, _exporter(cfg))
     return _rule(
@@ -399,6 +463,7 @@ def exporter_down(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("reload_failed", names.RULE_GROUP_ALERTS_EXPORTER)
 def reload_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_RELOAD_FAILED,
@@ -410,6 +475,7 @@ def reload_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("kube_watch_stale", names.RULE_GROUP_ALERTS_EXPORTER, "threshold_seconds")
 def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_KUBE_WATCH_STALE,
@@ -421,6 +487,7 @@ def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("kube_watch_errors", names.RULE_GROUP_ALERTS_EXPORTER, "threshold_count", "window")
 def kube_watch_errors(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, _exporter(cfg), f'{names.LABEL_KIND}!="{names.KUBE_WATCH_ERROR_GONE}"')
     by = f"{names.LABEL_JOB}, {names.LABEL_RESOURCE}, {names.LABEL_KIND}"
@@ -446,6 +513,7 @@ _TARGET_NS = f"{names.LABEL_NAMESPACE}, {names.LABEL_TARGET}"
 _STORAGE_PHASES = "|".join((names.PHASE_WRITE, names.PHASE_FSYNC, names.PHASE_READ))
 
 
+@alert("storage_latency", names.RULE_GROUP_ALERTS_STORAGE, "quantile", "threshold_seconds", "window")
 def storage_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     buckets = _sel(f"{names.PROBE_DURATION}_bucket", _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE),
                    _re(names.LABEL_PHASE, _STORAGE_PHASES))
@@ -463,6 +531,7 @@ def storage_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("storage_probe_failing", names.RULE_GROUP_ALERTS_STORAGE, "threshold_ratio", "window")
 def storage_probe_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     attempts = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE))
     failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE),
@@ -481,6 +550,7 @@ def storage_probe_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("storage_persistence_lost", names.RULE_GROUP_ALERTS_STORAGE, "window")
 def storage_persistence_lost(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     lost = _sel(names.STORAGE_PERSISTENCE_LOST_TOTAL, _storage(cfg))
     created = _sel(names.STORAGE_MARKER_CREATED, _storage(cfg))
@@ -514,10 +584,12 @@ def _filling(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
     )
 
 
+@alert("storage_filling_up", names.RULE_GROUP_ALERTS_STORAGE, "threshold_seconds", "window")
 def storage_filling_up(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _filling(cfg, p, names.ALERT_STORAGE_FILLING_UP)
 
 
+@alert("storage_full_soon", names.RULE_GROUP_ALERTS_STORAGE, "threshold_seconds", "window")
 def storage_full_soon(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _filling(cfg, p, names.ALERT_STORAGE_FULL_SOON)
 
@@ -538,14 +610,17 @@ def _backup_age(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
     )
 
 
+@alert("backup_overdue", names.RULE_GROUP_ALERTS_STORAGE, "threshold_seconds")
 def backup_overdue(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _backup_age(cfg, p, names.ALERT_BACKUP_OVERDUE)
 
 
+@alert("backup_missing", names.RULE_GROUP_ALERTS_STORAGE, "threshold_seconds")
 def backup_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _backup_age(cfg, p, names.ALERT_BACKUP_MISSING)
 
 
+@alert("backup_failed", names.RULE_GROUP_ALERTS_STORAGE)
 def backup_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     failure = f"max by({_CRONJOB}) ({_sel(names.BACKUP_LAST_FAILURE, _exporter(cfg))})"
     success = f"max by({_CRONJOB}) ({_sel(names.BACKUP_LAST_SUCCESS, _exporter(cfg))})"
@@ -559,43 +634,12 @@ def backup_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
-Builder = Callable[[AlertsConfig, AlertParams], AlertingRule]
-
-# Entry of slo/specs/alerts.yml -> (rule group, builder); output order is this order.
-BUILDERS: dict[str, tuple[str, Builder]] = {
-    "pod_restarts": (names.RULE_GROUP_ALERTS_KUBE, pod_restarts),
-    "crash_loop": (names.RULE_GROUP_ALERTS_KUBE, crash_loop),
-    "image_pull": (names.RULE_GROUP_ALERTS_KUBE, image_pull),
-    "volume_mount": (names.RULE_GROUP_ALERTS_KUBE, volume_mount),
-    "container_creating": (names.RULE_GROUP_ALERTS_KUBE, container_creating),
-    "startup_slow": (names.RULE_GROUP_ALERTS_KUBE, startup_slow),
-    "cpu_high": (names.RULE_GROUP_ALERTS_KUBE, cpu_high),
-    "memory_high": (names.RULE_GROUP_ALERTS_KUBE, memory_high),
-    "message_latency": (names.RULE_GROUP_ALERTS_GATEWAY, message_latency),
-    "model_call_failures": (names.RULE_GROUP_ALERTS_GATEWAY, model_call_failures),
-    "gateway_not_ready": (names.RULE_GROUP_ALERTS_PROBES, gateway_not_ready),
-    "websocket_failing": (names.RULE_GROUP_ALERTS_PROBES, websocket_failing),
-    "model_probe_failures": (names.RULE_GROUP_ALERTS_PROBES, model_probe_failures),
-    "model_missing": (names.RULE_GROUP_ALERTS_PROBES, model_missing),
-    "probe_auth": (names.RULE_GROUP_ALERTS_PROBES, probe_auth),
-    "exporter_down": (names.RULE_GROUP_ALERTS_EXPORTER, exporter_down),
-    "reload_failed": (names.RULE_GROUP_ALERTS_EXPORTER, reload_failed),
-    "kube_watch_stale": (names.RULE_GROUP_ALERTS_EXPORTER, kube_watch_stale),
-    "kube_watch_errors": (names.RULE_GROUP_ALERTS_EXPORTER, kube_watch_errors),
-    "storage_probe_failing": (names.RULE_GROUP_ALERTS_STORAGE, storage_probe_failing),
-    "storage_latency": (names.RULE_GROUP_ALERTS_STORAGE, storage_latency),
-    "storage_persistence_lost": (names.RULE_GROUP_ALERTS_STORAGE, storage_persistence_lost),
-    "storage_filling_up": (names.RULE_GROUP_ALERTS_STORAGE, storage_filling_up),
-    "storage_full_soon": (names.RULE_GROUP_ALERTS_STORAGE, storage_full_soon),
-    "backup_overdue": (names.RULE_GROUP_ALERTS_STORAGE, backup_overdue),
-    "backup_missing": (names.RULE_GROUP_ALERTS_STORAGE, backup_missing),
-    "backup_failed": (names.RULE_GROUP_ALERTS_STORAGE, backup_failed),
-}
-assert set(BUILDERS) == set(PARAMETERS), "alert_spec.PARAMETERS and BUILDERS must name the same alerts"
-
-
 def generate(cfg: AlertsConfig) -> tuple[RuleGroup, ...]:
-    groups: dict[str, list[AlertingRule]] = {}
-    for key, (group, build) in BUILDERS.items():
-        groups.setdefault(group, []).append(build(cfg, cfg.alerts[key]))
-    return tuple(RuleGroup(name, tuple(rules)) for name, rules in groups.items())
+    """Every registered alert, grouped (GROUPS order, then declaration order); each expression
+    parsed, and checked to keep the aggregation labels, before anything is written."""
+    groups: dict[str, list[AlertingRule]] = {group: [] for group in GROUPS}
+    for key, decl in REGISTRY.items():
+        rule = decl.build(cfg, cfg.alerts[key])
+        promql.check(rule.expr, f"{rule.alert} (alerts.{key})", cfg.aggregation_labels)
+        groups[decl.group].append(rule)
+    return tuple(RuleGroup(name, tuple(rules)) for name, rules in groups.items() if rules)
