@@ -70,8 +70,7 @@ def waiting_panels(a: th.AlertLines) -> list[g.Panel]:
                      queries=[s.Query(f"max {s.by(*PER_CONTAINER, REASON)} "
                                       f"({s.sel(c.POD_CONTAINER_WAITING_SECONDS, *PODS)})",
                                       s.legend("{}/{}: {}", POD, CTR, REASON))],
-                     thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE),
-                                        (a.startup_seconds, s.RED)),
+                     thresholds=th.warn_bad(th.STARTUP_ACHIEVED_SECONDS, a.startup_seconds),
                      shows="How long each waiting container has been waiting in its current reason.",
                      red="past 5 minutes the startup target is missed: describe the pod and read its events."),
         s.table("Last termination reasons", w=24, h=6, unit=s.UNIT_COUNT, hide=["Value"],
@@ -110,7 +109,7 @@ def startup_panels(a: th.AlertLines) -> list[g.Panel]:
         *[s.stat(f"Startup time {s.percentile_name(q)} (range)", w=6, h=7, unit=s.UNIT_SECONDS,
                  queries=[s.Query(s.quantile_over(q, c.POD_STARTUP, startup, window="$__range", fn="increase"),
                                   s.percentile_name(q), instant=True)],
-                 thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE), (a.startup_seconds, s.RED)),
+                 thresholds=th.warn_bad(th.STARTUP_ACHIEVED_SECONDS, a.startup_seconds),
                  shows=f"{s.percentile_name(q)} of pod startup time (created to ready) in the selected range. "
                        "Target: under 5 minutes; achieved: 50 s.",
                  red="startups miss the 5-minute target: the waiting reasons and FailedMount panels show where "
@@ -119,8 +118,7 @@ def startup_panels(a: th.AlertLines) -> list[g.Panel]:
         s.latency_panel("Startup time over time", w=12, h=7,
                         queries=[s.Query(s.quantile_over(q, c.POD_STARTUP, startup, window="1h", fn="increase"),
                                          f"{s.percentile_name(q)} (1h)") for q in (0.5, 0.95)],
-                        thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE),
-                                           (a.startup_seconds, s.RED)),
+                        thresholds=th.warn_bad(th.STARTUP_ACHIEVED_SECONDS, a.startup_seconds),
                         shows="Startup time percentiles over trailing hours.",
                         red="a rise after a deploy points at the new image or config (slower init, bigger pull)."),
     ]
@@ -166,7 +164,7 @@ def resource_panels(a: th.AlertLines) -> list[g.Panel]:
                      red="never red itself; usage near the limit line ends in OOMKilled: see the share panel."),
         s.ratio_panel("Memory usage of limit", w=12, high=None,
                       queries=[s.Query(_share_of_limit(memory, c.KSM_RESOURCE_MEMORY), PER_CONTAINER_LEGEND)],
-                      thresholds=s.steps(s.GREEN, (a.cpu_of_limit, s.ORANGE), (a.memory_of_limit, s.RED)),
+                      thresholds=th.warn_bad(a.cpu_of_limit, a.memory_of_limit),
                       shows=f"Working-set memory as a share of the limit; the {a.severity['memory_high']} alert "
                             f"threshold is {th.percent(a.memory_of_limit)}.",
                       red=f"above {th.percent(a.memory_of_limit)} the next spike is an OOM kill: raise the limit now, then look for the leak "
@@ -227,7 +225,7 @@ def storage_panels(a: th.AlertLines) -> list[g.Panel]:
                         queries=[s.Query(s.quantile_over(q, c.PROBE_DURATION, (*STORAGE, STORAGE_PHASES), (c.LABEL_PHASE,)),
                                          s.legend(f"{{}} {s.percentile_name(q)}", c.LABEL_PHASE))
                                  for q in (0.5, 0.95, 0.99)],
-                        thresholds=s.steps(s.GREEN, (a.storage_seconds, s.ORANGE), (th.STORAGE_P99_SECONDS, s.RED)),
+                        thresholds=th.warn_bad(a.storage_seconds, th.STORAGE_P99_SECONDS),
                         shows="P50/P95/P99 of the canary's write, fsync and read on the gateway's volume. The article's "
                               "file read/write targets: 5 ms (P50), 20 ms (P95), 50 ms (P99).",
                         red="the volume is slow: every message the gateway handles waits on it; check the storage "
@@ -248,7 +246,7 @@ def storage_panels(a: th.AlertLines) -> list[g.Panel]:
                red="the volume's data vanished or was replaced: stop and read OpenClawStoragePersistenceLost's runbook."),
         s.stat("Time since the last successful backup", w=6, h=8, unit=s.UNIT_SECONDS, text_mode="value_and_name",
                queries=[s.Query(backup_age, s.legend("{}", c.LABEL_CRONJOB))],
-               thresholds=s.steps(s.GREEN, (a.backup_age_warn_seconds, s.ORANGE), (a.backup_age_bad_seconds, s.RED)),
+               thresholds=th.warn_bad(a.backup_age_warn_seconds, a.backup_age_bad_seconds),
                shows="Age of each backup CronJob's last completed Job (the pod watcher's kubernetes.backups). "
                      "Backups run daily.",
                red=f"a night (orange, {a.backup_age_warn_seconds / 3600:g} h) or two (red, "

@@ -140,7 +140,7 @@ def message_panels(a: th.AlertLines) -> list[g.Panel]:
     """The message probe: one agent turn through the gateway, against the article's table."""
     article = th.ARTICLE_MESSAGE_SECONDS
     attempts = s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE)
-    steps = s.steps(s.GREEN, (article[0.95], s.ORANGE), (a.message_seconds, s.RED))
+    steps = th.warn_bad(article[0.95], a.message_seconds)
     warm = [s.Query(f"max {s.by(T)} ({_message_quantile(c.PHASE_WARM, q)})", s.legend(f"{{}} {s.percentile_name(q)}", T))
             for q in QUANTILES]
     figures = [s.Query(f"vector({article[q]:g})", f"article {s.percentile_name(q)} {article[q] * 1000:g} ms")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from exporter import conventions as c
 from slo import math as slomath
 from slo.model import LatencySLI
+from dashboards.style import GREEN, ORANGE, RED, Step, steps
 from slo.monitoring import Monitoring
 
 
@@ -47,6 +48,12 @@ def _handshake_slo_seconds(config: Monitoring) -> float | None:
 def percent(ratio: float) -> str:
     """0.05 -> "5 %", as the panel texts spell shares."""
     return f"{ratio * 100:g} %"
+
+
+def warn_bad(warn: float, bad: float) -> list[Step]:
+    """Green, orange from `warn`, red from `bad`; without the orange step when the config puts
+    `warn` at or above `bad` (a threshold the user lowered), so the red line stays the alert's."""
+    return steps(GREEN, (warn, ORANGE), (bad, RED)) if warn < bad else steps(GREEN, (bad, RED))
 
 
 def alert_lines(config: Monitoring) -> AlertLines:

@@ -60,6 +60,8 @@ def fill(template: str, labels: Iterable[str] = DEFAULT_AGGREGATION_LABELS, **va
 
 def _aggregation_problems(expr: promql_parser.Expr, keep: tuple[str, ...]) -> list[str]:
     problems: list[str] = []
+    if not keep:
+        return problems
 
     def visit(node: promql_parser.Expr) -> None:
         if isinstance(node, promql_parser.AggregateExpr):

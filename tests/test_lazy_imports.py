@@ -1,5 +1,5 @@
 """`openclaw-exporter run` does not import what it does not use: the kubernetes client only
-when the pod watcher is configured, grafanalib only for `dashboards generate` (together
+when the pod watcher is configured, grafanalib only for `generate` (together
 ~26 MB of RSS and a slower start at every pod restart)."""
 
 from __future__ import annotations
