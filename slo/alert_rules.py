@@ -140,6 +140,18 @@ def _new_or_increase(series: str, window: str) -> str:
     return f"({series} unless {series} offset {window})\nor\nincrease({series}[{window}])"
 
 
+def _promql(cfg: AlertsConfig, p: AlertParams, template: str, **values: object) -> str:
+    """A PromQL template (slo/promql.py) filled in for this alert: `$exporter` (the exporter's
+    selector), `$window`, `$threshold`, the probe counter `$attempts` and `$config_results`
+    (credential results) are always there; `values` add the rest."""
+    common = {
+        "exporter": cfg.selectors.exporter_selector, "attempts": names.PROBE_ATTEMPTS_TOTAL,
+        "config_results": _CONFIG_RESULTS, "window": p.window or "", "success": names.RESULT_SUCCESS,
+        "threshold": _num(p.threshold) if p.threshold is not None else "",
+    }
+    return promql.fill(template, cfg.aggregation_labels, **{**common, **values})
+
+
 def _rule(cfg: AlertsConfig, p: AlertParams, alert: str, expr: str, summary: str, description: str) -> AlertingRule:
     return AlertingRule(
         alert=alert,
@@ -278,18 +290,16 @@ _MODEL_MODULES = "model|message"
 
 @alert("model_probe_failures", names.RULE_GROUP_ALERTS_PROBES, "threshold_ratio", "window")
 def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    counted = f'{names.LABEL_RESULT}!~"{_NOT_MODEL_RESULTS}"'
-    modules = f'{names.LABEL_MODULE}=~"{_MODEL_MODULES}"'
-    failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), modules,
-                  f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_NOT_MODEL_RESULTS}"')
-    total = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), modules, counted)
     results = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), *_from_labels(names.LABEL_TARGET, names.LABEL_MODULE),
                    f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"')
-    by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}"
+    expr = _promql(cfg, p, """
+        sum by(target, module) (rate($attempts{$exporter,module=~"$modules",result!~"$success|$not_model"}[$window]))
+        /
+        sum by(target, module) (rate($attempts{$exporter,module=~"$modules",result!~"$not_model"}[$window]))
+        > $threshold
+    """, modules=_MODEL_MODULES, not_model=_NOT_MODEL_RESULTS)
     return _rule(
-        cfg, p, names.ALERT_MODEL_PROBE_FAILURES,
-        f"sum by({by}) (rate({failed}[{p.window}]))\n/\n"
-        f"sum by({by}) (rate({total}[{p.window}]))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_MODEL_PROBE_FAILURES, expr,
         "{{ $value | humanizePercentage }} of {{ $labels.module }} probes of {{ $labels.target }} fail",
         f"The exporter's {{{{ $labels.module }}}} probe of {{{{ $labels.target }}}} failed {{{{ $value | humanizePercentage }}}} "
         f"of its runs over {p.window} (alert above {_pct(p.threshold)} for {p.for_}; credential failures are excluded, see "
@@ -395,7 +405,7 @@ def model_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_MODEL_MISSING,
         # Aggregated: the alert is about the provider's catalog, not about which exporter pod saw it.
-        f"max by({names.LABEL_TARGET}, {names.LABEL_PROVIDER}, {names.LABEL_MODEL}) ({_sel(names.MODEL_AVAILABLE, _exporter(cfg))}) == 0",
+        _promql(cfg, p, "max by(target, provider, model) ($available{$exporter}) == 0", available=names.MODEL_AVAILABLE),
         "Model {{ $labels.model }} is missing from provider {{ $labels.provider }}'s catalog",
         f"The model probe of {{{{ $labels.target }}}} has not found {{{{ $labels.model }}}} in the /models list of "
         f"provider {{{{ $labels.provider }}}} for {p.for_}. The provider has probably retired it (the article's "
@@ -410,7 +420,8 @@ def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     failing = _sel(names.GATEWAY_READINESS_FAILING, _exporter(cfg), *_from_labels(names.LABEL_TARGET))
     return _rule(
         cfg, p, names.ALERT_GATEWAY_NOT_READY,
-        f"max by({names.LABEL_TARGET}) ({_sel(names.GATEWAY_READY, _exporter(cfg))}) == 0",
+        # max over the exporter replicas: not ready only when every replica probing it says so.
+        _promql(cfg, p, "max by(target) ($ready{$exporter}) == 0", ready=names.GATEWAY_READY),
         "Gateway {{ $labels.target }} is not ready; failing: "
         + _lookup(failing, "$labels.target", "{{ .Labels.subsystem }}", "(not reported)"),
         f"The gateway's /readyz on {{{{ $labels.target }}}} has answered not ready for {p.for_}. Failing subsystems: "
@@ -421,13 +432,15 @@ def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 @alert("websocket_failing", names.RULE_GROUP_ALERTS_PROBES, "threshold_ratio", "window")
 def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
-    failed = _probe(cfg, "websocket", f'{names.LABEL_RESULT}!~"{names.RESULT_SUCCESS}|{_CONFIG_RESULTS}"')
+    # Summed over the exporter replicas: a second replica adds to both sides of the ratio alike.
+    expr = _promql(cfg, p, """
+        sum by(target, result) (rate($attempts{$exporter,module="websocket",result!~"$success|$config_results"}[$window]))
+        / ignoring(result) group_left
+        sum by(target) (rate($attempts{$exporter,module="websocket",result!~"$config_results"}[$window]))
+        > $threshold
+    """)
     return _rule(
-        cfg, p, names.ALERT_WEBSOCKET_FAILING,
-        f"sum by({names.LABEL_TARGET}, {names.LABEL_RESULT}) (rate({failed}[{p.window}]))\n"
-        f"/ ignoring({names.LABEL_RESULT}) group_left\n"
-        f"sum by({names.LABEL_TARGET}) (rate({_probe(cfg, 'websocket', counted)}[{p.window}]))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_WEBSOCKET_FAILING, expr,
         "WebSocket probes of {{ $labels.target }} fail with {{ $labels.result }}",
         f"{{{{ $value | humanizePercentage }}}} of the exporter's WebSocket probes of {{{{ $labels.target }}}} over "
         f"{p.window} ended with {{{{ $labels.result }}}} (alert above {_pct(p.threshold)} for {p.for_}). Clients "
@@ -437,11 +450,9 @@ def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 @alert("probe_auth", names.RULE_GROUP_ALERTS_PROBES, "window")
 def probe_auth(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}, {names.LABEL_RESULT}"
-    selector = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), f'{names.LABEL_RESULT}=~"{_CONFIG_RESULTS}"')
     return _rule(
         cfg, p, names.ALERT_PROBE_AUTH,
-        f"sum by({by}) (increase({selector}[{p.window}])) > 0",
+        _promql(cfg, p, 'sum by(target, module, result) (increase($attempts{$exporter,result=~"$config_results"}[$window])) > 0'),
         "The exporter's {{ $labels.module }} probe of {{ $labels.target }} is refused its credentials ({{ $labels.result }}): not an outage",
         f"The {{{{ $labels.module }}}} probe of {{{{ $labels.target }}}} ended with {{{{ $labels.result }}}} "
         f"{{{{ $value | humanize }}}} times in the last {p.window}, for {p.for_}: the probe's token, scopes or device "
