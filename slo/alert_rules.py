@@ -512,6 +512,21 @@ def kube_watch_errors(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("probe_ticks_skipped", names.RULE_GROUP_ALERTS_EXPORTER, "threshold_count", "window")
+def probe_ticks_skipped(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    # By instance: an overloaded exporter replica is the thing to fix, whichever targets it skips.
+    return _rule(
+        cfg, p, names.ALERT_PROBE_TICKS_SKIPPED,
+        _promql(cfg, p, "sum by(instance, target, module) (increase($skipped{$exporter}[$window])) > $threshold",
+                skipped=names.PROBE_SKIPPED_TOTAL),
+        "The exporter {{ $labels.instance }} skips {{ $labels.module }} probes of {{ $labels.target }}",
+        f"{{{{ $value | humanize }}}} {{{{ $labels.module }}}} probes of {{{{ $labels.target }}}} were due while the "
+        f"previous one still ran, and skipped, on the exporter {{{{ $labels.instance }}}} in the last {p.window} (alert "
+        f"above {_num(p.threshold)} for {p.for_}). The target's SLIs get fewer events. Raise the module's interval or "
+        "lower its timeout; when one replica skips for many targets, it is overloaded: add replicas.",
+    )
+
+
 # --- the storage module (sidecar) and the backups ---------------------------------------------
 
 def _storage(cfg: AlertsConfig) -> str:

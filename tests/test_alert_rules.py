@@ -108,7 +108,7 @@ def test_alert_names_come_from_conventions_and_follow_the_house_rules():
 def test_no_alert_is_defined_twice_across_the_generated_files():
     slo_alerts = [r["alert"] for r in alerts_of(RULES_FILE)]
     mine = [r["alert"] for r in alerts_of(PLAIN)]
-    assert len(mine) == len(set(mine)) == 27  # 19 + 8 storage/backup alerts
+    assert len(mine) == len(set(mine)) == 28  # 20 + 8 storage/backup alerts
     assert not set(mine) & set(slo_alerts)
     assert "OpenClawSLOProbeMisconfigured" not in slo_alerts + mine  # replaced by OpenClawProbeAuthFailing
 
@@ -158,7 +158,7 @@ def test_promtool_check_rules(tmp_path, path):
         path.write_text(yaml.safe_dump({"groups": document["spec"]["groups"]}))
     done = run([promtool, "check", "rules", str(path)])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 27 rules found" in done.stdout
+    assert "SUCCESS: 28 rules found" in done.stdout
 
 
 def test_prometheusrule_validates_against_the_crd_schema():

@@ -690,6 +690,24 @@ def test_kube_watch_errors_but_not_410_gone(tmp_path):
     ])
 
 
+def test_probe_ticks_skipped_by_one_replica_fire_for_that_replica(tmp_path):
+    alert = names.ALERT_PROBE_TICKS_SKIPPED
+    probe = {"target": "gw", "module": "model"}
+    promtool_test(tmp_path, [
+        exporter(names.PROBE_SKIPPED_TOTAL, {**EXPORTER, **probe}, "0+1x45"),  # a skip a minute
+        scraped(EXPORTER_TARGET_REPLACED, names.PROBE_SKIPPED_TOTAL, probe, "0x45"),  # the other replica keeps up
+    ], [
+        ("15m", alert, []),  # above the threshold from minute 3, but not yet for 15m
+        ("40m", alert, [fired(
+            alert, "warning", {"instance": "10.0.0.7:9879", **probe},
+            "The exporter 10.0.0.7:9879 skips model probes of gw",
+            "15 model probes of gw were due while the previous one still ran, and skipped, on the exporter 10.0.0.7:9879 "
+            "in the last 15m (alert above 2 for 15m). The target's SLIs get fewer events. Raise the module's interval or "
+            "lower its timeout; when one replica skips for many targets, it is overloaded: add replicas.",
+        )]),
+    ])
+
+
 def test_every_alert_has_a_scenario_here():
     from slo import alert_rules
 
