@@ -237,7 +237,7 @@ PROBE_CONFIG_RESULTS = ("auth_failed", "forbidden", "pairing_required", "scope_m
 RESULT_SUCCESS = "success"
 
 # --- alert rules (slo/alert_rules.py, thresholds in slo/specs/alerts.yml) ------------------------
-# Groups of alerts/openclaw-alerts.yml.
+# Groups of alerts/prometheus_alerts.yaml.
 RULE_GROUP_ALERTS_KUBE = "openclaw-alerts-kubernetes"
 RULE_GROUP_ALERTS_GATEWAY = "openclaw-alerts-gateway"
 RULE_GROUP_ALERTS_PROBES = "openclaw-alerts-probes"

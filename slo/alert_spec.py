@@ -1,6 +1,6 @@
 """Parse the openclaw-alerts/v1 thresholds file (slo/specs/alerts.yml) into a typed model.
 
-The file is the one source of every threshold and `for` of alerts/openclaw-alerts.yml.
+The file is the one source of every threshold and `for` of alerts/prometheus_alerts.yaml.
 Strict like the SLO spec: unknown keys, missing values and out-of-range numbers are all
 reported at once, each with its path (`alerts.cpu_high.threshold_ratio: must be ...`).
 An overrides file (a partial copy) is merged over the shipped file before validation.
