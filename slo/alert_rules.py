@@ -231,12 +231,12 @@ def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     if p.source == "plugin":
         return _message_latency_plugin(cfg, p)
     # The exporter's message probe: its warm turns (docs/message-probe.md), one series per target.
-    buckets = _sel(f"{names.PROBE_DURATION}_bucket", _exporter(cfg), _eq(names.LABEL_MODULE, "message"),
-                   _eq(names.LABEL_PHASE, names.PHASE_WARM))
-    by = f"{names.LABEL_LE}, {names.LABEL_TARGET}"
+    expr = _promql(cfg, p, """
+        histogram_quantile($quantile, sum by(le, target) (rate($duration_bucket{$exporter,module="message",phase="warm"}[$window])))
+        > $threshold
+    """, quantile=_num(p.quantile), duration_bucket=f"{names.PROBE_DURATION}_bucket")
     return _rule(
-        cfg, p, names.ALERT_MESSAGE_LATENCY,
-        f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_MESSAGE_LATENCY, expr,
         f"Message turns through {{{{ $labels.target }}}} take {{{{ $value | humanizeDuration }}}} at P{_num(p.quantile * 100)}",
         f"P{_num(p.quantile * 100)} of the exporter's warm message-probe turns through {{{{ $labels.target }}}} (chat.send "
         f"to the final answer) over {p.window} is {{{{ $value | humanizeDuration }}}} (alert above {_num(p.threshold)}s "
@@ -246,11 +246,12 @@ def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def _message_latency_plugin(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    buckets = f"{names.GATEWAY_MESSAGE_DURATION}_bucket"
-    by = f"{names.LABEL_LE}, {names.LABEL_JOB}, {names.LABEL_NAMESPACE}"
+    expr = _promql(cfg, p, """
+        histogram_quantile($quantile, sum by(le, job, namespace) (rate($duration_bucket[$window])))
+        > $threshold
+    """, quantile=_num(p.quantile), duration_bucket=f"{names.GATEWAY_MESSAGE_DURATION}_bucket")
     return _rule(
-        cfg, p, names.ALERT_MESSAGE_LATENCY,
-        f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_MESSAGE_LATENCY, expr,
         f"Gateway message processing P{_num(p.quantile * 100)} is {{{{ $value | humanizeDuration }}}}",
         f"P{_num(p.quantile * 100)} of {names.GATEWAY_MESSAGE_DURATION} (the gateway's diagnostics plugin, job "
         f"{{{{ $labels.job }}}}) over {p.window} is {{{{ $value | humanizeDuration }}}} (alert above {_num(p.threshold)}s "
@@ -262,12 +263,15 @@ def _message_latency_plugin(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 @alert("model_call_failures", names.RULE_GROUP_ALERTS_GATEWAY, "threshold_ratio", "window")
 def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     calls = names.GATEWAY_MODEL_CALLS_TOTAL
-    by = f"{names.LABEL_PROVIDER}, {names.LABEL_MODEL}"
-    failed = _sel(calls, _eq(names.LABEL_OUTCOME, names.OUTCOME_ERROR))
     categories = _sel(calls, *_from_labels(names.LABEL_PROVIDER, names.LABEL_MODEL), _eq(names.LABEL_OUTCOME, names.OUTCOME_ERROR))
+    expr = _promql(cfg, p, """
+        sum by(provider, model) (rate($calls{outcome="$error"}[$window]))
+        /
+        sum by(provider, model) (rate($calls[$window]))
+        > $threshold
+    """, calls=calls, error=names.OUTCOME_ERROR)
     return _rule(
-        cfg, p, names.ALERT_MODEL_CALL_FAILURES,
-        f"sum by({by}) (rate({failed}[{p.window}]))\n/\nsum by({by}) (rate({calls}[{p.window}]))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_MODEL_CALL_FAILURES, expr,
         "{{ $value | humanizePercentage }} of the gateway's calls to {{ $labels.provider }}/{{ $labels.model }} fail",
         f"The gateway's own model calls (diagnostics plugin) to {{{{ $labels.provider }}}}/{{{{ $labels.model }}}} failed "
         f"{{{{ $value | humanizePercentage }}}} of the time over {p.window} (alert above {_pct(p.threshold)} for {p.for_}). "
@@ -478,7 +482,7 @@ def exporter_down(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 def reload_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_RELOAD_FAILED,
-        f"{_sel(names.EXPORTER_RELOAD_SUCCESS, _exporter(cfg))} == 0",
+        _promql(cfg, p, "$reload_ok{$exporter} == 0", reload_ok=names.EXPORTER_RELOAD_SUCCESS),
         "The exporter {{ $labels.instance }} rejected its new config",
         f"The last config reload of the exporter {{{{ $labels.instance }}}} failed {p.for_} ago or more; it keeps "
         "probing with the previous config, so the change you made is not in effect. "
@@ -490,7 +494,7 @@ def reload_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_KUBE_WATCH_STALE,
-        f"time() - {_sel(names.KUBE_LAST_SYNC, _exporter(cfg))} > {_num(p.threshold)}",
+        _promql(cfg, p, "time() - $last_sync{$exporter} > $threshold", last_sync=names.KUBE_LAST_SYNC),
         "The exporter has not heard from the Kubernetes API about {{ $labels.resource }} for {{ $value | humanizeDuration }}",
         f"The exporter {{{{ $labels.instance }}}} last received a list, watch event or bookmark for "
         f"{{{{ $labels.resource }}}} {{{{ $value | humanizeDuration }}}} ago (alert above {_num(p.threshold)}s for "
@@ -500,11 +504,10 @@ def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 @alert("kube_watch_errors", names.RULE_GROUP_ALERTS_EXPORTER, "threshold_count", "window")
 def kube_watch_errors(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, _exporter(cfg), f'{names.LABEL_KIND}!="{names.KUBE_WATCH_ERROR_GONE}"')
-    by = f"{names.LABEL_JOB}, {names.LABEL_RESOURCE}, {names.LABEL_KIND}"
     return _rule(
         cfg, p, names.ALERT_KUBE_WATCH_ERRORS,
-        f"sum by({by}) (increase({errors}[{p.window}])) > {_num(p.threshold)}",
+        _promql(cfg, p, 'sum by(job, resource, kind) (increase($errors{$exporter,kind!="$gone"}[$window])) > $threshold',
+                errors=names.KUBE_WATCH_ERRORS_TOTAL, gone=names.KUBE_WATCH_ERROR_GONE),
         "The exporter's Kubernetes watch of {{ $labels.resource }} fails ({{ $labels.kind }} errors)",
         f"{{{{ $value | humanize }}}} {{{{ $labels.kind }}}} errors of the exporter's list/watch of "
         f"{{{{ $labels.resource }}}} in {p.window} (alert above {_num(p.threshold)} for {p.for_}; 410 Gone is a "
@@ -541,13 +544,13 @@ _STORAGE_PHASES = "|".join((names.PHASE_WRITE, names.PHASE_FSYNC, names.PHASE_RE
 
 @alert("storage_latency", names.RULE_GROUP_ALERTS_STORAGE, "quantile", "threshold_seconds", "window")
 def storage_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    buckets = _sel(f"{names.PROBE_DURATION}_bucket", _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE),
-                   _re(names.LABEL_PHASE, _STORAGE_PHASES))
-    by = f"{names.LABEL_LE}, {_TARGET_NS}, {names.LABEL_PHASE}"
     q = f"P{_num(p.quantile * 100)}"
+    expr = _promql(cfg, p, """
+        histogram_quantile($quantile, sum by(le, namespace, target, phase) (rate($duration_bucket{$exporter,module="storage",phase=~"$phases"}[$window])))
+        > $threshold
+    """, quantile=_num(p.quantile), duration_bucket=f"{names.PROBE_DURATION}_bucket", phases=_STORAGE_PHASES)
     return _rule(
-        cfg, p, names.ALERT_STORAGE_LATENCY,
-        f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_STORAGE_LATENCY, expr,
         f"Storage {{{{ $labels.phase }}}} {q} of {{{{ $labels.target }}}} is {{{{ $value | humanizeDuration }}}}",
         f"The storage probe's {{{{ $labels.phase }}}} phase on the volume of {{{{ $labels.target }}}} (namespace "
         f"{{{{ $labels.namespace }}}}) has a {q} of {{{{ $value | humanizeDuration }}}} over {p.window} (alert above "
@@ -559,14 +562,14 @@ def storage_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 @alert("storage_probe_failing", names.RULE_GROUP_ALERTS_STORAGE, "threshold_ratio", "window")
 def storage_probe_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    attempts = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE))
-    failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.MODULE_STORAGE),
-                  f'{names.LABEL_RESULT}!="{names.RESULT_SUCCESS}"')
+    expr = _promql(cfg, p, """
+        sum by(namespace, target, result) (rate($attempts{$exporter,module="storage",result!="$success"}[$window]))
+        / ignoring(result) group_left
+        sum by(namespace, target) (rate($attempts{$exporter,module="storage"}[$window]))
+        > $threshold
+    """)
     return _rule(
-        cfg, p, names.ALERT_STORAGE_PROBE_FAILING,
-        f"sum by({_TARGET_NS}, {names.LABEL_RESULT}) (rate({failed}[{p.window}]))\n"
-        f"/ ignoring({names.LABEL_RESULT}) group_left\n"
-        f"sum by({_TARGET_NS}) (rate({attempts}[{p.window}]))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_STORAGE_PROBE_FAILING, expr,
         "The volume of {{ $labels.target }} fails the storage probe with {{ $labels.result }}",
         f"{{{{ $value | humanizePercentage }}}} of the storage probe's runs on the volume of {{{{ $labels.target }}}} "
         f"(namespace {{{{ $labels.namespace }}}}) over {p.window} ended with {{{{ $labels.result }}}} (alert above "
@@ -578,14 +581,16 @@ def storage_probe_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 @alert("storage_persistence_lost", names.RULE_GROUP_ALERTS_STORAGE, "window")
 def storage_persistence_lost(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    lost = _sel(names.STORAGE_PERSISTENCE_LOST_TOTAL, _storage(cfg))
-    created = _sel(names.STORAGE_MARKER_CREATED, _storage(cfg))
+
     # The marker's creation time changes only when a new one had to be written: across pods
     # (max by drops pod/instance), a pod recreated on an empty volume shows as that change.
     return _rule(
         cfg, p, names.ALERT_STORAGE_PERSISTENCE_LOST,
-        f"max by({_TARGET_NS}) (increase({lost}[{p.window}])) > 0\nor\n"
-        f"changes((max by({_TARGET_NS}) ({created}))[{p.window}:1m]) > 0",
+        _promql(cfg, p, """
+            max by(namespace, target) (increase($lost{$exporter}[$window])) > 0
+            or
+            changes((max by(namespace, target) ($created{$exporter}))[$window:1m]) > 0
+        """, lost=names.STORAGE_PERSISTENCE_LOST_TOTAL, created=names.STORAGE_MARKER_CREATED),
         "The volume of {{ $labels.target }} lost its data (persistence marker vanished or replaced)",
         f"The storage probe's persistence marker on the volume of {{{{ $labels.target }}}} (namespace "
         f"{{{{ $labels.namespace }}}}) vanished or was replaced within the last {p.window}: what the gateway stored "
