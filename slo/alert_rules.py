@@ -470,7 +470,11 @@ def exporter_down(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     up = _sel(names.SCRAPE_UP, _exporter(cfg))
     return _rule(
         cfg, p, names.ALERT_EXPORTER_DOWN,
-        f"{up} == 0\nor\nabsent({up})",
+        _promql(cfg, p, """
+            $up == 0
+            or
+            absent($up)
+        """, up=up),
         "The OpenClaw exporter (job {{ $labels.job }}) is not scraped",
         f"Prometheus has not scraped the exporter ({up}) successfully for {p.for_} "
         "(instance {{ $labels.instance }}; no instance means no target is discovered at all). "
@@ -538,7 +542,6 @@ def _storage(cfg: AlertsConfig) -> str:
     return cfg.selectors.exporter_selector
 
 
-_TARGET_NS = f"{names.LABEL_NAMESPACE}, {names.LABEL_TARGET}"
 _STORAGE_PHASES = "|".join((names.PHASE_WRITE, names.PHASE_FSYNC, names.PHASE_READ))
 
 
@@ -601,12 +604,12 @@ def storage_persistence_lost(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def _filling(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
-    available = _sel(names.STORAGE_AVAILABLE_BYTES, _storage(cfg))
     now = _sel(names.STORAGE_AVAILABLE_BYTES, _storage(cfg), *_from_labels(names.LABEL_NAMESPACE, names.LABEL_TARGET))
     hours = _num(p.threshold / 3600)
     return _rule(
         cfg, p, alert,
-        f"min by({_TARGET_NS}) (predict_linear({available}[{p.window}], {_num(p.threshold)})) < 0",
+        _promql(cfg, p, "min by(namespace, target) (predict_linear($available{$exporter}[$window], $threshold)) < 0",
+                available=names.STORAGE_AVAILABLE_BYTES),
         f"The volume of {{{{ $labels.target }}}} is predicted to be full within {hours}h",
         f"Extrapolating the last {p.window}, the volume of {{{{ $labels.target }}}} (namespace {{{{ $labels.namespace }}}}) "
         f"runs out of space within {hours}h (as kubernetes-mixin's KubePersistentVolumeFillingUp). Available now: "
@@ -625,14 +628,13 @@ def storage_full_soon(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _filling(cfg, p, names.ALERT_STORAGE_FULL_SOON)
 
 
-_CRONJOB = f"{names.LABEL_NAMESPACE}, {names.LABEL_CRONJOB}"
 
 
 def _backup_age(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
-    success = _sel(names.BACKUP_LAST_SUCCESS, _exporter(cfg))
     return _rule(
         cfg, p, alert,
-        f"time() - max by({_CRONJOB}) ({success}) > {_num(p.threshold)}",
+        _promql(cfg, p, "time() - max by(namespace, cronjob) ($last_success{$exporter}) > $threshold",
+                last_success=names.BACKUP_LAST_SUCCESS),
         "The last successful backup of {{ $labels.namespace }}/{{ $labels.cronjob }} is {{ $value | humanizeDuration }} old",
         f"The backup CronJob {{{{ $labels.namespace }}}}/{{{{ $labels.cronjob }}}} last completed a Job "
         f"{{{{ $value | humanizeDuration }}}} ago (alert above {_num(p.threshold / 3600)}h for {p.for_}; it runs daily). "
@@ -653,11 +655,16 @@ def backup_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 @alert("backup_failed", names.RULE_GROUP_ALERTS_STORAGE)
 def backup_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    failure = f"max by({_CRONJOB}) ({_sel(names.BACKUP_LAST_FAILURE, _exporter(cfg))})"
-    success = f"max by({_CRONJOB}) ({_sel(names.BACKUP_LAST_SUCCESS, _exporter(cfg))})"
+    # A failure newer than the last success, or failures and never a success.
+    expr = _promql(cfg, p, """
+        max by(namespace, cronjob) ($failure{$exporter})
+        > on(namespace, cronjob)
+        max by(namespace, cronjob) ($success_at{$exporter})
+        or
+        max by(namespace, cronjob) ($failure{$exporter}) unless on(namespace, cronjob) max by(namespace, cronjob) ($success_at{$exporter})
+    """, failure=names.BACKUP_LAST_FAILURE, success_at=names.BACKUP_LAST_SUCCESS)
     return _rule(
-        cfg, p, names.ALERT_BACKUP_FAILED,
-        f"{failure}\n> on({_CRONJOB})\n{success}\nor\n{failure} unless on({_CRONJOB}) {success}",
+        cfg, p, names.ALERT_BACKUP_FAILED, expr,
         "A backup Job of {{ $labels.namespace }}/{{ $labels.cronjob }} failed",
         "The latest Job of the backup CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} failed (at "
         "{{ $value | humanizeTimestamp }}) and no backup has succeeded since. kubectl logs job/<name> shows why "
