@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 EXIT_OK, EXIT_DRIFT, EXIT_INPUT = 0, 1, 2
 COMMAND = "openclaw-exporter generate"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import string
 import textwrap
-from typing import Iterable
+from collections.abc import Iterable
 
 import promql_parser
 
