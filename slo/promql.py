@@ -21,8 +21,7 @@ import re
 import string
 import textwrap
 from collections.abc import Iterable
-
-import promql_parser
+from typing import Any
 
 DEFAULT_AGGREGATION_LABELS: tuple[str, ...] = ("cluster",)
 
@@ -58,12 +57,14 @@ def fill(template: str, labels: Iterable[str] = DEFAULT_AGGREGATION_LABELS, **va
     return string.Template(text).substitute({k: str(v) for k, v in values.items()})
 
 
-def _aggregation_problems(expr: promql_parser.Expr, keep: tuple[str, ...]) -> list[str]:
+def _aggregation_problems(expr: Any, keep: tuple[str, ...]) -> list[str]:
+    import promql_parser
+
     problems: list[str] = []
     if not keep:
         return problems
 
-    def visit(node: promql_parser.Expr) -> None:
+    def visit(node: Any) -> None:
         if isinstance(node, promql_parser.AggregateExpr):
             modifier = node.modifier
             if modifier is None:
@@ -90,6 +91,10 @@ def _aggregation_problems(expr: promql_parser.Expr, keep: tuple[str, ...]) -> li
 def check(expr: str, where: str, labels: Iterable[str] = DEFAULT_AGGREGATION_LABELS) -> None:
     """Raise PromQLError naming `where` (the rule) unless `expr` parses and keeps `labels`
     through every aggregation and vector match. `labels` empty: the syntax only."""
+    # Imported here: only generation parses PromQL; the exporter (which reads slo.rules for
+    # `slo report`) never pays for it.
+    import promql_parser
+
     try:
         tree = promql_parser.parse(expr)
     except ValueError as exc:

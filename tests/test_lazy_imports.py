@@ -48,6 +48,7 @@ def test_run_imports_neither_kubernetes_nor_grafanalib(tmp_path):
     assert "exporter" in modules and "aiohttp" in modules
     assert "kubernetes" not in modules
     assert "grafanalib" not in modules
+    assert "promql_parser" not in modules  # generation only (slo/promql.py imports it when checking)
 
 
 def test_kube_package_names_still_resolve():
