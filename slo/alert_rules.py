@@ -282,10 +282,6 @@ def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
-def _probe(cfg: AlertsConfig, module: str, *extra: str) -> str:
-    return _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), _eq(names.LABEL_MODULE, module), *extra)
-
-
 # Results of the model and message probes that say nothing about model calls: credentials
 # (OpenClawProbeAuthFailing) and the message probe's own daily cap.
 _NOT_MODEL_RESULTS = "|".join((*names.PROBE_CONFIG_RESULTS, "daily_cap_reached"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slo import alert_rules, rules, spec
-from slo.alert_spec import AlertParams, AlertsConfig
+from slo.alert_spec import AlertsConfig
 from slo.model import Spec, SpecError
 
 
@@ -21,9 +21,6 @@ from slo.model import Spec, SpecError
 class Monitoring:
     slos: Spec
     alerts: AlertsConfig
-
-    def alert(self, entry: str) -> AlertParams:
-        return self.alerts.alerts[entry]
 
     def threshold(self, entry: str) -> float:
         """The threshold of alert `entry` (slo/specs/alerts.yml), in the unit its key names."""
