@@ -60,16 +60,10 @@ demo: deps  ## a real local gateway plus the exporter against it, on http://127.
 
 check: deps-python  ## validate the example config and check generated files are up to date
 	$(PYTHON) -m exporter check --config.file examples/exporter.yml
-	$(PYTHON) -m exporter slo generate --check
-	$(PYTHON) -m exporter dashboards generate --check
-	$(PYTHON) -m openclaw_schema --check
+	$(PYTHON) -m exporter generate --check
 
-generate: deps-python  ## rebuild the generated rule files and dashboards from their sources
-	$(PYTHON) -m exporter slo generate
-	$(PYTHON) -m exporter dashboards generate
-	$(PYTHON) -m openclaw_schema
-	cp alerts/slo-prometheusrule.yml deploy/prometheusrule-slo.yaml
-	cp alerts/openclaw-alerts-prometheusrule.yml deploy/prometheusrule-alerts.yaml
+generate: deps-python  ## rebuild the rules, alerts, dashboards and their deploy/ copies from the monitoring config
+	$(PYTHON) -m exporter generate
 
 clean:  ## remove build output (keeps .venv and the gateway cache; rm -rf .venv .cache for those)
 	rm -rf .pytest_cache build dist *.egg-info

@@ -12,6 +12,7 @@ from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
 from openclaw_schema import names as c
+from slo.monitoring import Monitoring
 
 UID = catalog.INTERNALS
 NS, PROV, MODEL = c.LABEL_NAMESPACE, c.LABEL_PROVIDER, c.LABEL_MODEL
@@ -48,21 +49,22 @@ def presence_panels() -> list[g.Panel]:
     ]
 
 
-def message_panels() -> list[g.Panel]:
+def message_panels(a: th.AlertLines) -> list[g.Panel]:
     latency = s.quantile_over(0.95, c.DIAG_MESSAGE_PROCESSED, (IN_NS,))
-    steps = s.steps(s.GREEN, (th.MESSAGE_P95_SECONDS, s.RED))
+    steps = s.steps(s.GREEN, (a.message_seconds, s.RED))
     return [
         s.row("Message processing"),
         s.stat("Message processing P95", w=6, h=8, unit=s.UNIT_SECONDS, graph=True,
                queries=[s.Query(latency, "P95")], thresholds=steps,
                shows="P95 time the gateway takes to process a message (article: P50 200 ms, P95 800 ms).",
-               red="above 5 s the warning alert fires: users wait; check model call latency below and the "
+               red=f"above {a.message_seconds:g} s the {a.severity['message_latency']} alert fires: users wait; check model call latency below and the "
                    "event-loop delay on the probes dashboard."),
         s.latency_panel("Message processing latency", w=12,
                         queries=[s.Query(s.quantile_over(q, c.DIAG_MESSAGE_PROCESSED, (IN_NS,)), s.percentile_name(q))
                                  for q in QS],
                         thresholds=steps,
-                        shows="P50/P95/P99 message processing time; the red line is the 5 s warning threshold.",
+                        shows=f"P50/P95/P99 message processing time; the red line is the {a.message_seconds:g} s "
+                              f"{a.severity['message_latency']} threshold.",
                         red="P95 above the line: the slow part is usually the model call (next row)."),
         s.timeseries("Messages processed", w=6, unit=s.UNIT_OPS, low=0, threshold_lines=False,
                      queries=[s.Query(f"sum({s.rate(s.sel(c.DIAG_MESSAGE_PROCESSED + '_count', IN_NS))})", "messages/s")],
@@ -72,17 +74,19 @@ def message_panels() -> list[g.Panel]:
     ]
 
 
-def model_call_panels() -> list[g.Panel]:
-    steps = s.steps(s.GREEN, (th.MODEL_FAILURE_RATIO, s.RED))
+def model_call_panels(a: th.AlertLines) -> list[g.Panel]:
+    steps = s.steps(s.GREEN, (a.model_call_failure_ratio, s.RED))
     return [
         s.row("Model calls (real traffic)"),
         s.stat("Model call failure rate (range)", w=6, h=8, unit=s.UNIT_RATIO, decimals=1,
                queries=[s.Query(_failure_ratio((), "$__range"), "failed", instant=True)], thresholds=steps,
                shows="Share of the gateway's model calls that failed in the selected range.",
-               red="above 5 % the critical alert fires: the failure categories say why."),
+               red=f"above {th.percent(a.model_call_failure_ratio)} the {a.severity['model_call_failures']} alert fires: "
+                   "the failure categories say why."),
         s.ratio_panel("Model call failure rate by provider/model", w=18,
                       queries=[s.Query(_failure_ratio((PROV, MODEL)), BY_MODEL)], thresholds=steps,
-                      shows="Failed share of model calls per provider and model; the red line is 5 %.",
+                      shows=f"Failed share of model calls per provider and model; the red line is "
+                            f"{th.percent(a.model_call_failure_ratio)}.",
                       red="one model above the line and the others fine = that model (retired, quota); all "
                           "of them = the provider or the network; compare with the model endpoints dashboard."),
         s.events_panel("Model call failures by error category", w=12,
@@ -131,12 +135,14 @@ def runtime_panels() -> list[g.Panel]:
     ]
 
 
-def build() -> g.Dashboard:
+def build(config: Monitoring) -> g.Dashboard:
+    a = th.alert_lines(config)
     return s.dashboard(
         UID, "gateway_internals",
         "The gateway's own diagnostics (optional diagnostics-prometheus plugin): message processing latency "
-        "against 5 s, model call failure rate against 5 %, RPC handler latency, event loop and memory.",
-        [*presence_panels(), *message_panels(), *model_call_panels(), *runtime_panels()],
+        f"against {a.message_seconds:g} s, model call failure rate against {th.percent(a.model_call_failure_ratio)}, "
+        "RPC handler latency, event loop and memory.",
+        [*presence_panels(), *message_panels(a), *model_call_panels(a), *runtime_panels()],
         [s.query_variable(NS, "Namespace", s.label_values(c.DIAG_MESSAGE_PROCESSED + "_count", NS)),
          s.query_variable(PROV, "Provider", s.label_values(s.sel(c.DIAG_MODEL_CALLS_TOTAL, IN_NS), PROV))],
     )

@@ -8,6 +8,7 @@ from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
 from openclaw_schema import names as c
+from slo.monitoring import Monitoring
 
 UID = catalog.PROBES
 T, M, P = c.LABEL_TARGET, c.LABEL_MODULE, c.LABEL_PHASE
@@ -16,9 +17,11 @@ PROBED = (ON_TARGET, s.var(M))
 BY_TARGET, BY_PAIR = s.legend("{}", T), s.legend("{} / {}", T, M)
 # The exact-percentile window the latency panels read (the middle one: 5m).
 LATENCY_WINDOW = c.LATENCY_WINDOWS[1][0]
-# The handshake latency SLO's threshold as a red line (none if the shipped spec drops that SLO).
-HANDSHAKE_STEPS = (s.steps(s.GREEN, (th.HANDSHAKE_SLO_SECONDS, s.RED)) if th.HANDSHAKE_SLO_SECONDS
-                   else s.steps(s.GREEN))
+
+
+def handshake_steps(a: th.AlertLines) -> list[s.Step]:
+    """The handshake latency SLO's threshold as a red line (none if the spec drops that SLO)."""
+    return s.steps(s.GREEN, (a.handshake_slo_seconds, s.RED)) if a.handshake_slo_seconds else s.steps(s.GREEN)
 
 
 def per_target(metric: str, what: str = "") -> s.Query:
@@ -83,13 +86,13 @@ def results_panels() -> list[g.Panel]:
     ]
 
 
-def latency_panels() -> list[g.Panel]:
+def latency_panels(a: th.AlertLines) -> list[g.Panel]:
     exact = [
         s.latency_panel(f"Latency {s.percentile_name(q)} by phase (exact, {LATENCY_WINDOW})", w=8,
                         queries=[s.Query(s.sel(c.PROBE_LATENCY, *PROBED, s.eq(c.LABEL_WINDOW, LATENCY_WINDOW),
                                                s.eq(c.LABEL_QUANTILE, repr(q))),
                                          s.legend("{} / {}: {}", T, M, P))],
-                        thresholds=HANDSHAKE_STEPS,
+                        thresholds=handshake_steps(a),
                         shows=f"Exact {s.percentile_name(q)} of successful probe durations over the last "
                               f"{LATENCY_WINDOW}, per phase (computed by the exporter, no bucket error). Empty unless the "
                               "module has `detail: true` in the exporter config (off by default: fewer series); "
@@ -103,7 +106,7 @@ def latency_panels() -> list[g.Panel]:
         "Latency across targets (histogram)", w=24,
         queries=[s.Query(s.quantile_over(q, c.PROBE_DURATION, PROBED, (M, P)),
                          s.legend(f"{s.percentile_name(q)} {{}}: {{}}", M, P)) for q in c.LATENCY_QUANTILES],
-        thresholds=HANDSHAKE_STEPS,
+        thresholds=handshake_steps(a),
         shows="Percentiles estimated with histogram_quantile over the duration buckets, aggregated across the "
               "selected targets (coarser than the exact panels above, but they add up across targets). "
               "Only the total phase by default; every phase with `detail: true`.",
@@ -111,7 +114,7 @@ def latency_panels() -> list[g.Panel]:
     return [s.row("Latency"), *exact, across]
 
 
-def readiness_panels() -> list[g.Panel]:
+def readiness_panels(a: th.AlertLines) -> list[g.Panel]:
     failing = s.sel(c.GATEWAY_READINESS_FAILING, ON_TARGET)
     return [
         s.row("Readiness (/readyz)"),
@@ -159,7 +162,7 @@ def readiness_panels() -> list[g.Panel]:
                       red="near 100 % the gateway cannot keep up: reduce load or give it more CPU."),
         s.ratio_panel("CPU (share of one core)", w=6, h=7, high=None,
                       queries=[per_target(c.GATEWAY_CPU_CORE_RATIO)],
-                      thresholds=s.steps(s.GREEN, (th.CPU_OF_LIMIT, s.ORANGE), (1, s.RED)),
+                      thresholds=s.steps(s.GREEN, (a.cpu_of_limit, s.ORANGE), (1, s.RED)),
                       shows="CPU the gateway process uses, as a share of one core (the event loop runs on one).",
                       red="the process needs more than a core: the event loop is saturated; check the CPU limit "
                           "on the Kubernetes dashboard."),
@@ -194,12 +197,13 @@ def build_panels() -> list[g.Panel]:
     ]
 
 
-def build() -> g.Dashboard:
+def build(config: Monitoring) -> g.Dashboard:
+    a = th.alert_lines(config)
     return s.dashboard(
         UID, "gateway_probes",
         "What the exporter's synthetic probes see for each gateway target: success, failure reasons, "
         "latency per phase, readiness and the event loop.",
-        [*results_panels(), *latency_panels(), *readiness_panels(), *build_panels()],
+        [*results_panels(), *latency_panels(a), *readiness_panels(a), *build_panels()],
         [s.query_variable(T, "Target", s.label_values(c.PROBE_SUCCESS, T)),
          s.query_variable(M, "Module", s.label_values(s.sel(c.PROBE_SUCCESS, ON_TARGET), M))],
     )

@@ -13,6 +13,7 @@ from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
 from openclaw_schema import names as c
+from slo.monitoring import Monitoring
 
 UID = catalog.KUBERNETES
 NS, POD, CTR, REASON = c.LABEL_NAMESPACE, c.LABEL_POD, c.LABEL_CONTAINER, c.LABEL_REASON
@@ -29,25 +30,27 @@ def restarts_last_hour() -> str:
     return s.either(s.sel(c.POD_RESTARTS_LAST_HOUR, *PODS), ksm, PER_CONTAINER)
 
 
-def restart_panels() -> list[g.Panel]:
+def restart_panels(a: th.AlertLines) -> list[g.Panel]:
     return [
         s.row("Restarts"),
         s.stat("Restarts in the last hour", w=8, h=7, unit=s.UNIT_COUNT, text_mode="value_and_name",
                queries=[s.Query(restarts_last_hour(), PER_CONTAINER_LEGEND)],
-               thresholds=s.steps(s.GREEN, (1, s.ORANGE), (th.RESTARTS_PER_HOUR, s.RED)),
-               shows="Container restarts in the last hour per container. The warning alert fires above 3 an "
-                     "hour; the stat turns red at 3, one restart early.",
+               thresholds=s.steps(s.GREEN, (1, s.ORANGE), (a.restarts_per_hour, s.RED)),
+               shows=f"Container restarts in the last hour per container. The {a.severity['pod_restarts']} alert "
+                     f"fires above {a.restarts_per_hour:g} an hour; the stat turns red at {a.restarts_per_hour:g}, "
+                     "one restart early.",
                red="the container is crash-looping: read its last termination reason below (OOMKilled = "
                    "memory limit, Error = the log, e.g. incident 3: configuration file not found)."),
         s.timeseries("Restarts per hour", w=16, h=7, unit=s.UNIT_COUNT, low=0,
                      queries=[s.Query(restarts_last_hour(), PER_CONTAINER_LEGEND)],
-                     thresholds=s.steps(s.GREEN, (th.RESTARTS_PER_HOUR, s.RED)),
-                     shows="Restarts over the trailing hour, over time; the red line is the alert threshold (3).",
+                     thresholds=s.steps(s.GREEN, (a.restarts_per_hour, s.RED)),
+                     shows=f"Restarts over the trailing hour, over time; the red line is the alert threshold "
+                           f"({a.restarts_per_hour:g}).",
                      red="above the line the restart alert fires; find what changed when the curve rose."),
     ]
 
 
-def waiting_panels() -> list[g.Panel]:
+def waiting_panels(a: th.AlertLines) -> list[g.Panel]:
     waiting = s.either(s.sel(c.POD_CONTAINER_WAITING, *PODS), f"{s.sel(c.KSM_WAITING_REASON, *PODS)} > 0",
                        (*PER_CONTAINER, REASON))
     terminated = s.either(s.sel(c.POD_CONTAINER_LAST_TERMINATED, *PODS),
@@ -67,8 +70,7 @@ def waiting_panels() -> list[g.Panel]:
                      queries=[s.Query(f"max {s.by(*PER_CONTAINER, REASON)} "
                                       f"({s.sel(c.POD_CONTAINER_WAITING_SECONDS, *PODS)})",
                                       s.legend("{}/{}: {}", POD, CTR, REASON))],
-                     thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE),
-                                        (th.STARTUP_TARGET_SECONDS, s.RED)),
+                     thresholds=th.warn_bad(th.STARTUP_ACHIEVED_SECONDS, a.startup_seconds),
                      shows="How long each waiting container has been waiting in its current reason.",
                      red="past 5 minutes the startup target is missed: describe the pod and read its events."),
         s.table("Last termination reasons", w=24, h=6, unit=s.UNIT_COUNT, hide=["Value"],
@@ -100,14 +102,14 @@ def event_panels() -> list[g.Panel]:
     ]
 
 
-def startup_panels() -> list[g.Panel]:
+def startup_panels(a: th.AlertLines) -> list[g.Panel]:
     startup = (IN_NS,)
     return [
         s.row("Startup"),
         *[s.stat(f"Startup time {s.percentile_name(q)} (range)", w=6, h=7, unit=s.UNIT_SECONDS,
                  queries=[s.Query(s.quantile_over(q, c.POD_STARTUP, startup, window="$__range", fn="increase"),
                                   s.percentile_name(q), instant=True)],
-                 thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE), (th.STARTUP_TARGET_SECONDS, s.RED)),
+                 thresholds=th.warn_bad(th.STARTUP_ACHIEVED_SECONDS, a.startup_seconds),
                  shows=f"{s.percentile_name(q)} of pod startup time (created to ready) in the selected range. "
                        "Target: under 5 minutes; achieved: 50 s.",
                  red="startups miss the 5-minute target: the waiting reasons and FailedMount panels show where "
@@ -116,8 +118,7 @@ def startup_panels() -> list[g.Panel]:
         s.latency_panel("Startup time over time", w=12, h=7,
                         queries=[s.Query(s.quantile_over(q, c.POD_STARTUP, startup, window="1h", fn="increase"),
                                          f"{s.percentile_name(q)} (1h)") for q in (0.5, 0.95)],
-                        thresholds=s.steps(s.GREEN, (th.STARTUP_ACHIEVED_SECONDS, s.ORANGE),
-                                           (th.STARTUP_TARGET_SECONDS, s.RED)),
+                        thresholds=th.warn_bad(th.STARTUP_ACHIEVED_SECONDS, a.startup_seconds),
                         shows="Startup time percentiles over trailing hours.",
                         red="a rise after a deploy points at the new image or config (slower init, bigger pull)."),
     ]
@@ -138,7 +139,7 @@ def _share_of_limit(usage: str, resource: str) -> str:
     return f"{usage} / sum {s.by(*PER_CONTAINER)} ({limits})"
 
 
-def resource_panels() -> list[g.Panel]:
+def resource_panels(a: th.AlertLines) -> list[g.Panel]:
     per = s.by(*PER_CONTAINER)
     cpu = f"sum {per} ({s.rate(s.sel(c.CADVISOR_CPU_SECONDS_TOTAL, *PODS, *WORKLOAD))})"
     memory = f"sum {per} ({s.sel(c.CADVISOR_MEMORY_WORKING_SET, *PODS, *WORKLOAD)})"
@@ -151,9 +152,10 @@ def resource_panels() -> list[g.Panel]:
                      red="never red itself; usage at the limit line means throttling: see the share panel."),
         s.ratio_panel("CPU usage of limit", w=12, high=None,
                       queries=[s.Query(_share_of_limit(cpu, c.KSM_RESOURCE_CPU), PER_CONTAINER_LEGEND)],
-                      thresholds=s.steps(s.GREEN, (th.CPU_OF_LIMIT, s.RED)),
-                      shows="CPU used as a share of the limit; the warning alert threshold is 80 %.",
-                      red="above 80 % the container is close to throttling, which shows up as event-loop delay: "
+                      thresholds=s.steps(s.GREEN, (a.cpu_of_limit, s.RED)),
+                      shows=f"CPU used as a share of the limit; the {a.severity['cpu_high']} alert threshold is "
+                            f"{th.percent(a.cpu_of_limit)}.",
+                      red=f"above {th.percent(a.cpu_of_limit)} the container is close to throttling, which shows up as event-loop delay: "
                           "raise the limit or find the hot path."),
         s.timeseries("Memory working set vs requests and limits", w=12, unit=s.UNIT_BYTES, low=0, threshold_lines=False,
                      queries=_usage_against(memory, c.KSM_RESOURCE_MEMORY), thresholds=s.steps(s.GREEN),
@@ -162,9 +164,10 @@ def resource_panels() -> list[g.Panel]:
                      red="never red itself; usage near the limit line ends in OOMKilled: see the share panel."),
         s.ratio_panel("Memory usage of limit", w=12, high=None,
                       queries=[s.Query(_share_of_limit(memory, c.KSM_RESOURCE_MEMORY), PER_CONTAINER_LEGEND)],
-                      thresholds=s.steps(s.GREEN, (th.CPU_OF_LIMIT, s.ORANGE), (th.MEMORY_OF_LIMIT, s.RED)),
-                      shows="Working-set memory as a share of the limit; the critical alert threshold is 90 %.",
-                      red="above 90 % the next spike is an OOM kill: raise the limit now, then look for the leak "
+                      thresholds=th.warn_bad(a.cpu_of_limit, a.memory_of_limit),
+                      shows=f"Working-set memory as a share of the limit; the {a.severity['memory_high']} alert "
+                            f"threshold is {th.percent(a.memory_of_limit)}.",
+                      red=f"above {th.percent(a.memory_of_limit)} the next spike is an OOM kill: raise the limit now, then look for the leak "
                           "(memory by kind on the gateway internals dashboard)."),
     ]
 
@@ -199,7 +202,7 @@ STORAGE = (IN_NS, s.eq(c.LABEL_MODULE, c.Module.STORAGE))
 STORAGE_PHASES = s.match(c.LABEL_PHASE, "|".join((c.Phase.WRITE, c.Phase.FSYNC, c.Phase.READ)))
 
 
-def storage_panels() -> list[g.Panel]:
+def storage_panels(a: th.AlertLines) -> list[g.Panel]:
     """The storage sidecar (docs/storage.md) and the backup CronJobs: silent without them."""
     attempts = s.sel(c.PROBE_ATTEMPTS_TOTAL, *STORAGE)
     ok = s.sel(c.PROBE_ATTEMPTS_TOTAL, *STORAGE, s.eq(c.LABEL_RESULT, c.Result.SUCCESS))
@@ -222,7 +225,7 @@ def storage_panels() -> list[g.Panel]:
                         queries=[s.Query(s.quantile_over(q, c.PROBE_DURATION, (*STORAGE, STORAGE_PHASES), (c.LABEL_PHASE,)),
                                          s.legend(f"{{}} {s.percentile_name(q)}", c.LABEL_PHASE))
                                  for q in (0.5, 0.95, 0.99)],
-                        thresholds=s.steps(s.GREEN, (th.STORAGE_P95_SECONDS, s.ORANGE), (th.STORAGE_P99_SECONDS, s.RED)),
+                        thresholds=th.warn_bad(a.storage_seconds, th.STORAGE_P99_SECONDS),
                         shows="P50/P95/P99 of the canary's write, fsync and read on the gateway's volume. The article's "
                               "file read/write targets: 5 ms (P50), 20 ms (P95), 50 ms (P99).",
                         red="the volume is slow: every message the gateway handles waits on it; check the storage "
@@ -243,21 +246,24 @@ def storage_panels() -> list[g.Panel]:
                red="the volume's data vanished or was replaced: stop and read OpenClawStoragePersistenceLost's runbook."),
         s.stat("Time since the last successful backup", w=6, h=8, unit=s.UNIT_SECONDS, text_mode="value_and_name",
                queries=[s.Query(backup_age, s.legend("{}", c.LABEL_CRONJOB))],
-               thresholds=s.steps(s.GREEN, (th.BACKUP_AGE_WARN_SECONDS, s.ORANGE), (th.BACKUP_AGE_BAD_SECONDS, s.RED)),
+               thresholds=th.warn_bad(a.backup_age_warn_seconds, a.backup_age_bad_seconds),
                shows="Age of each backup CronJob's last completed Job (the pod watcher's kubernetes.backups). "
                      "Backups run daily.",
-               red="a night (orange, 26 h) or two (red, 50 h) without a backup: the CronJob is suspended or its "
+               red=f"a night (orange, {a.backup_age_warn_seconds / 3600:g} h) or two (red, "
+                   f"{a.backup_age_bad_seconds / 3600:g} h) without a backup: the CronJob is suspended or its "
                    "Jobs fail; run one by hand and do the restore check (OpenClawBackupMissing's runbook)."),
     ]
 
 
-def build() -> g.Dashboard:
+def build(config: Monitoring) -> g.Dashboard:
+    a = th.alert_lines(config)
     return s.dashboard(
         UID, "kubernetes",
-        "The gateway's pods in Kubernetes: restarts against the 3-per-hour threshold, waiting reasons, "
-        "warning events such as FailedMount, startup time, and CPU and memory against requests and limits.",
-        [*pod_panels(), *restart_panels(), *waiting_panels(), *event_panels(), *startup_panels(),
-         *resource_panels(), *storage_panels()],
+        f"The gateway's pods in Kubernetes: restarts against the {a.restarts_per_hour:g}-per-hour threshold, "
+        "waiting reasons, warning events such as FailedMount, startup time, and CPU and memory against requests "
+        "and limits.",
+        [*pod_panels(), *restart_panels(a), *waiting_panels(a), *event_panels(), *startup_panels(a),
+         *resource_panels(a), *storage_panels(a)],
         [s.query_variable(NS, "Namespace", f"label_values({NS})", multi=False, default="openclaw"),
          s.query_variable(POD, "Pod", s.label_values(f"{{{IN_NS}}}", POD))],
     )

@@ -8,6 +8,7 @@ from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
 from openclaw_schema import names as c
+from slo.monitoring import Monitoring
 
 UID = catalog.MODELS
 T, PROV, MODEL = c.LABEL_TARGET, c.LABEL_PROVIDER, c.LABEL_MODEL
@@ -134,11 +135,11 @@ def _message_quantile(phase: str, q: float) -> str:
                  s.eq(c.LABEL_QUANTILE, f"{q:g}"))
 
 
-def message_panels() -> list[g.Panel]:
+def message_panels(a: th.AlertLines) -> list[g.Panel]:
     """The message probe: one agent turn through the gateway, against the article's table."""
     article = th.ARTICLE_MESSAGE_SECONDS
     attempts = s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE)
-    steps = s.steps(s.GREEN, (article[0.95], s.ORANGE), (th.MESSAGE_P95_SECONDS, s.RED))
+    steps = th.warn_bad(article[0.95], a.message_seconds)
     warm = [s.Query(f"max {s.by(T)} ({_message_quantile(c.Phase.WARM, q)})", s.legend(f"{{}} {s.percentile_name(q)}", T))
             for q in c.LATENCY_QUANTILES]
     figures = [s.Query(f"vector({article[q]:g})", f"article {s.percentile_name(q)} {article[q] * 1000:g} ms")
@@ -150,12 +151,12 @@ def message_panels() -> list[g.Panel]:
                shows="Exact percentiles of the message probe's warm turns (chat.send to the final answer, through the "
                      "gateway to the model provider), next to the article's message-processing table: P50 200 ms, "
                      "P95 800 ms, P99 1500 ms.",
-               red="above 5 s the message-latency alert fires; orange: slower than the article's P95. Compare the "
+               red=f"above {a.message_seconds:g} s the message-latency alert fires; orange: slower than the article's P95. Compare the "
                    "phases on the right: model = the provider, prepare = the gateway."),
         s.latency_panel(f"Warm turn latency (exact, {MESSAGE_WINDOW}) beside the article's figures", w=16,
-                        queries=[*warm, *figures], thresholds=s.steps(s.GREEN, (th.MESSAGE_P95_SECONDS, s.RED)),
+                        queries=[*warm, *figures], thresholds=s.steps(s.GREEN, (a.message_seconds, s.RED)),
                         shows="P50/P95/P99 of warm turns (a turn < 60 s after the previous one) over time, with the "
-                              "article's P50/P95/P99 as flat lines; the red line is the 5 s alert threshold.",
+                              f"article's P50/P95/P99 as flat lines; the red line is the {a.message_seconds:g} s alert threshold.",
                         red="P95 above the line: users wait more than 5 s per answer."),
         s.latency_panel(f"Turn phases P95 ({MESSAGE_WINDOW})", w=12,
                         queries=[s.Query(f"max {s.by(T, c.LABEL_PHASE)} ("
@@ -165,7 +166,7 @@ def message_panels() -> list[g.Panel]:
                                                                                   c.Phase.COLD))),
                                                  s.eq(c.LABEL_WINDOW, MESSAGE_WINDOW), s.eq(c.LABEL_QUANTILE, "0.95"))
                                          + ")", s.legend("{} {}", T, c.LABEL_PHASE))],
-                        thresholds=s.steps(s.GREEN, (th.MESSAGE_P95_SECONDS, s.RED)),
+                        thresholds=s.steps(s.GREEN, (a.message_seconds, s.RED)),
                         shows="P95 of each phase of a turn: admit (chat.send accepted), prepare (until the model call "
                               "starts), model (until the first answer text), complete (until the final event); and "
                               "cold turns (after >= 60 s idle the gateway re-creates its workers: 4-8 s).",
@@ -188,19 +189,20 @@ def message_panels() -> list[g.Panel]:
         s.ratio_panel("Message probe success ratio", w=8,
                       queries=[s.Query(f"sum {s.by(T)} ({s.rate(s.sel(c.PROBE_ATTEMPTS_TOTAL, *MESSAGE_PROBE, s.eq(c.LABEL_RESULT, c.Result.SUCCESS)))})"
                                        f" / sum {s.by(T)} ({s.rate(attempts)})", BY_TARGET)],
-                      thresholds=s.steps(s.RED, (1 - th.MODEL_FAILURE_RATIO, s.GREEN)),
+                      thresholds=s.steps(s.RED, (1 - a.model_probe_failure_ratio, s.GREEN)),
                       shows="Share of message probe turns that reached the final answer.",
-                      red="below 95 % the model-probe failure alert fires (it reads the message probe too)."),
+                      red=f"below {th.percent(1 - a.model_probe_failure_ratio)} the model-probe failure alert fires (it reads "
+                          "the message probe too)."),
     ]
 
 
-def build() -> g.Dashboard:
+def build(config: Monitoring) -> g.Dashboard:
     return s.dashboard(
         UID, "model_endpoints",
         "Model providers behind the gateway, seen by the exporter's model probe: is every configured model "
         "still listed, and does a small synthetic completion succeed, how fast; and one real agent turn "
         "through the gateway (message probe) against the article's P50/P95/P99.",
-        [*catalog_panels(), *completion_panels(), *message_panels()],
+        [*catalog_panels(), *completion_panels(), *message_panels(th.alert_lines(config))],
         [s.query_variable(T, "Target", s.label_values(c.MODEL_AVAILABLE, T)),
          s.query_variable(PROV, "Provider", s.label_values(s.sel(c.MODEL_AVAILABLE, ON_TARGET), PROV)),
          s.query_variable(MODEL, "Model", s.label_values(s.sel(c.MODEL_AVAILABLE, ON_TARGET, s.var(PROV)), MODEL))],

@@ -12,14 +12,12 @@ from dashboards import catalog
 from dashboards import style as s
 from dashboards import thresholds as th
 from openclaw_schema import names as c
-from slo import spec as slospec
+from slo.monitoring import Monitoring
 
 UID = catalog.SLO
 ON_SLO = s.var(c.LABEL_SLO)
 PER_SLO = (c.LABEL_SLO,)
 BY_SLO = s.legend("{}", c.LABEL_SLO)
-# Where the alerts' runbooks live (docs/runbooks/<alertname>.md), as the shipped spec says.
-RUNBOOKS = slospec.load().alerting.runbook_base_url.rstrip("/")
 BUDGET_STEPS = s.steps(s.RED, (0, s.ORANGE), (0.25, s.YELLOW), (0.5, s.GREEN))
 
 
@@ -50,7 +48,8 @@ def burn_rate(window: str) -> str:
     return f"max {per} ({errors}) / on ({c.LABEL_SLO}) max {per} ({budget}) or max {per} ({live})"
 
 
-def alert_panels() -> list[g.Panel]:
+def alert_panels(runbooks: str) -> list[g.Panel]:
+    """`runbooks`: where docs/runbooks/<alertname>.md are published (the config's runbook_base_url)."""
     ours = s.match(c.LABEL_ALERTNAME, c.ALERT_NAME_PREFIX + ".*")
     return [
         s.row("Alerts"),
@@ -63,7 +62,7 @@ def alert_panels() -> list[g.Panel]:
         s.table("OpenClaw alerts firing or pending", w=20, h=6, unit=s.UNIT_COUNT, hide=["Value", c.LABEL_NAME],
                 queries=[s.Query(s.sel(c.ALERTS, ours), instant=True, table=True)],
                 thresholds=s.steps(s.RED),
-                cell_links={c.LABEL_ALERTNAME: ("Runbook", RUNBOOKS + "/${__value.raw}.md")},
+                cell_links={c.LABEL_ALERTNAME: ("Runbook", runbooks + "/${__value.raw}.md")},
                 shows="Every OpenClaw alert that is pending or firing, with its labels (slo, severity, target). "
                       "Click an alert name for its runbook.",
                 red="rows are alerts: severity=critical needs a human now, warning within the working day; "
@@ -120,12 +119,12 @@ def slo_panels() -> list[g.Panel]:
     ]
 
 
-def build() -> g.Dashboard:
+def build(config: Monitoring) -> g.Dashboard:
     return s.dashboard(
         UID, "slo_overview",
         "Service level objectives of the OpenClaw gateway: objective, SLI, error budget, multiwindow burn "
         "rates against their alert thresholds, and the OpenClaw alerts firing.",
-        [*alert_panels(), *slo_panels()],
+        [*alert_panels(config.runbook_base_url), *slo_panels()],
         [s.query_variable(c.LABEL_SLO, "SLO", f"label_values({c.LABEL_SLO})")],
         time_from="now-24h",
     )

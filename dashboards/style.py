@@ -38,7 +38,7 @@ UNIT_TIMES = "suffix:×"  # burn rates: multiples of the sustainable rate
 
 
 def generated_note(module: str) -> str:
-    return (f"Generated from dashboards/{module}.py by `python -m dashboards generate`; "
+    return (f"Generated from dashboards/{module}.py by `openclaw-exporter generate`; "
             "DO NOT EDIT the JSON: edit the Python and regenerate.")
 
 

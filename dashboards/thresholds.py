@@ -1,8 +1,10 @@
-"""The numbers the panels colour by: the user's alert thresholds and the burn-rate table.
+"""The numbers the panels colour by.
 
-The user's thresholds come from the seed article (docs/dashboards.md cites each). The burn
-rates and the handshake latency threshold are read from the SLO engine (slo/math.py's
-Workbook table, the shipped spec), so a stat turns red exactly when its alert would fire.
+Every number an alert also uses comes from the monitoring config (`AlertLines`, read from
+slo/specs/alerts.yml and the SLO spec through slo/monitoring.py), and the burn rates from
+slo/math.py's Workbook table, so a stat turns red exactly where its alert fires
+(tests/test_dashboards_thresholds.py compares the generated JSON with the generated rules).
+The constants below have no alert: the article's figures and rules of thumb (docs/dashboards.md).
 """
 
 from __future__ import annotations
@@ -11,48 +13,75 @@ from dataclasses import dataclass
 
 from openclaw_schema import names as c
 from slo import math as slomath
-from slo import spec as slospec
 from slo.model import LatencySLI
-
-# The user's alert thresholds.
-RESTARTS_PER_HOUR = 3  # pod restarts > 3 per hour: warning
-CPU_OF_LIMIT = 0.80  # CPU usage > 80 % (of the limit): warning
-MEMORY_OF_LIMIT = 0.90  # memory usage > 90 % (of the limit): critical
-MESSAGE_P95_SECONDS = 5.0  # message-processing latency > 5 s: warning
-MODEL_FAILURE_RATIO = 0.05  # model call failure rate > 5 %: critical
-# The article's message-processing latency table: P50 200 ms, P95 800 ms, P99 1500 ms.
-ARTICLE_MESSAGE_SECONDS = {0.5: 0.2, 0.95: 0.8, 0.99: 1.5}
-
-# The user's startup-time target (< 5 min) and what they achieved later (50 s).
-STARTUP_TARGET_SECONDS = 300.0
-STARTUP_ACHIEVED_SECONDS = 60.0
+from dashboards.style import GREEN, ORANGE, RED, Step, steps
+from slo.monitoring import Monitoring
 
 
+@dataclass(frozen=True)
+class AlertLines:
+    """Where each alert fires (its threshold, in the unit of its key) and its severity, for
+    the panels that show the same quantity."""
 
-def _handshake_slo_seconds() -> float | None:
-    """The shipped spec's WebSocket handshake latency threshold, if it has such an SLO."""
-    for slo in slospec.load().slos:
+    restarts_per_hour: float  # pod_restarts
+    cpu_of_limit: float  # cpu_high
+    memory_of_limit: float  # memory_high
+    message_seconds: float  # message_latency (P95 in the shipped config)
+    model_call_failure_ratio: float  # model_call_failures (the diagnostics plugin)
+    model_probe_failure_ratio: float  # model_probe_failures (the model and message probes)
+    startup_seconds: float  # startup_slow
+    storage_seconds: float  # storage_latency (P95)
+    backup_age_warn_seconds: float  # backup_overdue
+    backup_age_bad_seconds: float  # backup_missing
+    handshake_slo_seconds: float | None  # the handshake latency SLO's threshold, if the spec has one
+    severity: dict[str, str]  # alert entry -> severity
+
+
+def _handshake_slo_seconds(config: Monitoring) -> float | None:
+    for slo in config.slos.slos:
         sli = slo.sli
         if isinstance(sli, LatencySLI) and sli.module == c.Module.WEBSOCKET and sli.phase == c.Phase.HANDSHAKE:
             return sli.threshold_seconds
     return None
 
 
-HANDSHAKE_SLO_SECONDS = _handshake_slo_seconds()
+def percent(ratio: float) -> str:
+    """0.05 -> "5 %", as the panel texts spell shares."""
+    return f"{ratio * 100:g} %"
+
+
+def warn_bad(warn: float, bad: float) -> list[Step]:
+    """Green, orange from `warn`, red from `bad`; without the orange step when the config puts
+    `warn` at or above `bad` (a threshold the user lowered), so the red line stays the alert's."""
+    return steps(GREEN, (warn, ORANGE), (bad, RED)) if warn < bad else steps(GREEN, (bad, RED))
+
+
+def alert_lines(config: Monitoring) -> AlertLines:
+    t = config.threshold
+    return AlertLines(
+        restarts_per_hour=t("pod_restarts"), cpu_of_limit=t("cpu_high"), memory_of_limit=t("memory_high"),
+        message_seconds=t("message_latency"), model_call_failure_ratio=t("model_call_failures"),
+        model_probe_failure_ratio=t("model_probe_failures"), startup_seconds=t("startup_slow"),
+        storage_seconds=t("storage_latency"), backup_age_warn_seconds=t("backup_overdue"),
+        backup_age_bad_seconds=t("backup_missing"), handshake_slo_seconds=_handshake_slo_seconds(config),
+        severity={entry: params.severity for entry, params in config.alerts.alerts.items()},
+    )
+
+
+# The article's message-processing latency table: P50 200 ms, P95 800 ms, P99 1500 ms.
+ARTICLE_MESSAGE_SECONDS = {0.5: 0.2, 0.95: 0.8, 0.99: 1.5}
+
+# What the user achieved for startup time (50 s); their target (< 5 min) is the startup_slow alert's.
+STARTUP_ACHIEVED_SECONDS = 60.0
 # Model call latency the user observed: P95 3.5 s, P99 5.8 s.
 MODEL_CALL_P95_SECONDS = 3.5
 MODEL_CALL_P99_SECONDS = 5.8
 
-# The article's file read/write latency targets (P50/P95/P99) for the storage module.
-STORAGE_P50_SECONDS = 0.005
-STORAGE_P95_SECONDS = 0.02
+# The article's file read/write P99 target for the storage module (its P95, 20 ms, is the alert's).
 STORAGE_P99_SECONDS = 0.05
 # Volume used: kubernetes-mixin's KubePersistentVolumeFillingUp says 15 % free (warning) and 3 % (critical).
 VOLUME_USED_WARN = 0.85
 VOLUME_USED_BAD = 0.97
-# Backups run daily: 26 h without a success is a missed night (warning), 50 h two (critical).
-BACKUP_AGE_WARN_SECONDS = 26 * 3600.0
-BACKUP_AGE_BAD_SECONDS = 50 * 3600.0
 
 # Node.js event loop: 100 ms of delay is felt by every WebSocket client; 500 ms stalls them.
 EVENT_LOOP_DELAY_WARN_SECONDS = 0.1

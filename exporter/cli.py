@@ -1,8 +1,9 @@
-"""Command line: `openclaw-exporter run|check|probe|device init` (and the slo/dashboards generators).
+"""Command line: `openclaw-exporter run|check|probe|device init`, `generate` (rules, alerts,
+dashboards, docs/metrics.md) and `slo report`.
 
 Each command imports what it uses inside its function: `--help` and `check` never load the
-HTTP stack, and the runtime never imports a generator (only the `slo`/`dashboards`
-subcommands do, when they run; tests/test_architecture.py holds both to that).
+HTTP stack, and the runtime never imports a generator (only the `generate`/`slo` subcommands
+do, when they run; tests/test_architecture.py holds both to that).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from exporter import __version__
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("exporter")
 
 # Generator commands (their parsers: generator_parser).
-GENERATORS = {"slo": "SLO rules and error budget report", "dashboards": "generate the Grafana dashboards"}
+GENERATORS = {"generate": "write (or --check) every generated file: rules, alerts, dashboards, deploy/ copies, docs/metrics.md",
+              "slo": "error budget report from Prometheus"}
 
 EXIT_OK, EXIT_PROBE_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -284,15 +287,19 @@ def generator_parser(name: str) -> argparse.ArgumentParser:
     """The full parser of a generator command: the one place the runtime's CLI imports a
     generator, when that command runs (tests/test_architecture.py allows only this)."""
     parser = argparse.ArgumentParser(prog=f"openclaw-exporter {name}", description=GENERATORS[name])
-    subparsers = parser.add_subparsers(dest=f"{name}_command", required=True)
     if name == "slo":
         from slo import cli as slo_cli
 
-        slo_cli.add_commands(subparsers)
+        slo_cli.add_commands(parser.add_subparsers(dest=f"{name}_command", required=True))
     else:
-        from dashboards import cli as dashboards_cli
+        from mixin import cli as generate_cli
 
-        dashboards_cli.add_commands(subparsers)
+        def config_schema() -> dict[Path, str]:
+            from exporter.settings import schema
+
+            return {Path("exporter") / "config.schema.json": schema.render()}
+
+        generate_cli.add_arguments(parser, config_schema)
     return parser
 
 

@@ -538,6 +538,7 @@ ALERT_EXPORTER_DOWN = "OpenClawExporterDown"
 ALERT_RELOAD_FAILED = "OpenClawExporterConfigReloadFailed"
 ALERT_KUBE_WATCH_STALE = "OpenClawKubeWatchStale"
 ALERT_KUBE_WATCH_ERRORS = "OpenClawKubeWatchErrors"
+ALERT_PROBE_TICKS_SKIPPED = "OpenClawProbeTicksSkipped"
 # The storage module (sidecar) and the backups (docs/storage.md).
 ALERT_STORAGE_LATENCY = "OpenClawStorageLatencyHigh"
 ALERT_STORAGE_PROBE_FAILING = "OpenClawStorageProbeFailing"

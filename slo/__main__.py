@@ -1,4 +1,4 @@
-"""`python -m slo generate|report` until the exporter's CLI hosts `slo`."""
+"""`python -m slo report` (also `openclaw-exporter slo report`)."""
 
 import sys
 

@@ -1,20 +1,68 @@
-"""Generate the non-SLO alerts (alerts/openclaw-alerts.yml) as typed rule objects.
+"""The non-SLO alerts (alerts/prometheus_alerts.yaml): a registry of typed rule builders.
 
-Inputs: the thresholds file (slo/alert_spec.py) and the names in openclaw_schema/names.py.
-One builder per entry of alert_spec.PARAMETERS; each returns one AlertingRule whose summary
-and description carry the numbers and labels on-call needs (looked up with `query` where
-the alerting series alone does not have them). YAML is written by slo/render.py only.
+Each alert is declared once, by `@alert(entry, group, *parameters)` on its builder: the entry
+of slo/specs/alerts.yml holding its thresholds, the rule group, and the keys the entry takes
+besides `severity` and `for` (the thresholds parser reads them from REGISTRY). A builder
+returns one AlertingRule whose summary and description carry the numbers and labels on-call
+needs (looked up with `query` where the alerting series alone does not have them). Its
+expression keeps the configured aggregation labels (slo/promql.py) and is parsed before
+anything is written. YAML is written by slo/render.py only.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 from openclaw_schema import names
-from slo.alert_spec import PARAMETERS, AlertParams, AlertsConfig
+from slo import alert_spec, promql
+from slo.alert_spec import AlertParams, AlertsConfig
 from slo.rules import AlertingRule, RuleGroup, _num
+
+Builder = Callable[[AlertsConfig, AlertParams], AlertingRule]
+
+# Rule groups of the alerts file, in output order.
+GROUPS = (names.RULE_GROUP_ALERTS_KUBE, names.RULE_GROUP_ALERTS_GATEWAY, names.RULE_GROUP_ALERTS_PROBES,
+          names.RULE_GROUP_ALERTS_EXPORTER, names.RULE_GROUP_ALERTS_STORAGE)
+
+
+@dataclass(frozen=True)
+class AlertDecl:
+    group: str
+    parameters: tuple[str, ...]  # keys of its entry besides `severity` and `for`
+    build: Builder
+
+
+# Entry of slo/specs/alerts.yml -> its declaration, in declaration order.
+REGISTRY: dict[str, AlertDecl] = {}
+
+
+def alert(entry: str, group: str, *parameters: str) -> Callable[[Builder], Builder]:
+    """Declare the builder below as the alert of `entry`; `parameters` are the threshold keys
+    its entry takes (threshold_ratio, threshold_seconds, threshold_count, quantile, window, source)."""
+    if group not in GROUPS:
+        raise ValueError(f"alert {entry}: unknown rule group {group!r}")
+
+    def register(build: Builder) -> Builder:
+        if entry in REGISTRY:
+            raise ValueError(f"alert {entry} is declared twice")
+        REGISTRY[entry] = AlertDecl(group, parameters, build)
+        return build
+
+    return register
+
+
+def parameters() -> dict[str, tuple[str, ...]]:
+    """Entry -> the keys it takes besides `severity` and `for`, for the thresholds parser."""
+    return {entry: decl.parameters for entry, decl in REGISTRY.items()}
+
+
+def load_config(overrides: str | None = None) -> AlertsConfig:
+    """The shipped thresholds (with an overrides file merged over them), validated against
+    every registered alert."""
+    return alert_spec.load(parameters(), overrides)
 
 _CONFIG_RESULTS = "|".join(names.PROBE_CONFIG_RESULTS)
 _POD_LABELS = f"{names.LABEL_NAMESPACE}, {names.LABEL_POD}, {names.LABEL_CONTAINER}"
@@ -91,10 +139,22 @@ def _new_or_increase(series: str, window: str) -> str:
     return f"({series} unless {series} offset {window})\nor\nincrease({series}[{window}])"
 
 
+def _promql(cfg: AlertsConfig, p: AlertParams, template: str, **values: object) -> str:
+    """A PromQL template (slo/promql.py) filled in for this alert: `$exporter` (the exporter's
+    selector), `$window`, `$threshold`, the probe counter `$attempts` and `$config_results`
+    (credential results) are always there; `values` add the rest."""
+    common = {
+        "exporter": cfg.selectors.exporter_selector, "attempts": names.PROBE_ATTEMPTS_TOTAL,
+        "config_results": _CONFIG_RESULTS, "window": p.window or "", "success": names.Result.SUCCESS,
+        "threshold": _num(p.threshold) if p.threshold is not None else "",
+    }
+    return promql.fill(template, cfg.aggregation_labels, **{**common, **values})
+
+
 def _rule(cfg: AlertsConfig, p: AlertParams, alert: str, expr: str, summary: str, description: str) -> AlertingRule:
     return AlertingRule(
         alert=alert,
-        expr=expr,
+        expr=promql.keep_labels(expr, cfg.aggregation_labels),
         for_=p.for_,
         labels={**cfg.labels, names.LABEL_SEVERITY: p.severity},
         annotations={"summary": summary, "description": description,
@@ -104,6 +164,7 @@ def _rule(cfg: AlertsConfig, p: AlertParams, alert: str, expr: str, summary: str
 
 # --- the article's alert table -----------------------------------------------------------------
 
+@alert("pod_restarts", names.RULE_GROUP_ALERTS_KUBE, "threshold_count")
 def pod_restarts(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     # increase() extrapolates to the window's edges (3 restarts read as 3.05): counts are whole.
     ksm = f"round(increase({_sel(names.KSM_RESTARTS_TOTAL, *_gateway(cfg, _ksm(cfg)))}[1h]))"
@@ -128,6 +189,7 @@ def _usage_of_limit(cfg: AlertsConfig, usage: str, resource: str) -> str:
     return f"sum by({_POD_LABELS}) ({usage})\n/\n{limit}"
 
 
+@alert("cpu_high", names.RULE_GROUP_ALERTS_KUBE, "threshold_ratio", "window")
 def cpu_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     """Usage over the CPU limit; a container without a limit is measured against its request
     (label cpu_basis says which); one with neither has nothing to compare with and never fires."""
@@ -150,6 +212,7 @@ def cpu_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("memory_high", names.RULE_GROUP_ALERTS_KUBE, "threshold_ratio")
 def memory_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     usage = _sel(names.CADVISOR_MEMORY_WORKING_SET, *_gateway(cfg, _cadvisor(cfg)))
     return _rule(
@@ -162,16 +225,17 @@ def memory_high(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("message_latency", names.RULE_GROUP_ALERTS_GATEWAY, "quantile", "threshold_seconds", "window", "source")
 def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     if p.source == "plugin":
         return _message_latency_plugin(cfg, p)
     # The exporter's message probe: its warm turns (docs/message-probe.md), one series per target.
-    buckets = _sel(f"{names.PROBE_DURATION}_bucket", _exporter(cfg), _eq(names.LABEL_MODULE, "message"),
-                   _eq(names.LABEL_PHASE, names.Phase.WARM))
-    by = f"{names.LABEL_LE}, {names.LABEL_TARGET}"
+    expr = _promql(cfg, p, """
+        histogram_quantile($quantile, sum by(le, target) (rate($duration_bucket{$exporter,module="message",phase="warm"}[$window])))
+        > $threshold
+    """, quantile=_num(p.quantile), duration_bucket=f"{names.PROBE_DURATION}_bucket")
     return _rule(
-        cfg, p, names.ALERT_MESSAGE_LATENCY,
-        f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_MESSAGE_LATENCY, expr,
         f"Message turns through {{{{ $labels.target }}}} take {{{{ $value | humanizeDuration }}}} at P{_num(p.quantile * 100)}",
         f"P{_num(p.quantile * 100)} of the exporter's warm message-probe turns through {{{{ $labels.target }}}} (chat.send "
         f"to the final answer) over {p.window} is {{{{ $value | humanizeDuration }}}} (alert above {_num(p.threshold)}s "
@@ -181,11 +245,12 @@ def message_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def _message_latency_plugin(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    buckets = f"{names.DIAG_MESSAGE_PROCESSED}_bucket"
-    by = f"{names.LABEL_LE}, {names.LABEL_JOB}, {names.LABEL_NAMESPACE}"
+    expr = _promql(cfg, p, """
+        histogram_quantile($quantile, sum by(le, job, namespace) (rate($duration_bucket[$window])))
+        > $threshold
+    """, quantile=_num(p.quantile), duration_bucket=f"{names.DIAG_MESSAGE_PROCESSED}_bucket")
     return _rule(
-        cfg, p, names.ALERT_MESSAGE_LATENCY,
-        f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_MESSAGE_LATENCY, expr,
         f"Gateway message processing P{_num(p.quantile * 100)} is {{{{ $value | humanizeDuration }}}}",
         f"P{_num(p.quantile * 100)} of {names.DIAG_MESSAGE_PROCESSED} (the gateway's diagnostics plugin, job "
         f"{{{{ $labels.job }}}}) over {p.window} is {{{{ $value | humanizeDuration }}}} (alert above {_num(p.threshold)}s "
@@ -194,14 +259,18 @@ def _message_latency_plugin(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("model_call_failures", names.RULE_GROUP_ALERTS_GATEWAY, "threshold_ratio", "window")
 def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     calls = names.DIAG_MODEL_CALLS_TOTAL
-    by = f"{names.LABEL_PROVIDER}, {names.LABEL_MODEL}"
-    failed = _sel(calls, _eq(names.LABEL_OUTCOME, names.OUTCOME_ERROR))
     categories = _sel(calls, *_from_labels(names.LABEL_PROVIDER, names.LABEL_MODEL), _eq(names.LABEL_OUTCOME, names.OUTCOME_ERROR))
+    expr = _promql(cfg, p, """
+        sum by(provider, model) (rate($calls{outcome="$error"}[$window]))
+        /
+        sum by(provider, model) (rate($calls[$window]))
+        > $threshold
+    """, calls=calls, error=names.OUTCOME_ERROR)
     return _rule(
-        cfg, p, names.ALERT_MODEL_CALL_FAILURES,
-        f"sum by({by}) (rate({failed}[{p.window}]))\n/\nsum by({by}) (rate({calls}[{p.window}]))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_MODEL_CALL_FAILURES, expr,
         "{{ $value | humanizePercentage }} of the gateway's calls to {{ $labels.provider }}/{{ $labels.model }} fail",
         f"The gateway's own model calls (diagnostics plugin) to {{{{ $labels.provider }}}}/{{{{ $labels.model }}}} failed "
         f"{{{{ $value | humanizePercentage }}}} of the time over {p.window} (alert above {_pct(p.threshold)} for {p.for_}). "
@@ -212,29 +281,24 @@ def model_call_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
-def _probe(cfg: AlertsConfig, module: str, *extra: str) -> str:
-    return _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), _eq(names.LABEL_MODULE, module), *extra)
-
-
 # Results of the model and message probes that say nothing about model calls: credentials
 # (OpenClawProbeAuthFailing) and the message probe's own daily cap.
 _NOT_MODEL_RESULTS = "|".join((*names.PROBE_CONFIG_RESULTS, "daily_cap_reached"))
 _MODEL_MODULES = "model|message"
 
 
+@alert("model_probe_failures", names.RULE_GROUP_ALERTS_PROBES, "threshold_ratio", "window")
 def model_probe_failures(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    counted = f'{names.LABEL_RESULT}!~"{_NOT_MODEL_RESULTS}"'
-    modules = f'{names.LABEL_MODULE}=~"{_MODEL_MODULES}"'
-    failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), modules,
-                  f'{names.LABEL_RESULT}!~"{names.Result.SUCCESS}|{_NOT_MODEL_RESULTS}"')
-    total = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), modules, counted)
     results = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), *_from_labels(names.LABEL_TARGET, names.LABEL_MODULE),
                    f'{names.LABEL_RESULT}!="{names.Result.SUCCESS}"')
-    by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}"
+    expr = _promql(cfg, p, """
+        sum by(target, module) (rate($attempts{$exporter,module=~"$modules",result!~"$success|$not_model"}[$window]))
+        /
+        sum by(target, module) (rate($attempts{$exporter,module=~"$modules",result!~"$not_model"}[$window]))
+        > $threshold
+    """, modules=_MODEL_MODULES, not_model=_NOT_MODEL_RESULTS)
     return _rule(
-        cfg, p, names.ALERT_MODEL_PROBE_FAILURES,
-        f"sum by({by}) (rate({failed}[{p.window}]))\n/\n"
-        f"sum by({by}) (rate({total}[{p.window}]))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_MODEL_PROBE_FAILURES, expr,
         "{{ $value | humanizePercentage }} of {{ $labels.module }} probes of {{ $labels.target }} fail",
         f"The exporter's {{{{ $labels.module }}}} probe of {{{{ $labels.target }}}} failed {{{{ $value | humanizePercentage }}}} "
         f"of its runs over {p.window} (alert above {_pct(p.threshold)} for {p.for_}; credential failures are excluded, see "
@@ -257,6 +321,7 @@ def _waiting(cfg: AlertsConfig, reasons: str) -> str:
             f"  {_sel(names.POD_CONTAINER_WAITING, *_gateway(cfg, _exporter(cfg), match))} == 1\n)")
 
 
+@alert("crash_loop", names.RULE_GROUP_ALERTS_KUBE)
 def crash_loop(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     restarts = _sel(names.POD_CONTAINER_RESTARTS_TOTAL, _exporter(cfg), *_from_labels(names.LABEL_NAMESPACE, names.LABEL_POD, names.LABEL_CONTAINER))
     return _rule(
@@ -270,6 +335,7 @@ def crash_loop(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("image_pull", names.RULE_GROUP_ALERTS_KUBE)
 def image_pull(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     reasons = "|".join(names.REASONS_IMAGE_PULL)
     return _rule(
@@ -281,6 +347,7 @@ def image_pull(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("volume_mount", names.RULE_GROUP_ALERTS_KUBE, "window")
 def volume_mount(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     events = _sel(names.POD_EVENTS_TOTAL, _exporter(cfg), _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace),
                   _eq(names.LABEL_REASON, names.REASON_FAILED_MOUNT))
@@ -303,6 +370,7 @@ def volume_mount(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("container_creating", names.RULE_GROUP_ALERTS_KUBE)
 def container_creating(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_CONTAINER_CREATING, _waiting(cfg, names.REASON_CONTAINER_CREATING),
@@ -313,6 +381,7 @@ def container_creating(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("startup_slow", names.RULE_GROUP_ALERTS_KUBE, "threshold_seconds", "window")
 def startup_slow(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     ns = _exporter(cfg), _eq(names.LABEL_NAMESPACE, cfg.selectors.namespace)
     # The bucket's `le` spelled by the function the watcher's collector writes it with.
@@ -330,11 +399,12 @@ def startup_slow(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("model_missing", names.RULE_GROUP_ALERTS_PROBES)
 def model_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_MODEL_MISSING,
         # Aggregated: the alert is about the provider's catalog, not about which exporter pod saw it.
-        f"max by({names.LABEL_TARGET}, {names.LABEL_PROVIDER}, {names.LABEL_MODEL}) ({_sel(names.MODEL_AVAILABLE, _exporter(cfg))}) == 0",
+        _promql(cfg, p, "max by(target, provider, model) ($available{$exporter}) == 0", available=names.MODEL_AVAILABLE),
         "Model {{ $labels.model }} is missing from provider {{ $labels.provider }}'s catalog",
         f"The model probe of {{{{ $labels.target }}}} has not found {{{{ $labels.model }}}} in the /models list of "
         f"provider {{{{ $labels.provider }}}} for {p.for_}. The provider has probably retired it (the article's "
@@ -344,11 +414,13 @@ def model_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 # --- the probes and the exporter ------------------------------------------------------------------
 
+@alert("gateway_not_ready", names.RULE_GROUP_ALERTS_PROBES)
 def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     failing = _sel(names.GATEWAY_READINESS_FAILING, _exporter(cfg), *_from_labels(names.LABEL_TARGET))
     return _rule(
         cfg, p, names.ALERT_GATEWAY_NOT_READY,
-        f"max by({names.LABEL_TARGET}) ({_sel(names.GATEWAY_READY, _exporter(cfg))}) == 0",
+        # max over the exporter replicas: not ready only when every replica probing it says so.
+        _promql(cfg, p, "max by(target) ($ready{$exporter}) == 0", ready=names.GATEWAY_READY),
         "Gateway {{ $labels.target }} is not ready; failing: "
         + _lookup(failing, "$labels.target", "{{ .Labels.subsystem }}", "(not reported)"),
         f"The gateway's /readyz on {{{{ $labels.target }}}} has answered not ready for {p.for_}. Failing subsystems: "
@@ -357,14 +429,17 @@ def gateway_not_ready(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("websocket_failing", names.RULE_GROUP_ALERTS_PROBES, "threshold_ratio", "window")
 def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    counted = f'{names.LABEL_RESULT}!~"{_CONFIG_RESULTS}"'
-    failed = _probe(cfg, "websocket", f'{names.LABEL_RESULT}!~"{names.Result.SUCCESS}|{_CONFIG_RESULTS}"')
+    # Summed over the exporter replicas: a second replica adds to both sides of the ratio alike.
+    expr = _promql(cfg, p, """
+        sum by(target, result) (rate($attempts{$exporter,module="websocket",result!~"$success|$config_results"}[$window]))
+        / ignoring(result) group_left
+        sum by(target) (rate($attempts{$exporter,module="websocket",result!~"$config_results"}[$window]))
+        > $threshold
+    """)
     return _rule(
-        cfg, p, names.ALERT_WEBSOCKET_FAILING,
-        f"sum by({names.LABEL_TARGET}, {names.LABEL_RESULT}) (rate({failed}[{p.window}]))\n"
-        f"/ ignoring({names.LABEL_RESULT}) group_left\n"
-        f"sum by({names.LABEL_TARGET}) (rate({_probe(cfg, 'websocket', counted)}[{p.window}]))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_WEBSOCKET_FAILING, expr,
         "WebSocket probes of {{ $labels.target }} fail with {{ $labels.result }}",
         f"{{{{ $value | humanizePercentage }}}} of the exporter's WebSocket probes of {{{{ $labels.target }}}} over "
         f"{p.window} ended with {{{{ $labels.result }}}} (alert above {_pct(p.threshold)} for {p.for_}). Clients "
@@ -372,12 +447,11 @@ def websocket_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("probe_auth", names.RULE_GROUP_ALERTS_PROBES, "window")
 def probe_auth(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    by = f"{names.LABEL_TARGET}, {names.LABEL_MODULE}, {names.LABEL_RESULT}"
-    selector = _sel(names.PROBE_ATTEMPTS_TOTAL, _exporter(cfg), f'{names.LABEL_RESULT}=~"{_CONFIG_RESULTS}"')
     return _rule(
         cfg, p, names.ALERT_PROBE_AUTH,
-        f"sum by({by}) (increase({selector}[{p.window}])) > 0",
+        _promql(cfg, p, 'sum by(target, module, result) (increase($attempts{$exporter,result=~"$config_results"}[$window])) > 0'),
         "The exporter's {{ $labels.module }} probe of {{ $labels.target }} is refused its credentials ({{ $labels.result }}): not an outage",
         f"The {{{{ $labels.module }}}} probe of {{{{ $labels.target }}}} ended with {{{{ $labels.result }}}} "
         f"{{{{ $value | humanize }}}} times in the last {p.window}, for {p.for_}: the probe's token, scopes or device "
@@ -386,11 +460,16 @@ def probe_auth(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("exporter_down", names.RULE_GROUP_ALERTS_EXPORTER)
 def exporter_down(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     up = _sel(names.SCRAPE_UP, _exporter(cfg))
     return _rule(
         cfg, p, names.ALERT_EXPORTER_DOWN,
-        f"{up} == 0\nor\nabsent({up})",
+        _promql(cfg, p, """
+            $up == 0
+            or
+            absent($up)
+        """, up=up),
         "The OpenClaw exporter (job {{ $labels.job }}) is not scraped",
         f"Prometheus has not scraped the exporter ({up}) successfully for {p.for_} "
         "(instance {{ $labels.instance }}; no instance means no target is discovered at all). "
@@ -398,10 +477,11 @@ def exporter_down(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("reload_failed", names.RULE_GROUP_ALERTS_EXPORTER)
 def reload_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_RELOAD_FAILED,
-        f"{_sel(names.EXPORTER_RELOAD_SUCCESS, _exporter(cfg))} == 0",
+        _promql(cfg, p, "$reload_ok{$exporter} == 0", reload_ok=names.EXPORTER_RELOAD_SUCCESS),
         "The exporter {{ $labels.instance }} rejected its new config",
         f"The last config reload of the exporter {{{{ $labels.instance }}}} failed {p.for_} ago or more; it keeps "
         "probing with the previous config, so the change you made is not in effect. "
@@ -409,10 +489,11 @@ def reload_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("kube_watch_stale", names.RULE_GROUP_ALERTS_EXPORTER, "threshold_seconds")
 def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _rule(
         cfg, p, names.ALERT_KUBE_WATCH_STALE,
-        f"time() - {_sel(names.KUBE_LAST_SYNC, _exporter(cfg))} > {_num(p.threshold)}",
+        _promql(cfg, p, "time() - $last_sync{$exporter} > $threshold", last_sync=names.KUBE_LAST_SYNC),
         "The exporter has not heard from the Kubernetes API about {{ $labels.resource }} for {{ $value | humanizeDuration }}",
         f"The exporter {{{{ $labels.instance }}}} last received a list, watch event or bookmark for "
         f"{{{{ $labels.resource }}}} {{{{ $value | humanizeDuration }}}} ago (alert above {_num(p.threshold)}s for "
@@ -420,16 +501,31 @@ def kube_watch_stale(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("kube_watch_errors", names.RULE_GROUP_ALERTS_EXPORTER, "threshold_count", "window")
 def kube_watch_errors(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    errors = _sel(names.KUBE_WATCH_ERRORS_TOTAL, _exporter(cfg), f'{names.LABEL_KIND}!="{names.KubeWatchErrorKind.GONE}"')
-    by = f"{names.LABEL_JOB}, {names.LABEL_RESOURCE}, {names.LABEL_KIND}"
     return _rule(
         cfg, p, names.ALERT_KUBE_WATCH_ERRORS,
-        f"sum by({by}) (increase({errors}[{p.window}])) > {_num(p.threshold)}",
+        _promql(cfg, p, 'sum by(job, resource, kind) (increase($errors{$exporter,kind!="$gone"}[$window])) > $threshold',
+                errors=names.KUBE_WATCH_ERRORS_TOTAL, gone=names.KubeWatchErrorKind.GONE),
         "The exporter's Kubernetes watch of {{ $labels.resource }} fails ({{ $labels.kind }} errors)",
         f"{{{{ $value | humanize }}}} {{{{ $labels.kind }}}} errors of the exporter's list/watch of "
         f"{{{{ $labels.resource }}}} in {p.window} (alert above {_num(p.threshold)} for {p.for_}; 410 Gone is a "
         "normal re-list and not counted). Pod metrics may be stale.",
+    )
+
+
+@alert("probe_ticks_skipped", names.RULE_GROUP_ALERTS_EXPORTER, "threshold_count", "window")
+def probe_ticks_skipped(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
+    # By instance: an overloaded exporter replica is the thing to fix, whichever targets it skips.
+    return _rule(
+        cfg, p, names.ALERT_PROBE_TICKS_SKIPPED,
+        _promql(cfg, p, "sum by(instance, target, module) (increase($skipped{$exporter}[$window])) > $threshold",
+                skipped=names.PROBE_SKIPPED_TOTAL),
+        "The exporter {{ $labels.instance }} skips {{ $labels.module }} probes of {{ $labels.target }}",
+        f"{{{{ $value | humanize }}}} {{{{ $labels.module }}}} probes of {{{{ $labels.target }}}} were due while the "
+        f"previous one still ran, and skipped, on the exporter {{{{ $labels.instance }}}} in the last {p.window} (alert "
+        f"above {_num(p.threshold)} for {p.for_}). The target's SLIs get fewer events. Raise the module's interval or "
+        "lower its timeout; when one replica skips for many targets, it is overloaded: add replicas.",
     )
 
 
@@ -441,18 +537,18 @@ def _storage(cfg: AlertsConfig) -> str:
     return cfg.selectors.exporter_selector
 
 
-_TARGET_NS = f"{names.LABEL_NAMESPACE}, {names.LABEL_TARGET}"
 _STORAGE_PHASES = "|".join((names.Phase.WRITE, names.Phase.FSYNC, names.Phase.READ))
 
 
+@alert("storage_latency", names.RULE_GROUP_ALERTS_STORAGE, "quantile", "threshold_seconds", "window")
 def storage_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    buckets = _sel(f"{names.PROBE_DURATION}_bucket", _storage(cfg), _eq(names.LABEL_MODULE, names.Module.STORAGE),
-                   _re(names.LABEL_PHASE, _STORAGE_PHASES))
-    by = f"{names.LABEL_LE}, {_TARGET_NS}, {names.LABEL_PHASE}"
     q = f"P{_num(p.quantile * 100)}"
+    expr = _promql(cfg, p, """
+        histogram_quantile($quantile, sum by(le, namespace, target, phase) (rate($duration_bucket{$exporter,module="storage",phase=~"$phases"}[$window])))
+        > $threshold
+    """, quantile=_num(p.quantile), duration_bucket=f"{names.PROBE_DURATION}_bucket", phases=_STORAGE_PHASES)
     return _rule(
-        cfg, p, names.ALERT_STORAGE_LATENCY,
-        f"histogram_quantile({_num(p.quantile)}, sum by({by}) (rate({buckets}[{p.window}])))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_STORAGE_LATENCY, expr,
         f"Storage {{{{ $labels.phase }}}} {q} of {{{{ $labels.target }}}} is {{{{ $value | humanizeDuration }}}}",
         f"The storage probe's {{{{ $labels.phase }}}} phase on the volume of {{{{ $labels.target }}}} (namespace "
         f"{{{{ $labels.namespace }}}}) has a {q} of {{{{ $value | humanizeDuration }}}} over {p.window} (alert above "
@@ -462,15 +558,16 @@ def storage_latency(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("storage_probe_failing", names.RULE_GROUP_ALERTS_STORAGE, "threshold_ratio", "window")
 def storage_probe_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    attempts = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.Module.STORAGE))
-    failed = _sel(names.PROBE_ATTEMPTS_TOTAL, _storage(cfg), _eq(names.LABEL_MODULE, names.Module.STORAGE),
-                  f'{names.LABEL_RESULT}!="{names.Result.SUCCESS}"')
+    expr = _promql(cfg, p, """
+        sum by(namespace, target, result) (rate($attempts{$exporter,module="storage",result!="$success"}[$window]))
+        / ignoring(result) group_left
+        sum by(namespace, target) (rate($attempts{$exporter,module="storage"}[$window]))
+        > $threshold
+    """)
     return _rule(
-        cfg, p, names.ALERT_STORAGE_PROBE_FAILING,
-        f"sum by({_TARGET_NS}, {names.LABEL_RESULT}) (rate({failed}[{p.window}]))\n"
-        f"/ ignoring({names.LABEL_RESULT}) group_left\n"
-        f"sum by({_TARGET_NS}) (rate({attempts}[{p.window}]))\n> {_num(p.threshold)}",
+        cfg, p, names.ALERT_STORAGE_PROBE_FAILING, expr,
         "The volume of {{ $labels.target }} fails the storage probe with {{ $labels.result }}",
         f"{{{{ $value | humanizePercentage }}}} of the storage probe's runs on the volume of {{{{ $labels.target }}}} "
         f"(namespace {{{{ $labels.namespace }}}}) over {p.window} ended with {{{{ $labels.result }}}} (alert above "
@@ -480,15 +577,18 @@ def storage_probe_failing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
+@alert("storage_persistence_lost", names.RULE_GROUP_ALERTS_STORAGE, "window")
 def storage_persistence_lost(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    lost = _sel(names.STORAGE_PERSISTENCE_LOST_TOTAL, _storage(cfg))
-    created = _sel(names.STORAGE_MARKER_CREATED, _storage(cfg))
+
     # The marker's creation time changes only when a new one had to be written: across pods
     # (max by drops pod/instance), a pod recreated on an empty volume shows as that change.
     return _rule(
         cfg, p, names.ALERT_STORAGE_PERSISTENCE_LOST,
-        f"max by({_TARGET_NS}) (increase({lost}[{p.window}])) > 0\nor\n"
-        f"changes((max by({_TARGET_NS}) ({created}))[{p.window}:1m]) > 0",
+        _promql(cfg, p, """
+            max by(namespace, target) (increase($lost{$exporter}[$window])) > 0
+            or
+            changes((max by(namespace, target) ($created{$exporter}))[$window:1m]) > 0
+        """, lost=names.STORAGE_PERSISTENCE_LOST_TOTAL, created=names.STORAGE_MARKER_CREATED),
         "The volume of {{ $labels.target }} lost its data (persistence marker vanished or replaced)",
         f"The storage probe's persistence marker on the volume of {{{{ $labels.target }}}} (namespace "
         f"{{{{ $labels.namespace }}}}) vanished or was replaced within the last {p.window}: what the gateway stored "
@@ -499,12 +599,12 @@ def storage_persistence_lost(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
 
 
 def _filling(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
-    available = _sel(names.STORAGE_AVAILABLE_BYTES, _storage(cfg))
     now = _sel(names.STORAGE_AVAILABLE_BYTES, _storage(cfg), *_from_labels(names.LABEL_NAMESPACE, names.LABEL_TARGET))
     hours = _num(p.threshold / 3600)
     return _rule(
         cfg, p, alert,
-        f"min by({_TARGET_NS}) (predict_linear({available}[{p.window}], {_num(p.threshold)})) < 0",
+        _promql(cfg, p, "min by(namespace, target) (predict_linear($available{$exporter}[$window], $threshold)) < 0",
+                available=names.STORAGE_AVAILABLE_BYTES),
         f"The volume of {{{{ $labels.target }}}} is predicted to be full within {hours}h",
         f"Extrapolating the last {p.window}, the volume of {{{{ $labels.target }}}} (namespace {{{{ $labels.namespace }}}}) "
         f"runs out of space within {hours}h (as kubernetes-mixin's KubePersistentVolumeFillingUp). Available now: "
@@ -513,22 +613,23 @@ def _filling(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
     )
 
 
+@alert("storage_filling_up", names.RULE_GROUP_ALERTS_STORAGE, "threshold_seconds", "window")
 def storage_filling_up(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _filling(cfg, p, names.ALERT_STORAGE_FILLING_UP)
 
 
+@alert("storage_full_soon", names.RULE_GROUP_ALERTS_STORAGE, "threshold_seconds", "window")
 def storage_full_soon(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _filling(cfg, p, names.ALERT_STORAGE_FULL_SOON)
 
 
-_CRONJOB = f"{names.LABEL_NAMESPACE}, {names.LABEL_CRONJOB}"
 
 
 def _backup_age(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
-    success = _sel(names.BACKUP_LAST_SUCCESS, _exporter(cfg))
     return _rule(
         cfg, p, alert,
-        f"time() - max by({_CRONJOB}) ({success}) > {_num(p.threshold)}",
+        _promql(cfg, p, "time() - max by(namespace, cronjob) ($last_success{$exporter}) > $threshold",
+                last_success=names.BACKUP_LAST_SUCCESS),
         "The last successful backup of {{ $labels.namespace }}/{{ $labels.cronjob }} is {{ $value | humanizeDuration }} old",
         f"The backup CronJob {{{{ $labels.namespace }}}}/{{{{ $labels.cronjob }}}} last completed a Job "
         f"{{{{ $value | humanizeDuration }}}} ago (alert above {_num(p.threshold / 3600)}h for {p.for_}; it runs daily). "
@@ -537,20 +638,28 @@ def _backup_age(cfg: AlertsConfig, p: AlertParams, alert: str) -> AlertingRule:
     )
 
 
+@alert("backup_overdue", names.RULE_GROUP_ALERTS_STORAGE, "threshold_seconds")
 def backup_overdue(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _backup_age(cfg, p, names.ALERT_BACKUP_OVERDUE)
 
 
+@alert("backup_missing", names.RULE_GROUP_ALERTS_STORAGE, "threshold_seconds")
 def backup_missing(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     return _backup_age(cfg, p, names.ALERT_BACKUP_MISSING)
 
 
+@alert("backup_failed", names.RULE_GROUP_ALERTS_STORAGE)
 def backup_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
-    failure = f"max by({_CRONJOB}) ({_sel(names.BACKUP_LAST_FAILURE, _exporter(cfg))})"
-    success = f"max by({_CRONJOB}) ({_sel(names.BACKUP_LAST_SUCCESS, _exporter(cfg))})"
+    # A failure newer than the last success, or failures and never a success.
+    expr = _promql(cfg, p, """
+        max by(namespace, cronjob) ($failure{$exporter})
+        > on(namespace, cronjob)
+        max by(namespace, cronjob) ($success_at{$exporter})
+        or
+        max by(namespace, cronjob) ($failure{$exporter}) unless on(namespace, cronjob) max by(namespace, cronjob) ($success_at{$exporter})
+    """, failure=names.BACKUP_LAST_FAILURE, success_at=names.BACKUP_LAST_SUCCESS)
     return _rule(
-        cfg, p, names.ALERT_BACKUP_FAILED,
-        f"{failure}\n> on({_CRONJOB})\n{success}\nor\n{failure} unless on({_CRONJOB}) {success}",
+        cfg, p, names.ALERT_BACKUP_FAILED, expr,
         "A backup Job of {{ $labels.namespace }}/{{ $labels.cronjob }} failed",
         "The latest Job of the backup CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} failed (at "
         "{{ $value | humanizeTimestamp }}) and no backup has succeeded since. kubectl logs job/<name> shows why "
@@ -558,43 +667,12 @@ def backup_failed(cfg: AlertsConfig, p: AlertParams) -> AlertingRule:
     )
 
 
-Builder = Callable[[AlertsConfig, AlertParams], AlertingRule]
-
-# Entry of slo/specs/alerts.yml -> (rule group, builder); output order is this order.
-BUILDERS: dict[str, tuple[str, Builder]] = {
-    "pod_restarts": (names.RULE_GROUP_ALERTS_KUBE, pod_restarts),
-    "crash_loop": (names.RULE_GROUP_ALERTS_KUBE, crash_loop),
-    "image_pull": (names.RULE_GROUP_ALERTS_KUBE, image_pull),
-    "volume_mount": (names.RULE_GROUP_ALERTS_KUBE, volume_mount),
-    "container_creating": (names.RULE_GROUP_ALERTS_KUBE, container_creating),
-    "startup_slow": (names.RULE_GROUP_ALERTS_KUBE, startup_slow),
-    "cpu_high": (names.RULE_GROUP_ALERTS_KUBE, cpu_high),
-    "memory_high": (names.RULE_GROUP_ALERTS_KUBE, memory_high),
-    "message_latency": (names.RULE_GROUP_ALERTS_GATEWAY, message_latency),
-    "model_call_failures": (names.RULE_GROUP_ALERTS_GATEWAY, model_call_failures),
-    "gateway_not_ready": (names.RULE_GROUP_ALERTS_PROBES, gateway_not_ready),
-    "websocket_failing": (names.RULE_GROUP_ALERTS_PROBES, websocket_failing),
-    "model_probe_failures": (names.RULE_GROUP_ALERTS_PROBES, model_probe_failures),
-    "model_missing": (names.RULE_GROUP_ALERTS_PROBES, model_missing),
-    "probe_auth": (names.RULE_GROUP_ALERTS_PROBES, probe_auth),
-    "exporter_down": (names.RULE_GROUP_ALERTS_EXPORTER, exporter_down),
-    "reload_failed": (names.RULE_GROUP_ALERTS_EXPORTER, reload_failed),
-    "kube_watch_stale": (names.RULE_GROUP_ALERTS_EXPORTER, kube_watch_stale),
-    "kube_watch_errors": (names.RULE_GROUP_ALERTS_EXPORTER, kube_watch_errors),
-    "storage_probe_failing": (names.RULE_GROUP_ALERTS_STORAGE, storage_probe_failing),
-    "storage_latency": (names.RULE_GROUP_ALERTS_STORAGE, storage_latency),
-    "storage_persistence_lost": (names.RULE_GROUP_ALERTS_STORAGE, storage_persistence_lost),
-    "storage_filling_up": (names.RULE_GROUP_ALERTS_STORAGE, storage_filling_up),
-    "storage_full_soon": (names.RULE_GROUP_ALERTS_STORAGE, storage_full_soon),
-    "backup_overdue": (names.RULE_GROUP_ALERTS_STORAGE, backup_overdue),
-    "backup_missing": (names.RULE_GROUP_ALERTS_STORAGE, backup_missing),
-    "backup_failed": (names.RULE_GROUP_ALERTS_STORAGE, backup_failed),
-}
-assert set(BUILDERS) == set(PARAMETERS), "alert_spec.PARAMETERS and BUILDERS must name the same alerts"
-
-
 def generate(cfg: AlertsConfig) -> tuple[RuleGroup, ...]:
-    groups: dict[str, list[AlertingRule]] = {}
-    for key, (group, build) in BUILDERS.items():
-        groups.setdefault(group, []).append(build(cfg, cfg.alerts[key]))
-    return tuple(RuleGroup(name, tuple(rules)) for name, rules in groups.items())
+    """Every registered alert, grouped (GROUPS order, then declaration order); each expression
+    parsed, and checked to keep the aggregation labels, before anything is written."""
+    groups: dict[str, list[AlertingRule]] = {group: [] for group in GROUPS}
+    for key, decl in REGISTRY.items():
+        rule = decl.build(cfg, cfg.alerts[key])
+        promql.check(rule.expr, f"{rule.alert} (alerts.{key})", cfg.aggregation_labels)
+        groups[decl.group].append(rule)
+    return tuple(RuleGroup(name, tuple(rules)) for name, rules in groups.items() if rules)

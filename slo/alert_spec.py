@@ -1,6 +1,6 @@
 """Parse the openclaw-alerts/v1 thresholds file (slo/specs/alerts.yml) into a typed model.
 
-The file is the one source of every threshold and `for` of alerts/openclaw-alerts.yml.
+The file is the one source of every threshold and `for` of alerts/prometheus_alerts.yaml.
 Strict like the SLO spec: unknown keys, missing values and out-of-range numbers are all
 reported at once, each with its path (`alerts.cpu_high.threshold_ratio: must be ...`).
 An overrides file (a partial copy) is merged over the shipped file before validation.
@@ -16,44 +16,16 @@ from typing import Any, Mapping
 
 from openclaw_schema import duration, names, yamlfile
 from slo import matchers
+from slo.promql import DEFAULT_AGGREGATION_LABELS
 from slo.model import SpecError
 from slo.checks import Errors
 
 API_VERSION = "openclaw-alerts/v1"
 DEFAULT_ALERTS = "slo/specs/alerts.yml"  # how headers name the shipped file
 
-# Alert entry -> the parameters it takes besides `severity` and `for` (both always required).
-# slo/alert_rules.py has one builder per entry; a test keeps the two tables equal.
-PARAMETERS: dict[str, tuple[str, ...]] = {
-    "pod_restarts": ("threshold_count",),
-    "cpu_high": ("threshold_ratio", "window"),
-    "memory_high": ("threshold_ratio",),
-    "message_latency": ("quantile", "threshold_seconds", "window", "source"),
-    "model_call_failures": ("threshold_ratio", "window"),
-    "model_probe_failures": ("threshold_ratio", "window"),
-    "crash_loop": (),
-    "image_pull": (),
-    "volume_mount": ("window",),
-    "container_creating": (),
-    "startup_slow": ("threshold_seconds", "window"),
-    "model_missing": (),
-    "gateway_not_ready": (),
-    "websocket_failing": ("threshold_ratio", "window"),
-    "probe_auth": ("window",),
-    "exporter_down": (),
-    "reload_failed": (),
-    "kube_watch_stale": ("threshold_seconds",),
-    "kube_watch_errors": ("threshold_count", "window"),
-    # The storage module (sidecar) and the backups (docs/storage.md).
-    "storage_latency": ("quantile", "threshold_seconds", "window"),
-    "storage_probe_failing": ("threshold_ratio", "window"),
-    "storage_persistence_lost": ("window",),
-    "storage_filling_up": ("threshold_seconds", "window"),  # threshold: full within this many seconds
-    "storage_full_soon": ("threshold_seconds", "window"),
-    "backup_overdue": ("threshold_seconds",),  # threshold: age of the last successful backup
-    "backup_missing": ("threshold_seconds",),
-    "backup_failed": (),
-}
+# Which entry takes which parameters is declared with each alert (slo/alert_rules.py
+# REGISTRY); parse() is handed that table, so an alert is declared in one place.
+Parameters = Mapping[str, tuple[str, ...]]
 
 _SELECTOR_KEYS = ("namespace", "gateway_pod_regex", "gateway_container",
                   "exporter_selector", "kube_state_metrics_selector", "cadvisor_selector")
@@ -106,6 +78,9 @@ class AlertsConfig:
     labels: dict[str, str]
     selectors: Selectors
     alerts: Mapping[str, AlertParams] = field(default_factory=dict)
+    # Labels every aggregation and vector match of the generated rules keeps (slo/promql.py):
+    # `cluster` by default, the external label of Thanos/Mimir multi-cluster setups.
+    aggregation_labels: tuple[str, ...] = DEFAULT_AGGREGATION_LABELS
 
 
 def _duration(err: Errors, value: Any, path: str, zero: bool = False) -> str:
@@ -152,8 +127,7 @@ def _threshold(err: Errors, key: str, name: str, value: Any, path: str) -> float
     return number
 
 
-def _alert(err: Errors, key: str, raw: Any, path: str) -> AlertParams:
-    params = PARAMETERS[key]
+def _alert(err: Errors, key: str, params: tuple[str, ...], raw: Any, path: str) -> AlertParams:
     body = err.mapping(raw, path, ("severity", "for", *params), ("severity", "for", *params))
     severity = body.get("severity", names.Severity.CRITICAL.value)
     if "severity" in body and severity not in tuple(names.Severity):
@@ -190,10 +164,21 @@ def _selectors(err: Errors, raw: Any) -> Selectors:
     return Selectors(**{k: v for k, v in values.items() if v or k not in _MATCHER_KEYS})
 
 
-def parse(document: Any, source: str) -> AlertsConfig:
-    """Validate one parsed document; raise SpecError listing every problem."""
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def _aggregation_labels(err: Errors, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(v, str) and _LABEL_NAME.match(v) for v in raw):
+        err.add("aggregation_labels", "must be a list of Prometheus label names, e.g. [cluster] ([] for none)")
+        return DEFAULT_AGGREGATION_LABELS
+    return tuple(dict.fromkeys(raw))
+
+
+def parse(document: Any, source: str, parameters: Parameters) -> AlertsConfig:
+    """Validate one parsed document against `parameters` (alert entry -> the keys it takes
+    besides `severity` and `for`); raise SpecError listing every problem."""
     err = Errors()
-    top = ("apiVersion", "runbook_base_url", "labels", "selectors", "alerts")
+    top = ("apiVersion", "runbook_base_url", "labels", "aggregation_labels", "selectors", "alerts")
     body = err.mapping(document, "", top, top)
     if "apiVersion" in body and body["apiVersion"] != API_VERSION:
         err.add("apiVersion", f"must be {API_VERSION}")
@@ -203,11 +188,14 @@ def parse(document: Any, source: str) -> AlertsConfig:
         url = ""
     labels = err.labels(body.get("labels"), "labels")
     selectors = _selectors(err, body.get("selectors", {})) if "selectors" in body else Selectors("", "", "")
-    raw_alerts = err.mapping(body.get("alerts", {}), "alerts", tuple(PARAMETERS), tuple(PARAMETERS)) if "alerts" in body else {}
-    alerts = {key: _alert(err, key, raw_alerts[key], f"alerts.{key}") for key in PARAMETERS if key in raw_alerts}
+    aggregation = (_aggregation_labels(err, body["aggregation_labels"]) if "aggregation_labels" in body
+                   else DEFAULT_AGGREGATION_LABELS)
+    keys = tuple(parameters)
+    raw_alerts = err.mapping(body.get("alerts", {}), "alerts", keys, keys) if "alerts" in body else {}
+    alerts = {key: _alert(err, key, parameters[key], raw_alerts[key], f"alerts.{key}") for key in keys if key in raw_alerts}
     if err.items:
         raise SpecError(err.items)
-    return AlertsConfig(source, str(url).rstrip("/"), labels, selectors, alerts)
+    return AlertsConfig(source, str(url).rstrip("/"), labels, selectors, alerts, aggregation)
 
 
 def merge(base: Any, override: Any) -> Any:
@@ -227,12 +215,12 @@ def _yaml(text: str, source: str) -> Any:
         raise SpecError([str(exc)]) from None
 
 
-def load(overrides: str | None = None) -> AlertsConfig:
+def load(parameters: Parameters, overrides: str | None = None) -> AlertsConfig:
     """The shipped thresholds, with an overrides file merged over them when given."""
     text = resources.files("slo").joinpath("specs/alerts.yml").read_text(encoding="utf-8")
     document = _yaml(text, DEFAULT_ALERTS)
     if overrides is None:
-        return parse(document, DEFAULT_ALERTS)
+        return parse(document, DEFAULT_ALERTS, parameters)
     try:
         extra_text = yamlfile.read_text(overrides)
     except yamlfile.YAMLFileError as exc:
@@ -240,4 +228,4 @@ def load(overrides: str | None = None) -> AlertsConfig:
     extra = _yaml(extra_text, overrides)
     if not isinstance(extra, dict):
         raise SpecError([f"{overrides}: must be a mapping (a partial copy of {DEFAULT_ALERTS})"])
-    return parse(merge(document, extra), f"{DEFAULT_ALERTS} with overrides from {overrides}")
+    return parse(merge(document, extra), f"{DEFAULT_ALERTS} with overrides from {overrides}", parameters)

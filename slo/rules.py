@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from openclaw_schema import duration, names
 from slo import math as slomath
+from slo import promql
 from slo.model import SLI, SLO, WINDOW_PLACEHOLDER, AvailabilitySLI, LatencySLI, RatioSLI, Spec
 
 
@@ -99,15 +100,23 @@ def _counted_matchers(sli: AvailabilitySLI | LatencySLI, exporter_selector: str)
     return base + [f'{names.LABEL_RESULT}="{names.Result.SUCCESS}"']
 
 
-def sli_events_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> str:
+def _sum(expr: str, keep: tuple[str, ...]) -> str:
+    """Sum over targets and exporter replicas (duplicate probes add to both sides of a ratio
+    alike), per aggregation label (`cluster`): clusters never merge."""
+    return f"sum by({', '.join(keep)}) ({expr})" if keep else f"sum({expr})"
+
+
+def sli_events_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR,
+                    keep: tuple[str, ...] = promql.DEFAULT_AGGREGATION_LABELS) -> str:
     """PromQL for the number of events `sli` counted over `window` (the minimum-events guard)."""
     if isinstance(sli, RatioSLI):
         return f"({sli.total_query.replace(WINDOW_PLACEHOLDER, window)}) * {int(duration.parse(window))}"
-    return f"sum(increase({_selector(names.PROBE_ATTEMPTS_TOTAL, _counted_matchers(sli, exporter_selector))}[{window}]))"
+    return _sum(f"increase({_selector(names.PROBE_ATTEMPTS_TOTAL, _counted_matchers(sli, exporter_selector))}[{window}])", keep)
 
 
-def sli_error_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> str:
-    """PromQL for the error ratio of `sli` over `window`."""
+def sli_error_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR,
+                   keep: tuple[str, ...] = promql.DEFAULT_AGGREGATION_LABELS) -> str:
+    """PromQL for the error ratio of `sli` over `window`, per value of the `keep` labels."""
     if isinstance(sli, RatioSLI):
         return f"({sli.error_query.replace(WINDOW_PLACEHOLDER, window)})\n/\n({sli.total_query.replace(WINDOW_PLACEHOLDER, window)})"
     base = _probe_matchers(sli.module, sli.target, exporter_selector)
@@ -116,9 +125,12 @@ def sli_error_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPOR
         counted = _counted_matchers(sli, exporter_selector)
         bad = _selector(names.PROBE_ATTEMPTS_TOTAL, counted + [f'{names.LABEL_RESULT}!="{names.Result.SUCCESS}"'])
         total = _selector(names.PROBE_ATTEMPTS_TOTAL, counted)
-        # The exporter pre-creates every failure series at 0; `or vector(0)` still covers an
-        # exporter that has not (an older version), where absent means zero.
-        return f"(sum(rate({bad}[{window}])) or vector(0))\n/\nsum(rate({total}[{window}]))"
+        # The exporter pre-creates every failure series at 0; the `or` still covers an exporter
+        # that has not (an older version), where absent means zero: 0 * the total, not
+        # vector(0), so each cluster without failures gets its own zero.
+        zero = "vector(0)" if not keep else f"0 * {_sum(f'rate({total}[{window}])', keep)}"
+        return (f"({_sum(f'rate({bad}[{window}])', keep)} or {zero})\n/\n"
+                f"{_sum(f'rate({total}[{window}])', keep)}")
     good = _selector(
         names.PROBE_LATENCY_GOOD_TOTAL,
         base + [f'{names.LABEL_PHASE}="{sli.phase}"', f'{names.LABEL_THRESHOLD}="{names.threshold_label(sli.threshold_seconds)}"'],
@@ -126,7 +138,7 @@ def sli_error_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPOR
     total = _selector(names.PROBE_ATTEMPTS_TOTAL, _counted_matchers(sli, exporter_selector))
     # No `or vector(0)` on the good side: a missing counter is an exporter problem (the
     # input-missing alert), not 100 % slow probes.
-    return f"1 - (\n  sum(rate({good}[{window}]))\n  /\n  sum(rate({total}[{window}]))\n)"
+    return f"1 - (\n  {_sum(f'rate({good}[{window}])', keep)}\n  /\n  {_sum(f'rate({total}[{window}])', keep)}\n)"
 
 
 def _absent_expr(sli: SLI, exporter_selector: str) -> str:
@@ -201,8 +213,12 @@ def _burn_alert(slo: SLO, row: slomath.BurnWindow) -> AlertingRule:
     )
 
 
-def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> RuleGroup:
+def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR,
+              keep: tuple[str, ...] = promql.DEFAULT_AGGREGATION_LABELS) -> RuleGroup:
     period = slo.period_seconds
+    # The budget as a number, not a join with slo:error_budget:ratio: that constant series has
+    # no `cluster`, and dividing by the literal keeps every cluster's series apart.
+    budget = _num(slomath.error_budget(slo.objective))
     windows = [slomath.format_duration(s) for s in slomath.sli_windows(period)]
     period_w = slomath.format_duration(period)
     table = slomath.scaled_table(period)
@@ -211,7 +227,7 @@ def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> R
     rules: list[Rule] = [
         RecordingRule(
             names.RULE_SLI_ERROR_RATIO.format(window=w),
-            sli_error_expr(slo.sli, w, exporter_selector),
+            sli_error_expr(slo.sli, w, exporter_selector, keep),
             {**base, names.LABEL_WINDOW: w},
         )
         for w in windows
@@ -219,7 +235,7 @@ def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> R
     rules += [
         RecordingRule(
             names.RULE_SLI_EVENTS.format(window=w),
-            sli_events_expr(slo.sli, w, exporter_selector),
+            sli_events_expr(slo.sli, w, exporter_selector, keep),
             {**base, names.LABEL_WINDOW: w},
         )
         for w in (slomath.format_duration(s) for s in long_windows)
@@ -230,14 +246,14 @@ def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> R
         RecordingRule(
             names.RULE_BUDGET_REMAINING,
             f"1 - (\n  sum without({names.LABEL_WINDOW}) ({_series(names.RULE_SLI_ERROR_RATIO.format(window=period_w), slo)})\n"
-            f"  /\n  {_series(names.RULE_ERROR_BUDGET, slo)}\n)",
+            f"  /\n  {budget}\n)",
             base,
         ),
     ]
     rules += [
         RecordingRule(
             names.RULE_BURN_RATE,
-            f"{_series(names.RULE_SLI_ERROR_RATIO.format(window=w), slo)}\n/ ignoring({names.LABEL_WINDOW})\n{_series(names.RULE_ERROR_BUDGET, slo)}",
+            f"{_series(names.RULE_SLI_ERROR_RATIO.format(window=w), slo)}\n/\n{budget}",
             {**base, names.LABEL_WINDOW: w},
         )
         for w in windows
@@ -260,10 +276,17 @@ def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> R
             },
         )
     )
+    # A raw-PromQL SLI's aggregations are the spec author's: parsed, not held to `keep`.
+    checked = () if isinstance(slo.sli, RatioSLI) else keep
+    for rule in rules:
+        name = rule.record if isinstance(rule, RecordingRule) else rule.alert
+        promql.check(rule.expr, f"{name} (SLO {slo.name})", checked)
     return RuleGroup(names.RULE_GROUP_SLO.format(slo=slo.name), tuple(rules))
 
 
-def generate(spec: Spec, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR) -> tuple[RuleGroup, ...]:
+def generate(spec: Spec, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR,
+             aggregation_labels: tuple[str, ...] = promql.DEFAULT_AGGREGATION_LABELS) -> tuple[RuleGroup, ...]:
     """Rule groups of every SLO of `spec`; `exporter_selector` is a PromQL matcher string
-    (e.g. 'job="openclaw-slo-exporter"') picking the exporter's own scrape, "" for none."""
-    return tuple(slo_group(slo, exporter_selector) for slo in spec.slos)
+    (e.g. 'job="openclaw-slo-exporter"') picking the exporter's own scrape, "" for none;
+    every aggregation keeps `aggregation_labels` (slo/promql.py)."""
+    return tuple(slo_group(slo, exporter_selector, aggregation_labels) for slo in spec.slos)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 from dashboards import build
+from slo import monitoring
 from openclaw_schema import names as c
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,7 @@ _METRIC = re.compile(r"(?<![\w:\"$.])([a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]+|open
 
 def dashboards() -> dict[str, dict]:
     """uid -> dashboard JSON, as generated (not read from disk)."""
-    return {d.uid: json.loads(build.render_dashboard(d)) for d in build.build_all()}
+    return {d.uid: json.loads(build.render_dashboard(d)) for d in build.build_all(monitoring.load())}
 
 
 def panels(dashboard: dict) -> Iterator[dict]:

@@ -17,7 +17,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS = ROOT / "alerts"
-RULES_FILE = ALERTS / "slo-rules.yml"
+RULES_FILE = ALERTS / "prometheus_rules.yaml"  # the SLO rules
+ALERTS_FILE = ALERTS / "prometheus_alerts.yaml"  # every other alert
+DEPLOY = ROOT / "deploy"
 
 
 def require(binary: str) -> str:

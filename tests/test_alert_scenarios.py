@@ -1,4 +1,4 @@
-"""What each generated alert of alerts/openclaw-alerts.yml does, replayed by `promtool test rules`.
+"""What each generated alert of alerts/prometheus_alerts.yaml does, replayed by `promtool test rules`.
 
 Every alert has a scenario where it fires, with its labels and full annotations (what on-call
 reads), and one where it must not: the boundary of its threshold, the `for` not yet over, or
@@ -35,7 +35,7 @@ from slohelpers import ALERTS, promtool_test_rules
 
 pytestmark = pytest.mark.prometheus
 
-RULES = ALERTS / "openclaw-alerts.yml"
+RULES = ALERTS / "prometheus_alerts.yaml"
 RUNBOOKS = "https://github.com/openclaw/openclaw-slo-exporter/blob/main/docs/runbooks/"
 COMMON = {"service": "openclaw-gateway", "team": "gateway"}
 POD = "openclaw-gateway-7d9f8c6b5d-x2k4p"
@@ -241,10 +241,10 @@ def _message_buckets(job: str, fast: bool) -> list[dict]:
 
 def _rules_with(tmp_path: Path, overrides: str) -> dict:
     """The alert rules generated with an overrides file (as `--alerts-config FILE`)."""
-    from slo import alert_rules, alert_spec, render
+    from slo import alert_rules, render
     path = tmp_path / "overrides.yml"
     path.write_text(overrides)
-    return yaml.safe_load(render.rule_file(alert_rules.generate(alert_spec.load(str(path))), "test"))
+    return yaml.safe_load(render.rule_file(alert_rules.generate(alert_rules.load_config(str(path))), "test"))
 
 
 def test_message_processing_p95_above_5s_from_the_plugin(tmp_path):
@@ -690,10 +690,28 @@ def test_kube_watch_errors_but_not_410_gone(tmp_path):
     ])
 
 
-def test_every_alert_has_a_scenario_here():
-    from slo import alert_rules, alert_spec
+def test_probe_ticks_skipped_by_one_replica_fire_for_that_replica(tmp_path):
+    alert = names.ALERT_PROBE_TICKS_SKIPPED
+    probe = {"target": "gw", "module": "model"}
+    promtool_test(tmp_path, [
+        exporter(names.PROBE_SKIPPED_TOTAL, {**EXPORTER, **probe}, "0+1x45"),  # a skip a minute
+        scraped(EXPORTER_TARGET_REPLACED, names.PROBE_SKIPPED_TOTAL, probe, "0x45"),  # the other replica keeps up
+    ], [
+        ("15m", alert, []),  # above the threshold from minute 3, but not yet for 15m
+        ("40m", alert, [fired(
+            alert, "warning", {"instance": "10.0.0.7:9879", **probe},
+            "The exporter 10.0.0.7:9879 skips model probes of gw",
+            "15 model probes of gw were due while the previous one still ran, and skipped, on the exporter 10.0.0.7:9879 "
+            "in the last 15m (alert above 2 for 15m). The target's SLIs get fewer events. Raise the module's interval or "
+            "lower its timeout; when one replica skips for many targets, it is overloaded: add replicas.",
+        )]),
+    ])
 
-    generated = {r.alert for g in alert_rules.generate(alert_spec.load()) for r in g.rules}
+
+def test_every_alert_has_a_scenario_here():
+    from slo import alert_rules
+
+    generated = {r.alert for g in alert_rules.generate(alert_rules.load_config()) for r in g.rules}
     # The storage and backup alerts' scenarios replay the storage probe: tests/test_storage_alerts.py.
     text = Path(__file__).read_text() + (Path(__file__).parent / "test_storage_alerts.py").read_text()
     constants = {getattr(names, n) for n in dir(names) if n.startswith("ALERT_") and f"names.{n}" in text}

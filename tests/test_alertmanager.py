@@ -30,7 +30,7 @@ SYMPTOMS = (names.ALERT_GATEWAY_NOT_READY, names.ALERT_WEBSOCKET_FAILING, names.
 def generated_alerts() -> dict[str, dict[str, str]]:
     """alert name -> its labels, from every generated rule file."""
     out = {}
-    for name in ("slo-rules.yml", "openclaw-alerts.yml"):
+    for name in ("prometheus_rules.yaml", "prometheus_alerts.yaml"):
         for group in yaml.safe_load((ALERTS / name).read_text())["groups"]:
             for rule in group["rules"]:
                 if "alert" in rule:

@@ -1,5 +1,5 @@
 """End to end: a real Prometheus evaluates the generated rules (a copy built with
-`slo generate --alerts-config` and 1s `for` durations) against scraped metrics and sends to a
+`generate --alerts-config` and 1s `for` durations) against scraped metrics and sends to a
 real Alertmanager configured from alerts/alertmanager.example.yml.
 
 The scraped endpoint is a stand-in for the exporter during an outage: every WebSocket probe
@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from openclaw_schema import names
-from slo import alert_spec, cli
+from mixin import cli
+from slo import alert_rules
 from slohelpers import ALERTS, daemon, free_port, require
 
 pytestmark = pytest.mark.prometheus
@@ -67,9 +68,9 @@ def metrics_server():
 def test_outage_pages_once_and_the_symptoms_are_inhibited(tmp_path, metrics_server):
     prometheus, alertmanager = require("prometheus"), require("prometheus-alertmanager")
     overrides = tmp_path / "fast.yml"
-    overrides.write_text(yaml.safe_dump({"alerts": {key: {"for": "1s"} for key in alert_spec.PARAMETERS}}))
+    overrides.write_text(yaml.safe_dump({"alerts": {key: {"for": "1s"} for key in alert_rules.parameters()}}))
     rules = tmp_path / "rules"
-    assert cli.main(["generate", "--alerts-config", str(overrides), "--out", str(rules)]) == 0
+    assert cli.main(["--alerts-config", str(overrides), "--out", str(rules)]) == 0
 
     am_port, prom_port = free_port(), free_port()
     am_config = yaml.safe_load((ALERTS / "alertmanager.example.yml").read_text())
@@ -77,7 +78,7 @@ def test_outage_pages_once_and_the_symptoms_are_inhibited(tmp_path, metrics_serv
     (tmp_path / "am.yml").write_text(yaml.safe_dump(am_config))
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(rules / "openclaw-alerts.yml"), str(rules / "slo-rules.yml")],
+        "rule_files": [str(rules / "alerts" / "prometheus_alerts.yaml"), str(rules / "alerts" / "prometheus_rules.yaml")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
         "scrape_configs": [{"job_name": "openclaw-slo-exporter",
                             "static_configs": [{"targets": [f"127.0.0.1:{metrics_server}"]}]}],

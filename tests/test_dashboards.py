@@ -2,53 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import shutil
-import subprocess
-import sys
 
 import yaml
 
-from dashboards import build, catalog, cli, style
+from dashboards import build, catalog, style
+from slo import monitoring
 from dashboardhelpers import (ROOT, content_panels, dashboards, known_metric_names, metric_names, panel_queries,
                               panels, variable_queries)
 
 
-def run_generate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dashboards", "generate", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
-
-
-def test_committed_files_equal_the_generators_output():
-    assert build.drift(ROOT) == [], "run `python -m dashboards generate` and commit the result"
-
-
-def test_check_passes_on_a_fresh_copy_and_fails_after_a_hand_edit(tmp_path):
-    assert run_generate("--out", str(tmp_path)).returncode == 0
-    ok = run_generate("--out", str(tmp_path), "--check")
-    assert ok.returncode == 0, ok.stderr
-
-    edited = tmp_path / "dashboards" / "generated" / f"{catalog.PROBES}.json"
-    edited.write_text(edited.read_text().replace("Gateway ready", "Gateway READY"))
-    (tmp_path / "deploy" / "dashboards-configmap.yaml").unlink()
-    (tmp_path / "dashboards" / "generated" / "old-dashboard.json").write_text("{}")
-    drifted = run_generate("--out", str(tmp_path), "--check")
-    assert drifted.returncode == 1
-    assert f"dashboards/generated/{catalog.PROBES}.json: differs" in drifted.stderr
-    assert "deploy/dashboards-configmap.yaml: missing" in drifted.stderr
-    assert "dashboards/generated/old-dashboard.json: not generated any more" in drifted.stderr
-    assert f"{catalog.SLO}.json" not in drifted.stderr  # untouched files are not listed
-
-    assert run_generate("--out", str(tmp_path)).returncode == 0
-    assert run_generate("--out", str(tmp_path), "--check").returncode == 0
-    assert not (tmp_path / "dashboards" / "generated" / "old-dashboard.json").exists()
+# Drift of the committed JSON and ConfigMap and `generate --check`: tests/test_generate.py.
 
 
 def test_output_is_deterministic_json_with_sorted_keys():
-    first = {d.uid: build.render_dashboard(d) for d in build.build_all()}
-    second = {d.uid: build.render_dashboard(d) for d in build.build_all()}
+    first = {d.uid: build.render_dashboard(d) for d in build.build_all(monitoring.load())}
+    second = {d.uid: build.render_dashboard(d) for d in build.build_all(monitoring.load())}
     assert first == second
     for text in first.values():
         assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
@@ -199,18 +169,6 @@ def test_configmaps_carry_the_sidecar_label_and_the_committed_json():
         (name, body), = doc["data"].items()
         assert body == (ROOT / build.GENERATED_DIR / name).read_text()
         assert len(text.encode()) < 1 << 20 and len(body.encode()) < 256 * 1024  # apply's annotation limit
-
-
-def test_register_adds_dashboards_generate_to_another_cli(tmp_path):
-    parser = argparse.ArgumentParser(prog="openclaw-exporter")
-    cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["dashboards", "generate", "--out", str(tmp_path)])
-    assert args.func(args) == 0
-    assert (tmp_path / build.CONFIGMAP_PATH).is_file()
-    args = parser.parse_args(["dashboards", "generate", "--out", str(tmp_path), "--check"])
-    assert args.func(args) == 0
-    shutil.rmtree(tmp_path / "dashboards")
-    assert args.func(args) == 1
 
 
 def test_docs_describe_every_dashboard_and_panel():

@@ -339,7 +339,7 @@ def test_storage_sidecar_podmonitor_scrapes_its_port_with_the_exporters_job():
     assert endpoint["port"] in {p["name"] for p in sidecar["ports"]}
     assert monitor["spec"]["selector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
     assert monitor["metadata"]["namespace"] == deployment["metadata"]["namespace"]
-    from slo import alert_spec
-    job = alert_spec.load().selectors.exporter_selector
+    from slo import alert_rules
+    job = alert_rules.load_config().selectors.exporter_selector
     assert {"action": "replace", "targetLabel": "job", "replacement": "openclaw-slo-exporter"} in endpoint["relabelings"]
     assert job == 'job="openclaw-slo-exporter"'

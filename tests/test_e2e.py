@@ -212,10 +212,11 @@ async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(t
     # Rules: the committed SLO rules, plus the alert table regenerated with the overrides file.
     rules_dir = work / "rules"
     overrides = ROOT / "tests" / "fixtures" / "e2e-alerts-overrides.yml"
-    subprocess.run([sys.executable, "-m", "exporter", "slo", "generate", "--alerts-config", str(overrides),
+    subprocess.run([sys.executable, "-m", "exporter", "generate", "--alerts-config", str(overrides),
                     "--out", str(rules_dir)], check=True, cwd=ROOT, capture_output=True, timeout=120)
-    assert (rules_dir / "slo-rules.yml").read_text() == (ROOT / "alerts" / "slo-rules.yml").read_text()
-    rule_files = [str(rules_dir / "slo-rules.yml"), str(rules_dir / "openclaw-alerts.yml")]
+    slo_rules, alert_rules = rules_dir / "alerts" / "prometheus_rules.yaml", rules_dir / "alerts" / "prometheus_alerts.yaml"
+    assert slo_rules.read_text() == (ROOT / "alerts" / "prometheus_rules.yaml").read_text()
+    rule_files = [str(slo_rules), str(alert_rules)]
 
     gw = Gateway(free_port(), gateway_token, home=str(work / "gw-home"))
     pager = Pager()

@@ -1,6 +1,6 @@
 """A fresh `kubectl apply -k deploy/` on a healthy gateway fires nothing.
 
-Every shipped rule (alerts/slo-rules.yml, alerts/openclaw-alerts.yml: the files deploy/'s
+Every shipped rule (alerts/prometheus_rules.yaml, alerts/prometheus_alerts.yaml: the files deploy/'s
 PrometheusRules are copies of) is evaluated by `promtool test rules` over one hour of data shaped
 exactly like a healthy install's:
 
@@ -35,7 +35,7 @@ from operator_scrape import shipped_exporter_scrape
 from promhelpers import get_json
 from services import ROOT, exporter, prometheus, require
 
-RULE_FILES = [ROOT / "alerts" / "slo-rules.yml", ROOT / "alerts" / "openclaw-alerts.yml"]
+RULE_FILES = [ROOT / "alerts" / "prometheus_rules.yaml", ROOT / "alerts" / "prometheus_alerts.yaml"]
 STEP_SECONDS = 30          # the ServiceMonitor's interval
 HOUR_STEPS = 3600 // STEP_SECONDS
 SAMPLE_GAP_SECONDS = 45    # three probes at the shipped 15 s interval

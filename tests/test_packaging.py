@@ -55,7 +55,8 @@ def test_the_wheel_the_dockerfile_builds_contains_the_packages(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for module in ("exporter/cli.py", "exporter/probes/websocket.py", "exporter/kube/watcher.py",
                    "slo/alert_rules.py", "slo/specs/alerts.yml", "openclaw_schema/duration.py",
-                   "openclaw_schema/names.py", "exporter/settings/modules.py", "exporter/config.schema.json"):
+                   "openclaw_schema/names.py", "exporter/settings/modules.py", "exporter/config.schema.json",
+                   "slo/promql.py", "mixin/pipeline.py"):
         assert module in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "openclaw-exporter = exporter.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
@@ -166,11 +167,13 @@ def test_shipped_exporter_config_is_valid():
 
 
 def test_deploy_prometheusrules_are_the_generated_ones():
-    # kustomize cannot read outside deploy/, so `make generate` copies them; they must not drift.
-    for copy, source in (("prometheusrule-slo.yaml", "slo-prometheusrule.yml"),
-                         ("prometheusrule-alerts.yaml", "openclaw-alerts-prometheusrule.yml")):
-        assert (ROOT / "deploy" / copy).read_text() == (ROOT / "alerts" / source).read_text(), \
-            f"deploy/{copy} differs from alerts/{source}: run make generate"
+    # kustomize cannot read outside deploy/, so `generate` writes them there; they must not drift.
+    from mixin import pipeline
+    from slo import monitoring
+
+    files = pipeline.outputs(monitoring.load())
+    for copy in (pipeline.DEPLOY_RULES, pipeline.DEPLOY_ALERTS):
+        assert (ROOT / copy).read_text() == files[copy], f"{copy} drifted: run make generate"
 
 
 def test_every_generated_object_is_in_the_kustomization(objects):

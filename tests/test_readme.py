@@ -132,7 +132,7 @@ def all_flags(parser: argparse.ArgumentParser, path: str = "openclaw-exporter") 
 def test_every_cli_flag_is_documented():
     flags = all_flags(build_parser()) + [
         flag for name in GENERATORS for flag in all_flags(generator_parser(name), f"openclaw-exporter {name}")]
-    assert ("openclaw-exporter slo generate", "--check") in flags
+    assert ("openclaw-exporter generate", "--check") in flags
     assert ("openclaw-exporter run", "--web.listen-address") in flags
     missing = sorted({f"{cmd} {flag}" for cmd, flag in flags
                       if not re.search(rf"`{re.escape(flag)}(?:[ =`])", DOCS)})

@@ -1,4 +1,4 @@
-"""The storage and backup alerts of alerts/openclaw-alerts.yml, replayed by `promtool test rules`
+"""The storage and backup alerts of alerts/prometheus_alerts.yaml, replayed by `promtool test rules`
 on the exporter's REAL exposition.
 
 Storage: each minute of the scenario is one real run of the storage probe (exporter.runner.
@@ -36,7 +36,7 @@ from slohelpers import ALERTS, require, run
 
 pytestmark = pytest.mark.prometheus
 
-RULES = ALERTS / "openclaw-alerts.yml"
+RULES = ALERTS / "prometheus_alerts.yaml"
 RUNBOOKS = "https://github.com/openclaw/openclaw-slo-exporter/blob/main/docs/runbooks/"
 COMMON = {"service": "openclaw-gateway", "team": "gateway"}
 # The sidecar in a gateway pod, as its PodMonitor scrapes it (job set to the exporter's job).

@@ -1,5 +1,0 @@
-import sys
-
-from dashboards.cli import main
-
-sys.exit(main())
