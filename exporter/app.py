@@ -19,6 +19,7 @@ from exporter.config import Config, ConfigError, ModuleConfig, TargetConfig, loa
 from exporter.http_client import make_session
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeOutcome
+from exporter.probes.prober_state import ProberState
 from exporter.runner import run_probe
 from exporter.scheduler import Scheduler
 from exporter.secrets import Redactor
@@ -63,6 +64,8 @@ class Exporter:
         self.reload_time = 0.0
         self.last_reload_error = ""
         self.session: aiohttp.ClientSession | None = None
+        # Budgets, auth memory and HTTP clients the probers keep between runs: this exporter's own.
+        self.prober_state = ProberState()
         self.scheduler: Scheduler | None = None
         self.result_listeners: list[Callable[[ProbeOutcome], None]] = []
         # Status page sections other parts plug in ("slos", "pods"): name -> rows (exporter/status.py).
@@ -98,14 +101,14 @@ class Exporter:
         await self._stop_slo()
         if self.session:
             await self.session.close()
+        await self.prober_state.aclose()
 
     # -- SLOs ---------------------------------------------------------------------------------
     async def _start_slo(self, config: Config) -> None:
         """Count latency thresholds exactly and keep each SLO's live budget (see slo/live.py)."""
         # Token digests the gateways rejected or accepted, beside the state file (or in the
         # default state dir): a restart must not turn auth throttling into timeouts.
-        from exporter.probes.gateway_client import use_auth_memory_file
-        await asyncio.to_thread(use_auth_memory_file, config.slo_state_file)
+        await asyncio.to_thread(self.prober_state.use_auth_file, config.slo_state_file)
         spec = config.slo_spec
         if spec is None:
             return
@@ -267,7 +270,7 @@ class Exporter:
 
     # -- probing ------------------------------------------------------------------------------
     async def probe(self, target: TargetConfig, module: ModuleConfig) -> ProbeOutcome:
-        return await run_probe(target, module, self.redactor, self.session)
+        return await run_probe(target, module, self.redactor, self.session, self.prober_state)
 
     def record(self, outcome: ProbeOutcome) -> None:
         # O(1): the series is only marked stale; the next scrape renders it (exporter/exposition.py).

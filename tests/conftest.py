@@ -33,6 +33,18 @@ def exporter_state_dir(tmp_path_factory):
     return os.environ["OPENCLAW_EXPORTER_STATE_DIR"]
 
 
+@pytest.fixture(autouse=True)
+def prober_state():
+    """What one exporter keeps between probe runs (budgets, auth memory), fresh for each test;
+    probehelpers.probe_once uses it."""
+    import probehelpers
+    from exporter.probes.prober_state import ProberState
+
+    probehelpers.PROBER_STATE = state = ProberState()
+    yield state
+    probehelpers.PROBER_STATE = None
+
+
 @pytest.fixture(scope="session")
 def gateway_token() -> str:
     # A canary: tests assert this exact string never shows up in any output.

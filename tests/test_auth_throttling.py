@@ -191,9 +191,9 @@ def test_a_rejection_seen_by_one_process_is_known_to_the_next(real_gateway, gate
 
 
 @pytest.fixture
-def memory(monkeypatch, tmp_path):
+def memory(prober_state, tmp_path):
     mem = AuthMemory(str(tmp_path / "auth.json"))
-    monkeypatch.setattr(gateway_client, "AUTH_MEMORY", mem)
+    prober_state.auth = mem
     return mem
 
 

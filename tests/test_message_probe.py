@@ -266,11 +266,6 @@ def test_the_status_page_states_the_cost_per_day_at_the_configured_rate():
     assert "~288 agent turns/day" in render_index(view)
 
 
-def test_the_cap_file_lives_beside_the_state_file(tmp_path):
-    from exporter.probes import gateway_client
-    saved = gateway_client.AUTH_MEMORY
-    try:
-        gateway_client.use_auth_memory_file(str(tmp_path / "slo-state.json"))
-        assert message.cap_path() == str(tmp_path / "slo-state.json.message-cap.json")
-    finally:
-        gateway_client.AUTH_MEMORY = saved
+def test_the_cap_file_lives_beside_the_state_file(tmp_path, prober_state):
+    prober_state.use_auth_file(str(tmp_path / "slo-state.json"))
+    assert message.cap_path(prober_state.auth.path) == str(tmp_path / "slo-state.json.message-cap.json")

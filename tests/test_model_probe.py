@@ -50,9 +50,9 @@ class FakeClock:
 
 
 @pytest.fixture(autouse=True)
-def fresh_state(monkeypatch):
+def fresh_state(prober_state):
     clock = FakeClock()
-    monkeypatch.setattr(model, "STATES", model.ModelStates(clock=clock))
+    prober_state.model = model.ModelStates(clock=clock)
     return clock
 
 

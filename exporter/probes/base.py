@@ -24,6 +24,7 @@ from exporter.fields import Field
 
 if TYPE_CHECKING:
     from exporter.config import TargetConfig
+    from exporter.probes.prober_state import ProberState
     from exporter.secrets import Redactor
 
 log = logging.getLogger("exporter.probe")
@@ -84,14 +85,21 @@ class ProbeOutcome:
 
 
 class ProbeRun:
-    """The context a prober runs in: phase clock, debug log and gauge sink."""
+    """The context a prober runs in: phase clock, debug log and gauge sink, and what its owner
+    keeps between runs (``prober_state``; a fresh one when the run stands alone)."""
 
     def __init__(self, target: str, module: str, redactor: "Redactor",
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None,
+                 prober_state: "ProberState | None" = None) -> None:
         self.target = target
         self.module = module
         self.redactor = redactor
         self.session = session
+        if prober_state is None:
+            from exporter.probes.prober_state import ProberState  # it imports the probers, which import this module
+
+            prober_state = ProberState()
+        self.prober_state = prober_state
         self.phases: dict[str, float] = {}
         self.current_phase: str | None = None
         self.gauges: list[Gauge] = []

@@ -12,8 +12,9 @@ The provider retired ``qwen-plus`` and users found out first: the gateway only l
   its own slow interval and under a daily cap on calls.
 
 The module runs on one interval, so the completion's schedule, the daily count and a
-provider's 429 Retry-After live in per-target state in this module (memory only: a restart
-resets them, a config reload keeps them). The run's result is the first failing check's
+provider's 429 Retry-After live in per-target state the exporter owns (exporter/probes/
+prober_state.py; memory only: a restart resets them, a config reload keeps them), beside the
+HTTP clients every run shares. The run's result is the first failing check's
 reason; its message lists every failing check.
 
 Sample exposition::
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import ssl
 import time
@@ -194,7 +196,40 @@ class ModelStates:
         self.targets.clear()
 
 
-STATES = ModelStates()
+class ProviderClients:
+    """One HTTP client (and so one connection pool) per CA setting, shared by every run of every
+    target instead of a client, a TLS context and new connections per run. A CA file is read
+    when its client is made; a changed file (new mtime) gets a new client, the old is closed."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str | None, tuple[int, httpx.AsyncClient]] = {}
+
+    async def get(self, tls_ca_file: str | None) -> httpx.AsyncClient:
+        stamp = _ca_stamp(tls_ca_file)
+        held = self._clients.get(tls_ca_file)
+        if held is not None and held[0] == stamp:
+            return held[1]
+        # trust_env: egress to a public provider often goes through HTTPS_PROXY.
+        # follow_redirects=False: the API key must never travel to wherever a redirect points.
+        client = httpx.AsyncClient(follow_redirects=False, verify=_verify(tls_ca_file))
+        self._clients[tls_ca_file] = (stamp, client)
+        if held is not None:
+            await held[1].aclose()
+        return client
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients, {}
+        for _, client in clients.values():
+            await client.aclose()
+
+
+def _ca_stamp(tls_ca_file: str | None) -> int:
+    if not tls_ca_file:
+        return 0
+    try:
+        return os.stat(tls_ca_file).st_mtime_ns
+    except OSError:
+        return -1  # _verify names the problem
 
 
 # --- provider answers ------------------------------------------------------------------------
@@ -242,8 +277,9 @@ class Provider:
     """Calls to one OpenAI-compatible provider during one run, honouring its Retry-After."""
 
     def __init__(self, client: httpx.AsyncClient, settings: ModelSettings, state: TargetState,
-                 run: ProbeRun, now: Callable[[], float]) -> None:
+                 run: ProbeRun, now: Callable[[], float], timeout: float = 31.0) -> None:
         self.client = client
+        self.timeout = timeout  # httpx's, per request: only a backstop behind the runner's deadline
         self.settings = settings
         self.state = state
         self.run = run
@@ -334,7 +370,8 @@ async def check_catalog(provider: Provider, run: ProbeRun) -> None:
     url = f"{s.base_url}/models"
     run.log("GET", url=url)
     with run.phase("catalog"):
-        async with provider.client.stream("GET", url, headers=await provider.headers()) as resp:
+        async with provider.client.stream("GET", url, headers=await provider.headers(),
+                                          timeout=provider.timeout) as resp:
             body = await _read_limited(resp)
     run.log("catalog response", status=resp.status_code, bytes=len(body))
     if resp.status_code != 200:
@@ -442,7 +479,7 @@ async def check_completion(provider: Provider, run: ProbeRun) -> None:
     with run.phase("completion"):
         # `first_byte`: from sending the request to the first streamed data event.
         run.current_phase, started = "first_byte", time.perf_counter()
-        async with provider.client.stream("POST", url, headers=headers, json=body) as resp:
+        async with provider.client.stream("POST", url, headers=headers, json=body, timeout=provider.timeout) as resp:
             if resp.status_code != 200:
                 raw = await _read_limited(resp)
                 raise provider.failure(resp.status_code, resp.headers, raw, model, "completion")
@@ -516,14 +553,14 @@ async def _attempt(name: str, check: Awaitable[None], run: ProbeRun, failures: l
     run.log("check failed", check=name, reason=failures[-1].reason, detail=repr(failures[-1].message))
 
 
-def _verify(settings: ModelSettings) -> ssl.SSLContext | bool:
+def _verify(tls_ca_file: str | None) -> ssl.SSLContext | bool:
     """Certificates are always checked: the system's trust store, or the configured CA file."""
-    if not settings.tls_ca_file:
+    if not tls_ca_file:
         return True
     try:
-        return ssl.create_default_context(cafile=settings.tls_ca_file)
+        return ssl.create_default_context(cafile=tls_ca_file)
     except (OSError, ssl.SSLError) as exc:
-        raise ProbeFailure("config_error", f"model.tls_ca_file {settings.tls_ca_file}: cannot load CA certificates: "
+        raise ProbeFailure("config_error", f"model.tls_ca_file {tls_ca_file}: cannot load CA certificates: "
                            f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
@@ -531,31 +568,30 @@ async def probe(target: Any, settings: ModelSettings, run: ProbeRun) -> None:
     problems = check_enabled(settings)
     if problems:
         raise ProbeFailure("config_error", problems[0])
-    state = STATES.of(target.name)
+    states = run.prober_state.model
+    state = states.of(target.name)
     module = target.modules.get("model")
     # The runner's deadline ends the run; httpx's own timeout is only a backstop behind it.
     timeout = (module.timeout if module is not None else 30.0) + 1.0
     failures: list[ProbeFailure] = []
-    # trust_env: egress to a public provider often goes through HTTPS_PROXY.
-    # follow_redirects=False: the API key must never travel to wherever a redirect points.
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=_verify(settings)) as client:
-        provider = Provider(client, settings, state, run, STATES.clock)
-        if settings.catalog_active:
-            await _attempt("catalog", check_catalog(provider, run), run, failures)
-        catalog_failed = bool(failures)
-        if settings.gateway_active:
-            await _attempt("gateway_catalog", check_gateway_catalog(target, settings, state, run), run, failures)
-        if settings.completion_active:
-            if catalog_failed:
-                # The provider already failed this run; a completion would only repeat that
-                # answer and spend one of the day's calls.
-                run.log("completion skipped: the catalog check failed this run")
-            elif completion_due(settings, state, STATES.clock(), run):
-                await _attempt("completion", check_completion(provider, run), run, failures)
-            _record_completion(settings, state, STATES.clock(), run)
+    client = await run.prober_state.provider_clients.get(settings.tls_ca_file)
+    provider = Provider(client, settings, state, run, states.clock, timeout)
+    if settings.catalog_active:
+        await _attempt("catalog", check_catalog(provider, run), run, failures)
+    catalog_failed = bool(failures)
+    if settings.gateway_active:
+        await _attempt("gateway_catalog", check_gateway_catalog(target, settings, state, run), run, failures)
+    if settings.completion_active:
+        if catalog_failed:
+            # The provider already failed this run; a completion would only repeat that
+            # answer and spend one of the day's calls.
+            run.log("completion skipped: the catalog check failed this run")
+        elif completion_due(settings, state, states.clock(), run):
+            await _attempt("completion", check_completion(provider, run), run, failures)
+        _record_completion(settings, state, states.clock(), run)
     if settings.base_url is not None:
         run.gauge(c.MODEL_PROVIDER_POSTPONED_UNTIL, "Unix time before which the provider asked not to be called (429 Retry-After); 0 when not postponed.",
-                  state.postponed_until if state.postponed_until > STATES.clock() else 0.0,
+                  state.postponed_until if state.postponed_until > states.clock() else 0.0,
                   **{c.LABEL_PROVIDER: settings.provider or "provider"})
     if failures:
         raise ProbeFailure(failures[0].reason, "; ".join(f.message for f in failures))
