@@ -8,7 +8,8 @@ owner, handed to every run (``ProbeRun.prober_state``) and closed with it.
 from __future__ import annotations
 
 from exporter.probes.gateway_client import AuthMemory, auth_digests_path
-from exporter.probes.model import ModelStates, ProviderClients
+from exporter.probes.model_budget import ModelStates
+from exporter.probes.model_provider import ProviderClients
 
 
 class ProberState:
