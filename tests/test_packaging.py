@@ -56,6 +56,9 @@ def test_the_wheel_the_dockerfile_builds_contains_the_packages(tmp_path):
     for module in ("exporter/cli.py", "exporter/probes/websocket.py", "exporter/kube/watcher.py",
                    "slo/alert_rules.py", "slo/specs/alerts.yml"):
         assert module in names
+    # The status page's templates and stylesheet are package data: without them it cannot render.
+    templates = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "exporter" / "templates").iterdir())
+    assert templates and [t for t in templates if t not in names] == []
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "openclaw-exporter = exporter.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
 
