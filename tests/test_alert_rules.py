@@ -14,7 +14,8 @@ import yaml
 from exporter import conventions as names
 from slo import alert_rules, alert_spec, cli, render, rules, spec
 from slo.model import SpecError
-from slohelpers import ALERTS, ROOT, require, run
+from slohelpers import ALERTS, ROOT, run
+from support.tools import require
 
 PLAIN = ALERTS / "openclaw-alerts.yml"
 OPERATOR = ALERTS / "openclaw-alerts-prometheusrule.yml"

@@ -26,7 +26,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from conftest import free_port
+from support.ports import free_port
 from exporter import conventions as c
 from exporter.probes import gateway_client
 from exporter.probes.gateway_client import AuthMemory

@@ -242,9 +242,10 @@ async def test_a_configmap_update_reaches_the_exporter_through_the_directory_mou
 
     import httpx
 
-    from conftest import free_port, wait_for
+    from conftest import wait_for
     from localservers import fixed, serve
-    from services import exporter
+    from support.daemons import exporter
+    from support.ports import free_port
 
     mount = tmp_path / "etc-openclaw-exporter"
     mount.mkdir()

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 
-from conftest import free_port, wait_for
+from conftest import wait_for
+from support.ports import free_port
 from exporter import conventions as c
 from exporterhelpers import running_exporter, value
 from gateway import Gateway

@@ -29,11 +29,13 @@ from typing import Any
 
 import yaml
 
-from conftest import free_port, wait_for
+from conftest import wait_for
+from support.ports import free_port
 from kube_prometheus import KubePrometheusStandIn, kube_prometheus_scrapes
 from operator_scrape import shipped_exporter_scrape
 from promhelpers import get_json
-from services import ROOT, exporter, prometheus, require
+from support.daemons import ROOT, exporter, prometheus
+from support.tools import require
 
 RULE_FILES = [ROOT / "alerts" / "slo-rules.yml", ROOT / "alerts" / "openclaw-alerts.yml"]
 STEP_SECONDS = 30          # the ServiceMonitor's interval

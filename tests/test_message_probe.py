@@ -14,14 +14,15 @@ import time
 
 import pytest
 
-from conftest import free_port
+from support.ports import free_port
 from exporter import conventions as c
 from exporter.config import ConfigError, parse_config
 from exporter.probes import message
 from exporter.probes.base import ProbeRun
 from exporter.probes.gateway_client import GatewayClient
 from exporter.secrets import Redactor
-from gateway import Gateway, gateway_bin
+from gateway import Gateway
+from support.tools import require_gateway
 from probehelpers import gauges, probe_once
 from stub_provider import StubProvider
 
@@ -37,8 +38,7 @@ def stub():
 @pytest.fixture(scope="module")
 def agent_gateway(stub, gateway_token, tmp_path_factory):
     """A real gateway whose default agent talks to the stub (heartbeat job off)."""
-    if gateway_bin() is None:
-        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    require_gateway()
     gw = Gateway(free_port(), gateway_token, home=str(tmp_path_factory.mktemp("gw-agent")), config=stub.gateway_config())
     try:
         gw.start()
@@ -218,7 +218,8 @@ def test_the_opt_in_message_latency_slo_counts_warm_turns_over_5s_only(tmp_path)
     # minute, 2 of them over 5 s; cold turns (all slow) are not events of this SLO.
     import yaml
     from slo import render, rules, spec
-    from slohelpers import require, run
+    from slohelpers import run
+    from support.tools import require
     from exporter.probes.base import MODEL_BUCKETS
     from pathlib import Path
     shipped = Path(__file__).resolve().parent.parent / "slo" / "specs" / "openclaw-gateway.yml"

@@ -16,15 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from support.ports import free_port
 from exporter import conventions as c
 from exporter.cli import main
 from exporter.config import parse_config
 from exporter.device import load_identity
 from exporter.probes import message
 from exporter.secrets import Redactor
-from gateway import Gateway, gateway_bin
-from netns import NetNamespace, skip_reason
+from gateway import Gateway
+from netns import NetNamespace, require_netns
+from support.tools import require_gateway
 from probehelpers import probe_once
 from stub_provider import StubProvider
 
@@ -34,11 +35,8 @@ TURN_PHASES = (c.PHASE_ADMIT, c.PHASE_PREPARE, c.PHASE_MODEL, c.PHASE_COMPLETE)
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory):
     """(gateway, stub): the gateway in its namespace, the stub on the namespace's way out."""
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    if gateway_bin() is None:
-        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    require_netns()
+    require_gateway()
     home = tmp_path_factory.mktemp("gw-msg-remote-home")
     ns = NetNamespace().create()
     stub = gw = None

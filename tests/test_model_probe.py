@@ -20,7 +20,7 @@ import respx
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 
-from conftest import free_port
+from support.ports import free_port
 from exporter import conventions as c
 from exporter.exposition import render_state
 from exporterhelpers import parse_samples, value

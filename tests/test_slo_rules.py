@@ -13,7 +13,8 @@ import yaml
 from exporter import conventions as names
 from slo import cli, render, rules, spec
 from slo.model import SpecError
-from slohelpers import ALERTS, ROOT, require, run
+from slohelpers import ALERTS, ROOT, run
+from support.tools import require
 
 RULES = ALERTS / "slo-rules.yml"
 PROMETHEUS_RULE = ALERTS / "slo-prometheusrule.yml"

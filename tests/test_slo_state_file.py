@@ -13,7 +13,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import free_port
+from support.ports import free_port
 from exporter import conventions as c
 from exporterhelpers import parse_samples, value
 from slo import spec

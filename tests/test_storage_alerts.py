@@ -32,7 +32,8 @@ from exporter.secrets import Redactor
 from exporter.state import ProbeState
 from kubehelpers import fixture
 from probehelpers import config_for
-from slohelpers import ALERTS, require, run
+from slohelpers import ALERTS, run
+from support.tools import require
 
 pytestmark = pytest.mark.prometheus
 

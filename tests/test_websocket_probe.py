@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from aiohttp import web
 
-from conftest import free_port
+from support.ports import free_port
 from gateway import CACHE
 from exporter import conventions as c
 from fakegateway import Recorder, fake_gateway, handshake, hello_ok, send_challenge
