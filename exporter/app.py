@@ -190,9 +190,10 @@ class Exporter:
         assert self.config is not None
         self._set_detail()
         self.state.retain({(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
-        for t, m in ((t, m) for t in self.config.targets for m in t.modules.values() if m.enabled):
-            # Every result series at 0 before the first probe (not for per-pod series: diagnostics).
-            self.state.ensure(t.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
+        for target in self.config.targets:
+            for m in target.modules.values():
+                if m.enabled:  # every result series at 0 before the first probe (not per-pod series: diagnostics)
+                    self.state.ensure(target.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
         self.scheduler = Scheduler(self.probe, self.record, self._skip, self.config.max_concurrency, jitter=self.jitter)
         self.scheduler.start(self.config)
 

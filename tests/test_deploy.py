@@ -316,7 +316,7 @@ def test_storage_sidecar_mounts_only_a_probe_dir_of_the_gateways_workspace_volum
     assert [(m["name"], m["subPath"]) for m in init["volumeMounts"]] == [(probe["name"], probe["subPath"])]
     assert init["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN"]}
     assert sidecar["securityContext"]["runAsUser"] == 10001 and sidecar["securityContext"]["readOnlyRootFilesystem"]
-    assert f"10001:10001" in init["command"]
+    assert "10001:10001" in init["command"]
     # Its own small resource limits.
     assert sidecar["resources"]["limits"] == {"cpu": "100m", "memory": "128Mi"}
     # Its config probes exactly the mounted directory, with the storage module only.

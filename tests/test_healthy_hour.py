@@ -25,7 +25,6 @@ import subprocess
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any
 
 import yaml
 

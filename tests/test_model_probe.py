@@ -18,7 +18,6 @@ import httpx
 import pytest
 import respx
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
 
 from support.ports import free_port
 from exporter import conventions as c

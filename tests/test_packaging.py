@@ -61,6 +61,14 @@ def test_the_wheel_the_dockerfile_builds_contains_the_packages(tmp_path):
     assert templates and [t for t in templates if t not in names] == []
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "openclaw-exporter = exporter.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    # The version is exporter.__version__; the license the metadata declares ships with it.
+    from exporter import __version__
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert f"\nVersion: {__version__}\n" in metadata
+    assert "License: Apache-2.0" in metadata or "License-Expression: Apache-2.0" in metadata
+    license_file = next(n for n in names if n.endswith(".dist-info/LICENSE") or n.endswith("licenses/LICENSE"))
+    text = zipfile.ZipFile(wheel).read(license_file).decode()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
 
 
 def kustomize_build() -> list[dict]:

@@ -6,13 +6,13 @@ import asyncio
 import json
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from browser import Chromium, require_chromium
 from conftest import ROOT, wait_for
 from support.ports import free_port
+from exporter import __version__
 from exporter import conventions as c
 from exporter.app import Exporter
 from exporter.config import parse_config
@@ -92,7 +92,7 @@ def test_front_page_lists_every_probe_failing_first_with_reason_latency_and_last
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert 'href="/targets/gw#m-readiness"' in html
     assert "No SLOs configured." in html and "Kubernetes watcher not enabled." in html
-    assert "0.1.0" in html
+    assert f"openclaw-slo-exporter {__version__}" in html
 
 
 def test_slo_rows_sort_by_budget_left_and_say_their_state_in_words():

@@ -100,7 +100,8 @@ def provider_error(body: bytes) -> tuple[str, str]:
         return "", ""
     err = doc["error"] if isinstance(doc.get("error"), dict) else doc
     code = err.get("code") or err.get("type") or ""
-    message = err.get("message") if isinstance(err.get("message"), str) else ""
+    said = err.get("message")
+    message = said if isinstance(said, str) else ""
     if not message and isinstance(doc.get("error"), str):
         message = doc["error"]
     return str(code)[:80], message[:300]
