@@ -4,6 +4,9 @@ model probe's runs share one HTTP client per CA setting, closed with the exporte
 
 from __future__ import annotations
 
+import os
+import time
+
 import httpx
 import pytest
 import respx
@@ -130,6 +133,15 @@ async def test_model_runs_share_one_client_per_ca_setting_closed_with_the_export
             # Without the CA file the same server is still refused (the shared client is not reused for it).
             assert (await probe(ex, model_config(tls + "/v1"), "model")).result == "tls"
             assert len(made) == 2
+            # A CA file replaced in place (rotated) is read again: now it trusts someone else.
+            other = self_signed(tmp_path / "rotated", name="other")
+            ca = tmp_path / "ca.pem"
+            ca.write_bytes(pair.cert.read_bytes())
+            assert (await probe(ex, model_config(tls + "/v1", tls_ca_file=str(ca)), "model")).result == "success"
+            ca.write_bytes(other.cert.read_bytes())
+            os.utime(ca, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))  # a new mtime even on a coarse clock
+            assert (await probe(ex, model_config(tls + "/v1", tls_ca_file=str(ca)), "model")).result == "tls"
+            assert len(made) == 4
     finally:
         await ex.close()
     assert all(client.is_closed for client in made)

@@ -31,10 +31,12 @@ _MODEL_MISSING_TEXT = re.compile(r"model\b.*\b(not exists?|does not exist|not fo
 class ProviderClients:
     """One HTTP client (and so one connection pool) per CA setting, shared by every run of every
     target instead of a client, a TLS context and new connections per run. A CA file is read
-    when its client is made; a changed file (new mtime) gets a new client, the old is closed."""
+    when its client is made; a changed file (new mtime) gets a new client. The old one is closed
+    with the rest, not at once: a run may still be reading an answer through it."""
 
     def __init__(self) -> None:
         self._clients: dict[str | None, tuple[int, httpx.AsyncClient]] = {}
+        self._retired: list[httpx.AsyncClient] = []
 
     async def get(self, tls_ca_file: str | None) -> httpx.AsyncClient:
         stamp = _ca_stamp(tls_ca_file)
@@ -46,12 +48,13 @@ class ProviderClients:
         client = httpx.AsyncClient(follow_redirects=False, verify=_verify(tls_ca_file))
         self._clients[tls_ca_file] = (stamp, client)
         if held is not None:
-            await held[1].aclose()
+            self._retired.append(held[1])
         return client
 
     async def aclose(self) -> None:
-        clients, self._clients = self._clients, {}
-        for _, client in clients.values():
+        clients = [client for _, client in self._clients.values()] + self._retired
+        self._clients, self._retired = {}, []
+        for client in clients:
             await client.aclose()
 
 

@@ -38,9 +38,11 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 class Daemon:
     """A child process with a log file and an HTTP readiness URL (200 when ready)."""
 
-    def __init__(self, name: str, args: list[str], ready_url: str, workdir: Path) -> None:
+    def __init__(self, name: str, args: list[str], ready_url: str, workdir: Path,
+                 env: dict[str, str] | None = None) -> None:
         self.name = name
         self.args = args
+        self.env = env  # None: this process's environment
         self.ready_url = ready_url
         self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen | None = None
@@ -48,7 +50,7 @@ class Daemon:
     def start(self, timeout: float = 60.0) -> "Daemon":
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=ROOT)  # `-m exporter` is this checkout's
+                                         cwd=ROOT, env=self.env)  # `-m exporter` is this checkout's
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -104,9 +106,9 @@ def alertmanager(workdir: Path, port: int, config: Path, *extra: str) -> Daemon:
     ], f"http://127.0.0.1:{port}/-/ready", workdir)
 
 
-def exporter(workdir: Path, port: int, config: Path, *extra: str) -> Daemon:
-    """This project's `openclaw-exporter run`, from this checkout."""
+def exporter(workdir: Path, port: int, config: Path, *extra: str, env: dict[str, str] | None = None) -> Daemon:
+    """This project's `openclaw-exporter run`, from this checkout (as a container would start it)."""
     return Daemon("exporter", [
         sys.executable, "-m", "exporter", "run", "--config.file", str(config),
         "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "info", *extra,
-    ], f"http://127.0.0.1:{port}/-/ready", workdir)
+    ], f"http://127.0.0.1:{port}/-/ready", workdir, env)
