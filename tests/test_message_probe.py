@@ -48,13 +48,10 @@ def agent_gateway(stub, gateway_token, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def fresh_state(tmp_path, stub):
-    message.STATES.reset()
-    message.STATES.cap_file = str(tmp_path / "message-cap.json")
+def fresh_state(tmp_path, stub, prober_state):
+    prober_state.message.cap_file = str(tmp_path / "message-cap.json")
     stub.set_mode("ok")
     yield
-    message.STATES.reset()
-    message.STATES.cap_file = None
     stub.set_mode("ok")
 
 
@@ -142,18 +139,18 @@ async def test_a_hanging_provider_is_a_timeout_within_the_configured_timeout_and
     assert stub.calls - calls <= 2
 
 
-async def test_the_daily_cap_survives_a_restart_and_sends_nothing(agent_gateway, stub):
+async def test_the_daily_cap_survives_a_restart_and_sends_nothing(agent_gateway, stub, prober_state):
     cfg = config(agent_gateway, timeout="30s", daily_cap=2)
     assert (await probe_once(cfg, "message")).result == "success"
-    message.STATES.reset()  # what a restart forgets; the cap file stays
+    prober_state.message.reset()  # what a restart forgets; the cap file stays
     assert (await probe_once(cfg, "message")).result == "success"
     calls = stub.calls
-    message.STATES.reset()
+    prober_state.message.reset()
     outcome = await probe_once(cfg, "message")
     assert outcome.result == "daily_cap_reached" and "daily_cap of 2" in outcome.message
     assert stub.calls == calls
     assert gauges(outcome)[(c.MESSAGE_CAP_REMAINING, ())] == 0
-    doc = json.loads(open(message.STATES.cap_file).read())
+    doc = json.loads(open(prober_state.message.cap_file).read())
     assert doc["targets"]["gw"]["used"] == 2
 
 

@@ -21,7 +21,6 @@ from exporter import conventions as c
 from exporter.cli import main
 from exporter.config import parse_config
 from exporter.device import load_identity
-from exporter.probes import message
 from exporter.secrets import Redactor
 from gateway import Gateway
 from netns import NetNamespace, require_netns
@@ -56,13 +55,9 @@ def remote(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def fresh_state(tmp_path, monkeypatch, remote):
+def fresh_state(tmp_path, monkeypatch, remote, prober_state):
     monkeypatch.setenv("GW_TOKEN", remote[0].token)
-    message.STATES.reset()
-    message.STATES.cap_file = str(tmp_path / "message-cap.json")
-    yield
-    message.STATES.reset()
-    message.STATES.cap_file = None
+    prober_state.message.cap_file = str(tmp_path / "message-cap.json")
 
 
 def cfg_doc(gw: Gateway, tmp_path: Path, identity: Path | None = None) -> dict:

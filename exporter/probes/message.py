@@ -210,9 +210,6 @@ class MessageStates:
             return True, used, total
 
 
-STATES = MessageStates()
-
-
 # --- classification ------------------------------------------------------------------------
 
 def classify_run_error(detail: Any, message: str) -> str:
@@ -373,8 +370,9 @@ async def probe(target: Any, settings: MessageSettings, run: ProbeRun) -> None:
     if problems:
         raise ProbeFailure("config_error", problems[0])
     assert settings.daily_cap is not None
-    state = STATES.of(target.name)
-    allowed, used, total = await asyncio.to_thread(STATES.take_turn, target.name, settings.daily_cap,
+    states = run.prober_state.message
+    state = states.of(target.name)
+    allowed, used, total = await asyncio.to_thread(states.take_turn, target.name, settings.daily_cap,
                                                   run.prober_state.auth.path)
     run.counter(c.MESSAGE_TURNS, "Agent turns (chat.send) the message probe made, counted across restarts.", total)
     run.gauge(c.MESSAGE_CAP_REMAINING, "Message probe turns left today (UTC) under daily_cap.",
