@@ -58,7 +58,9 @@ e2e: deps  ## only the end-to-end chain: real gateway -> exporter -> Prometheus 
 demo: deps  ## a real local gateway plus the exporter against it, on http://127.0.0.1:9879/ (WITH_MESSAGE=1: plus the message probe and a stub provider)
 	WITH_MESSAGE=$(WITH_MESSAGE) PYTHON=$(PYTHON) bash scripts/demo.sh
 
-check: deps-python  ## validate the example config and check generated files are up to date
+check: deps-python  ## lint and type-check, validate the example config, check generated files are up to date
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
 	$(PYTHON) -m exporter check --config.file examples/exporter.yml
 	$(PYTHON) -m exporter generate --check
 

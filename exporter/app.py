@@ -21,6 +21,7 @@ from exporter.config import Config, ConfigError, ModuleConfig, TargetConfig, dis
 from exporter.http_client import make_session
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeOutcome
+from exporter.probes.prober_state import ProberState
 from exporter.runner import run_probe
 from exporter.scheduler import Scheduler
 from exporter.secrets import Redactor
@@ -65,6 +66,8 @@ class Exporter:
         self.reload_time = 0.0
         self.last_reload_error = ""
         self.session: aiohttp.ClientSession | None = None
+        # Budgets, auth memory and HTTP clients the probers keep between runs: this exporter's own.
+        self.prober_state = ProberState()
         self.scheduler: Scheduler | None = None
         self.result_listeners: list[Callable[[ProbeOutcome], None]] = []
         # Status page sections other parts plug in ("slos", "pods"): name -> rows (exporter/status.py).
@@ -127,14 +130,14 @@ class Exporter:
         await self._stop_slo()
         if self.session:
             await self.session.close()
+        await self.prober_state.aclose()
 
     # -- SLOs ---------------------------------------------------------------------------------
     async def _start_slo(self, config: Config) -> None:
         """Count latency thresholds exactly and keep each SLO's live budget (see slo/live.py)."""
         # Token digests the gateways rejected or accepted, beside the state file (or in the
         # default state dir): a restart must not turn auth throttling into timeouts.
-        from exporter.probes.gateway_client import use_auth_memory_file
-        await asyncio.to_thread(use_auth_memory_file, config.slo_state_file)
+        await asyncio.to_thread(self.prober_state.use_auth_file, config.slo_state_file)
         spec = config.slo_spec
         if spec is None:
             return
@@ -256,9 +259,10 @@ class Exporter:
         self.state.set_detail({(t.name, m.name) for t in targets for m in t.modules.values() if m.detail})
 
     def _ensure_series(self, targets: tuple[TargetConfig, ...]) -> None:
-        for t, m in ((t, m) for t in targets for m in t.modules.values() if m.enabled):
-            # Every result series at 0 before the first probe (not for per-pod series: diagnostics).
-            self.state.ensure(t.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
+        for target in targets:
+            for m in target.modules.values():
+                if m.enabled:  # every result series at 0 before the first probe (not per-pod series: diagnostics)
+                    self.state.ensure(target.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
 
     def _start_jobs(self) -> None:
         assert self.config is not None
@@ -353,7 +357,7 @@ class Exporter:
 
     # -- probing ------------------------------------------------------------------------------
     async def probe(self, target: TargetConfig, module: ModuleConfig) -> ProbeOutcome:
-        return await run_probe(target, module, self.redactor, self.session)
+        return await run_probe(target, module, self.redactor, self.session, self.prober_state)
 
     def record(self, outcome: ProbeOutcome) -> None:
         # O(1): the series is only marked stale; the next scrape renders it (exporter/exposition.py).

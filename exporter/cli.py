@@ -101,14 +101,19 @@ async def _probe_all(config: Config, target: str | None, module: str | None, red
     import asyncio
 
     from exporter.http_client import make_session
+    from exporter.probes.prober_state import ProberState
     from exporter.runner import run_probe
 
     jobs = list(_select(config, target, module))
     session = make_session()
+    prober_state = ProberState()
+    # What `run` learnt about tokens, and the reverse.
+    prober_state.use_auth_file(config.slo_state_file)
     try:
-        return list(await asyncio.gather(*(run_probe(t, m, redactor, session) for t, m in jobs)))
+        return list(await asyncio.gather(*(run_probe(t, m, redactor, session, prober_state) for t, m in jobs)))
     finally:
         await session.close()
+        await prober_state.aclose()
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -117,7 +122,6 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     from exporter.config import ConfigError, load_config
     from exporter.logs import setup_logging
-    from exporter.probes.gateway_client import use_auth_memory_file
     from exporter.secrets import Redactor
 
     redactor = Redactor()
@@ -130,7 +134,6 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.target and config.target(args.target) is None:
         print(f"unknown target {args.target!r} (targets: {', '.join(t.name for t in config.targets)})", file=sys.stderr)
         return EXIT_CONFIG
-    use_auth_memory_file(config.slo_state_file)  # what `run` learnt about tokens, and the reverse
     outcomes = asyncio.run(_probe_all(config, args.target, args.module, redactor))
     if not outcomes:
         print("nothing to probe: no enabled module matches", file=sys.stderr)

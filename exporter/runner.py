@@ -16,6 +16,7 @@ from exporter.config import ModuleConfig, TargetConfig
 from openclaw_schema.names import Phase, Result
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeFailure, ProbeOutcome, ProbeRun, classify_exception
+from exporter.probes.prober_state import ProberState
 from exporter.secrets import Redactor, SecretError
 
 log = logging.getLogger("exporter.probe")
@@ -26,11 +27,21 @@ async def run_probe(
     module: ModuleConfig,
     redactor: Redactor,
     session: aiohttp.ClientSession | None,
+    prober_state: ProberState | None = None,
 ) -> ProbeOutcome:
+    """``prober_state``: the owner's (the exporter's, the `probe` command's); without one the run
+    keeps nothing for the next and its HTTP clients are closed at its end."""
+    if prober_state is None:
+        prober_state = ProberState()
+        try:
+            return await run_probe(target, module, redactor, session, prober_state)
+        finally:
+            await prober_state.aclose()
     prober = PROBERS[module.name]
-    run = ProbeRun(target.name, module.name, redactor, session)
+    run = ProbeRun(target.name, module.name, redactor, session, prober_state)
     started = time.time()
-    result, message, timeout_phase = Result.SUCCESS, "ok", None
+    result: str = Result.SUCCESS
+    message, timeout_phase = "ok", None
     run.deadline = asyncio.get_running_loop().time() + module.timeout
     try:
         async with asyncio.timeout_at(run.deadline):

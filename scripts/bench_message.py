@@ -62,14 +62,14 @@ def _cpu_group(pgid: int) -> float:
     return total / TICKS
 
 
-async def _probe(cfg, module_name: str):
+async def _probe(cfg, module_name: str, prober_state):
     from exporter.http_client import make_session
     from exporter.runner import run_probe
     from exporter.secrets import Redactor
     target = cfg.targets[0]
     session = make_session()
     try:
-        return await run_probe(target, target.modules[module_name], Redactor(), session)
+        return await run_probe(target, target.modules[module_name], Redactor(), session, prober_state)
     finally:
         await session.close()
 
@@ -93,8 +93,9 @@ def main() -> int:
     try:
         gw.start()
         from exporter.config import parse_config
-        from exporter.probes import message
-        message.STATES.cap_file = os.path.join(work, "cap.json")
+        from exporter.probes.prober_state import ProberState
+        kept = ProberState()  # one exporter's memory across the turns (warm/cold, the cap file)
+        kept.message.cap_file = os.path.join(work, "cap.json")
         cfg = parse_config({"targets": [{"name": "gw", "url": gw.url, "token_env": "BENCH_GATEWAY_TOKEN",
                                          "message": {"daily_cap": 10000, "timeout": "30s"}}]})
         assert gw.proc is not None
@@ -102,7 +103,7 @@ def main() -> int:
 
         def turn() -> None:
             cpu, gcpu = _cpu_self(), _cpu_group(gw.proc.pid)
-            outcome = asyncio.run(_probe(cfg, "message"))
+            outcome = asyncio.run(_probe(cfg, "message", kept))
             cpu, gcpu = _cpu_self() - cpu, _cpu_group(gw.proc.pid) - gcpu
             if outcome.result != "success":
                 raise SystemExit(f"probe failed: {outcome.result} {outcome.message}")

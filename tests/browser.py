@@ -21,6 +21,8 @@ from typing import Any
 
 import aiohttp
 
+from support.tools import INSTALL, missing
+
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0")
@@ -28,6 +30,15 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 def chromium_bin() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def require_chromium() -> str:
+    """Chromium's path (Debian names it chromium, Ubuntu chromium-browser); see support.tools.missing."""
+    path = chromium_bin()
+    if path is None:
+        missing("the `chromium` command", INSTALL["chromium"])
+    assert path is not None
+    return path
 
 
 class Chromium:

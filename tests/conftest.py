@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
-import sys
 from pathlib import Path
 
 import pytest
 
+from gateway import Gateway
+from support.ports import free_port  # noqa: F401 - for tests that still import it from here
+from support.tools import require_gateway
+
+# tests/, scripts/, bench/ and the checkout are importable by pyproject's [tool.pytest.ini_options] pythonpath.
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from gateway import Gateway, gateway_bin  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,6 +26,18 @@ def exporter_state_dir(tmp_path_factory):
     return os.environ["OPENCLAW_EXPORTER_STATE_DIR"]
 
 
+@pytest.fixture(autouse=True)
+def prober_state():
+    """What one exporter keeps between probe runs (budgets, auth memory), fresh for each test;
+    probehelpers.probe_once uses it."""
+    import probehelpers
+    from exporter.probes.prober_state import ProberState
+
+    probehelpers.PROBER_STATE = state = ProberState()
+    yield state
+    probehelpers.PROBER_STATE = None
+
+
 @pytest.fixture(scope="session")
 def gateway_token() -> str:
     # A canary: tests assert this exact string never shows up in any output.
@@ -42,8 +47,7 @@ def gateway_token() -> str:
 @pytest.fixture(scope="session")
 def real_gateway(gateway_token, tmp_path_factory):
     """The real gateway from npm, shared by the tests of one session."""
-    if gateway_bin() is None:
-        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    require_gateway()
     gw = Gateway(free_port(), gateway_token, home=str(tmp_path_factory.mktemp("gw-home")))
     try:
         gw.start()

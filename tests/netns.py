@@ -11,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-import shutil
 import subprocess
+
+from support.tools import missing, require
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -20,13 +21,11 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
                           stdin=subprocess.DEVNULL)
 
 
-def skip_reason() -> str | None:
-    """Why namespaces cannot be created here, or None."""
-    if shutil.which("ip") is None:
-        return "the `ip` command (Debian package iproute2) is missing: cannot create a network namespace"
+def require_netns() -> None:
+    """What creating a network namespace needs: the `ip` command and root (see support.tools.missing)."""
+    require("ip")
     if os.geteuid() != 0:
-        return "creating a network namespace needs root (CAP_NET_ADMIN)"
-    return None
+        missing("root (CAP_NET_ADMIN, to create a network namespace)", "run the tests as root, as .ci/run does")
 
 
 def _used_networks() -> list[ipaddress.IPv4Network]:

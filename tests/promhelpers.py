@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,22 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import pytest
 import yaml
 
-from conftest import free_port
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop one process we started, by its pid: TERM, then KILL."""
-    if proc.poll() is not None:
-        return
-    os.kill(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+from support.daemons import prometheus, running
+from support.ports import free_port
+from support.tools import require
 
 
 def get_json(url: str) -> dict:
@@ -57,13 +42,6 @@ class Prometheus:
         return get_json(f"{self.base}/api/v1/query_range?" + urllib.parse.urlencode(params))
 
 
-def binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is not installed: apt-get install prometheus")
-    return path
-
-
 @contextmanager
 def running_prometheus(work: Path, scrape_configs: list[dict] | None = None) -> Iterator[Prometheus]:
     """Prometheus with its TSDB in ``work/data`` (which may hold backfilled blocks already)."""
@@ -71,34 +49,14 @@ def running_prometheus(work: Path, scrape_configs: list[dict] | None = None) -> 
     config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
               "scrape_configs": scrape_configs or []}
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-    log_path = work / "prometheus.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [binary("prometheus"), f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-            stdout=log, stderr=subprocess.STDOUT)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/-/ready", timeout=1) as resp:
-                        if resp.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("prometheus did not start: " + log_path.read_text()[-2000:])
-                time.sleep(0.1)
-            yield Prometheus(base)
-        finally:
-            stop(proc)
+    with running(prometheus(work, port, work / "prometheus.yml", "--log.level=warn", data=work / "data"), timeout=30):
+        yield Prometheus(f"http://127.0.0.1:{port}")
 
 
 def backfill(openmetrics: str, work: Path) -> None:
     """Write samples into ``work/data`` as TSDB blocks (promtool), before Prometheus starts."""
     source = work / "samples.om"
     source.write_text(openmetrics)
-    done = subprocess.run([binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", "--quiet",
+    done = subprocess.run([require("promtool"), "tsdb", "create-blocks-from", "openmetrics", "--quiet",
                            str(source), str(work / "data")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -1,19 +1,14 @@
-"""Shared helpers for the SLO and alert tests: the real Prometheus tools, free loopback ports,
-promtool rule tests, and daemons (Prometheus, Alertmanager) started and stopped by pid."""
+"""Shared helpers for the SLO and alert tests: promtool rule tests and the repository's paths
+(daemons, ports and tools: the support package)."""
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-import pytest
 import yaml
+
+from support.tools import require
 
 ROOT = Path(__file__).resolve().parent.parent
 ALERTS = ROOT / "alerts"
@@ -22,22 +17,8 @@ ALERTS_FILE = ALERTS / "prometheus_alerts.yaml"  # every other alert
 DEPLOY = ROOT / "deploy"
 
 
-def require(binary: str) -> str:
-    """Path of a Prometheus tool; skip (only) when it is not installed."""
-    path = shutil.which(binary)
-    if path is None:
-        pytest.skip(f"{binary} not installed (apt-get install prometheus)")
-    return path
-
-
 def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def promtool_test_rules(
@@ -80,29 +61,3 @@ def promtool_test_promql(
     (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
     done = run([promtool, "test", "rules", "test.yml"], cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-@contextmanager
-def daemon(args: list[str], log_path: Path, ready_url: str, timeout: float = 60) -> Iterator[subprocess.Popen]:
-    """Run a server until the block ends; it must answer 200 on ready_url first. Stopped by its pid."""
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(ready_url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, f"{args[0]} did not become ready: {log_path.read_text()}"
-            time.sleep(0.1)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

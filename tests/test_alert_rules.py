@@ -14,7 +14,8 @@ from openclaw_schema import names
 from mixin import cli
 from slo import alert_rules, render, rules, spec
 from slo.model import SpecError
-from slohelpers import ALERTS_FILE, DEPLOY, ROOT, RULES_FILE, require, run
+from slohelpers import ALERTS_FILE, DEPLOY, ROOT, RULES_FILE, run
+from support.tools import require
 
 PLAIN = ALERTS_FILE
 OPERATOR = DEPLOY / "prometheusrule-alerts.yaml"

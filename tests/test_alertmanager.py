@@ -14,7 +14,10 @@ import pytest
 import yaml
 
 from openclaw_schema import names
-from slohelpers import ALERTS, daemon, free_port, require, run
+from slohelpers import ALERTS, run
+from support.daemons import alertmanager as alertmanager_daemon, running
+from support.ports import free_port
+from support.tools import require
 
 pytestmark = pytest.mark.prometheus
 
@@ -103,15 +106,12 @@ def _alert(name: str, **labels: str) -> dict:
 
 @pytest.fixture
 def alertmanager(tmp_path):
-    binary = require("prometheus-alertmanager")
     port = free_port()
     config = yaml.safe_load(CONFIG.read_text())
     # Nothing leaves the machine: the placeholder receivers would only fail DNS; wait long.
     config["route"]["group_wait"] = "1h"
     (tmp_path / "am.yml").write_text(yaml.safe_dump(config))
-    args = [binary, f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
-    with daemon(args, tmp_path / "am.log", f"http://127.0.0.1:{port}/-/ready", timeout=20):
+    with running(alertmanager_daemon(tmp_path, port, tmp_path / "am.yml"), timeout=20):
         yield port
 
 

@@ -19,7 +19,9 @@ import yaml
 from openclaw_schema import names
 from mixin import cli
 from slo import alert_rules
-from slohelpers import ALERTS, daemon, free_port, require
+from slohelpers import ALERTS
+from support.daemons import alertmanager, prometheus, running
+from support.ports import free_port
 
 pytestmark = pytest.mark.prometheus
 
@@ -66,7 +68,6 @@ def metrics_server():
 
 
 def test_outage_pages_once_and_the_symptoms_are_inhibited(tmp_path, metrics_server):
-    prometheus, alertmanager = require("prometheus"), require("prometheus-alertmanager")
     overrides = tmp_path / "fast.yml"
     overrides.write_text(yaml.safe_dump({"alerts": {key: {"for": "1s"} for key in alert_rules.parameters()}}))
     rules = tmp_path / "rules"
@@ -83,13 +84,9 @@ def test_outage_pages_once_and_the_symptoms_are_inhibited(tmp_path, metrics_serv
         "scrape_configs": [{"job_name": "openclaw-slo-exporter",
                             "static_configs": [{"targets": [f"127.0.0.1:{metrics_server}"]}]}],
     }))
-    am_args = [alertmanager, f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'am-data'}",
-               f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="]
-    prom_args = [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'prom-data'}",
-                 f"--web.listen-address=127.0.0.1:{prom_port}"]
     am_url = f"http://127.0.0.1:{am_port}"
-    with daemon(am_args, tmp_path / "am.log", f"{am_url}/-/ready"), \
-            daemon(prom_args, tmp_path / "prometheus.log", f"http://127.0.0.1:{prom_port}/-/ready"):
+    with running(alertmanager(tmp_path, am_port, tmp_path / "am.yml")), \
+            running(prometheus(tmp_path, prom_port, tmp_path / "prometheus.yml")):
         wanted = {"OpenClawWebsocketAvailabilityBurnRatePage", names.ALERT_GATEWAY_NOT_READY, names.ALERT_MODEL_MISSING}
         deadline = time.monotonic() + 90
         while True:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from conftest import free_port
+from support.daemons import exporter, running
+from support.ports import free_port
 from openclaw_schema import names as c
 from exporter.probes import gateway_client
 from exporter.probes.gateway_client import AuthMemory
@@ -124,15 +124,12 @@ def fresh_exporter(gw, tmp_path: Path, token: str, probes: int = 2) -> None:
     state_dir = tmp_path / "run-state"
     tmp_path.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log = (tmp_path / "exporter.log").open("w+")
-    proc = subprocess.Popen([sys.executable, "-m", "exporter", "run", "--config.file", str(write_config(tmp_path, gw.url)),
-                             "--web.listen-address", f"127.0.0.1:{port}"], cwd=ROOT, stdout=log, stderr=log,
-                            env=env_with(token, state_dir))
-    try:
+    with running(exporter(tmp_path, port, write_config(tmp_path, gw.url), env=env_with(token, state_dir)),
+                 timeout=40) as daemon:
         deadline = time.monotonic() + 40
         results: dict[str, float] = {}
         while time.monotonic() < deadline:
-            assert proc.poll() is None, Path(log.name).read_text()
+            assert daemon.proc is not None and daemon.proc.poll() is None, daemon.log()
             try:
                 text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
             except OSError:
@@ -144,15 +141,7 @@ def fresh_exporter(gw, tmp_path: Path, token: str, probes: int = 2) -> None:
                 break
             time.sleep(0.2)
         assert results == {"auth_failed": results.get("auth_failed")} and results["auth_failed"] >= probes, results
-        assert token not in text + Path(log.name).read_text()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        assert token not in text + daemon.log_path.read_text()
 
 
 def test_probe_command_reads_a_throttled_wrong_token_as_auth_failed(throttling_gateway, tmp_path):
@@ -191,9 +180,9 @@ def test_a_rejection_seen_by_one_process_is_known_to_the_next(real_gateway, gate
 
 
 @pytest.fixture
-def memory(monkeypatch, tmp_path):
+def memory(prober_state, tmp_path):
     mem = AuthMemory(str(tmp_path / "auth.json"))
-    monkeypatch.setattr(gateway_client, "AUTH_MEMORY", mem)
+    prober_state.auth = mem
     return mem
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT, free_port
+from conftest import ROOT
+from support.ports import free_port
 from openclaw_schema import names as c
 from exporterhelpers import parse_samples, value
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import measure  # bench/, on pytest's pythonpath
+import targets
 
-import measure  # noqa: E402
-import targets  # noqa: E402
-
-from exporter.quantiles import quantile  # noqa: E402
+from exporter.quantiles import quantile
 
 
 @pytest.fixture

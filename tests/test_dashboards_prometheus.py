@@ -9,8 +9,7 @@ because /readyz cannot be made to alternate between ready and failing on the rea
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import asyncio
 import time
 
 import aiohttp
@@ -18,13 +17,15 @@ import pytest
 import yaml
 from aiohttp import web
 
-from conftest import free_port, wait_for
-from dashboardhelpers import (ROOT, content_panels, dashboards, metric_names, panel_queries, substitute,
+from conftest import wait_for
+from support.ports import free_port
+from dashboardhelpers import (content_panels, dashboards, metric_names, panel_queries, substitute,
                               variable_queries, variable_values)
 from dashboards import catalog
 from fakegateway import Recorder, handshake
 from localservers import serve
-from promhelpers import Prometheus, running_prometheus, stop
+from promhelpers import Prometheus, running_prometheus
+from support.daemons import exporter
 
 pytestmark = pytest.mark.prometheus
 
@@ -113,20 +114,16 @@ async def test_probe_panels_show_data_from_a_running_exporter(prometheus, tmp_pa
                                "websocket": {"interval": "1s", "timeout": "1s", "detail": True}}]}
         config_file = tmp_path / "exporter.yml"
         config_file.write_text(yaml.safe_dump(config))
-        log = open(tmp_path / "exporter.log", "wb")
-        exporter = subprocess.Popen(
-            [sys.executable, "-m", "exporter", "run", "--config.file", str(config_file),
-             "--web.listen-address", f"127.0.0.1:{prometheus.exporter_port}"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        daemon = exporter(tmp_path, prometheus.exporter_port, config_file)
         try:
+            await asyncio.to_thread(daemon.start)
             async with aiohttp.ClientSession() as http:
                 await _check_panels(http, prometheus)
         except BaseException:
-            print((tmp_path / "exporter.log").read_text()[-3000:])
+            print(daemon.log()[-3000:])
             raise
         finally:
-            stop(exporter)
-            log.close()
+            daemon.stop()
 
 
 async def _query(http: aiohttp.ClientSession, prometheus: Prometheus, expr: str, instant: bool) -> list:

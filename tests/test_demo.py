@@ -20,8 +20,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port
-from gateway import CACHE, gateway_bin
+from support.ports import free_port
+from gateway import CACHE
+from support.tools import require_gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 120.0  # the gateway alone needs 5-40 s on a loaded 2-core machine
@@ -96,8 +97,7 @@ def _as_from_a_terminal() -> None:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_demo_prints_a_working_probe_command_and_cleans_up(tmp_path, stop_signal):
-    if gateway_bin() is None:
-        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    require_gateway()
     gateway_port, exporter_port = free_port(), free_port()
     env = dict(os.environ, GATEWAY_PORT=str(gateway_port), LISTEN=f"127.0.0.1:{exporter_port}",
                PYTHON=sys.executable, OPENCLAW_CACHE=str(CACHE), TMPDIR=str(tmp_path))
@@ -173,8 +173,7 @@ def test_demo_prints_a_working_probe_command_and_cleans_up(tmp_path, stop_signal
 def test_demo_with_message_shows_the_message_probe_percentiles_beside_the_article(tmp_path):
     # WITH_MESSAGE=1: the gateway's default agent talks to the local stub provider and the
     # exporter runs the message probe every 20 s; the demo prints warm P50/P95/P99.
-    if gateway_bin() is None:
-        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    require_gateway()
     gateway_port, exporter_port = free_port(), free_port()
     env = dict(os.environ, GATEWAY_PORT=str(gateway_port), LISTEN=f"127.0.0.1:{exporter_port}",
                PYTHON=sys.executable, OPENCLAW_CACHE=str(CACHE), TMPDIR=str(tmp_path), WITH_MESSAGE="1")

@@ -242,9 +242,10 @@ async def test_a_configmap_update_reaches_the_exporter_through_the_directory_mou
 
     import httpx
 
-    from conftest import free_port, wait_for
+    from conftest import wait_for
     from localservers import fixed, serve
-    from services import exporter
+    from support.daemons import exporter
+    from support.ports import free_port
 
     mount = tmp_path / "etc-openclaw-exporter"
     mount.mkdir()
@@ -315,7 +316,7 @@ def test_storage_sidecar_mounts_only_a_probe_dir_of_the_gateways_workspace_volum
     assert [(m["name"], m["subPath"]) for m in init["volumeMounts"]] == [(probe["name"], probe["subPath"])]
     assert init["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN"]}
     assert sidecar["securityContext"]["runAsUser"] == 10001 and sidecar["securityContext"]["readOnlyRootFilesystem"]
-    assert f"10001:10001" in init["command"]
+    assert "10001:10001" in init["command"]
     # Its own small resource limits.
     assert sidecar["resources"]["limits"] == {"cpu": "100m", "memory": "128Mi"}
     # Its config probes exactly the mounted directory, with the storage module only.

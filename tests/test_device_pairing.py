@@ -16,15 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from support.ports import free_port
 from openclaw_schema import names as c
 from exporter.cli import main
 from exporter.config import ConfigError, parse_config
 from exporter.device import DeviceIdentity, auth_payload_v2, auth_payload_v3, load_identity
 from exporter.secrets import Redactor
 from fakegateway import Recorder, fake_gateway, hello_ok, send_challenge
-from gateway import Gateway, gateway_bin
-from netns import NetNamespace, skip_reason
+from gateway import Gateway
+from netns import NetNamespace, require_netns
+from support.tools import require_gateway
 from probehelpers import gauges, probe_once
 
 GATEWAY_MODEL = "stub/probe-model"
@@ -161,11 +162,8 @@ async def test_gateway_rejecting_the_v3_signature_gets_v2_on_a_new_connection(tm
 def remote_gateway(tmp_path_factory):
     """The real gateway in its own network namespace, bound to the namespace's LAN address, with
     a configured provider (never called: models.list reads the config) so models.list lists a model."""
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    if gateway_bin() is None:
-        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    require_netns()
+    require_gateway()
     home = tmp_path_factory.mktemp("gw-remote-home")
     provider, _, model = GATEWAY_MODEL.partition("/")
     config = {

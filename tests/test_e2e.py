@@ -33,11 +33,11 @@ import pytest
 import yaml
 from aiohttp import web
 
-from conftest import free_port
+from support.ports import free_port
 from gateway import Gateway
 from kube_prometheus import KubePrometheusStandIn, kube_prometheus_scrapes
 from operator_scrape import shipped_exporter_pod, shipped_exporter_scrape
-from services import ROOT, Service, alertmanager, exporter, prometheus
+from support.daemons import ROOT, Daemon, alertmanager, exporter, prometheus
 
 pytestmark = pytest.mark.e2e
 
@@ -168,7 +168,7 @@ def backfill_healthy_history(workdir: Path, target_labels: dict[str, str], targe
     lines.append("# EOF")
     source = workdir / "history.om"
     source.write_text("\n".join(lines) + "\n")
-    from services import require
+    from support.tools import require
     data = workdir / "prom-data"
     done = subprocess.run([require("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
                           capture_output=True, text=True, timeout=300)
@@ -221,7 +221,7 @@ async def test_outage_pages_recovery_resolves_and_a_bad_token_is_not_an_outage(t
     gw = Gateway(free_port(), gateway_token, home=str(work / "gw-home"))
     pager = Pager()
     standin = KubePrometheusStandIn()
-    services: list[Service] = []
+    services: list[Daemon] = []
     exporter_port, prom_port, am_port = free_port(), free_port(), free_port()
     exporter_config = work / "exporter.yml"
     shipped = yaml.safe_load((ROOT / "deploy" / "exporter.yml").read_text())

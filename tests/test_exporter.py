@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import subprocess
 import sys
 import time
 
-from conftest import free_port, wait_for
+from conftest import wait_for
+from support.ports import free_port
 from openclaw_schema import names as c
 from exporterhelpers import running_exporter, value
 from gateway import Gateway

@@ -11,7 +11,7 @@ from exporter.exposition import render_state
 from exporter.probes.base import FAST_BUCKETS, Gauge, ProbeOutcome
 from exporter.state import ProbeState
 from exporterhelpers import parse_samples, value
-from services import require
+from support.tools import require
 
 HOSTILE = 'plugin "x"\\ \nreload'
 

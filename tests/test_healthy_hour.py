@@ -25,15 +25,16 @@ import subprocess
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from conftest import free_port, wait_for
+from conftest import wait_for
+from support.ports import free_port
 from kube_prometheus import KubePrometheusStandIn, kube_prometheus_scrapes
 from operator_scrape import shipped_exporter_scrape
 from promhelpers import get_json
-from services import ROOT, exporter, prometheus, require
+from support.daemons import ROOT, exporter, prometheus
+from support.tools import require
 
 RULE_FILES = [ROOT / "alerts" / "prometheus_rules.yaml", ROOT / "alerts" / "prometheus_alerts.yaml"]
 STEP_SECONDS = 30          # the ServiceMonitor's interval

@@ -43,8 +43,8 @@ def test_exposition_lines_for_a_crash_loop():
         f'openclaw_pod_container_waiting_seconds{{{ct},reason="CrashLoopBackOff"}} 38.0',
         f'openclaw_pod_container_last_terminated{{container="gateway",exit_code="1",{pod},reason="Error"}} 1.0',
         f"openclaw_pod_ready{{{pod}}} 0.0",
-        f'openclaw_pod_phase{{namespace="openclaw",phase="Running",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"}} 1.0',
-        f'openclaw_pod_phase{{namespace="openclaw",phase="Pending",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"}} 0.0',
+        'openclaw_pod_phase{namespace="openclaw",phase="Running",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 1.0',
+        'openclaw_pod_phase{namespace="openclaw",phase="Pending",pod="openclaw-gateway-5b7a6f9d8c-m3n4b"} 0.0',
         'openclaw_pod_events_total{namespace="openclaw",reason="BackOff"} 1.0',
         # Happened before the watcher started: not counted, but the series exists at 0.
         'openclaw_pod_events_total{namespace="openclaw",reason="FailedMount"} 0.0',

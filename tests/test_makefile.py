@@ -18,12 +18,17 @@ from pathlib import Path
 
 import pytest
 
+from support.tools import require
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_PYTHON = ".venv/bin/python"
 # An interpreter invocation in a recipe: `<something>python<version?> -m module` or `... script.py`.
 INVOCATION = re.compile(r"(\S*python[\d.]*)\s+(-m\s+\S+|\S+\.py)")
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
+
+@pytest.fixture(autouse=True)
+def make_installed() -> None:
+    require("make")
 
 
 def copy_build_files(dest: Path) -> None:

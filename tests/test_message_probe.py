@@ -14,14 +14,16 @@ import time
 
 import pytest
 
-from conftest import free_port
+from support.ports import free_port
 from openclaw_schema import names as c
 from exporter.config import ConfigError, parse_config
 from exporter.probes import message
 from exporter.probes.base import ProbeRun
 from exporter.probes.gateway_client import GatewayClient
+from exporter.probes.prober_state import ProberState
 from exporter.secrets import Redactor
-from gateway import Gateway, gateway_bin
+from gateway import Gateway
+from support.tools import require_gateway
 from probehelpers import gauges, probe_once
 from stub_provider import StubProvider
 
@@ -37,8 +39,7 @@ def stub():
 @pytest.fixture(scope="module")
 def agent_gateway(stub, gateway_token, tmp_path_factory):
     """A real gateway whose default agent talks to the stub (heartbeat job off)."""
-    if gateway_bin() is None:
-        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    require_gateway()
     gw = Gateway(free_port(), gateway_token, home=str(tmp_path_factory.mktemp("gw-agent")), config=stub.gateway_config())
     try:
         gw.start()
@@ -48,13 +49,10 @@ def agent_gateway(stub, gateway_token, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def fresh_state(tmp_path, stub):
-    message.STATES.reset()
-    message.STATES.cap_file = str(tmp_path / "message-cap.json")
+def fresh_state(tmp_path, stub, prober_state):
+    prober_state.message.cap_file = str(tmp_path / "message-cap.json")
     stub.set_mode("ok")
     yield
-    message.STATES.reset()
-    message.STATES.cap_file = None
     stub.set_mode("ok")
 
 
@@ -142,18 +140,18 @@ async def test_a_hanging_provider_is_a_timeout_within_the_configured_timeout_and
     assert stub.calls - calls <= 2
 
 
-async def test_the_daily_cap_survives_a_restart_and_sends_nothing(agent_gateway, stub):
+async def test_the_daily_cap_survives_a_restart_and_sends_nothing(agent_gateway, stub, prober_state):
     cfg = config(agent_gateway, timeout="30s", daily_cap=2)
     assert (await probe_once(cfg, "message")).result == "success"
-    message.STATES.reset()  # what a restart forgets; the cap file stays
+    prober_state.message.reset()  # what a restart forgets; the cap file stays
     assert (await probe_once(cfg, "message")).result == "success"
     calls = stub.calls
-    message.STATES.reset()
+    prober_state.message.reset()
     outcome = await probe_once(cfg, "message")
     assert outcome.result == "daily_cap_reached" and "daily_cap of 2" in outcome.message
     assert stub.calls == calls
     assert gauges(outcome)[(c.MESSAGE_CAP_REMAINING, ())] == 0
-    doc = json.loads(open(message.STATES.cap_file).read())
+    doc = json.loads(open(prober_state.message.cap_file).read())
     assert doc["targets"]["gw"]["used"] == 2
 
 
@@ -162,7 +160,7 @@ async def _sessions(gw: Gateway, token: str) -> list[dict]:
     cfg = config(gw)
     target = cfg.targets[0]
     session = make_session()
-    run = ProbeRun("gw", "message", Redactor(), session)
+    run = ProbeRun("gw", "message", Redactor(), session, ProberState())
     try:
         client = await GatewayClient.open(target, target.modules["message"].settings, run)
         try:
@@ -218,7 +216,8 @@ def test_the_opt_in_message_latency_slo_counts_warm_turns_over_5s_only(tmp_path)
     # minute, 2 of them over 5 s; cold turns (all slow) are not events of this SLO.
     import yaml
     from slo import render, rules, spec
-    from slohelpers import require, run
+    from slohelpers import run
+    from support.tools import require
     from openclaw_schema.names import MODEL_BUCKETS
     from pathlib import Path
     shipped = Path(__file__).resolve().parent.parent / "slo" / "specs" / "openclaw-gateway.yml"
@@ -266,11 +265,6 @@ def test_the_status_page_states_the_cost_per_day_at_the_configured_rate():
     assert "~288 agent turns/day" in render_index(view)
 
 
-def test_the_cap_file_lives_beside_the_state_file(tmp_path):
-    from exporter.probes import gateway_client
-    saved = gateway_client.AUTH_MEMORY
-    try:
-        gateway_client.use_auth_memory_file(str(tmp_path / "slo-state.json"))
-        assert message.cap_path() == str(tmp_path / "slo-state.json.message-cap.json")
-    finally:
-        gateway_client.AUTH_MEMORY = saved
+def test_the_cap_file_lives_beside_the_state_file(tmp_path, prober_state):
+    prober_state.use_auth_file(str(tmp_path / "slo-state.json"))
+    assert message.cap_path(prober_state.auth.path) == str(tmp_path / "slo-state.json.message-cap.json")

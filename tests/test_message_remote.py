@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from support.ports import free_port
 from openclaw_schema import names as c
 from exporter.cli import main
 from exporter.config import parse_config
 from exporter.device import load_identity
-from exporter.probes import message
 from exporter.secrets import Redactor
-from gateway import Gateway, gateway_bin
-from netns import NetNamespace, skip_reason
+from gateway import Gateway
+from netns import NetNamespace, require_netns
+from support.tools import require_gateway
 from probehelpers import probe_once
 from stub_provider import StubProvider
 
@@ -34,11 +34,8 @@ TURN_PHASES = (c.Phase.ADMIT, c.Phase.PREPARE, c.Phase.MODEL, c.Phase.COMPLETE)
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory):
     """(gateway, stub): the gateway in its namespace, the stub on the namespace's way out."""
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    if gateway_bin() is None:
-        pytest.fail("the real OpenClaw gateway is not installed: run scripts/install-gateway.sh (make deps does)")
+    require_netns()
+    require_gateway()
     home = tmp_path_factory.mktemp("gw-msg-remote-home")
     ns = NetNamespace().create()
     stub = gw = None
@@ -58,13 +55,9 @@ def remote(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def fresh_state(tmp_path, monkeypatch, remote):
+def fresh_state(tmp_path, monkeypatch, remote, prober_state):
     monkeypatch.setenv("GW_TOKEN", remote[0].token)
-    message.STATES.reset()
-    message.STATES.cap_file = str(tmp_path / "message-cap.json")
-    yield
-    message.STATES.reset()
-    message.STATES.cap_file = None
+    prober_state.message.cap_file = str(tmp_path / "message-cap.json")
 
 
 def cfg_doc(gw: Gateway, tmp_path: Path, identity: Path | None = None) -> dict:

@@ -16,7 +16,7 @@ from conftest import wait_for
 from openclaw_schema import names as c
 from exporterhelpers import parse_samples, running_exporter, value
 from promhelpers import running_prometheus
-from services import require
+from support.tools import require
 
 OM_ACCEPT = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 PHASES = {"readiness": ("connect", "first_byte", "total"), "websocket": ("connect", "challenge", "handshake", "rpc", "total")}

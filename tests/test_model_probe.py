@@ -18,14 +18,13 @@ import httpx
 import pytest
 import respx
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
 
-from conftest import free_port
+from support.ports import free_port
 from openclaw_schema import names as c
 from exporter.exposition import render_state
 from exporterhelpers import parse_samples, value
 from exporter.config import ConfigError, load_config, parse_config
-from exporter.probes import model
+from exporter.probes import model_budget, model_checks, model_provider
 from openclaw_schema.names import MODEL_BUCKETS
 from exporter.state import ProbeState
 from fakegateway import Recorder, fake_gateway, handshake
@@ -50,9 +49,9 @@ class FakeClock:
 
 
 @pytest.fixture(autouse=True)
-def fresh_state(monkeypatch):
+def fresh_state(prober_state):
     clock = FakeClock()
-    monkeypatch.setattr(model, "STATES", model.ModelStates(clock=clock))
+    prober_state.model = model_budget.ModelStates(clock=clock)
     return clock
 
 
@@ -199,9 +198,9 @@ async def test_429_retry_after_postpones_the_next_provider_call(respx_mock, fres
 
 
 def test_retry_after_as_http_date_and_garbage():
-    assert model.retry_after_seconds("Thu, 26 Nov 2026 22:00:30 GMT", T0) == 30.0
-    assert model.retry_after_seconds("soon", T0) is None
-    assert model.retry_after_seconds("999999999", T0) == model.MAX_RETRY_AFTER
+    assert model_provider.retry_after_seconds("Thu, 26 Nov 2026 22:00:30 GMT", T0) == 30.0
+    assert model_provider.retry_after_seconds("soon", T0) is None
+    assert model_provider.retry_after_seconds("999999999", T0) == model_provider.MAX_RETRY_AFTER
 
 
 @respx.mock
@@ -424,9 +423,9 @@ async def test_gateway_catalog_entries(entry, reason, says):
 def test_gateway_catalog_matching():
     listed = [{"id": "qwen3.5-plus", "name": "Qwen 3.5 Plus", "provider": "bailian"},
               {"id": "gpt-5", "name": "GPT-5", "provider": "openai", "alias": "smart"}]
-    assert model.find_gateway_model(listed, "bailian/qwen3.5-plus") is listed[0]
-    assert model.find_gateway_model(listed, "smart") is listed[1]
-    assert model.find_gateway_model(listed, "bailian/qwen-plus") is None
+    assert model_checks.find_gateway_model(listed, "bailian/qwen3.5-plus") is listed[0]
+    assert model_checks.find_gateway_model(listed, "smart") is listed[1]
+    assert model_checks.find_gateway_model(listed, "bailian/qwen-plus") is None
 
 
 # --- the probe command -----------------------------------------------------------------------

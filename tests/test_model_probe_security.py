@@ -10,16 +10,10 @@ import secrets
 import pytest
 from aiohttp import web
 
-from conftest import free_port
-from exporter.probes import model
+from support.ports import free_port
 from localservers import serve
 from probehelpers import config_for, probe_once
 from tlshelpers import self_signed, serve_https
-
-
-@pytest.fixture(autouse=True)
-def fresh_state(monkeypatch):
-    monkeypatch.setattr(model, "STATES", model.ModelStates())
 
 
 @pytest.fixture

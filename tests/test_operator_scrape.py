@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import free_port, wait_for
+from conftest import wait_for
+from support.ports import free_port
 from exporterhelpers import running_exporter
 from kube_api_server import FakeKubeApi
 from kube_prometheus import GATEWAY_CONTAINER, GATEWAY_NAMESPACE, GATEWAY_POD, KubePrometheusStandIn, kube_prometheus_scrapes
@@ -23,7 +24,7 @@ from operator_scrape import (FIXTURES_DIR, ROOT, DiscoveredPod, check_namespaces
                              pod_monitor_scrape_configs, pod_target, scrape_config_for_file_sd,
                              service_monitor_scrape_configs, shipped_exporter_pod, shipped_exporter_scrape, shipped_monitor)
 from promhelpers import get_json
-from services import prometheus
+from support.daemons import prometheus
 from test_exporter_kube import write_kubeconfig
 
 EXPORTER_POD = shipped_exporter_pod().name

@@ -58,12 +58,22 @@ def test_the_wheel_the_dockerfile_builds_contains_the_packages(tmp_path):
                    "openclaw_schema/names.py", "exporter/settings/modules.py", "exporter/config.schema.json",
                    "slo/promql.py", "mixin/pipeline.py"):
         assert module in names
+    # The status page's templates and stylesheet are package data: without them it cannot render.
+    templates = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "exporter" / "templates").iterdir())
+    assert templates and [t for t in templates if t not in names] == []
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "openclaw-exporter = exporter.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    # The version is exporter.__version__; the license the metadata declares ships with it.
+    from exporter import __version__
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert f"\nVersion: {__version__}\n" in metadata
+    assert "License: Apache-2.0" in metadata or "License-Expression: Apache-2.0" in metadata
+    license_file = next(n for n in names if n.endswith(".dist-info/LICENSE") or n.endswith("licenses/LICENSE"))
+    text = zipfile.ZipFile(wheel).read(license_file).decode()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
     # Optional parts are extras: a plain install carries neither the kubernetes client nor grafanalib.
-    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
-    for name, extra in (("kubernetes", "kubernetes"), ("grafanalib", "generate")):
+    for name, extra in (("kubernetes", "kubernetes"), ("grafanalib", "generate"), ("promql-parser", "generate")):
         markers = [r.partition(";")[2].strip() for r in requires if re.match(rf"{name}\b(?!-)", r)]
         assert markers == [f'extra == "{extra}"'], (name, markers)
 

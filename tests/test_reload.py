@@ -12,12 +12,12 @@ import time
 import urllib.request
 
 import aiohttp
-import pytest
 import yaml
 from aiohttp import web
 
-from browser import Chromium, chromium_bin
-from conftest import free_port, wait_for
+from browser import Chromium, require_chromium
+from conftest import wait_for
+from support.ports import free_port
 from openclaw_schema import names as c
 from exporterhelpers import parse_samples, running_exporter, value
 from localservers import serve, tarpit
@@ -76,8 +76,8 @@ async def test_reload_refuses_what_a_browser_sends_for_a_cross_site_form(tmp_pat
                 assert resp.status == 403
 
 
-@pytest.mark.skipif(chromium_bin() is None, reason="chromium not installed")
 async def test_a_real_browser_on_another_site_cannot_trigger_a_reload(tmp_path):
+    require_chromium()
     async with serve(tarpit(0)) as url:
         async with running_exporter({"targets": [readiness_target(url)]}, tmp_path) as ex:
             ex.write_config({"targets": [readiness_target(url), readiness_target(url, name="gw2")]})

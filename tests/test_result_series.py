@@ -28,7 +28,8 @@ PROBES = ROOT / "exporter" / "probes"
 # raises nothing of its own: its reasons come from gateway_client.py).
 SOURCES = {
     "base.py": tuple(PROBERS), "readiness.py": ("readiness",),
-    "gateway_client.py": ("websocket", "model", "message"), "model.py": ("model",), "message.py": ("message",),
+    "gateway_client.py": ("websocket", "model", "message"), "model.py": ("model",),
+    "model_provider.py": ("model",), "model_checks.py": ("model",), "message.py": ("message",),
     "storage.py": ("storage",),
 }
 RUNNER = ROOT / "exporter" / "runner.py"

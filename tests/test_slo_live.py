@@ -292,7 +292,7 @@ def test_a_refresh_reads_only_the_buckets_that_left_a_window_not_the_whole_perio
     """30 days of minute buckets (43,200 per SLO): a refresh must not re-sum them all."""
     live = LiveBudget(spec.load())
     first = int(T0 // 60)
-    for name, tracked in live._tracked.items():
+    for tracked in live._tracked.values():
         tracked.replace(_CountingDict({first + m: [59, 60] for m in range(tracked.slo.period_seconds // 60)}))
     end = first + 43_200
     live.families(end * 60)  # the first read after loading builds the sums once

@@ -17,7 +17,10 @@ import pytest
 
 from openclaw_schema import names
 from slo import cli, report, spec
-from slohelpers import daemon, free_port, require, run
+from slohelpers import run
+from support.daemons import prometheus, running
+from support.ports import free_port
+from support.tools import require
 
 DAY_MIN = 24 * 60
 WINDOW_MIN = 30 * DAY_MIN
@@ -91,7 +94,7 @@ def write_openmetrics(path: Path, history: dict[str, list[int]], end: int) -> No
 
 @pytest.fixture(scope="module")
 def backfilled(tmp_path_factory) -> Iterator[tuple[str, int, dict[str, list[int]]]]:
-    promtool, prometheus = require("promtool"), require("prometheus")
+    promtool = require("promtool")
     tmp = tmp_path_factory.mktemp("prom")
     end = (int(time.time()) // 60) * 60 - 3600  # an hour back: clear of the head block
     history = build_history()
@@ -103,9 +106,7 @@ def backfilled(tmp_path_factory) -> Iterator[tuple[str, int, dict[str, list[int]
     (tmp / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\n")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    args = [prometheus, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=60d"]
-    with daemon(args, tmp / "prometheus.log", f"{url}/-/ready"):
+    with running(prometheus(tmp, port, tmp / "prometheus.yml", "--storage.tsdb.retention.time=60d", data=tmp / "data")):
         yield url, end, history
 
 

@@ -11,7 +11,8 @@ from openclaw_schema import names
 from mixin import cli
 from slo import render, rules, spec
 from slo.model import SpecError
-from slohelpers import DEPLOY, ROOT, RULES_FILE, require, run
+from slohelpers import DEPLOY, ROOT, RULES_FILE, run
+from support.tools import require
 
 RULES = RULES_FILE
 PROMETHEUS_RULE = DEPLOY / "prometheusrule-slo.yaml"

@@ -4,7 +4,6 @@ exposed as `openclaw_slo_state_file_ok 0`, and `check` flags a path `run` could 
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -13,7 +12,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import free_port
+from support.daemons import exporter, running
+from support.ports import free_port
 from openclaw_schema import names as c
 from exporterhelpers import parse_samples, value
 from slo import spec
@@ -34,29 +34,8 @@ def write_config(tmp_path: Path, state_file: Path) -> Path:
 def exporter_process(config: Path, tmp_path: Path):
     """The real `openclaw-exporter run`, as a container would start it; stopped by its pid."""
     port = free_port()
-    log = (tmp_path / "exporter.log").open("w+")
-    proc = subprocess.Popen([sys.executable, "-m", "exporter", "run", "--config.file", str(config),
-                             "--web.listen-address", f"127.0.0.1:{port}"], cwd=ROOT, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, f"exporter exited with {proc.returncode}: {Path(log.name).read_text()}"
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/healthy", timeout=1).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "exporter did not come up"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}", proc, Path(log.name)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
+    with running(exporter(tmp_path, port, config), timeout=20) as daemon:
+        yield f"http://127.0.0.1:{port}", daemon.proc, daemon.log_path
 
 
 def scrape(base: str) -> dict:

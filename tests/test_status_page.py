@@ -6,12 +6,13 @@ import asyncio
 import json
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
-from browser import Chromium, chromium_bin
-from conftest import ROOT, free_port, wait_for
+from browser import Chromium, require_chromium
+from conftest import ROOT, wait_for
+from support.ports import free_port
+from exporter import __version__
 from openclaw_schema import names as c
 from exporter.app import Exporter
 from exporter.config import parse_config
@@ -91,7 +92,7 @@ def test_front_page_lists_every_probe_failing_first_with_reason_latency_and_last
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert 'href="/targets/gw#m-readiness"' in html
     assert "No SLOs configured." in html and "Kubernetes watcher not enabled." in html
-    assert "0.1.0" in html
+    assert f"openclaw-slo-exporter {__version__}" in html
 
 
 def test_slo_rows_sort_by_budget_left_and_say_their_state_in_words():
@@ -263,8 +264,7 @@ ROWS_JS = """JSON.stringify(Array.from(document.querySelectorAll('tr')).filter(t
 
 @pytest.mark.gateway
 async def test_page_in_chromium_turns_from_ok_to_fail_when_the_gateway_stops(gateway_token, tmp_path, monkeypatch):
-    if chromium_bin() is None:
-        pytest.fail("chromium is not installed: make deps-debian installs it")
+    require_chromium()
     monkeypatch.setenv("GW_TOKEN", gateway_token)
     gw = Gateway(free_port(), gateway_token, home=str(tmp_path / "home"))
     try:
@@ -324,8 +324,7 @@ async def test_page_in_chromium_turns_from_ok_to_fail_when_the_gateway_stops(gat
 
 async def test_slo_and_pod_sections_in_chromium_fit_a_phone_and_log_no_errors(tmp_path):
     # No gateway needed: the sections come from providers; the target is a closed port.
-    if chromium_bin() is None:
-        pytest.fail("chromium is not installed: make deps-debian installs it")
+    require_chromium()
     doc = {"targets": [{"name": "gw", "url": f"http://127.0.0.1:{free_port()}",
                         "readiness": {"interval": "1s", "timeout": "900ms"}, "websocket": {"enabled": False}}]}
     async with running_exporter(doc, tmp_path) as ex, Chromium() as browser:

@@ -27,12 +27,14 @@ from openclaw_schema import names
 from exporter.exposition import render_state
 from exporter.kube.state import KubeState
 from exporter.probes import PROBERS, storage
+from exporter.probes.prober_state import ProberState
 from exporter.runner import run_probe
 from exporter.secrets import Redactor
 from exporter.state import ProbeState
 from kubehelpers import fixture
 from probehelpers import config_for
-from slohelpers import ALERTS, require, run
+from slohelpers import ALERTS, run
+from support.tools import require
 
 pytestmark = pytest.mark.prometheus
 
@@ -44,11 +46,6 @@ SIDECAR = {"job": "openclaw-slo-exporter", "instance": "10.0.0.31:9879", "namesp
            "pod": "openclaw-gateway-5b7a6f9d8c-h7j8k", "container": "storage-probe", "endpoint": "metrics"}
 SIDECAR_REPLACED = {**SIDECAR, "instance": "10.0.0.44:9879", "pod": "openclaw-gateway-5b7a6f9d8c-w9q2z"}
 STORAGE = {"namespace": "openclaw", "target": "gw"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_states(monkeypatch):
-    monkeypatch.setattr(storage, "STATES", storage.StorageStates())
 
 
 @contextmanager
@@ -71,23 +68,23 @@ def replay(path: Path, minutes: int, each_minute: Callable[[int], None] = lambda
     prober = PROBERS["storage"]
     parts: list[tuple[dict, list[str | None]]] = []
     state = ProbeState()
+    kept = ProberState()  # the sidecar exporter's memory between runs
     scrapes: list[str | None] = []
     labels = SIDECAR
 
     async def go() -> None:
-        nonlocal state, scrapes, labels
+        nonlocal state, scrapes, labels, kept
         for minute in range(minutes):
             if minute == restart_at:
                 parts.append((labels, scrapes))
-                storage.STATES.reset()
-                state, labels = ProbeState(), SIDECAR_REPLACED
+                state, kept, labels = ProbeState(), ProberState(), SIDECAR_REPLACED
                 scrapes = [None] * minute
             if minute == 0 or minute == restart_at:
                 # As app.py does: the module's detail setting (storage's default: on), then its results at 0.
                 state.set_detail({("gw", m.name) for m in target.modules.values() if m.detail})
                 state.ensure("gw", "storage", prober.buckets, results=prober.results)
             each_minute(minute)
-            outcome = await run_probe(target, target.modules["storage"], Redactor(), None)
+            outcome = await run_probe(target, target.modules["storage"], Redactor(), None, kept)
             state.record(outcome, prober.buckets, now=time.time())
             scrapes.append(render_state(state))
         parts.append((labels, scrapes))

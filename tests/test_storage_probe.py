@@ -25,15 +25,10 @@ from exporter.config import ConfigError, parse_config
 from exporter.probes import PROBERS, storage
 from exporterhelpers import running_exporter, value
 from localservers import fixed, serve
+import probehelpers
 from probehelpers import config_for, gauges, probe_once
 
 PHASES = {"write", "fsync", "read", "delete", "total"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_states(monkeypatch):
-    """A fresh module state per test, as a freshly started exporter process has."""
-    monkeypatch.setattr(storage, "STATES", storage.StorageStates())
 
 
 def _config(path: Path | str, **settings):
@@ -43,7 +38,7 @@ def _config(path: Path | str, **settings):
 
 def _restart() -> None:
     """What an exporter restart does to the module: its memory is gone, the files are not."""
-    storage.STATES.reset()
+    probehelpers.PROBER_STATE.storage.reset()
 
 
 @contextmanager
@@ -165,7 +160,7 @@ async def test_hung_io_times_out_in_its_phase_and_the_next_run_does_not_pile_up(
         assert again.phases["total"] < 0.1
     finally:
         release.set()
-    await wait_for(lambda: not storage.STATES.of("gw", str(tmp_path)).busy, timeout=5)
+    await wait_for(lambda: not probehelpers.PROBER_STATE.storage.of("gw", str(tmp_path)).busy, timeout=5)
     assert (await probe_once(config, "storage")).result == "success"
 
 
@@ -324,7 +319,7 @@ async def test_hung_read_on_a_fifo_times_out_without_patching(tmp_path):
     assert (c.STORAGE_CAPACITY_BYTES, ()) in gauges(outcome)  # statvfs came before the hang
     writer = os.open(tmp_path / storage.MARKER_NAME, os.O_WRONLY | os.O_NONBLOCK)
     os.close(writer)  # the reader sees EOF: not a marker, so the thread replaces it and ends
-    await wait_for(lambda: not storage.STATES.of("gw", str(tmp_path)).busy, timeout=5)
+    await wait_for(lambda: not probehelpers.PROBER_STATE.storage.of("gw", str(tmp_path)).busy, timeout=5)
     assert (await probe_once(config, "storage")).result == "success"
 
 

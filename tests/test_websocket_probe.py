@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
-from aiohttp import web
 
-from conftest import free_port
+from support.ports import free_port
 from gateway import CACHE
 from openclaw_schema import names as c
-from fakegateway import Recorder, fake_gateway, handshake, hello_ok, send_challenge
+from fakegateway import Recorder, fake_gateway, handshake, send_challenge
 from probehelpers import config_for, gauges, probe_once
 
 SCHEMA_FILE = CACHE / "node_modules/@openclaw/gateway-protocol/protocol.schema.json"

@@ -83,14 +83,19 @@ class ProbeOutcome:
 
 
 class ProbeRun:
-    """The context a prober runs in: phase clock, debug log and gauge sink."""
+    """The context a prober runs in: phase clock, debug log and gauge sink, and what its owner
+    keeps between runs (``prober_state``: exporter/probes/prober_state.py's ProberState, which
+    the runner always passes; typed Any because that module imports the probers, which import
+    this one, and tests/test_architecture.py allows no cycle, type-only ones included)."""
 
     def __init__(self, target: str, module: str, redactor: "Redactor",
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None,
+                 prober_state: Any = None) -> None:
         self.target = target
         self.module = module
         self.redactor = redactor
         self.session = session
+        self.prober_state = prober_state
         self.phases: dict[str, float] = {}
         self.current_phase: str | None = None
         self.gauges: list[Gauge] = []

@@ -94,8 +94,17 @@ class AuthMemory:
         self._write_lock = threading.Lock()
         self._version = self._written = 0
         self._warned = False
+        # target name -> device id whose v3 signature that target rejected: sign v2 for it from
+        # then on (memory only: a restart tries v3 again).
+        self.v2_only: dict[str, str] = {}
         if path is not None:
             self._load(path)
+
+    @classmethod
+    def for_state_file(cls, state_file: str | None) -> "AuthMemory":
+        """Kept beside `slo.state_file`, or in the default state dir (the `run` and `probe`
+        commands share it: what one learnt about tokens, the other knows)."""
+        return cls(auth_digests_path(state_file), create_dir=not state_file)
 
     def _load(self, path: str) -> None:
         try:
@@ -184,23 +193,6 @@ class AuthMemory:
     async def save(self) -> None:
         if self.path is not None:
             await asyncio.to_thread(self.write, *self.snapshot())
-
-
-AUTH_MEMORY = AuthMemory()
-
-
-def use_auth_memory_file(state_file: str | None) -> AuthMemory:
-    """Persist what gateways said about tokens (the `run` and `probe` commands call this):
-    beside `slo.state_file`, or in the default state dir. Idempotent for the same path."""
-    global AUTH_MEMORY
-    path = auth_digests_path(state_file)
-    if AUTH_MEMORY.path != path:
-        AUTH_MEMORY = AuthMemory(path, create_dir=not state_file)
-    return AUTH_MEMORY
-
-
-# target name -> device id whose v3 signature that target rejected: sign v2 for it from then on.
-_V2_ONLY: dict[str, str] = {}
 
 
 class _InferredAuthFailure(ProbeFailure):
@@ -314,14 +306,15 @@ class GatewayClient:
         ends the probe with `scope_missing` naming them (and ``scopes_setting``, the config key
         that requests them)."""
         device = getattr(target, "device", None)
-        version = 2 if device is not None and _V2_ONLY.get(target.name) == device.identity.device_id else 3
+        v2_only = run.prober_state.auth.v2_only
+        version = 2 if device is not None and v2_only.get(target.name) == device.identity.device_id else 3
         try:
             client = await cls._open(target, settings, run, version)
         except ProbeFailure as exc:
             if not (device is not None and version == 3 and "DEVICE_AUTH_SIGNATURE_INVALID" in exc.message):
                 raise
             run.log("v3 device signature rejected; retrying with the v2 payload")
-            _V2_ONLY[target.name] = device.identity.device_id
+            v2_only[target.name] = device.identity.device_id
             client = await cls._open(target, settings, run, 2)
         try:
             client._require(need_scopes, device, scopes_setting)
@@ -476,7 +469,8 @@ class GatewayClient:
         (now and before) whether that silence is auth throttling; the runner asks the same
         question should its deadline fire first (run.timeout_verdict), so the result never
         depends on which timer the event loop serves first."""
-        run, memory = self._run, AUTH_MEMORY
+        run = self._run
+        memory = run.prober_state.auth
         loop = asyncio.get_running_loop()
         request_id = await self._send("connect", params, connect=True)
         sent_at = loop.time()

@@ -117,9 +117,8 @@ class TargetState:
     rolls: int = 0
 
 
-def cap_path() -> str:
-    """Beside the exporter's state (the auth digests file: `slo.state_file` or the default dir)."""
-    auth = gateway_client.AUTH_MEMORY.path
+def cap_path(auth: str | None) -> str:
+    """Beside the exporter's state (its auth digests file ``auth``: `slo.state_file` or the default dir)."""
     if auth:
         return auth[: -len(gateway_client.AUTH_DIGESTS_FILE)] + CAP_FILE
     return os.path.join(gateway_client.default_state_dir(), CAP_FILE)
@@ -131,7 +130,7 @@ class MessageStates:
 
     clock: Callable[[], float] = time.time
     targets: dict[str, TargetState] = field(default_factory=dict)
-    cap_file: str | None = None  # None: cap_path()
+    cap_file: str | None = None  # None: cap_path() of the run's auth memory
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def of(self, target: str) -> TargetState:
@@ -140,9 +139,9 @@ class MessageStates:
     def reset(self) -> None:
         self.targets.clear()
 
-    def take_turn(self, target: str, cap: int) -> tuple[bool, int, int]:
+    def take_turn(self, target: str, cap: int, auth_path: str | None = None) -> tuple[bool, int, int]:
         """Count one turn against today's cap in the file: (allowed, used today, total)."""
-        path = self.cap_file or cap_path()
+        path = self.cap_file or cap_path(auth_path)
         today = datetime.fromtimestamp(self.clock(), timezone.utc).date().isoformat()
         with self._lock:
             try:
@@ -175,9 +174,6 @@ class MessageStates:
                 log.warning("cannot write the message cap file; counting in memory only",
                             extra={"file": path, "error": str(exc)})
             return True, used, total
-
-
-STATES = MessageStates()
 
 
 # --- classification ------------------------------------------------------------------------
@@ -340,8 +336,10 @@ async def probe(target: TargetConfig, settings: MessageSettings, run: ProbeRun) 
     if problems:
         raise ProbeFailure("config_error", problems[0])
     assert settings.daily_cap is not None
-    state = STATES.of(target.name)
-    allowed, used, total = await asyncio.to_thread(STATES.take_turn, target.name, settings.daily_cap)
+    states = run.prober_state.message
+    state = states.of(target.name)
+    allowed, used, total = await asyncio.to_thread(states.take_turn, target.name, settings.daily_cap,
+                                                  run.prober_state.auth.path)
     run.counter(c.MESSAGE_TURNS, total)
     run.gauge(c.MESSAGE_CAP_REMAINING,
               max(0, settings.daily_cap - used))

@@ -125,9 +125,6 @@ class StorageStates:
         self.paths.clear()
 
 
-STATES = StorageStates()
-
-
 # --- the worker thread ------------------------------------------------------------------------
 
 class _Progress:
@@ -299,7 +296,7 @@ def _record(run: ProbeRun, progress: _Progress, state: PathState) -> None:
 async def probe(target: TargetConfig, settings: StorageSettings, run: ProbeRun) -> None:
     directory = settings.path
     assert directory is not None  # check_enabled refuses a module without a path
-    state = STATES.of(target.name, directory)
+    state = run.prober_state.storage.of(target.name, directory)
     if state.busy:
         run.current_phase = state.busy_phase
         raise ProbeFailure("timeout", f"the file I/O of an earlier run on {directory} is still blocked in phase "
