@@ -9,7 +9,7 @@ COPY pyproject.toml README.md ./
 COPY exporter ./exporter
 COPY slo ./slo
 COPY dashboards ./dashboards
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[fast]"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="openclaw-slo-exporter" \
@@ -18,7 +18,7 @@ LABEL org.opencontainers.image.title="openclaw-slo-exporter" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/openclaw-slo-exporter/openclaw-slo-exporter"
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links=/wheels openclaw-slo-exporter \
+RUN pip install --no-cache-dir --no-index --find-links=/wheels "openclaw-slo-exporter[fast]" \
     && rm -rf /wheels \
     && groupadd --gid 10001 exporter \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin exporter

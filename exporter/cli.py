@@ -12,7 +12,7 @@ from typing import Sequence
 
 from aiohttp import web
 
-from exporter import __version__
+from exporter import __version__, event_loop
 from exporter.app import Exporter
 from exporter.config import Config, ConfigError, load_config
 from exporter.http_client import make_session
@@ -104,7 +104,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         print(f"unknown target {args.target!r} (targets: {', '.join(t.name for t in config.targets)})", file=sys.stderr)
         return EXIT_CONFIG
     use_auth_memory_file(config.slo_state_file)  # what `run` learnt about tokens, and the reverse
-    outcomes = asyncio.run(_probe_all(config, args.target, args.module, redactor))
+    outcomes = event_loop.run(_probe_all(config, args.target, args.module, redactor))
     if not outcomes:
         print("nothing to probe: no enabled module matches", file=sys.stderr)
         return EXIT_CONFIG
@@ -148,7 +148,7 @@ async def serve(exporter: Exporter, listen: str, stop: asyncio.Event, enable_lif
     site = web.TCPSite(runner, host.strip("[]") or "0.0.0.0", int(port),
                        ssl_context=web_config.ssl_context if web_config else None)
     await site.start()
-    log.info("listening", extra={"address": listen, "version": __version__})
+    log.info("listening", extra={"address": listen, "version": __version__, "event_loop": event_loop.running_loop_name()})
     try:
         await stop.wait()
     finally:
@@ -195,7 +195,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_CONFIG
         return EXIT_OK
 
-    return asyncio.run(main())
+    return event_loop.run(main())
 
 
 def build_parser() -> argparse.ArgumentParser:
