@@ -1012,6 +1012,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short windows (a functional check, not figures)")
     parser.add_argument("--out", default=str(DOCS / "benchmarks.md"))
     parser.add_argument("--keep", action="store_true", help="keep the work directory (configs, logs, taps)")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="run only the steps whose name contains TEXT (repeatable; for working on one row)")
     args = parser.parse_args(argv)
     for tool in ("prometheus", "prometheus-blackbox-exporter"):
         if shutil.which(tool) is None:
@@ -1043,6 +1045,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench.start_shared()
         for estimate, name, step in steps:
+            if args.only and not any(text in name for text in args.only):
+                continue
             if bench.elapsed() + (estimate / 4 if args.quick else estimate) > BUDGET_SECONDS:
                 report.skipped.append(name)
                 print(f"bench: skipping {name} (time budget)", flush=True)
