@@ -825,7 +825,9 @@ def profile_scrape(report: Report, n: int = 1000) -> dict:
 def row_clients(report: Report) -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "clients.py"), "--requests", "300", "--repeats", "3"],
                           capture_output=True, text=True, timeout=300)
-    table_lines = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    table_lines = [line for line in proc.stdout.splitlines() if line.startswith("|") or not line.strip()]
+    while table_lines and not table_lines[-1].strip():
+        table_lines.pop()
     if proc.returncode or not table_lines:
         raise RuntimeError(f"bench/clients.py failed: {proc.stderr[-500:]}")
     report.raw["clients"] = table_lines
@@ -849,8 +851,14 @@ def machine_info() -> dict:
             return "?"
 
     import aiohttp
+    from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as dist_version
+    try:  # the exporter runs on uvloop when it is installed (exporter/event_loop.py)
+        loop = f"uvloop {dist_version('uvloop')}"
+    except PackageNotFoundError:
+        loop = "asyncio (uvloop not installed)"
     return {
+        "loop": loop, "httptools": dist_version("httptools"),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "host": f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu})",
         "python": platform.python_version(), "aiohttp": aiohttp.__version__,
@@ -892,15 +900,17 @@ def findings(report: Report) -> list[str]:
     if ws and ws.get("ms_per_probe"):
         out.append(f"- Row 2: {statistics.median(ws['ms_per_probe']):.2f} ms per WebSocket probe with nobody scraping: "
                    f"against the real gateway's frame sizes (hello-ok ~15 KB, replayed by the stand-in): aiohttp's "
-                   f"ws_connect (HTTP upgrade), JSON decoding of the frames, asyncio scheduling and debug log lines "
-                   f"built even when not logged share the time; see the WebSocket profile.")
+                   f"ws_connect (HTTP upgrade), the socket writes of ~5 frames each way (each a syscall that "
+                   f"delivers to the peer on loopback), JSON decoding of the frames and asyncio scheduling share "
+                   f"the time; see the WebSocket profile and the WebSocket client-path table.")
     if out:
         out.append("- Done in this version: only the `total` histogram by default (per-phase histograms and "
                    "percentiles behind `detail: true`), recording in O(1) (percentiles sorted when read, a "
                    "series rendered by the first scrape after its probe), /metrics streamed family by family "
-                   "(gzip when asked), kubernetes and grafanalib not imported by `run`. Still open: the "
-                   "client path itself (aiohttp per request, see Client paths), `ProbeRun.log` formatting "
-                   "when debug output is off.")
+                   "(gzip when asked), kubernetes, grafanalib and httpx not imported by `run`, the readiness GET "
+                   "on its own asyncio protocol + httptools and uvloop when installed (see Client paths), "
+                   "hello-ok's method list no longer checked on every WebSocket handshake. Still open: the "
+                   "WebSocket probe's transport (aiohttp), `ProbeRun.log` formatting when debug output is off.")
     return out
 
 
@@ -920,7 +930,7 @@ def markdown(info: dict, report: Report, wall: float) -> str:
         f"- Date: {info['date']}; harness wall time {wall:.0f} s",
         f"- Machine: {info['host']} (shared and noisy: figures are medians of repeated windows, with min-max)",
         f"- openclaw-slo-exporter {info['exporter']}, Python {info['python']}, aiohttp {info['aiohttp']}, "
-        f"prometheus_client {info['prometheus_client']}",
+        f"httptools {info['httptools']}, prometheus_client {info['prometheus_client']}; event loop {info['loop']}",
         f"- {info['blackbox_exporter']}; {info['prometheus']}",
         f"- Real gateway: openclaw {report.raw.get('gateway_version', 'not run')}",
         "",
@@ -942,13 +952,19 @@ def markdown(info: dict, report: Report, wall: float) -> str:
         lines += ["", "## Findings", ""] + found
     clients = report.raw.get("clients")
     if clients:
-        lines += ["", "## Client paths (readiness GET, `python bench/clients.py`)", "",
-                  "CPU per request in one process, a fresh connection each (as the probe does), against "
-                  "bench/targets.py in its own process; medians of 3 runs of 300 requests.", "", *clients, "",
-                  "Kept: aiohttp. The raw protocol is 1.7x cheaper (3x under uvloop) but would have to "
-                  "re-implement what the probe relies on aiohttp for (TLS with a CA file or skip-verify, "
-                  "the redirect policy, every failure reason, the connect/first_byte phase split); "
-                  "uvloop alone changes aiohttp's cost by less than the noise between runs. httpx costs 3-4x aiohttp."]
+        lines += ["", "## Client paths (`python bench/clients.py`)", "",
+                  "CPU per request in one process, a fresh connection each (as the probes do), against "
+                  "bench/targets.py in its own process (WebSocket frames replayed from the real gateway); "
+                  "medians of 3 runs.", "", *clients, "",
+                  "Adopted for the readiness GET: the probe's own client (exporter/probes/http_get.py, an asyncio "
+                  "protocol parsing with httptools) with the phases, TLS (system trust, tls_ca_file, skip-verify), "
+                  "no redirects followed, body/header limits and a reason for every framing fault; plus uvloop "
+                  "when installed (the `fast` extra; the image has it). Its cost is the bare protocol's plus the "
+                  "probe's bookkeeping. The WebSocket probe stays on aiohttp: a bare protocol is cheaper, but the "
+                  "probe's frame path (pings for auth throttling, close codes, frame limits, the message probe's "
+                  "event stream) would all move with it; the probe's own overhead over a bare ws_connect is the "
+                  "difference between those two rows. httpx costs several times aiohttp (it is the model probe's "
+                  "client, where a call is a provider request of a second or more)."]
     lines += ["", "## Native histograms", "", NATIVE_HISTOGRAMS.strip()]
     lines += ["", "## How it is measured", "", METHOD.strip(), ""]
     if report.profiles:

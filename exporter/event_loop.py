@@ -7,7 +7,8 @@ paths"); nothing in the exporter depends on it, so without it everything works t
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Coroutine, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 

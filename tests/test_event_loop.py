@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import time
@@ -10,8 +9,8 @@ from pathlib import Path
 
 import uvloop
 import yaml
-
 from conftest import free_port
+
 from exporter import event_loop
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,17 +12,17 @@ import asyncio
 import gzip
 import json
 import ssl
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import pytest
 from aiohttp import web
-
 from conftest import free_port
-from exporter import conventions as c
 from localservers import ConnectionCounter
 from probehelpers import config_for, gauges, probe_once
 from tlshelpers import self_signed, serve_https
+
+from exporter import conventions as c
 
 TOKEN = "readyz-canary-token-5f1d"
 READY = b'{"ready":true,"failing":[],"uptimeMs":5000}'
