@@ -48,6 +48,7 @@ def test_run_imports_neither_kubernetes_nor_grafanalib(tmp_path):
     assert "exporter" in modules and "aiohttp" in modules
     assert "kubernetes" not in modules
     assert "grafanalib" not in modules
+    assert "httpx" not in modules  # the model probe's and `slo report`'s client (~2 MB of RSS)
 
 
 def test_probers_and_app_leave_httpx_to_a_model_probe_that_runs():
