@@ -79,6 +79,7 @@ def chunk(data: bytes) -> bytes:
 async def probe(url: str, **target) -> object:
     target.setdefault("token_env", "GW_TOKEN")
     target.setdefault("readiness", {"timeout": "1s", "interval": "5s"})
+    target = {k: v for k, v in target.items() if v is not None}  # token_env=None: no default token
     return await probe_once(config_for(url, **target), "readiness")
 
 
@@ -257,3 +258,22 @@ def test_ssl_default_context_is_shared():
     assert http_get._tls_context(True) is http_get._tls_context(True)
     own = ssl.create_default_context()
     assert http_get._tls_context(own) is own
+
+
+async def test_token_with_a_line_break_is_config_error_and_nothing_is_sent(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("first-line-of-token\nX-Injected: yes\n")
+    async with ConnectionCounter() as gateway:
+        outcome = await probe(f"http://127.0.0.1:{gateway.port}", token_env=None, token_file=str(token_file))
+    assert outcome.result == "config_error", outcome.message
+    assert "line break" in outcome.message
+    assert gateway.count == 0
+    assert "first-line-of-token" not in outcome.message + "".join(outcome.logs)
+
+
+async def test_path_is_percent_encoded_in_the_request_line():
+    server = Scripted([head("200 OK", "Content-Type: application/json", f"Content-Length: {len(READY)}") + READY])
+    async with server.serve() as url:
+        outcome = await probe(url, readiness={"path": "/ready z?probe=a b&x=%41", "timeout": "1s", "interval": "5s"})
+    assert outcome.result == "success", outcome.message
+    assert server.requests[0].startswith(b"GET /ready%20z?probe=a%20b&x=%41 HTTP/1.1\r\n")

@@ -24,7 +24,7 @@ import ssl
 import time
 import zlib
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httptools
 
@@ -32,6 +32,8 @@ from exporter.probes.base import ProbeFailure, ProbeRun
 
 # Response headers beyond this are a broken or hostile server, not a readiness answer.
 MAX_HEADER_BYTES = 64 * 1024
+# Characters a path and query may carry as they are (RFC 3986 pchar, "/", "?", and "%" of escapes).
+_PATH_SAFE = "/?:@!$&'()*+,;=%~-._"
 
 _default_tls: ssl.SSLContext | None = None
 
@@ -153,11 +155,16 @@ async def get(url: str, headers: dict[str, str], run: ProbeRun, *,
     host = parts.hostname or ""
     port = parts.port or (443 if tls else 80)
     netloc = parts.netloc.rpartition("@")[2]  # never send userinfo in Host
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # Percent-encode what may not appear in a request line (existing %XX escapes stay as they are).
+    target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_PATH_SAFE)
+    for value in headers.values():
+        if "\r" in value or "\n" in value:  # it would end the header and start another
+            raise ProbeFailure("config_error", "a request header value (the token?) contains a line break; "
+                               "nothing was sent")
     lines = [f"GET {target} HTTP/1.1", f"Host: {netloc}"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     lines.append("Connection: close")
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")  # as aiohttp encoded headers
 
     loop = asyncio.get_running_loop()
     reader = _ResponseReader(loop, max_body)
