@@ -887,7 +887,8 @@ def findings(report: Report) -> list[str]:
                    f"~{max(0.0, scraped - alone):.2f} ms ({max(0.0, 1 - alone / scraped) * 100:.0f} %) is rendering /metrics: "
                    f"each target carries {per_target} samples into every scrape, so a scrape at the probe interval costs "
                    f"less than it did at ~88 samples per target. blackbox_exporter answers each probe with {row1['bb_probe_samples']} samples. Probing alone "
-                   f"is {alone / bb:.2f}x blackbox; the 0.5x target needs both halves cut.")
+                   f"is {alone / bb:.2f}x blackbox"
+                   + ("." if scraped / bb <= 0.5 else "; the 0.5x target needs both halves cut."))
     if big:
         per_family = {k: v / 1000 for k, v in sorted(big["families"].items(), key=lambda kv: -kv[1])[:4]}
         shown = ", ".join(f"{k} {v:.0f}" for k, v in per_family.items())
