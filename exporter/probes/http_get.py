@@ -79,8 +79,9 @@ class _ResponseReader(asyncio.Protocol):
             return
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError:
-            pass  # a callback already failed the response (see _fail)
+        except httptools.HttpParserCallbackError as exc:
+            if not self.done.done():  # a limit already failed the response (see _fail); anything else:
+                self._fail(ProbeFailure("http_error", f"cannot read the response: {exc.__cause__ or exc}"))
         except httptools.HttpParserError as exc:
             what = "response headers" if not self.headers_in.done() else "response body"
             self._fail(ProbeFailure("http_error", f"malformed HTTP {what}: {exc}"))
@@ -186,7 +187,9 @@ async def get(url: str, headers: dict[str, str], run: ProbeRun, *,
     finally:
         transport.abort()  # Connection: close was asked; nothing left worth a graceful close
         for fut in (reader.headers_in, reader.done):
-            if fut.done() and not fut.cancelled():
+            if not fut.done():
+                fut.cancel()  # a timeout ended the wait: the connection_lost to come must not fail it
+            elif not fut.cancelled():
                 fut.exception()  # mark retrieved: the one not awaited must not be logged
     body = _decode(b"".join(reader.chunks), reader.headers.get("content-encoding", ""), max_body)
     return Response(reader.parser.get_status_code(), reader.headers, body)
