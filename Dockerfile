@@ -10,8 +10,8 @@ COPY exporter ./exporter
 COPY slo ./slo
 COPY dashboards ./dashboards
 COPY openclaw_schema ./openclaw_schema
-# The runtime's extras only: the pod watcher's client, not the generators' grafanalib.
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[kubernetes]"
+# The runtime's extras only: the pod watcher's client and uvloop, not the generators' grafanalib.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[kubernetes,fast]"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="openclaw-slo-exporter" \
@@ -20,7 +20,7 @@ LABEL org.opencontainers.image.title="openclaw-slo-exporter" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/openclaw-slo-exporter/openclaw-slo-exporter"
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links=/wheels "openclaw-slo-exporter[kubernetes]" \
+RUN pip install --no-cache-dir --no-index --find-links=/wheels "openclaw-slo-exporter[kubernetes,fast]" \
     && rm -rf /wheels \
     && groupadd --gid 10001 exporter \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin exporter

@@ -741,8 +741,13 @@ def profile_scrape(report: Report, n: int = 1000) -> dict:
     from exporter.app import Exporter
     from exporter.exposition import iter_families
 
-    def generate_latest(registry) -> bytes:  # what /metrics writes: the probe families, then the registry's
-        return b"".join(f.encode() for f in iter_families(state)) + registry_latest(registry)
+    def generate_latest(registry) -> int:
+        """What /metrics writes (the probe families piece by piece, encoded, then the registry's),
+        into a sink standing for the socket; returns the bytes written."""
+        size = 0
+        for piece in iter_families(state):
+            size += len(piece.encode())
+        return size + len(registry_latest(registry))
     from exporter.probes.base import Gauge, ProbeOutcome
 
     exporter = Exporter("/dev/null")
@@ -814,7 +819,7 @@ def profile_scrape(report: Report, n: int = 1000) -> dict:
                    verdict=verdict(full <= early * 1.1),
                    note=f"state.record() only (rendering waits for a scrape); 3 runs each, min-max 1m "
                         f"{uptime_us['1m'][0]:.1f}-{uptime_us['1m'][-1]:.1f} us, 1h {uptime_us['1h'][0]:.1f}-{uptime_us['1h'][-1]:.1f} us"))
-    out = {"record_ms_full_windows": record_ms, "record_us_by_uptime": uptime_us, "scrape_ms": [t * 1000 for t in times], "bytes": len(body),
+    out = {"record_ms_full_windows": record_ms, "record_us_by_uptime": uptime_us, "scrape_ms": [t * 1000 for t in times], "bytes": body,
            "scrape_peak_bytes": scrape_peak, "state_bytes": state_bytes}
     report.raw["in_process"] = out
     return out
@@ -825,7 +830,9 @@ def profile_scrape(report: Report, n: int = 1000) -> dict:
 def row_clients(report: Report) -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "clients.py"), "--requests", "300", "--repeats", "3"],
                           capture_output=True, text=True, timeout=300)
-    table_lines = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    table_lines = [line for line in proc.stdout.splitlines() if line.startswith("|") or not line.strip()]
+    while table_lines and not table_lines[-1].strip():
+        table_lines.pop()
     if proc.returncode or not table_lines:
         raise RuntimeError(f"bench/clients.py failed: {proc.stderr[-500:]}")
     report.raw["clients"] = table_lines
@@ -849,8 +856,14 @@ def machine_info() -> dict:
             return "?"
 
     import aiohttp
+    from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as dist_version
+    try:  # the exporter runs on uvloop when it is installed (exporter/event_loop.py)
+        loop = f"uvloop {dist_version('uvloop')}"
+    except PackageNotFoundError:
+        loop = "asyncio (uvloop not installed)"
     return {
+        "loop": loop, "httptools": dist_version("httptools"),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "host": f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu})",
         "python": platform.python_version(), "aiohttp": aiohttp.__version__,
@@ -874,7 +887,8 @@ def findings(report: Report) -> list[str]:
                    f"~{max(0.0, scraped - alone):.2f} ms ({max(0.0, 1 - alone / scraped) * 100:.0f} %) is rendering /metrics: "
                    f"each target carries {per_target} samples into every scrape, so a scrape at the probe interval costs "
                    f"less than it did at ~88 samples per target. blackbox_exporter answers each probe with {row1['bb_probe_samples']} samples. Probing alone "
-                   f"is {alone / bb:.2f}x blackbox; the 0.5x target needs both halves cut.")
+                   f"is {alone / bb:.2f}x blackbox"
+                   + ("." if scraped / bb <= 0.5 else "; the 0.5x target needs both halves cut."))
     if big:
         per_family = {k: v / 1000 for k, v in sorted(big["families"].items(), key=lambda kv: -kv[1])[:4]}
         shown = ", ".join(f"{k} {v:.0f}" for k, v in per_family.items())
@@ -892,15 +906,17 @@ def findings(report: Report) -> list[str]:
     if ws and ws.get("ms_per_probe"):
         out.append(f"- Row 2: {statistics.median(ws['ms_per_probe']):.2f} ms per WebSocket probe with nobody scraping: "
                    f"against the real gateway's frame sizes (hello-ok ~15 KB, replayed by the stand-in): aiohttp's "
-                   f"ws_connect (HTTP upgrade), JSON decoding of the frames, asyncio scheduling and debug log lines "
-                   f"built even when not logged share the time; see the WebSocket profile.")
+                   f"ws_connect (HTTP upgrade), the socket writes of ~5 frames each way (each a syscall that "
+                   f"delivers to the peer on loopback), JSON decoding of the frames and asyncio scheduling share "
+                   f"the time; see the WebSocket profile and the WebSocket client-path table.")
     if out:
         out.append("- Done in this version: only the `total` histogram by default (per-phase histograms and "
                    "percentiles behind `detail: true`), recording in O(1) (percentiles sorted when read, a "
                    "series rendered by the first scrape after its probe), /metrics streamed family by family "
-                   "(gzip when asked), kubernetes and grafanalib not imported by `run`. Still open: the "
-                   "client path itself (aiohttp per request, see Client paths), `ProbeRun.log` formatting "
-                   "when debug output is off.")
+                   "(gzip when asked), kubernetes, grafanalib and httpx not imported by `run`, the readiness GET "
+                   "on its own asyncio protocol + httptools and uvloop when installed (see Client paths), "
+                   "hello-ok's method list no longer checked on every WebSocket handshake. Still open: the "
+                   "WebSocket probe's transport (aiohttp), `ProbeRun.log` formatting when debug output is off.")
     return out
 
 
@@ -920,7 +936,7 @@ def markdown(info: dict, report: Report, wall: float) -> str:
         f"- Date: {info['date']}; harness wall time {wall:.0f} s",
         f"- Machine: {info['host']} (shared and noisy: figures are medians of repeated windows, with min-max)",
         f"- openclaw-slo-exporter {info['exporter']}, Python {info['python']}, aiohttp {info['aiohttp']}, "
-        f"prometheus_client {info['prometheus_client']}",
+        f"httptools {info['httptools']}, prometheus_client {info['prometheus_client']}; event loop {info['loop']}",
         f"- {info['blackbox_exporter']}; {info['prometheus']}",
         f"- Real gateway: openclaw {report.raw.get('gateway_version', 'not run')}",
         "",
@@ -942,13 +958,19 @@ def markdown(info: dict, report: Report, wall: float) -> str:
         lines += ["", "## Findings", ""] + found
     clients = report.raw.get("clients")
     if clients:
-        lines += ["", "## Client paths (readiness GET, `python bench/clients.py`)", "",
-                  "CPU per request in one process, a fresh connection each (as the probe does), against "
-                  "bench/targets.py in its own process; medians of 3 runs of 300 requests.", "", *clients, "",
-                  "Kept: aiohttp. The raw protocol is 1.7x cheaper (3x under uvloop) but would have to "
-                  "re-implement what the probe relies on aiohttp for (TLS with a CA file or skip-verify, "
-                  "the redirect policy, every failure reason, the connect/first_byte phase split); "
-                  "uvloop alone changes aiohttp's cost by less than the noise between runs. httpx costs 3-4x aiohttp."]
+        lines += ["", "## Client paths (`python bench/clients.py`)", "",
+                  "CPU per request in one process, a fresh connection each (as the probes do), against "
+                  "bench/targets.py in its own process (WebSocket frames replayed from the real gateway); "
+                  "medians of 3 runs.", "", *clients, "",
+                  "Adopted for the readiness GET: the probe's own client (exporter/probes/http_get.py, an asyncio "
+                  "protocol parsing with httptools) with the phases, TLS (system trust, tls_ca_file, skip-verify), "
+                  "no redirects followed, body/header limits and a reason for every framing fault; plus uvloop "
+                  "when installed (the `fast` extra; the image has it). Its cost is the bare protocol's plus the "
+                  "probe's bookkeeping. The WebSocket probe stays on aiohttp: a bare protocol is cheaper, but the "
+                  "probe's frame path (pings for auth throttling, close codes, frame limits, the message probe's "
+                  "event stream) would all move with it; the probe's own overhead over a bare ws_connect is the "
+                  "difference between those two rows. httpx costs several times aiohttp (it is the model probe's "
+                  "client, where a call is a provider request of a second or more)."]
     lines += ["", "## Native histograms", "", NATIVE_HISTOGRAMS.strip()]
     lines += ["", "## How it is measured", "", METHOD.strip(), ""]
     if report.profiles:
@@ -1012,6 +1034,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short windows (a functional check, not figures)")
     parser.add_argument("--out", default=str(DOCS / "benchmarks.md"))
     parser.add_argument("--keep", action="store_true", help="keep the work directory (configs, logs, taps)")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="run only the steps whose name contains TEXT (repeatable; for working on one row)")
     args = parser.parse_args(argv)
     for tool in ("prometheus", "prometheus-blackbox-exporter"):
         if shutil.which(tool) is None:
@@ -1043,6 +1067,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench.start_shared()
         for estimate, name, step in steps:
+            if args.only and not any(text in name for text in args.only):
+                continue
             if bench.elapsed() + (estimate / 4 if args.quick else estimate) > BUDGET_SECONDS:
                 report.skipped.append(name)
                 print(f"bench: skipping {name} (time budget)", flush=True)

@@ -117,7 +117,6 @@ async def _probe_all(config: Config, target: str | None, module: str | None, red
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    import asyncio
     import json
 
     from exporter.config import ConfigError, load_config
@@ -134,7 +133,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.target and config.target(args.target) is None:
         print(f"unknown target {args.target!r} (targets: {', '.join(t.name for t in config.targets)})", file=sys.stderr)
         return EXIT_CONFIG
-    outcomes = asyncio.run(_probe_all(config, args.target, args.module, redactor))
+    from exporter import event_loop
+
+    outcomes = event_loop.run(_probe_all(config, args.target, args.module, redactor))
     if not outcomes:
         print("nothing to probe: no enabled module matches", file=sys.stderr)
         return EXIT_CONFIG
@@ -182,7 +183,9 @@ async def serve(exporter: Exporter, listen: str, stop: asyncio.Event, enable_lif
     site = web.TCPSite(runner, host.strip("[]") or "0.0.0.0", int(port),
                        ssl_context=web_config.ssl_context if web_config else None)
     await site.start()
-    log.info("listening", extra={"address": listen, "version": __version__})
+    from exporter import event_loop
+
+    log.info("listening", extra={"address": listen, "version": __version__, "event_loop": event_loop.running_loop_name()})
     try:
         await stop.wait()
     finally:
@@ -195,6 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
+    from exporter import event_loop
     from exporter.app import Exporter
     from exporter.config import ConfigError
     from exporter.logs import setup_logging
@@ -238,7 +242,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_CONFIG
         return EXIT_OK
 
-    return asyncio.run(main())
+    return event_loop.run(main())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,14 +12,15 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from openclaw_schema import duration
 from slo import math as slomath
 from slo.model import PERIODS, SLO, Spec
 from slo.rules import sli_error_expr
+
+if TYPE_CHECKING:
+    import httpx  # imported by PrometheusClient: building the CLI for `run` must not load it (~2 MB RSS)
 
 CALENDAR_MONTH = "calendar-month"
 
@@ -32,6 +33,8 @@ class PrometheusClient:
     """Instant queries against the Prometheus HTTP API; one number per query."""
 
     def __init__(self, url: str, timeout: float = 30.0, transport: httpx.BaseTransport | None = None):
+        import httpx
+
         self._client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout, transport=transport)
 
     def query(self, expr: str, at: float) -> float | None:

@@ -106,3 +106,23 @@ def test_exact_quantiles_agree_with_the_exporters_and_histogram_quantile_with_pr
 def test_proc_readers_see_this_process():
     assert measure.cpu_seconds(os.getpid()) > 0
     assert measure.rss_bytes(os.getpid()) > 1 << 20
+
+
+async def test_every_client_path_of_the_microbenchmark_completes_its_exchange():
+    import clients  # bench/clients.py: the paths "Client paths" in docs/benchmarks.md compares
+
+    runner = web.AppRunner(targets.make_app(targets.TargetServer(token=None)), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        for path in clients.PATHS.values():
+            await path(base + "/t/a/readyz", 2)
+        for path in clients.WS_PATHS.values():
+            await path(base + "/t/a", 2)
+        async with aiohttp.ClientSession() as session, session.get(base + "/_stats") as resp:
+            stats = await resp.json()
+    finally:
+        await runner.cleanup()
+    assert sum(stats["readyz"].values()) == 2 * len(clients.PATHS)
+    assert sum(stats["ws"].values()) == 2 * len(clients.WS_PATHS)

@@ -96,3 +96,23 @@ def test_detail_off_keeps_only_the_total_phase():
     samples = parse_samples(render_state(state))
     assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="connect") is None
     assert value(samples, c.PROBE_DURATION + "_count", target="gw", module="readiness", phase="total") == 2
+
+
+def test_a_large_family_is_handed_out_in_bounded_pieces_that_parse_whole():
+    # At 1,000 targets the duration family is ~1.7 MB: written whole, it sat in memory three
+    # times over (joined, encoded, buffered) and RSS kept each scrape's peak.
+    from dataclasses import replace
+
+    from exporter.exposition import PIECE_CHARS, iter_families
+
+    state = ProbeState({})
+    for i in range(1000):
+        state.record(replace(outcome(total=0.01 + i / 1e5), target=f"gw-{i:04d}", gauges=[]), FAST_BUCKETS)
+    pieces = list(iter_families(state))
+    longest_series = max(len(s.cache.get(c.PROBE_DURATION, "")) for s in state.series.values())
+    assert max(len(p) for p in pieces) < PIECE_CHARS + longest_series + 1000
+    assert sum(1 for p in pieces if p.startswith(f"# HELP {c.PROBE_DURATION} ")) == 1
+    assert sum(1 for p in pieces if c.PROBE_DURATION in p) > 10  # really split
+    samples = parse_samples("".join(pieces))
+    assert value(samples, c.PROBE_DURATION + "_count", target="gw-0999", module="readiness", phase="total") == 1
+    assert len([k for k in samples if k[0] == c.PROBE_DURATION + "_bucket"]) == 1000 * (len(FAST_BUCKETS) + 1)

@@ -50,6 +50,15 @@ def test_run_imports_neither_kubernetes_nor_grafanalib(tmp_path):
     assert "kubernetes" not in modules
     assert "grafanalib" not in modules
     assert "promql_parser" not in modules  # generation only (slo/promql.py imports it when checking)
+    assert "httpx" not in modules  # the model probe's and `slo report`'s client (~2 MB of RSS)
+
+
+def test_probers_and_app_leave_httpx_to_a_model_probe_that_runs():
+    # The model probe's client: imported when a model probe runs, not by loading the probers.
+    code = "import sys, exporter.probes, exporter.app, exporter.web; print('httpx' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "False"
 
 
 def test_kube_package_names_still_resolve():

@@ -84,7 +84,7 @@ def test_the_image_gets_every_package_and_only_the_runtime_extras():
     packages = {"exporter", "slo", "dashboards", "openclaw_schema"}
     assert packages <= copied, packages - copied
     runs = " ".join(a for op, a in ins if op == "RUN")
-    assert '".[kubernetes]"' in runs and '"openclaw-slo-exporter[kubernetes]"' in runs
+    assert '".[kubernetes,fast]"' in runs and '"openclaw-slo-exporter[kubernetes,fast]"' in runs
     assert "generate" not in runs and "grafanalib" not in runs
 
 

@@ -14,7 +14,6 @@ from aiohttp import web
 
 from exporter.app import Exporter
 from exporter.http_client import make_session
-from exporter.probes import model_provider
 from fakegateway import Recorder, fake_gateway, hello_ok, send_challenge
 from localservers import serve
 from probehelpers import config_for
@@ -113,7 +112,7 @@ async def test_model_runs_share_one_client_per_ca_setting_closed_with_the_export
             super().__init__(*args, **kwargs)
             made.append(self)
 
-    monkeypatch.setattr(model_provider.httpx, "AsyncClient", CountedClient)
+    monkeypatch.setattr(httpx, "AsyncClient", CountedClient)  # model_provider imports httpx when a probe runs
 
     async def listing(request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "qwen3.5-plus"}]})

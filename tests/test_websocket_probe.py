@@ -48,6 +48,26 @@ async def test_real_gateway_handshake_and_health_rpc(real_gateway, token_env):
     assert any("scopes=operator.read" in line for line in outcome.logs)
 
 
+async def test_real_gateway_hello_lists_its_methods_when_asked(real_gateway, token_env):
+    # The probe never reads hello-ok's method list (466 names), so it is parsed only on demand.
+    from exporter.http_client import make_session
+    from exporter.probes.base import ProbeRun
+    from exporter.probes.gateway_client import GatewayClient
+    from exporter.secrets import Redactor
+
+    target = ws_config(real_gateway.url).targets[0]
+    session = make_session()
+    run = ProbeRun(target.name, "websocket", Redactor(), session)
+    try:
+        client = await GatewayClient.open(target, target.modules["websocket"].settings, run)
+        await client.close()
+    finally:
+        await session.close()
+    methods = client.hello.methods
+    assert "health" in methods and "connect" not in methods and len(methods) > 100
+    assert all(isinstance(m, str) for m in methods)
+
+
 async def test_real_gateway_wrong_token_is_auth_failed(real_gateway, monkeypatch):
     monkeypatch.setenv("GW_TOKEN", "wrong-token-for-this-test")
     outcome = await probe_once(ws_config(real_gateway.url), "websocket")

@@ -233,8 +233,17 @@ class Hello:
     protocol: int | None
     server_version: str
     scopes: tuple[str, ...]
-    methods: tuple[str, ...]
     auth_method: str = ""  # "token", "device-token", ... as hello-ok.auth.method says
+    # hello-ok.features.methods as received: 466 names on the real gateway, which no probe
+    # reads, so they are checked only when asked for (`methods`), not on every handshake.
+    raw_methods: Any = ()
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The method names the gateway advertises (strings only)."""
+        if not isinstance(self.raw_methods, (list, tuple)):
+            return ()
+        return tuple(m for m in self.raw_methods if isinstance(m, str))
 
 
 def missing_scopes(granted: tuple[str, ...] | list[str], needed: tuple[str, ...] | list[str]) -> list[str]:
@@ -431,8 +440,8 @@ class GatewayClient:
                 protocol=protocol if isinstance(protocol, int) else None,
                 server_version=str(server.get("version", "unknown"))[:64],
                 scopes=tuple(s for s in auth.get("scopes", []) if isinstance(s, str)),
-                methods=tuple(m for m in features.get("methods", []) if isinstance(m, str)),
                 auth_method=str(auth.get("method", ""))[:32],
+                raw_methods=features.get("methods", ()),
             )
             if self.hello.protocol not in (None, PROTOCOL_VERSION):
                 raise ProbeFailure("protocol_mismatch", f"server chose protocol {self.hello.protocol}, client speaks {PROTOCOL_VERSION}")

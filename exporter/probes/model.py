@@ -33,8 +33,6 @@ from __future__ import annotations
 
 from typing import Awaitable
 
-import httpx
-
 from exporter.probes import gateway_client
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun, classify_exception
 from exporter.probes.model_budget import completion_due, record_completion
@@ -68,11 +66,13 @@ async def _attempt(name: str, check: Awaitable[None], run: ProbeRun, failures: l
         return
     except ProbeFailure as exc:
         failures.append(exc)
-    except httpx.TimeoutException as exc:
-        raise TimeoutError(str(exc)) from exc
     except (TimeoutError, SecretError):
         raise
     except Exception as exc:  # noqa: BLE001 - network errors become this check's reason
+        import httpx  # already loaded by the provider client of the model probe that is running
+
+        if isinstance(exc, httpx.TimeoutException):
+            raise TimeoutError(str(exc)) from exc
         reason, message = classify_exception(exc)
         if reason == "error":
             raise  # not a network failure: the runner reports (and logs) it

@@ -9,8 +9,6 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from openclaw_schema import names as c
 from exporter.probes.base import ProbeFailure, ProbeRun
 from exporter.probes.gateway_client import GatewayClient
@@ -20,6 +18,8 @@ from exporter.settings.modules import WebSocketSettings
 from exporter.settings.resolved import TargetConfig
 
 if TYPE_CHECKING:
+    import httpx  # imported when a model probe runs: `run` without one never loads it
+
     from exporter.settings.modules import ModelSettings
 
 # models.list needs operator.read (protocol.schema.json's methods table).
@@ -183,6 +183,8 @@ async def _read_stream(provider: Provider, resp: httpx.Response, model: str, run
 
 def _completion_chunk(provider: Provider, doc: dict[str, Any], model: str) -> None:
     if "error" in doc:  # some providers report errors inside a 200 stream
+        import httpx
+
         raise provider.failure(200, httpx.Headers(), json.dumps(doc).encode(), model, "completion")
     if not isinstance(doc.get("choices"), list):
         raise ProbeFailure("invalid_body", "completion: chunk without a choices array")

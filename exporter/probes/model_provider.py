@@ -13,13 +13,13 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
-import httpx
-
 from exporter.http_client import USER_AGENT
 from exporter.probes.base import ProbeFailure, ProbeRun
 from exporter.probes.model_budget import TargetState, utc_text
 
 if TYPE_CHECKING:
+    import httpx  # imported when a model probe runs: `run` without one never loads it
+
     from exporter.settings.modules import ModelSettings
 
 MAX_BODY_BYTES = 4 << 20
@@ -45,6 +45,8 @@ class ProviderClients:
             return held[1]
         # trust_env: egress to a public provider often goes through HTTPS_PROXY.
         # follow_redirects=False: the API key must never travel to wherever a redirect points.
+        import httpx
+
         client = httpx.AsyncClient(follow_redirects=False, verify=_verify(tls_ca_file))
         self._clients[tls_ca_file] = (stamp, client)
         if held is not None:

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
+from exporter.http_client import USER_AGENT
+from exporter.probes import http_get
 from exporter.probes.base import COMMON_RESULTS, ProbeFailure, Prober, ProbeRun
 from exporter.settings.modules import ReadinessSettings
 from exporter.settings.resolved import TargetConfig
@@ -23,7 +26,8 @@ from openclaw_schema import names as c
 
 MAX_BODY_BYTES = 1 << 20
 # This prober's failure reasons, besides the common ones.
-RESULTS = COMMON_RESULTS + ("invalid_body", "http_error", "not_ready")
+RESULTS = COMMON_RESULTS + ("invalid_body", "http_error", "not_ready", "redirect")
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 # Body field -> (metric, scale to base units)
@@ -51,6 +55,19 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _origin(base: str, location: str) -> str:
+    """scheme://host:port of a Location (relative ones resolved): never its path, query or userinfo."""
+    if not location:
+        return "no Location"
+    try:
+        parts = urlsplit(urljoin(base, location))
+        port = f":{parts.port}" if parts.port else ""
+        host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    except ValueError:
+        return "an unparsable Location"
+    return f"{parts.scheme}://{host}{port}" if host else "an unparsable Location"
+
+
 def _record_body(run: ProbeRun, body: dict[str, Any]) -> None:
     ready = body.get("ready", body.get("ok"))
     if isinstance(ready, bool):
@@ -70,22 +87,21 @@ def _record_body(run: ProbeRun, body: dict[str, Any]) -> None:
 
 
 async def probe(target: TargetConfig, settings: ReadinessSettings, run: ProbeRun) -> None:
-    assert run.session is not None
     url = target.http_url.rstrip("/") + settings.path
     # Accept what kubelet and most clients send: a JSON-only Accept makes the gateway answer
     # unknown paths with 404, hiding the HTML-with-200 trap a plain client falls into.
-    headers = {"Accept": "application/json, */*;q=0.1"}
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.1"}
     if settings.send_token and target.token is not None:
         headers["Authorization"] = "Bearer " + await target.token.aread(run.redactor)
     run.log("GET", url=url)
-    run.current_phase = "connect"
-    async with run.session.get(url, headers=headers, allow_redirects=False, trace_request_ctx=run) as resp:
-        run.current_phase = "body"
-        raw = await resp.content.read(MAX_BODY_BYTES + 1)
-        ctype = resp.headers.get("Content-Type", "")
-        run.log("response", status=resp.status, content_type=ctype.split(";")[0], bytes=len(raw))
-    if len(raw) > MAX_BODY_BYTES:
-        raise ProbeFailure("invalid_body", f"body larger than {MAX_BODY_BYTES} bytes")
+    resp = await http_get.get(url, headers, run, ssl_setting=target.ssl_context, max_body=MAX_BODY_BYTES)
+    raw, ctype = resp.body, resp.headers.get("content-type", "")
+    run.log("response", status=resp.status, content_type=ctype.split(";")[0], bytes=len(raw))
+    if resp.status in REDIRECTS:
+        # Never followed: the token would go along to wherever the Location points.
+        where = _origin(url, resp.headers.get("location", ""))
+        raise ProbeFailure("redirect", f"HTTP {resp.status} redirect to {where}; redirects are never followed "
+                           f"(the token would go along): set the target's url to where {settings.path} is served")
     body: Any = None
     if "json" in ctype.lower():
         try:
