@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from dataclasses import replace
+from typing import Any, Callable, Iterable
 
 import aiohttp
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry
@@ -22,6 +23,7 @@ from exporter.probes.base import ProbeOutcome
 from exporter.runner import run_probe
 from exporter.scheduler import Scheduler
 from exporter.secrets import Redactor
+from exporter.sharding import SINGLE, owned_targets
 from exporter.state import ProbeState
 from exporter.status_sources import pod_rows, slo_rows
 
@@ -57,6 +59,7 @@ class Exporter:
         self.redactor = redactor or Redactor()
         self.jitter = jitter
         self.config: Config | None = None
+        self._owned: tuple[Any, tuple[TargetConfig, ...]] = (None, ())  # (what it was cut from, the cut)
         self.state = ProbeState()
         self.registry = CollectorRegistry(auto_describe=False)
         self.reload_ok = True
@@ -163,7 +166,7 @@ class Exporter:
             if self.scheduler is not None and self.config is not None:
                 jobs = [(target.for_pod(pod, ip), module)
                         for _, pod, ip in watcher.ready_pod_ips()
-                        for target in self.config.targets
+                        for target in self.targets
                         for module in target.modules.values() if module.enabled and PROBERS[module.name].per_pod]
                 pod_keys = self.scheduler.sync_pods(jobs)
                 service = {k for k in self.state.series if not k[2]}
@@ -179,19 +182,43 @@ class Exporter:
         if watcher is not None:
             await watcher.aclose()
 
+    def all_targets(self) -> tuple[TargetConfig, ...]:
+        """Every target of the fleet, before sharding (a new tuple whenever the set changes)."""
+        return self.config.targets if self.config else ()
+
+    def owned_targets(self, all_targets: Iterable[TargetConfig]) -> tuple[TargetConfig, ...]:
+        """The one place the active target set is cut to this replica's shard (exporter/sharding.py)."""
+        return owned_targets(all_targets, self.config.sharding if self.config else SINGLE)
+
+    @property
+    def targets(self) -> tuple[TargetConfig, ...]:
+        """The targets this replica probes. Everything that schedules or shows probes reads
+        this, never config.targets. Recomputed only when the set of all targets changes."""
+        everything = self.all_targets()
+        shard = self.config.sharding if self.config else SINGLE
+        source, owned = self._owned
+        if source is None or source[0] is not everything or source[1] != shard:
+            owned = self.owned_targets(everything)
+            self._owned = ((everything, shard), owned)
+        return owned
+
+    def _scheduled_config(self) -> Config:
+        assert self.config is not None
+        return replace(self.config, targets=self.targets)
+
     def _set_detail(self) -> None:
         assert self.config is not None
-        self.state.set_detail({(t.name, m.name) for t in self.config.targets for m in t.modules.values() if m.detail})
+        self.state.set_detail({(t.name, m.name) for t in self.targets for m in t.modules.values() if m.detail})
 
     def _start_jobs(self) -> None:
         assert self.config is not None
         self._set_detail()
-        self.state.retain({(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
-        for t, m in ((t, m) for t in self.config.targets for m in t.modules.values() if m.enabled):
+        self.state.retain({(t.name, m.name, "") for t in self.targets for m in t.modules.values() if m.enabled})
+        for t, m in ((t, m) for t in self.targets for m in t.modules.values() if m.enabled):
             # Every result series at 0 before the first probe (not for per-pod series: diagnostics).
             self.state.ensure(t.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
         self.scheduler = Scheduler(self.probe, self.record, self._skip, self.config.max_concurrency, jitter=self.jitter)
-        self.scheduler.start(self.config)
+        self.scheduler.start(self._scheduled_config())
 
     async def _update_jobs(self) -> None:
         """Keep the schedule of every pair the reload left unchanged (a reload every few
@@ -204,8 +231,8 @@ class Exporter:
             self._start_jobs()
             return
         self.state.retain({k for k in self.state.series if k[2]}
-                          | {(t.name, m.name, "") for t in self.config.targets for m in t.modules.values() if m.enabled})
-        self.scheduler.update(self.config)
+                          | {(t.name, m.name, "") for t in self.targets for m in t.modules.values() if m.enabled})
+        self.scheduler.update(self._scheduled_config())
 
     async def _apply(self, new: Config) -> None:
         """Swap in the parts of ``new`` that changed; on any failure put the old parts back and raise."""
@@ -293,4 +320,6 @@ class Exporter:
             "reload_error": self.last_reload_error,
             "in_flight": self.scheduler.in_flight if self.scheduler else 0,
             "targets": len(self.config.targets) if self.config else 0,
+            "shard": self.config.sharding if self.config else SINGLE,
+            "owned_targets": len(self.targets),
         }

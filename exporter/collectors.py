@@ -4,6 +4,8 @@ Sample exposition::
 
     openclaw_exporter_build_info{python_version="3.11.7",version="0.1.0"} 1.0
     openclaw_exporter_config_last_reload_successful 1.0
+    openclaw_exporter_shard_info{ordinal="1",replicas="3",replication="2"} 1.0
+    openclaw_exporter_shard_targets 667.0
 """
 
 from __future__ import annotations
@@ -36,3 +38,11 @@ class ExporterCollector(Collector):
                                 value=status["reload_time"])
         yield GaugeMetricFamily(c.EXPORTER_PROBES_IN_FLIGHT, "Probes running right now.", value=status["in_flight"])
         yield GaugeMetricFamily(c.EXPORTER_TARGETS, "Configured targets.", value=status["targets"])
+        shard = status["shard"]
+        info = InfoMetricFamily(c.EXPORTER_SHARD_INFO.removesuffix("_info"),
+                                "This replica's shard: its ordinal, the replica count and how many replicas probe each target.")
+        info.add_metric([], {c.LABEL_ORDINAL: str(shard.ordinal), c.LABEL_REPLICAS: str(shard.replicas),
+                             c.LABEL_REPLICATION: str(shard.replication)})
+        yield info
+        yield GaugeMetricFamily(c.EXPORTER_SHARD_TARGETS, "Targets this replica probes (its shard of the configured targets).",
+                                value=status["owned_targets"])

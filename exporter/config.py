@@ -17,6 +17,7 @@ from exporter.fields import Field, Problems, parse_fields, positive, secret_ref
 from exporter.kube.config import parse_kubernetes_config
 from exporter.probes import PROBERS
 from exporter.secrets import SecretRef
+from exporter.sharding import SINGLE, Shard
 
 DEFAULT_PORT = 18789
 
@@ -85,6 +86,7 @@ class Config:
     slo_spec: Any = None  # slo.model.Spec: the SLOs the exporter tracks live and counts thresholds for
     kubernetes: Any = None
     device: Any = None  # exporter.device.DeviceConfig: the identity every target's WebSocket signs with
+    sharding: Shard = SINGLE  # which targets this replica probes (exporter/sharding.py)
     source: str = "<memory>"
 
     def target(self, name: str) -> TargetConfig | None:
@@ -100,6 +102,7 @@ _TOP_FIELDS = {
     "slo": Field("mapping", {}),
     "kubernetes": Field("mapping", None),
     "device": Field("mapping", None),
+    "sharding": Field("mapping", None),
 }
 
 _DEVICE_FIELDS = {
@@ -265,6 +268,13 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
     device = None
     if top["device"] is not None:
         device = _parse_device(top["device"], slo["state_file"], problems)
+    shard = SINGLE
+    if top["sharding"] is not None:
+        from exporter.sharding_config import parse_sharding  # pydantic only for fleets
+
+        parsed, errors = parse_sharding(top["sharding"])
+        problems.extend(errors)
+        shard = parsed or SINGLE
     if problems:
         raise ConfigError(source, problems)
     if device is not None:
@@ -272,7 +282,7 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
     return Config(
         targets=tuple(targets), device=device, max_concurrency=top["max_concurrency"], slo_spec_file=slo["spec_file"],
         slo_state_file=slo["state_file"], slo_flush_interval=slo["flush_interval"], slo_spec=slo_spec, kubernetes=kube,
-        source=source,
+        sharding=shard, source=source,
     )
 
 

@@ -54,6 +54,12 @@ EXPORTER_RELOAD_SUCCESS = "openclaw_exporter_config_last_reload_successful"
 EXPORTER_RELOAD_TIMESTAMP = "openclaw_exporter_config_last_reload_success_timestamp_seconds"
 EXPORTER_PROBES_IN_FLIGHT = "openclaw_exporter_probes_in_flight"
 EXPORTER_TARGETS = "openclaw_exporter_targets"
+# Sharding (exporter/sharding.py, docs/fleet.md): this replica's place in the fleet and its share.
+EXPORTER_SHARD_INFO = "openclaw_exporter_shard_info"  # {ordinal, replicas, replication} 1
+EXPORTER_SHARD_TARGETS = "openclaw_exporter_shard_targets"  # targets this replica probes
+LABEL_ORDINAL = "ordinal"
+LABEL_REPLICAS = "replicas"
+LABEL_REPLICATION = "replication"
 
 # --- readiness module (from the gateway's /readyz body) ----------------------------------------
 GATEWAY_READY = "openclaw_gateway_ready"

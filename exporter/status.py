@@ -145,7 +145,7 @@ def _configured_series(exporter: "Exporter") -> list[tuple[str, str]]:
     """Every enabled (target, module) of the running config, probed yet or not."""
     keys: dict[tuple[str, str], None] = {}  # ordered set
     if exporter.config:
-        for target in exporter.config.targets:
+        for target in exporter.targets:  # this replica's shard: the others show theirs
             keys.update(((target.name, m.name), None) for m in target.modules.values() if m.enabled)
     keys.update(((t, m), None) for t, m, pod in exporter.state.series if not pod)
     return list(keys)
