@@ -13,7 +13,7 @@ import hashlib
 import html
 import time
 from typing import Any, Iterable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 VOID = frozenset({"meta", "link", "br"})
 # Inside <svg> the HTML parser has no void elements: an unclosed <rect> would swallow its siblings.
@@ -241,7 +241,7 @@ def render_index(view: dict[str, Any]) -> str:
            el("p", f"Updated {fmt_time(view['generated_at'])}; refreshes every {view['refresh_seconds']} s.",
               class_="meta")),
         _slo_section(view["slos"]),
-        _probe_section(view["probes"]),
+        _probe_section(view["probes"], view["paging"]),
         _pod_section(view["pods"]),
         _footer(view),
     )
@@ -278,7 +278,25 @@ def _slo_section(section: dict[str, Any]) -> Safe:
                          ("SLO", "Objective", "SLI", "Budget left", "Burn rate", "Time to exhaustion"), rows)
 
 
-def _probe_section(probes: list[dict[str, Any]]) -> Safe:
+def listing_href(sort: str, page: int) -> str:
+    return "?" + urlencode({"sort": sort, "page": page})
+
+
+def _listing_nav(paging: dict[str, Any]) -> Safe:
+    """Sort links and the pager: plain links, so the page stays script-free and bookmarkable."""
+    names = {"status": "failing first", "burn": "fastest budget burn first"}
+    sorts = [el("strong", names.get(s, s)) if s == paging["sort"] else el("a", names.get(s, s), href=listing_href(s, 1))
+             for s in paging["sorts"]]
+    sort, page, pages = paging["sort"], paging["page"], paging["pages"]
+    pager: list[Any] = []
+    if pages > 1:
+        pager = [" · ", el("a", "← previous", href=listing_href(sort, page - 1), rel="prev") if page > 1 else None,
+                 f" page {page} of {pages} ({paging['targets']} targets) ",
+                 el("a", "next →", href=listing_href(sort, page + 1), rel="next") if page < pages else None]
+    return el("nav", "Sort: ", [[x, " | "] for x in sorts[:-1]], sorts[-1:], pager, aria_label="Targets table", class_="meta")
+
+
+def _probe_section(probes: list[dict[str, Any]], paging: dict[str, Any]) -> Safe:
     if not probes:
         return notice("targets", "Targets", "empty", "No targets configured.")
     rows = []
@@ -308,9 +326,12 @@ def _probe_section(probes: list[dict[str, Any]]) -> Safe:
             td("Last result", last, data_status=p["status"]),
             td(f"Total latency, {p['latency_window']}", latency, class_="num"),
             td("Last hour", sparkline(spark), el("div", f"{spark['ok']} OK, {spark['failed']} failed", class_="small")),
+            td("Budget burn, 1 h", "\u2014" if p["burn_rate"] is None else f"{p['burn_rate']:.2f}\u00d7", class_="num"),
         ))
-    return table_section("targets", "Targets", "Probes by target and module, failing first",
-                         ("Target", "Module", "Last result", "Total latency (5m)", "Last hour"), rows)
+    order = "fastest error-budget burn first" if paging["sort"] == "burn" else "failing first"
+    return table_section("targets", "Targets", f"Probes by target and module, {order}",
+                         ("Target", "Module", "Last result", "Total latency (5m)", "Last hour", "Budget burn (1 h)"), rows,
+                         _listing_nav(paging))
 
 
 def _pod_section(section: dict[str, Any]) -> Safe:

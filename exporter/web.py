@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import replace
+from typing import Any
 
 from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -16,7 +17,7 @@ from exporter.exposition import iter_families, render_state
 from exporter.probes import PROBERS
 from exporter.sharding import owners
 from exporter.state import ProbeState
-from exporter.status import build_status, build_target
+from exporter.status import build_status, build_target, listing
 from exporter.status_html import HEADERS as PAGE_HEADERS
 from exporter.status_html import render_index, render_target
 from exporter.web_config import WebConfig
@@ -196,7 +197,7 @@ async def reload(request: web.Request) -> web.Response:
 
 
 async def status_page(request: web.Request) -> web.Response:
-    view = build_status(request.app[EXPORTER_KEY])
+    view = build_status(request.app[EXPORTER_KEY], **_listing(request))
     return web.Response(text=render_index(view), content_type="text/html", headers=PAGE_HEADERS)
 
 
@@ -208,7 +209,17 @@ async def target_page(request: web.Request) -> web.Response:
 
 
 async def status_json(request: web.Request) -> web.Response:
-    return web.json_response(build_status(request.app[EXPORTER_KEY]), headers={"Cache-Control": "no-store"})
+    return web.json_response(build_status(request.app[EXPORTER_KEY], **_listing(request)),
+                             headers={"Cache-Control": "no-store"})
+
+
+def _listing(request: web.Request) -> dict[str, Any]:
+    """The targets table's ?sort= and ?page= (exporter/status.py); 400 saying what is wrong."""
+    try:
+        sort, page = listing(request.query)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"{exc}\n") from None
+    return {"sort": sort, "page": page}
 
 
 def make_app(exporter: Exporter, enable_lifecycle: bool = False, web_config: WebConfig | None = None) -> web.Application:
