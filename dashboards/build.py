@@ -13,9 +13,10 @@ import yaml
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from dashboards import gateway_internals, gateway_probes, kubernetes, model_endpoints, slo_overview
+from dashboards import fleet_overview, gateway_internals, gateway_probes, kubernetes, model_endpoints, slo_overview
 
-BUILDERS = (slo_overview.build, gateway_probes.build, model_endpoints.build, kubernetes.build, gateway_internals.build)
+BUILDERS = (slo_overview.build, gateway_probes.build, model_endpoints.build, kubernetes.build, gateway_internals.build,
+            fleet_overview.build)
 
 GENERATED_DIR = Path("dashboards") / "generated"
 CONFIGMAP_PATH = Path("deploy") / "dashboards-configmap.yaml"
