@@ -192,20 +192,22 @@ def wait_converged(replicas: list[Replica], names: list[str], copies: int, timeo
 
 
 # -- the measurement -------------------------------------------------------------------------------
-def prometheus_config(replicas: list[Replica], interval: str) -> dict[str, Any]:
-    """A scrape job per replica, labelled like a PodMonitor labels them (`pod`), and the rules."""
+def prometheus_config(replicas: list[Replica], interval: str, own_port: int) -> dict[str, Any]:
+    """A scrape job per replica, labelled like a PodMonitor labels them (`pod`), the production
+    rules, and Prometheus scraping itself (its rule evaluation times are its own metrics)."""
     rules = [str(ROOT / "alerts" / "slo-rules.yml"), str(ROOT / "alerts" / "openclaw-alerts.yml")]
     return {"global": {"scrape_interval": interval, "evaluation_interval": interval},
             "rule_files": rules,
-            "scrape_configs": [{"job_name": "openclaw-slo-exporter", "static_configs": [
+            "scrape_configs": [{"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{own_port}"]}]},
+                               {"job_name": "openclaw-slo-exporter", "static_configs": [
                 {"targets": [f"127.0.0.1:{r.port}"], "labels": {"pod": f"{POD_PREFIX}{r.ordinal}",
                                                                  "namespace": "openclaw"}} for r in replicas]}]}
 
 
 @contextmanager
-def prometheus(work: Path, config: dict[str, Any]) -> Iterator[str]:
+def prometheus(work: Path, replicas: list[Replica], interval: str) -> Iterator[str]:
     port = free_port()
-    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
+    (work / "prometheus.yml").write_text(yaml.safe_dump(prometheus_config(replicas, interval, port)))
     log = open(work / "prometheus.log", "wb")
     proc = subprocess.Popen(["prometheus", f"--config.file={work / 'prometheus.yml'}",
                              f"--storage.tsdb.path={work / 'prom-data'}", f"--web.listen-address=127.0.0.1:{port}",
@@ -240,7 +242,7 @@ def measure(targets: int, replicas: int, replication: int, minutes: float, inter
         sets = wait_converged(fleet, names, min(replication, replicas), timeout=180)
         result["targets_per_replica"] = {k: len(v) for k, v in sets.items()}
         cpu0 = {r.ordinal: r.metric("process_cpu_seconds_total") for r in fleet}
-        prom = stack.enter_context(prometheus(work, prometheus_config(fleet, "15s")))
+        prom = stack.enter_context(prometheus(work, fleet, "15s"))
         started = time.monotonic()
         time.sleep(minutes * 60)
         elapsed = time.monotonic() - started
@@ -248,8 +250,13 @@ def measure(targets: int, replicas: int, replication: int, minutes: float, inter
         result["exporter_cpu_cores"] = {str(o): round((cpu1[o] - cpu0[o]) / elapsed, 4) for o in cpu0}
         result["exporter_rss_bytes"] = {str(r.ordinal): r.metric("process_resident_memory_bytes") for r in fleet}
         groups = query(prom, "prometheus_rule_group_last_duration_seconds")
-        result["rule_group_seconds"] = {g["metric"]["rule_group"].rsplit(";", 1)[-1]: float(g["value"][1]) for g in groups}
-        result["rule_groups_total_seconds"] = sum(result["rule_group_seconds"].values())
+        result["rule_group_seconds"] = {g["metric"]["rule_group"].rsplit(";", 1)[-1]: round(float(g["value"][1]), 4)
+                                        for g in groups}
+        result["rule_groups_total_seconds"] = round(sum(result["rule_group_seconds"].values()), 4)
+        worst = query(prom, "max_over_time(prometheus_rule_group_last_duration_seconds[10m])")
+        result["rule_groups_total_seconds_max"] = round(sum(float(g["value"][1]) for g in worst), 4)
+        failures = query(prom, "sum(prometheus_rule_evaluation_failures_total)")
+        result["rule_evaluation_failures"] = int(float(failures[0]["value"][1])) if failures else None
         rules = query(prom, "sum(prometheus_rule_group_rules)")
         result["rules"] = int(float(rules[0]["value"][1])) if rules else 0
         per_target = query(prom, 'count({__name__=~"openclaw_.+", target!=""}) / count(count by (target) '
@@ -257,7 +264,7 @@ def measure(targets: int, replicas: int, replication: int, minutes: float, inter
         result["scraped_series_per_target"] = round(float(per_target[0]["value"][1]), 1)
         recorded = query(prom, 'count({__name__=~"slo:.+|openclaw:.+"})')
         result["recorded_series"] = int(float(recorded[0]["value"][1])) if recorded else 0
-        head = query(prom, "prometheus_tsdb_head_series")
+        head = query(prom, "prometheus_tsdb_head_series")  # includes Prometheus' own series
         result["prometheus_head_series"] = int(float(head[0]["value"][1]))
         firing = query(prom, 'count(ALERTS{alertstate="firing"})')
         result["alerts_firing"] = int(float(firing[0]["value"][1])) if firing else 0
