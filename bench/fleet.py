@@ -60,7 +60,7 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def get(url: str, timeout: float = 10.0) -> str:
+def get(url: str, timeout: float = 60.0) -> str:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return resp.read().decode()
 
@@ -222,7 +222,7 @@ def prometheus(work: Path, replicas: list[Replica], interval: str) -> Iterator[s
 
 
 def query(base: str, expr: str) -> list[dict[str, Any]]:
-    doc = json.loads(get(f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr})))
+    doc = json.loads(get(f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr}), timeout=180))
     assert doc["status"] == "success", doc
     return doc["data"]["result"]
 
@@ -249,6 +249,10 @@ def measure(targets: int, replicas: int, replication: int, minutes: float, inter
         cpu1 = {r.ordinal: r.metric("process_cpu_seconds_total") for r in fleet}
         result["exporter_cpu_cores"] = {str(o): round((cpu1[o] - cpu0[o]) / elapsed, 4) for o in cpu0}
         result["exporter_rss_bytes"] = {str(r.ordinal): r.metric("process_resident_memory_bytes") for r in fleet}
+        result["minutes"] = round(elapsed / 60, 1)
+        # Probes per target per replica that ran late (the replica's event loop could not keep up).
+        skipped = sum(v for r in fleet for n, _, v in r.samples() if n == "openclaw_probe_skipped_ticks_total")
+        result["skipped_ticks"] = skipped
         groups = query(prom, "prometheus_rule_group_last_duration_seconds")
         result["rule_group_seconds"] = {g["metric"]["rule_group"].rsplit(";", 1)[-1]: round(float(g["value"][1]), 4)
                                         for g in groups}
@@ -259,16 +263,17 @@ def measure(targets: int, replicas: int, replication: int, minutes: float, inter
         result["rule_evaluation_failures"] = int(float(failures[0]["value"][1])) if failures else None
         rules = query(prom, "sum(prometheus_rule_group_rules)")
         result["rules"] = int(float(rules[0]["value"][1])) if rules else 0
-        per_target = query(prom, 'count({__name__=~"openclaw_.+", target!=""}) / count(count by (target) '
-                                 '({__name__=~"openclaw_.+", target!=""}))')
-        result["scraped_series_per_target"] = round(float(per_target[0]["value"][1]), 1)
+        # Scraped series with a target label, per target and per probing replica (each copy).
+        series = query(prom, 'count({job="openclaw-slo-exporter", target!=""})')
+        copies = targets * min(replication, replicas)
+        result["scraped_target_series"] = int(float(series[0]["value"][1]))
+        result["scraped_series_per_target_copy"] = round(result["scraped_target_series"] / copies, 1)
         recorded = query(prom, 'count({__name__=~"slo:.+|openclaw:.+"})')
         result["recorded_series"] = int(float(recorded[0]["value"][1])) if recorded else 0
         head = query(prom, "prometheus_tsdb_head_series")  # includes Prometheus' own series
         result["prometheus_head_series"] = int(float(head[0]["value"][1]))
         firing = query(prom, 'count(ALERTS{alertstate="firing"})')
         result["alerts_firing"] = int(float(firing[0]["value"][1])) if firing else 0
-        result["minutes"] = round(elapsed / 60, 1)
     return result
 
 
