@@ -163,6 +163,13 @@ class Replica:
     def metric(self, name: str) -> float | None:
         return next((v for n, _, v in self.samples() if n == name), None)
 
+    def metric_or_none(self, name: str) -> float | None:
+        """For the measurement's end: a replica too busy to answer /metrics in a minute is a result."""
+        try:
+            return self.metric(name)
+        except OSError:
+            return None
+
     def probed(self) -> set[str]:
         """Targets this replica has probed (an attempt counted), read from its /metrics."""
         return {labels["target"] for name, labels, value in self.samples()
@@ -246,19 +253,30 @@ def measure(targets: int, replicas: int, replication: int, minutes: float, inter
         started = time.monotonic()
         time.sleep(minutes * 60)
         elapsed = time.monotonic() - started
-        cpu1 = {r.ordinal: r.metric("process_cpu_seconds_total") for r in fleet}
-        result["exporter_cpu_cores"] = {str(o): round((cpu1[o] - cpu0[o]) / elapsed, 4) for o in cpu0}
-        result["exporter_rss_bytes"] = {str(r.ordinal): r.metric("process_resident_memory_bytes") for r in fleet}
+        result["load_average_1m"] = round(os.getloadavg()[0], 1)  # the machine's, shared with others
+        cpu1 = {r.ordinal: r.metric_or_none("process_cpu_seconds_total") for r in fleet}
+        result["exporter_cpu_cores"] = {str(o): round((cpu1[o] - cpu0[o]) / elapsed, 4) if cpu1[o] is not None else None
+                                        for o in cpu0}
+        result["exporter_rss_bytes"] = {str(r.ordinal): r.metric_or_none("process_resident_memory_bytes") for r in fleet}
         result["minutes"] = round(elapsed / 60, 1)
-        # Probes per target per replica that ran late (the replica's event loop could not keep up).
-        skipped = sum(v for r in fleet for n, _, v in r.samples() if n == "openclaw_probe_skipped_ticks_total")
-        result["skipped_ticks"] = skipped
+        # Ticks a replica skipped because the previous probe of the pair still ran (it fell behind).
+        skipped = query(prom, 'sum(openclaw_probe_skipped_ticks_total{job="openclaw-slo-exporter"})')
+        result["skipped_ticks"] = int(float(skipped[0]["value"][1])) if skipped else None
+        up = query(prom, 'sum(up{job="openclaw-slo-exporter"})')
+        result["replicas_up_in_prometheus"] = int(float(up[0]["value"][1])) if up else None
         groups = query(prom, "prometheus_rule_group_last_duration_seconds")
         result["rule_group_seconds"] = {g["metric"]["rule_group"].rsplit(";", 1)[-1]: round(float(g["value"][1]), 4)
                                         for g in groups}
         result["rule_groups_total_seconds"] = round(sum(result["rule_group_seconds"].values()), 4)
         worst = query(prom, "max_over_time(prometheus_rule_group_last_duration_seconds[10m])")
         result["rule_groups_total_seconds_max"] = round(sum(float(g["value"][1]) for g in worst), 4)
+        # Prometheus' CPU over the run: under contention the durations above are wall time.
+        cpu = query(prom, 'rate(process_cpu_seconds_total{job="prometheus"}[2m])')
+        result["prometheus_cpu_cores"] = round(float(cpu[0]["value"][1]), 3) if cpu else None
+        evals = query(prom, "sum(rate(prometheus_rule_group_iterations_total[2m])) / count(prometheus_rule_group_iterations_total)")
+        result["rule_group_evaluations_per_second"] = round(float(evals[0]["value"][1]), 4) if evals else None
+        missed = query(prom, "sum(increase(prometheus_rule_group_iterations_missed_total[3m]))")
+        result["rule_group_iterations_missed"] = round(float(missed[0]["value"][1])) if missed else None
         failures = query(prom, "sum(prometheus_rule_evaluation_failures_total)")
         result["rule_evaluation_failures"] = int(float(failures[0]["value"][1])) if failures else None
         rules = query(prom, "sum(prometheus_rule_group_rules)")

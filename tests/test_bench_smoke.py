@@ -110,3 +110,12 @@ def test_exact_quantiles_agree_with_the_exporters_and_histogram_quantile_with_pr
 def test_proc_readers_see_this_process():
     assert measure.cpu_seconds(os.getpid()) > 0
     assert measure.rss_bytes(os.getpid()) > 1 << 20
+
+
+def test_make_bench_keeps_the_fleet_section_written_from_bench_fleet():
+    import run
+
+    previous = "# Benchmarks\n\nold table\n\n## Fleet\n\nfleet numbers\n"
+    assert run.with_fleet_section("# Benchmarks\n\nnew table\n", previous) == \
+        "# Benchmarks\n\nnew table\n\n## Fleet\n\nfleet numbers\n"
+    assert run.with_fleet_section("# Benchmarks\n\nnew table\n", "") == "# Benchmarks\n\nnew table\n"
