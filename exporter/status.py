@@ -210,12 +210,14 @@ def _burn_rate(target: str, module: str, series: "SeriesState | None", classifie
     if series is None:
         return None
     worst = None
+    since = now - BURN_WINDOW
     for classifier in (k for k in classifiers if k.applies(target, module)):
         good = bad = 0
         for o in series.history:
-            if o.started < now - BURN_WINDOW:
+            if o.started < since:
                 continue
-            event = classifier.outcome(target, module, o.result, o.phases)
+            # Building an entry's phase dict is most of the cost: only latency SLIs read it.
+            event = classifier.outcome(target, module, o.result, o.phases if classifier.reads_phases else {})
             if event is not None:
                 good, bad = good + event, bad + (not event)
         if good + bad:

@@ -82,6 +82,11 @@ class EventClassifier:
         self.sli: AvailabilitySLI | LatencySLI = slo.sli  # type: ignore[assignment]
         self.target = re.compile(self.sli.target) if self.sli.target is not None else None
 
+    @property
+    def reads_phases(self) -> bool:
+        """Whether ``outcome`` looks at the phase timings (latency SLIs do; availability does not)."""
+        return isinstance(self.sli, LatencySLI)
+
     def applies(self, target: str, module: str) -> bool:
         return module == self.sli.module and (self.target is None or self.target.fullmatch(target) is not None)
 

@@ -127,3 +127,20 @@ async def test_sharding_over_http_metrics_probe_and_bad_listing_queries(tmp_path
         assert status == 200 and json.loads(text)["paging"]["sort"] == "burn"
         # The other replica's targets have no series here: no double counting across replicas.
         assert not any(dict(labels).get("target") in theirs for (_, labels) in parse_samples((await ex.get("/metrics"))[1]))
+
+
+def test_a_slow_but_successful_gateway_burns_its_latency_budget():
+    """websocket-handshake-latency (shipped spec: 99 % of successful handshakes within 250 ms):
+    all probes succeed, 4 of 20 are slow, so the availability burn is 0 and the latency burn
+    (4/20) / 0.01 = 20x ranks the target."""
+    ex = Exporter("/etc/openclaw/exporter.yml", jitter=False)
+    ex.config = parse_config({"targets": [{"name": n, "url": "http://127.0.0.1:18789", "readiness": {"enabled": False}}
+                                          for n in ("fast", "slow")]})
+    for name, slow in (("fast", 0), ("slow", 4)):
+        for i in range(20):
+            handshake = 0.4 if i < slow else 0.05
+            ex.state.record(ProbeOutcome(target=name, module="websocket", result="success", message="ok",
+                                         phases={"handshake": handshake, c.PHASE_TOTAL: handshake + 0.01},
+                                         started=NOW - 1800 + i * 60), (0.1, 1.0), now=NOW)
+    rows = build_status(ex, now=NOW, sort="burn")["probes"]
+    assert [(r["target"], r["burn_rate"]) for r in rows] == [("slow", pytest.approx(20)), ("fast", 0.0)]
