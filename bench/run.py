@@ -1029,6 +1029,16 @@ METHOD = """
 
 
 # ---------------------------------------------------------------------------------------------
+FLEET_HEADING = "\n## Fleet\n"
+
+
+def with_fleet_section(generated: str, previous: str) -> str:
+    """The new page plus the previous page's "## Fleet" section (written from bench/fleet.py,
+    minutes of a 3-replica fleet that `make bench` does not run), which a re-run must not drop."""
+    fleet = previous.partition(FLEET_HEADING)[2]
+    return generated + FLEET_HEADING + fleet if fleet else generated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short windows (a functional check, not figures)")
@@ -1093,7 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(report.rows))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(markdown(info, report, wall))
+    out.write_text(with_fleet_section(markdown(info, report, wall), out.read_text() if out.exists() else ""))
     out.with_suffix(".json").write_text(json.dumps({"machine": info, "rows": [r.__dict__ for r in report.rows],
                                                     "raw": report.raw, "wall_seconds": wall}, indent=1, default=str))
     print(f"\nwrote {out} ({wall:.0f} s)")

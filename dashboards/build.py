@@ -13,11 +13,12 @@ import yaml
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from dashboards import gateway_internals, gateway_probes, kubernetes, model_endpoints, slo_overview
+from dashboards import fleet_overview, gateway_internals, gateway_probes, kubernetes, model_endpoints, slo_overview
 from slo.monitoring import Monitoring
 
 # The dashboard catalog: one build(config) per dashboard; a new dashboard is one more entry.
-BUILDERS = (slo_overview.build, gateway_probes.build, model_endpoints.build, kubernetes.build, gateway_internals.build)
+BUILDERS = (slo_overview.build, gateway_probes.build, model_endpoints.build, kubernetes.build, gateway_internals.build,
+            fleet_overview.build)
 
 GENERATED_DIR = Path("dashboards") / "dashboards_out"
 CONFIGMAP_PATH = Path("deploy") / "dashboards-configmap.yaml"

@@ -7,6 +7,7 @@ PROBES = "openclaw-probes"
 MODELS = "openclaw-models"
 KUBERNETES = "openclaw-kubernetes"
 INTERNALS = "openclaw-internals"
+FLEET = "openclaw-fleet"
 
 TITLES: dict[str, str] = {
     SLO: "OpenClaw / SLO overview",
@@ -14,4 +15,5 @@ TITLES: dict[str, str] = {
     MODELS: "OpenClaw / Model endpoints",
     KUBERNETES: "OpenClaw / Kubernetes",
     INTERNALS: "OpenClaw / Gateway internals",
+    FLEET: "OpenClaw / Fleet overview",
 }

@@ -239,8 +239,10 @@ def events_panel(title: str, *, shows: str, red: str, queries: Sequence[Query | 
 
 def table(title: str, *, shows: str, red: str, queries: Sequence[Query | str], unit: str,
           thresholds: list[Step], w: int = 12, h: int = 6, hide: Iterable[str] = (),
-          cell_links: dict[str, tuple[str, str]] | None = None) -> g.Table:
-    """Instant rows (one per series); ``hide`` drops columns such as Time.
+          cell_links: dict[str, tuple[str, str]] | None = None,
+          sort_by: tuple[str, bool] | None = None) -> g.Table:
+    """Instant rows (one per series); ``hide`` drops columns such as Time; ``sort_by`` is
+    (column, descending): the order the table opens in (a click on a header changes it).
 
     ``cell_links`` maps a column to (title, url) for a link on each of its cells; the url may
     use ``${__value.raw}``, the cell's value.
@@ -253,6 +255,7 @@ def table(title: str, *, shows: str, red: str, queries: Sequence[Query | str], u
         **_common(title, shows, red, queries, w, h, thresholds),
         unit=unit, displayMode="color-text", filterable=True, overrides=overrides,
         transformations=[{"id": "organize", "options": {"excludeByName": excluded}}],
+        sortBy=[g.TableSortByField(displayName=sort_by[0], desc=sort_by[1])] if sort_by else [],
     )
 
 

@@ -10,7 +10,7 @@ import functools
 import logging
 import time
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import aiohttp
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry
@@ -25,6 +25,7 @@ from exporter.probes.prober_state import ProberState
 from exporter.runner import run_probe
 from exporter.scheduler import Scheduler
 from exporter.secrets import Redactor
+from exporter.sharding import SINGLE, owned_targets
 from exporter.state import ProbeState
 from exporter.status_sources import pod_rows, slo_rows
 
@@ -60,6 +61,7 @@ class Exporter:
         self.redactor = redactor or Redactor()
         self.jitter = jitter
         self.config: Config | None = None
+        self._owned: tuple[Any, tuple[TargetConfig, ...]] = (None, ())  # (what it was cut from, the cut)
         self.state = ProbeState()
         self.registry = CollectorRegistry(auto_describe=False)
         self.reload_ok = True
@@ -91,9 +93,9 @@ class Exporter:
         self.registry.register(_Delegate(lambda: self.discovery.collector() if self.discovery else None))
 
     # -- targets: the static ones, then the discovered ones -----------------------------------
-    def targets(self) -> tuple[TargetConfig, ...]:
-        """Every target probed now: the config's, then the discovered ones (a name clash: the
-        static target wins; exporter/discovery/targets.py counts and logs it)."""
+    def all_targets(self) -> tuple[TargetConfig, ...]:
+        """Every target of the fleet before sharding: the config's, then the discovered ones (a
+        name clash: the static target wins; exporter/discovery/targets.py counts and logs it)."""
         static = self.config.targets if self.config else ()
         if self.discovery is None:
             return static
@@ -106,10 +108,6 @@ class Exporter:
         if target is None and self.discovery is not None:
             target = self.discovery.targets.current().get(name)
         return target
-
-    def _running_config(self) -> Config:
-        assert self.config is not None
-        return self.config if self.discovery is None else replace(self.config, targets=self.targets())
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self, config: Config | None = None) -> None:
@@ -199,7 +197,7 @@ class Exporter:
             if self.scheduler is not None and self.config is not None:
                 jobs = [(target.for_pod(pod, ip), module)
                         for _, pod, ip in watcher.ready_pod_ips()
-                        for target in self.config.targets
+                        for target in self.targets
                         for module in target.modules.values() if module.enabled and PROBERS[module.name].per_pod]
                 pod_keys = self.scheduler.sync_pods(jobs)
                 service = {k for k in self.state.series if not k[2]}
@@ -255,23 +253,42 @@ class Exporter:
         if watcher is not None:
             await watcher.aclose()
 
-    def _set_detail(self, targets: tuple[TargetConfig, ...]) -> None:
-        self.state.set_detail({(t.name, m.name) for t in targets for m in t.modules.values() if m.detail})
+    def owned_targets(self, all_targets: Iterable[TargetConfig]) -> tuple[TargetConfig, ...]:
+        """The one place the active target set is cut to this replica's shard (exporter/sharding.py)."""
+        return owned_targets(all_targets, self.config.sharding if self.config else SINGLE)
 
-    def _ensure_series(self, targets: tuple[TargetConfig, ...]) -> None:
-        for target in targets:
+    @property
+    def targets(self) -> tuple[TargetConfig, ...]:
+        """The targets this replica probes. Everything that schedules or shows probes reads
+        this, never config.targets. Recomputed only when the set of all targets changes."""
+        everything = self.all_targets()
+        shard = self.config.sharding if self.config else SINGLE
+        source, owned = self._owned
+        if source is None or source[0] != everything or source[1] != shard:
+            owned = self.owned_targets(everything)
+            self._owned = ((everything, shard), owned)
+        return owned
+
+    def _scheduled_config(self) -> Config:
+        assert self.config is not None
+        return replace(self.config, targets=self.targets)
+
+    def _set_detail(self) -> None:
+        self.state.set_detail({(t.name, m.name) for t in self.targets for m in t.modules.values() if m.detail})
+
+    def _ensure_series(self) -> None:
+        for target in self.targets:
             for m in target.modules.values():
                 if m.enabled:  # every result series at 0 before the first probe (not per-pod series: diagnostics)
                     self.state.ensure(target.name, m.name, PROBERS[m.name].buckets, results=PROBERS[m.name].results)
 
     def _start_jobs(self) -> None:
         assert self.config is not None
-        running = self._running_config()
-        self._set_detail(running.targets)
-        self.state.retain({(t.name, m.name, "") for t in running.targets for m in t.modules.values() if m.enabled})
-        self._ensure_series(running.targets)
+        self._set_detail()
+        self.state.retain({(t.name, m.name, "") for t in self.targets for m in t.modules.values() if m.enabled})
+        self._ensure_series()
         self.scheduler = Scheduler(self.probe, self.record, self._skip, self.config.max_concurrency, jitter=self.jitter)
-        self.scheduler.start(running)
+        self.scheduler.start(self._scheduled_config())
 
     async def _update_jobs(self) -> None:
         """Keep the schedule of every pair the reload left unchanged (a reload every few
@@ -282,13 +299,12 @@ class Exporter:
                 await self.scheduler.stop()
             self._start_jobs()
             return
-        running = self._running_config()
-        self._set_detail(running.targets)
+        self._set_detail()
         # A discovered object deleted: its series leave /metrics with its probes.
         self.state.retain({k for k in self.state.series if k[2]}
-                          | {(t.name, m.name, "") for t in running.targets for m in t.modules.values() if m.enabled})
-        self._ensure_series(running.targets)
-        self.scheduler.update(running)
+                          | {(t.name, m.name, "") for t in self.targets for m in t.modules.values() if m.enabled})
+        self._ensure_series()
+        self.scheduler.update(self._scheduled_config())
 
     async def _apply(self, new: Config) -> None:
         """Swap in the parts of ``new`` that changed; on any failure put the old parts back and raise."""
@@ -382,5 +398,7 @@ class Exporter:
             "reload_time": self.reload_time,
             "reload_error": self.last_reload_error,
             "in_flight": self.scheduler.in_flight if self.scheduler else 0,
-            "targets": len(self.targets()),
+            "targets": len(self.all_targets()),
+            "shard": self.config.sharding if self.config else SINGLE,
+            "owned_targets": len(self.targets),
         }

@@ -4,6 +4,8 @@ Sample exposition::
 
     openclaw_exporter_build_info{python_version="3.11.7",version="0.1.0"} 1.0
     openclaw_exporter_config_last_reload_successful 1.0
+    openclaw_exporter_shard_info{ordinal="1",replicas="3",replication="2"} 1.0
+    openclaw_exporter_shard_targets 667.0
 """
 
 from __future__ import annotations
@@ -36,3 +38,9 @@ class ExporterCollector(Collector):
                                 value=status["reload_time"])
         yield GaugeMetricFamily(c.EXPORTER_PROBES_IN_FLIGHT, c.EXPORTER_PROBES_IN_FLIGHT.help, value=status["in_flight"])
         yield GaugeMetricFamily(c.EXPORTER_TARGETS, c.EXPORTER_TARGETS.help, value=status["targets"])
+        shard = status["shard"]
+        info = InfoMetricFamily(c.EXPORTER_SHARD_INFO.removesuffix("_info"), c.EXPORTER_SHARD_INFO.help)
+        info.add_metric([], {c.LABEL_ORDINAL: str(shard.ordinal), c.LABEL_REPLICAS: str(shard.replicas),
+                             c.LABEL_REPLICATION: str(shard.replication)})
+        yield info
+        yield GaugeMetricFamily(c.EXPORTER_SHARD_TARGETS, c.EXPORTER_SHARD_TARGETS.help, value=status["owned_targets"])

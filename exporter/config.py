@@ -18,12 +18,13 @@ from exporter.settings.base import cross_check, validate
 from exporter.settings.file import ConfigFile, Defaults, DeviceSection, SloSection, TargetSection
 from exporter.settings.modules import MODULES
 from exporter.settings.resolved import Config, ModuleConfig, TargetConfig
+from exporter.sharding import SINGLE
 
 __all__ = ["Config", "ConfigError", "ModuleConfig", "TargetConfig", "load_config", "parse_config"]
 
 DEFAULT_PORT = 18789
 # The sections of ConfigFile, each validated on its own (the rest of the top level at once).
-SECTIONS = ("defaults", "targets", "slo", "kubernetes", "device", "discovery")
+SECTIONS = ("defaults", "targets", "slo", "kubernetes", "device", "discovery", "sharding")
 
 
 class Problems(list):
@@ -183,6 +184,13 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
     device = None
     if raw.get("device") is not None:
         device = _parse_device(raw["device"], slo.state_file, problems)
+    shard = SINGLE
+    if raw.get("sharding") is not None:
+        from exporter.settings.sharding import parse_sharding  # pydantic models built only for fleets
+
+        parsed, errors = parse_sharding(raw["sharding"])
+        problems.extend(errors)
+        shard = parsed or SINGLE
     if problems:
         raise ConfigError(source, problems)
     if device is not None:
@@ -190,7 +198,7 @@ def parse_config(raw: Any, source: str = "<memory>") -> Config:
     return Config(
         targets=tuple(targets), device=device, max_concurrency=top.max_concurrency, slo_spec_file=slo.spec_file,
         slo_state_file=slo.state_file, slo_flush_interval=slo.flush_interval, slo_spec=slo_spec, kubernetes=kube,
-        source=source, discovery=discovery, defaults=defaults,
+        sharding=shard, source=source, discovery=discovery, defaults=defaults,
     )
 
 

@@ -48,6 +48,12 @@ SPARKLINE_WINDOW = 3600.0
 LATENCY_WINDOW = "5m"
 # Failing rows first, then the ones not probed yet, then the healthy ones.
 _PROBE_ORDER = {"FAIL": 0, "PENDING": 1, "OK": 2}
+# The targets table: sorted by `?sort=` (one of SORTS; the first is the default), in pages of
+# PAGE_SIZE targets (`?page=`, from 1). "burn" puts the target burning its error budget fastest
+# over the last BURN_WINDOW first: what a fleet of hundreds of tenants needs to see first.
+SORTS = ("status", "burn")
+PAGE_SIZE = 50
+BURN_WINDOW = 3600.0
 # Below this fraction of error budget left, an SLO row says LOW (and sorts to the top anyway).
 BUDGET_LOW = 0.25
 
@@ -65,8 +71,20 @@ _POD_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def build_status(exporter: "Exporter", now: float | None = None) -> dict[str, Any]:
-    """The whole front page as plain data (also served as /api/status)."""
+def listing(query: Any) -> tuple[str, int]:
+    """``(sort, page)`` from a request's query; ValueError saying what is wrong."""
+    sort = query.get("sort", SORTS[0])
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort[:40]!r}: use one of {', '.join(SORTS)}")
+    raw = query.get("page", "1")
+    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 10**6):
+        raise ValueError(f"page {raw[:40]!r} is not a page number (1, 2, ...)")
+    return sort, int(raw)
+
+
+def build_status(exporter: "Exporter", now: float | None = None, sort: str = SORTS[0], page: int = 1) -> dict[str, Any]:
+    """The whole front page as plain data (also served as /api/status); the targets table holds
+    one page of targets in the given order (``paging`` says which)."""
     now = time.time() if now is None else now
     redact = exporter.redactor.redact
     slos = _section(exporter, SECTION_SLOS, _SLO_KEYS, redact)
@@ -77,8 +95,15 @@ def build_status(exporter: "Exporter", now: float | None = None) -> dict[str, An
     pods = _section(exporter, SECTION_PODS, _POD_KEYS, redact)
     for row in pods["rows"]:
         row["status"] = "READY" if row["ready"] else "NOT READY"
-    probes = [_probe_row(exporter, key, now) for key in _configured_series(exporter)]
+    classifiers = _classifiers(exporter)
+    probes = [_probe_row(exporter, key, now, classifiers) for key in _configured_series(exporter)]
     probes.sort(key=lambda r: (_PROBE_ORDER[r["status"]], r["target"], r["module"]))
+    summary = {
+        "probes": len(probes),
+        "failing": sum(1 for p in probes if p["status"] == "FAIL"),
+        "pending": sum(1 for p in probes if p["status"] == "PENDING"),
+    }
+    probes, paging = _page(probes, sort, page)
     status = exporter.status()
     return {
         "generated_at": now,
@@ -91,13 +116,10 @@ def build_status(exporter: "Exporter", now: float | None = None) -> dict[str, An
             "source": redact(exporter.config_path),
             "targets": status["targets"],
         },
-        "summary": {
-            "probes": len(probes),
-            "failing": sum(1 for p in probes if p["status"] == "FAIL"),
-            "pending": sum(1 for p in probes if p["status"] == "PENDING"),
-        },
+        "summary": summary,
         "slos": slos,
         "probes": probes,
+        "paging": paging,
         "pods": pods,
     }
 
@@ -145,13 +167,66 @@ def _configured_series(exporter: "Exporter") -> list[tuple[str, str]]:
     """Every enabled (target, module) of the running config, probed yet or not."""
     keys: dict[tuple[str, str], None] = {}  # ordered set
     if exporter.config:
-        for target in exporter.targets():
+        for target in exporter.targets:  # this replica's shard: the others show theirs
             keys.update(((target.name, m.name), None) for m in target.modules.values() if m.enabled)
     keys.update(((t, m), None) for t, m, pod in exporter.state.series if not pod)
     return list(keys)
 
 
-def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[str, Any]:
+def _page(rows: list[dict[str, Any]], sort: str, page: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One page of targets (all of each target's rows), in the order ``sort`` names; a page past
+    the last shows the last."""
+    if sort == "burn":
+        burn: dict[str, float] = {}
+        for r in rows:
+            if r["burn_rate"] is not None:
+                burn[r["target"]] = max(burn.get(r["target"], 0.0), r["burn_rate"])
+        # Fastest burn first; targets without SLO events after every one that has them.
+        rows = sorted(rows, key=lambda r: (r["target"] not in burn, -burn.get(r["target"], 0.0), r["target"], r["module"]))
+    targets = list(dict.fromkeys(r["target"] for r in rows))  # in row order
+    pages = max(1, -(-len(targets) // PAGE_SIZE))
+    page = min(page, pages)
+    shown = set(targets[(page - 1) * PAGE_SIZE:page * PAGE_SIZE])
+    return [r for r in rows if r["target"] in shown], {
+        "sort": sort, "sorts": list(SORTS), "page": page, "pages": pages, "page_size": PAGE_SIZE,
+        "targets": len(targets), "burn_window_seconds": BURN_WINDOW}
+
+
+def _classifiers(exporter: "Exporter") -> list[Any]:
+    """The live SLOs' event classifiers (slo/live.py): what makes a probe a good or bad event."""
+    spec = exporter.config.slo_spec if exporter.config else None
+    if spec is None:
+        return []
+    from slo.live import EventClassifier
+    from slo.model import AvailabilitySLI, LatencySLI
+    return [EventClassifier(slo) for slo in spec.slos if isinstance(slo.sli, (AvailabilitySLI, LatencySLI))]
+
+
+def _burn_rate(target: str, module: str, series: "SeriesState | None", classifiers: list[Any], now: float) -> float | None:
+    """The fastest error-budget burn among this probe's SLOs over its history in the last
+    BURN_WINDOW (the live budget's own classification); None without SLO events."""
+    from slo import math as slomath
+
+    if series is None:
+        return None
+    worst = None
+    since = now - BURN_WINDOW
+    for classifier in (k for k in classifiers if k.applies(target, module)):
+        good = bad = 0
+        for o in series.history:
+            if o.started < since:
+                continue
+            # Building an entry's phase dict is most of the cost: only latency SLIs read it.
+            event = classifier.outcome(target, module, o.result, o.phases if classifier.reads_phases else {})
+            if event is not None:
+                good, bad = good + event, bad + (not event)
+        if good + bad:
+            rate = slomath.burn_rate(slomath.error_ratio(bad, good + bad), classifier.slo.objective)
+            worst = rate if worst is None else max(worst, rate)
+    return worst
+
+
+def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float, classifiers: list[Any] | None = None) -> dict[str, Any]:
     redact = exporter.redactor.redact
     target_name, module_name = key
     series = exporter.state.series.get((target_name, module_name, ""))
@@ -175,6 +250,7 @@ def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float) -> dict[s
         "latency_window": LATENCY_WINDOW,
         "gateway_version": _gateway_version([series] if series else [], redact),
         "sparkline": _sparkline(series, now),
+        "burn_rate": _finite(_burn_rate(target_name, module_name, series, classifiers or [], now)),
     }
 
 

@@ -14,7 +14,7 @@ import hashlib
 import time
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 if TYPE_CHECKING:
     import jinja2
@@ -108,6 +108,11 @@ def budget_fill(remaining: float | None, width: int) -> float:
 
 # -- pages ----------------------------------------------------------------------------------------
 @functools.cache
+def listing_href(sort: str, page: int) -> str:
+    """A link to one page of the targets table in one order (plain links: no script needed)."""
+    return "?" + urlencode({"sort": sort, "page": page})
+
+
 def _environment() -> "jinja2.Environment":
     """Built and its templates compiled once, on first render (the exporter's --help and
     probe commands never pay for Jinja2)."""
@@ -120,7 +125,7 @@ def _environment() -> "jinja2.Environment":
                        fmt_time=fmt_time, target_href=target_href, urlquote=lambda v: quote(str(v), safe=""))
     env.globals.update(status_class=lambda s: _STATUS_CLASS.get(s, "s-none"), status_icon=lambda s: _STATUS_ICON.get(s, ""),
                        status_fill=lambda s: _FILL[_STATUS_CLASS.get(s, "s-none")],
-                       spark_shapes=spark_shapes, budget_fill=budget_fill,
+                       spark_shapes=spark_shapes, budget_fill=budget_fill, listing_href=listing_href,
                        css=Markup(CSS))  # the package's own stylesheet: the one value not escaped
     for name in ("index.html", "target.html"):
         env.get_template(name)

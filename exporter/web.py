@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import replace
+from typing import Any
 
 from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,8 +15,9 @@ from exporter.app import Exporter
 from exporter.config import ModuleConfig
 from exporter.exposition import iter_families, render_state
 from exporter.probes import PROBERS
+from exporter.sharding import owners
 from exporter.state import ProbeState
-from exporter.status import build_status, build_target
+from exporter.status import build_status, build_target, listing
 from exporter.status_html import HEADERS as PAGE_HEADERS
 from exporter.status_html import render_index, render_target
 from exporter.web_config import WebConfig
@@ -74,6 +76,8 @@ async def metrics(request: web.Request) -> web.StreamResponse:
 # Like blackbox_exporter: leave Prometheus this much of its scrape timeout to read the answer.
 SCRAPE_TIMEOUT_OFFSET = 0.5
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
+# /probe's answer: the ordinals of the replicas that probe this target on schedule (docs/fleet.md).
+SHARD_OWNERS_HEADER = "X-OpenClaw-Shard-Owners"
 
 
 def probe_timeout(request: web.Request, module: ModuleConfig) -> float:
@@ -98,10 +102,15 @@ async def probe(request: web.Request) -> web.Response:
     endpoint cannot be turned into a proxy for reaching arbitrary hosts (the SSRF hole
     blackbox_exporter leaves open). At most
     max_concurrency probes run for /probe at once; more are refused at once with 429, so a
-    burst of requests never becomes a burst of connections to the gateway."""
+    burst of requests never becomes a burst of connections to the gateway.
+
+    Under sharding any replica probes any configured target on request (a debugging aid,
+    and a Prometheus scraping /probe through the Service reaches an arbitrary replica); the
+    header SHARD_OWNERS_HEADER names the replicas that probe it on schedule."""
     exporter = request.app[EXPORTER_KEY]
     config = exporter.config
     name = request.query.get("target", "")
+    shard = config.sharding if config else None
     target = exporter.target(name) if config else None
     if target is None:
         raise web.HTTPBadRequest(text=f"unknown target {name!r}: only configured or discovered targets can be probed\n")
@@ -127,6 +136,7 @@ async def probe(request: web.Request) -> web.Response:
     for outcome in outcomes:
         state.record(outcome, PROBERS[outcome.module].buckets)
     exposition = render_state(state)
+    headers = {SHARD_OWNERS_HEADER: ",".join(map(str, owners(target.name, shard.replicas, shard.replication)))} if shard else {}
     if request.query.get("debug", "").lower() in ("1", "true", "yes"):
         lines = []
         for outcome in outcomes:
@@ -137,8 +147,8 @@ async def probe(request: web.Request) -> web.Response:
             lines.append("")
         lines.append("Metrics that would have been returned:")
         text = "\n".join(lines) + "\n" + exposition
-        return web.Response(text=exporter.redactor.redact(text), content_type="text/plain")
-    return web.Response(body=exposition.encode(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(text=exporter.redactor.redact(text), content_type="text/plain", headers=headers)
+    return web.Response(body=exposition.encode(), headers={"Content-Type": CONTENT_TYPE_LATEST, **headers})
 
 
 async def healthy(request: web.Request) -> web.Response:
@@ -188,7 +198,7 @@ async def reload(request: web.Request) -> web.Response:
 
 
 async def status_page(request: web.Request) -> web.Response:
-    view = build_status(request.app[EXPORTER_KEY])
+    view = build_status(request.app[EXPORTER_KEY], **_listing(request))
     return web.Response(text=render_index(view), content_type="text/html", headers=PAGE_HEADERS)
 
 
@@ -200,7 +210,17 @@ async def target_page(request: web.Request) -> web.Response:
 
 
 async def status_json(request: web.Request) -> web.Response:
-    return web.json_response(build_status(request.app[EXPORTER_KEY]), headers={"Cache-Control": "no-store"})
+    return web.json_response(build_status(request.app[EXPORTER_KEY], **_listing(request)),
+                             headers={"Cache-Control": "no-store"})
+
+
+def _listing(request: web.Request) -> dict[str, Any]:
+    """The targets table's ?sort= and ?page= (exporter/status.py); 400 saying what is wrong."""
+    try:
+        sort, page = listing(request.query)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"{exc}\n") from None
+    return {"sort": sort, "page": page}
 
 
 def make_app(exporter: Exporter, enable_lifecycle: bool = False, web_config: WebConfig | None = None) -> web.Application:

@@ -31,6 +31,10 @@ LABEL_SUBSYSTEM = "subsystem"
 LABEL_VERSION = "version"
 LABEL_PROTOCOL = "protocol"
 LABEL_PYTHON_VERSION = "python_version"
+# This replica's place in a sharded fleet (exporter/sharding.py, docs/fleet.md).
+LABEL_ORDINAL = "ordinal"
+LABEL_REPLICAS = "replicas"
+LABEL_REPLICATION = "replication"
 LABEL_PROVIDER = "provider"
 LABEL_MODEL = "model"
 LABEL_NAMESPACE = "namespace"
@@ -275,6 +279,13 @@ EXPORTER_RELOAD_TIMESTAMP = Metric("openclaw_exporter_config_last_reload_success
                                    "Unix time of the last successful configuration load.", unit="seconds")
 EXPORTER_PROBES_IN_FLIGHT = Metric("openclaw_exporter_probes_in_flight", _T.GAUGE, "Probes running right now.")
 EXPORTER_TARGETS = Metric("openclaw_exporter_targets", _T.GAUGE, "Configured targets.")
+# Sharding (exporter/sharding.py, docs/fleet.md): this replica's place in the fleet and its share.
+EXPORTER_SHARD_INFO = Metric(
+    "openclaw_exporter_shard_info", _T.INFO,
+    "This replica's shard: its ordinal, the replica count and how many replicas probe each target.",
+    (LABEL_ORDINAL, LABEL_REPLICAS, LABEL_REPLICATION))
+EXPORTER_SHARD_TARGETS = Metric("openclaw_exporter_shard_targets", _T.GAUGE,
+                                "Targets this replica probes (its shard of the configured targets).")
 
 # --- readiness module (from the gateway's /readyz body) ------------------------------------------
 GATEWAY_READY = Metric("openclaw_gateway_ready", _T.GAUGE, "Whether the gateway reports itself ready (1) or not (0).",

@@ -73,7 +73,37 @@ CREATE TABLE IF NOT EXISTS slo_buckets (
 """
 
 
-class _Tracked:
+class EventClassifier:
+    """Whether a probe outcome is a good event, a bad event or no event of one SLO (the live
+    budget counts them; the status page ranks targets by their recent burn with it)."""
+
+    def __init__(self, slo: SLO):
+        self.slo = slo
+        self.sli: AvailabilitySLI | LatencySLI = slo.sli  # type: ignore[assignment]
+        self.target = re.compile(self.sli.target) if self.sli.target is not None else None
+
+    @property
+    def reads_phases(self) -> bool:
+        """Whether ``outcome`` looks at the phase timings (latency SLIs do; availability does not)."""
+        return isinstance(self.sli, LatencySLI)
+
+    def applies(self, target: str, module: str) -> bool:
+        return module == self.sli.module and (self.target is None or self.target.fullmatch(target) is not None)
+
+    def outcome(self, target: str, module: str, result: str, phases: dict[str, float]) -> bool | None:
+        """True good, False bad, None not an event of this SLO."""
+        if not self.applies(target, module):
+            return None
+        if isinstance(self.sli, AvailabilitySLI):
+            if result in names.PROBE_CONFIG_RESULTS:
+                return None  # the probe is misconfigured: says nothing about the gateway
+            return result == names.Result.SUCCESS
+        if result != names.Result.SUCCESS or self.sli.phase not in phases:
+            return None  # latency SLIs count successful probes only
+        return phases[self.sli.phase] <= self.sli.threshold_seconds
+
+
+class _Tracked(EventClassifier):
     """One SLO's matcher and buckets: minute -> [good, total].
 
     ``totals`` answers from running sums, one per window: each window holds the buckets from
@@ -84,9 +114,7 @@ class _Tracked:
     """
 
     def __init__(self, slo: SLO):
-        self.slo = slo
-        self.sli: AvailabilitySLI | LatencySLI = slo.sli  # type: ignore[assignment]
-        self.target = re.compile(self.sli.target) if self.sli.target is not None else None
+        super().__init__(slo)
         self.windows = slomath.sli_windows(slo.period_seconds)  # ascending seconds
         self._limits = [w // 60 for w in self.windows]
         self.buckets: dict[int, list[int]] = {}
@@ -95,18 +123,6 @@ class _Tracked:
         self._sums = [[0, 0] for _ in self.windows]  # per window: [good, total] of _keys[edge:]
         self._minute: int | None = None  # the minute the edges were last moved to
         self._stale = False
-
-    def outcome(self, target: str, module: str, result: str, phases: dict[str, float]) -> bool | None:
-        """True good, False bad, None not an event of this SLO."""
-        if module != self.sli.module or (self.target is not None and not self.target.fullmatch(target)):
-            return None
-        if isinstance(self.sli, AvailabilitySLI):
-            if result in names.PROBE_CONFIG_RESULTS:
-                return None  # the probe is misconfigured: says nothing about the gateway
-            return result == names.Result.SUCCESS
-        if result != names.Result.SUCCESS or self.sli.phase not in phases:
-            return None  # latency SLIs count successful probes only
-        return phases[self.sli.phase] <= self.sli.threshold_seconds
 
     def add(self, minute: int, good: bool) -> None:
         bucket = self.buckets.get(minute)

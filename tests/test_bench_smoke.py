@@ -126,3 +126,10 @@ async def test_every_client_path_of_the_microbenchmark_completes_its_exchange():
         await runner.cleanup()
     assert sum(stats["readyz"].values()) == 2 * len(clients.PATHS)
     assert sum(stats["ws"].values()) == 2 * len(clients.WS_PATHS)
+def test_make_bench_keeps_the_fleet_section_written_from_bench_fleet():
+    import run
+
+    previous = "# Benchmarks\n\nold table\n\n## Fleet\n\nfleet numbers\n"
+    assert run.with_fleet_section("# Benchmarks\n\nnew table\n", previous) == \
+        "# Benchmarks\n\nnew table\n\n## Fleet\n\nfleet numbers\n"
+    assert run.with_fleet_section("# Benchmarks\n\nnew table\n", "") == "# Benchmarks\n\nnew table\n"

@@ -24,7 +24,7 @@ def test_output_is_deterministic_json_with_sorted_keys():
         assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def test_five_dashboards_with_stable_uids_and_do_not_edit_notes():
+def test_every_catalog_dashboard_with_its_stable_uid_and_a_do_not_edit_note():
     got = dashboards()
     assert sorted(got) == sorted(catalog.TITLES)
     for uid, d in got.items():
@@ -55,7 +55,7 @@ def test_alert_names_link_to_their_runbooks():
     assert (ROOT / "docs" / "runbooks" / "OpenClawSLOInputMissing.md").is_file()
 
 
-def test_every_dashboard_links_to_the_other_four():
+def test_every_dashboard_links_to_every_other():
     for uid, d in dashboards().items():
         urls = sorted(link["url"] for link in d["links"])
         assert urls == sorted(f"/d/{other}" for other in catalog.TITLES if other != uid)

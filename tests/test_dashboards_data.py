@@ -127,6 +127,22 @@ def slo_series(s: Samples) -> None:
                      c.LABEL_ALERTSTATE: c.ALERT_STATE_FIRING, c.LABEL_SLO: SLO_RULES}, const(1))
 
 
+# Per-tenant SLO rule series (rules that keep `target`): (error ratio 1h, budget left) per tenant,
+# below the fleet-wide series' 0.0005 so the SLO overview's numbers stay as they are.
+TENANTS = {"tenant-b/openclaw-gateway": (0.0001, 0.9), "tenant-a/openclaw-gateway": (0.0004, 0.2),
+           "tenant-c/openclaw-gateway": (0.0002, 0.5)}
+
+
+def fleet_series(s: Samples) -> None:
+    """Two exporter replicas' shares and per-tenant SLO rule series (the fleet overview)."""
+    for pod, share in (("openclaw-slo-exporter-0", 340), ("openclaw-slo-exporter-1", 327)):
+        s.add(c.EXPORTER_SHARD_TARGETS, {c.LABEL_POD: pod}, const(share))
+    for tenant, (ratio, left) in TENANTS.items():
+        labels = {c.LABEL_SLO: SLO_RULES, c.LABEL_TARGET: tenant}
+        s.add(c.RULE_SLI_ERROR_RATIO.format(window="1h"), labels, const(ratio))
+        s.add(c.RULE_BUDGET_REMAINING, labels, const(left))
+
+
 def kubernetes_series(s: Samples) -> None:
     """The gateway pod in the exporter's watcher metrics, the browser pod only in kube-state-metrics."""
     ns = {c.LABEL_NAMESPACE: NS}
@@ -190,7 +206,8 @@ def filled_prometheus(tmp_path_factory):
     work = tmp_path_factory.mktemp("prometheus-filled")
     end = time.time() - 30
     samples = Samples(end)
-    for fill in (probe_series, model_series, slo_series, kubernetes_series, storage_series, diagnostics_series):
+    for fill in (probe_series, model_series, slo_series, fleet_series, kubernetes_series, storage_series,
+                 diagnostics_series):
         fill(samples)
     backfill(samples.text(), work)
     with running_prometheus(work) as prom:
@@ -264,3 +281,21 @@ def test_thresholded_values_come_out_as_the_samples_say(results):
     assert last((catalog.INTERNALS, "Model call failure rate (range)", "A")) == pytest.approx(1 / 11, rel=0.01)
     assert last((catalog.SLO, "OpenClaw alerts firing", "A")) == 1
     assert last((catalog.MODELS, "Provider postponed (Retry-After)", "A")) == pytest.approx(30, abs=1)
+
+
+def test_fleet_tables_rank_tenants_by_burn_and_budget_left(results):
+    def rows(title):
+        return {series["metric"].get(c.LABEL_TARGET, ""): float(series["value"][1])
+                for series in results[catalog.FLEET, title, "A"] if series["metric"].get(c.LABEL_SLO) == SLO_RULES}
+    burn = rows("Tenants by error-budget burn (1h), fastest first")
+    # error ratio / error budget (0.001); the fleet-wide rule series is the row without a target.
+    assert burn == pytest.approx({"": 0.5, **{t: ratio / 0.001 for t, (ratio, _) in TENANTS.items()}})
+    left = rows("Tenants by error budget left (30d), least first")
+    assert left == pytest.approx({"": 0.6, **{t: budget for t, (_, budget) in TENANTS.items()}})
+    shares = {s["metric"][c.LABEL_POD]: float(s["values"][-1][1])
+              for s in results[catalog.FLEET, "Gateways per exporter replica", "A"]}
+    assert shares == {"openclaw-slo-exporter-0": 340, "openclaw-slo-exporter-1": 327}
+    # Grafana opens the tables worst first: fastest burn, least budget left.
+    tables = {p["title"]: p["options"]["sortBy"] for p in content_panels(dashboards()[catalog.FLEET]) if p["type"] == "table"}
+    assert tables == {"Tenants by error-budget burn (1h), fastest first": [{"displayName": "Value", "desc": True}],
+                      "Tenants by error budget left (30d), least first": [{"displayName": "Value", "desc": False}]}

@@ -14,6 +14,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+from dashboards import catalog
 from gateway import CACHE  # the pinned npm install: $OPENCLAW_CACHE, else .cache/openclaw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,7 +191,7 @@ def test_every_generated_object_is_in_the_kustomization(objects):
     kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
     assert ("PrometheusRule", "openclaw-slo") in kinds
     assert sum(1 for o in objects if o["kind"] == "ConfigMap"
-               and o["metadata"].get("labels", {}).get("grafana_dashboard") == "1") == 5
+               and o["metadata"].get("labels", {}).get("grafana_dashboard") == "1") == len(catalog.TITLES)
 
 
 def test_the_gateway_with_the_storage_sidecar_validates():

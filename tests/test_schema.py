@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.collectors import ExporterCollector
+from exporter.sharding import Shard
 from exporter.exposition import render_state
 from exporter.http_client import make_session
 from exporter.kube.collector import KubeCollector
@@ -153,7 +154,9 @@ async def _probe_exposition(tmp_path: Path) -> str:
 
 def scrape_everything(tmp_path: Path) -> str:
     registry = CollectorRegistry()
-    registry.register(ExporterCollector(lambda: {"reload_ok": True, "reload_time": 1.7e9, "in_flight": 0, "targets": 1}))
+    registry.register(ExporterCollector(lambda: {"reload_ok": True, "reload_time": 1.7e9, "in_flight": 0, "targets": 1,
+                                                 "shard": Shard(replicas=3, ordinal=1, replication=2),
+                                                 "owned_targets": 1}))
     registry.register(KubeCollector(_kube_state().snapshot))
     live = LiveBudget(spec.load(), str(tmp_path / "slo.db"), now=time.time())
     live.record("gw", "readiness", "success", {"total": 0.01}, time.time())

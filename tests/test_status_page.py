@@ -237,7 +237,8 @@ async def test_api_status_json_and_pages_over_http(tmp_path):
                 target = await resp.text()
             async with s.get(ex.base + "/targets/" + "%3Cscript%3E") as resp:
                 assert resp.status == 404 and "<script>" not in await resp.text()
-        assert set(view) == {"generated_at", "version", "refresh_seconds", "config", "summary", "slos", "probes", "pods"}
+        assert set(view) == {"generated_at", "version", "refresh_seconds", "config", "summary", "slos", "probes", "pods",
+                             "paging"}
         # The shipped SLO spec is tracked live by default.
         assert view["slos"]["enabled"] is True and view["slos"]["error"] is None
         # The model SLO is opt-in (enabled: false in the shipped spec): not shown.
@@ -248,7 +249,7 @@ async def test_api_status_json_and_pages_over_http(tmp_path):
         probe = view["probes"][0]
         assert set(probe) == {"target", "module", "url", "interval_seconds", "cost", "status", "result", "message",
                               "last_time", "age_seconds", "latency_seconds", "latency_window", "gateway_version",
-                              "sparkline"}
+                              "sparkline", "burn_rate"}
         assert (probe["target"], probe["module"], probe["status"], probe["result"]) == ("gw", "readiness", "FAIL", "refused")
         assert set(probe["latency_seconds"]) == {"p50", "p95", "p99"}
         assert set(probe["sparkline"]["points"][0]) == {"t", "ok", "seconds"}

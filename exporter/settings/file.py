@@ -10,6 +10,7 @@ from exporter.secrets import SecretRef
 from exporter.settings.base import Bool, PositiveDuration, PositiveInt, Section, Str
 from exporter.settings.discovery import DiscoveryConfig
 from exporter.settings.kubernetes import KubernetesConfig
+from exporter.settings.sharding import ShardingConfig
 from exporter.settings.modules import (
     MODULES,
     MessageSettings,
@@ -96,6 +97,7 @@ class ConfigFile(Section):
     kubernetes: KubernetesConfig | None = None
     device: DeviceSection | None = None
     discovery: DiscoveryConfig | None = None  # docs/fleet-discovery.md
+    sharding: ShardingConfig | None = None  # docs/fleet.md
 
     @classmethod
     def listed_keys(cls) -> Iterable[str]:

@@ -13,6 +13,7 @@ from exporter.secrets import SecretRef
 from exporter.settings.discovery import DiscoveryConfig
 from exporter.settings.kubernetes import KubernetesConfig
 from exporter.settings.modules import ModuleSettings
+from exporter.sharding import SINGLE, Shard
 
 if TYPE_CHECKING:
     from exporter.device import DeviceConfig
@@ -75,6 +76,7 @@ class Config:
     source: str = "<memory>"
     discovery: "DiscoveryConfig | None" = None  # targets from the Kubernetes API (docs/fleet-discovery.md)
     defaults: dict[str, Any] | None = None  # the raw `defaults:` mapping: discovered targets' modules start from it
+    sharding: Shard = SINGLE  # which targets this replica probes (exporter/sharding.py)
 
     def target(self, name: str) -> TargetConfig | None:
         for target in self.targets:
