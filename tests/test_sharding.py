@@ -106,12 +106,12 @@ def test_an_impossible_shard_is_refused(bad):
 @pytest.mark.parametrize("raw,problem", [
     ({"replicas": 3, "replication": 4}, "sharding.replication: must be <= replicas (3)"),
     ({"replicas": 3, "ordinal": 3}, "sharding.ordinal: must be < replicas (3): ordinals are 0..2"),
-    ({"replicas": 0}, "sharding.replicas: must be >= 1"),
-    ({"replicas": 3, "replication": 0}, "sharding.replication: must be >= 1"),
-    ({"replicas": "3"}, "sharding.replicas: must be a whole number"),
-    ({"replicas": True}, "sharding.replicas: must be a whole number"),
-    ({"replicas": 3, "replica": 1}, "sharding.replica: unknown key (valid keys: replicas, replication, ordinal)"),
-    ({}, "sharding.replicas: required"),
+    ({"replicas": 0}, "sharding.replicas: must be > 0"),
+    ({"replicas": 3, "replication": 0}, "sharding.replication: must be > 0"),
+    ({"replicas": "3"}, "sharding.replicas: must be an integer"),
+    ({"replicas": True}, "sharding.replicas: must be an integer"),
+    ({"replicas": 3, "replica": 1}, "sharding.replica: unknown key (valid keys: ordinal, replicas, replication)"),
+    ({}, "sharding.replicas: is required"),
     ([3], "sharding: must be a mapping with replicas (and optionally replication, ordinal)"),
 ])
 def test_bad_sharding_sections_give_located_errors(raw, problem):

@@ -76,6 +76,12 @@ def _positive(value: Any) -> Any:
     return value
 
 
+def _non_negative(value: Any) -> Any:
+    if not value >= 0:
+        raise fail("must be >= 0")
+    return value
+
+
 _DURATION_SCHEMA = {
     "anyOf": [{"type": "number", "description": "seconds"},
               {"type": "string", "pattern": r"^(\d+(\.\d+)?(y|w|d|h|m|s|ms))+$"}],
@@ -86,6 +92,8 @@ Str = Annotated[str, PlainValidator(_str), WithJsonSchema({"type": "string", "mi
 Bool = Annotated[bool, PlainValidator(_bool), WithJsonSchema({"type": "boolean"})]
 PositiveInt = Annotated[int, PlainValidator(_int), AfterValidator(_positive),
                         WithJsonSchema({"type": "integer", "exclusiveMinimum": 0})]
+NonNegativeInt = Annotated[int, PlainValidator(_int), AfterValidator(_non_negative),
+                           WithJsonSchema({"type": "integer", "minimum": 0})]
 Duration = Annotated[float, PlainValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
 PositiveDuration = Annotated[float, PlainValidator(_duration), AfterValidator(_positive), WithJsonSchema(_DURATION_SCHEMA)]
 StrList = Annotated[tuple[str, ...], PlainValidator(_str_list),

@@ -16,39 +16,29 @@ from __future__ import annotations
 import os
 import re
 import socket
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
+from exporter.settings.base import NonNegativeInt, PositiveInt, Section, cross_check, validate
 from exporter.sharding import Shard
 
 POD_NAME_ENV = "POD_NAME"
 _ORDINAL_SUFFIX = re.compile(r"-(\d+)$")
 
 
-class ShardingConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+class ShardingConfig(Section):
+    """Exporter replicas splitting the targets by rendezvous hashing (docs/fleet.md)."""
 
-    replicas: int = Field(ge=1, description="Exporter replicas splitting the targets (the StatefulSet's replicas).")
-    replication: int = Field(1, ge=1, description="Replicas probing each target: 1, or 2 for HA.")
-    ordinal: int | None = Field(None, ge=0, description="This replica's index, 0..replicas-1; default: "
-                                "the trailing -<n> of $POD_NAME, else of the hostname.")
+    not_a_mapping: ClassVar[str] = "must be a mapping with replicas (and optionally replication, ordinal)"
+    replicas: PositiveInt  # the StatefulSet's replica count
+    replication: PositiveInt = 1  # replicas probing each target: 1, or 2 for HA
+    ordinal: NonNegativeInt | None = None  # this replica's index; default: the -<n> of $POD_NAME, else the hostname
 
-    @model_validator(mode="after")
-    def _within_replicas(self) -> "ShardingConfig":
+    def cross_check(self) -> list[tuple[str, str]]:
         if self.replication > self.replicas:
-            raise _Located("replication", f"must be <= replicas ({self.replicas})")
+            return [("replication", f"must be <= replicas ({self.replicas})")]
         if self.ordinal is not None and self.ordinal >= self.replicas:
-            raise _Located("ordinal", f"must be < replicas ({self.replicas}): ordinals are 0..{self.replicas - 1}")
-        return self
-
-
-class _Located(ValueError):
-    """A cross-field problem that belongs to one field (pydantic would report it at the model)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(message)
+            return [("ordinal", f"must be < replicas ({self.replicas}): ordinals are 0..{self.replicas - 1}")]
+        return []
 
 
 def ordinal_from_environment(environ: Mapping[str, str] | None = None, hostname: str | None = None) -> tuple[int | None, str]:
@@ -62,12 +52,10 @@ def ordinal_from_environment(environ: Mapping[str, str] | None = None, hostname:
 def parse_sharding(raw: Any, where: str = "sharding", environ: Mapping[str, str] | None = None,
                    hostname: str | None = None) -> tuple[Shard | None, list[str]]:
     """The shard this replica is, or None and located problems (``sharding.replication: ...``)."""
-    if not isinstance(raw, dict):
-        return None, [f"{where}: must be a mapping with replicas (and optionally replication, ordinal)"]
-    try:
-        config = ShardingConfig.model_validate(raw)
-    except ValidationError as exc:
-        return None, [_problem(where, error) for error in exc.errors()]
+    problems: list[str] = []
+    config = validate(ShardingConfig, raw, where, problems)
+    if config is None or problems or not cross_check(config, where, problems):
+        return None, problems
     ordinal = config.ordinal
     if ordinal is None:
         ordinal, source = ordinal_from_environment(environ, hostname)
@@ -78,22 +66,3 @@ def parse_sharding(raw: Any, where: str = "sharding", environ: Mapping[str, str]
             return None, [(f"{where}.ordinal: {ordinal} (from the pod name {source!r}) must be < replicas "
                            f"({config.replicas}): is sharding.replicas the StatefulSet's replica count?")]
     return Shard(replicas=config.replicas, ordinal=ordinal, replication=config.replication), []
-
-
-def _problem(where: str, error: Any) -> str:
-    context = error.get("ctx") or {}
-    cause = context.get("error")
-    if isinstance(cause, _Located):
-        return f"{where}.{cause.field}: {cause}"
-    loc = ".".join(str(part) for part in error["loc"])
-    path = f"{where}.{loc}" if loc else where
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return f"{path}: unknown key (valid keys: {', '.join(ShardingConfig.model_fields)})"
-    if kind in ("int_type", "int_parsing"):
-        return f"{path}: must be a whole number"
-    if kind == "greater_than_equal":
-        return f"{path}: must be >= {context.get('ge')}"
-    if kind == "missing":
-        return f"{path}: required"
-    return f"{path}: {error['msg']}"
