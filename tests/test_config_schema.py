@@ -13,8 +13,6 @@ import yaml
 from exporter import config
 from exporter.probes import PROBERS
 from exporter.settings import schema
-from pydantic import BaseModel
-
 from exporter.settings.base import _unwrap
 from exporter.settings.file import ConfigFile, Defaults, TargetSection
 from exporter.settings.modules import MODULES
@@ -63,16 +61,8 @@ def test_one_table_of_modules():
         assert {k: _unwrap(f.annotation) for k, f in section.model_fields.items() if k in MODULES} == MODULES
 
 
-def _model_of(annotation):
-    """The pydantic model an annotation holds (a Section, or discovery's own model), else None."""
-    for arg in (annotation, *getattr(annotation, "__args__", ())):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return None
-
-
 def test_every_section_of_the_file_is_parsed():
-    sections = [k for k, f in ConfigFile.model_fields.items() if _model_of(f.annotation) is not None]
+    sections = [k for k, f in ConfigFile.model_fields.items() if _unwrap(f.annotation) is not None]
     assert sorted(sections) == sorted(config.SECTIONS)
 
 

@@ -1,29 +1,29 @@
 """The `discovery:` section: which Kubernetes objects become targets, and how (docs/fleet-discovery.md).
 
-Pydantic v2 models, strict and frozen; ``parse_discovery_config`` turns a validation error into
-the project's located messages (``discovery.label_selector: ...``), every problem at once.
+A Section of the config framework (exporter/settings/base.py): its errors read like every other
+section's (``discovery.label_selector: ...``), every problem at once. The API-connection keys
+are the `kubernetes:` section's, with its types.
 The annotation keys a Service or Pod may carry are declared here, under one prefix.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Annotated, Any, ClassVar
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictStr,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import PlainValidator, WithJsonSchema
+
+from exporter.settings.base import Bool, PositiveDuration, Section, Str, cross_check, fail, one_of, validate
+from exporter.settings.kubernetes import (
+    DEFAULT_LABEL_SELECTOR,
+    InCluster,
+    OptionalName,
+    Seconds,
+    _label_selector,
+    _namespace,
+    _number,
 )
-
-from openclaw_schema.duration import parse as parse_duration
-from exporter.settings.kubernetes import DEFAULT_LABEL_SELECTOR, valid_label_selector
 
 # Per-object annotations (all optional), one prefix so `kubectl get svc -o yaml` shows them together.
 ANNOTATION_PREFIX = "openclaw.ai/"
@@ -69,129 +69,102 @@ def check_path(value: str) -> str:
     return value.rstrip("/")
 
 
-def _duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
+def _as_fail(check: Any) -> Any:
+    """A check raising ValueError as a field validator (the same checks judge annotations)."""
+    def run(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise fail("must be a string")
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    return run
 
 
-Seconds = Annotated[float, BeforeValidator(_duration), Field(gt=0, strict=True)]
+def _namespaces(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise fail("must be a list of namespace names (empty: every namespace)")
+    names = tuple(_namespace(v) for v in value)
+    dup = sorted({ns for ns in names if names.count(ns) > 1})
+    if dup:
+        raise fail(f"{dup[0]!r} is listed twice")
+    return names
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _secret_ref(value: str) -> str:
+    parse_secret_ref(value)
+    return value
 
 
-class DiscoveryConfig(_Model):
+Role = Annotated[str, one_of("service", "pod"), WithJsonSchema({"enum": ["service", "pod"]})]
+Address = Annotated[str, one_of("dns", "cluster_ip"), WithJsonSchema({"enum": ["dns", "cluster_ip"]})]
+Scheme = Annotated[str, one_of("http", "https"), WithJsonSchema({"enum": ["http", "https"]})]
+Namespaces = Annotated[tuple[str, ...], PlainValidator(_namespaces),
+                       WithJsonSchema({"type": "array", "items": {"type": "string"}, "uniqueItems": True})]
+LabelSelector = Annotated[str, PlainValidator(_label_selector), WithJsonSchema({"type": "string", "minLength": 1})]
+PortName = Annotated[str, PlainValidator(_as_fail(check_port_name)), WithJsonSchema({"type": "string", "maxLength": 15})]
+UrlPath = Annotated[str, PlainValidator(_as_fail(check_path)), WithJsonSchema({"type": "string"})]
+SecretName = Annotated[str, PlainValidator(_as_fail(_secret_ref)), WithJsonSchema({"type": "string"})]
+
+
+class DiscoveryConfig(Section):
     """Gateways found through the Kubernetes API; each selected object is one target
-    named ``<namespace>/<name>``."""
+    named ``<namespace>/<name>`` (docs/fleet-discovery.md)."""
 
+    valid_keys_are: ClassVar[str] = "allowed"
     # What to select, like Prometheus' kubernetes_sd_configs roles.
-    role: Literal["service", "pod"] = "service"
+    role: Role = "service"
     # Empty: every namespace (one cluster-wide list/watch); else one list/watch per namespace.
-    namespaces: tuple[StrictStr, ...] = ()
-    label_selector: StrictStr = DEFAULT_LABEL_SELECTOR
+    namespaces: Namespaces = ()
+    label_selector: LabelSelector = DEFAULT_LABEL_SELECTOR
     # The gateway port: the Service (or container) port of this name, unless annotated.
-    port_name: StrictStr = DEFAULT_PORT_NAME
+    port_name: PortName = DEFAULT_PORT_NAME
     # Services: by DNS name (<name>.<namespace>.svc, what TLS certificates name) or by cluster IP
     # (no DNS lookup per probe). Pods are always probed on their IP.
-    address: Literal["dns", "cluster_ip"] = "dns"
-    scheme: Literal["http", "https"] = "http"
-    path: StrictStr = ""
+    address: Address = "dns"
+    scheme: Scheme = "http"
+    path: UrlPath = ""
     # The token Secret of an object without the annotation (`name` or `name/key`, same namespace);
     # None: such targets are probed without a token.
-    token_secret: StrictStr | None = None
+    token_secret: SecretName | None = None
     # Every referenced Secret is read again this often (a rotated token is used from then on).
-    token_refresh_interval: Seconds = 60.0
-    tls_ca_file: StrictStr | None = None
-    tls_insecure_skip_verify: StrictBool = False
-    # Connection to the API server, as in the `kubernetes:` section.
-    in_cluster: StrictBool | None = None
-    kubeconfig: StrictStr | None = None
-    context: StrictStr | None = None
-    watch_timeout_seconds: Annotated[int, Field(gt=0, strict=True)] = 300
-    request_timeout_seconds: Annotated[float, Field(gt=0, strict=True)] = 10.0
-    resync_seconds: Annotated[float, Field(ge=0, strict=True)] = 1800.0
-    backoff_initial_seconds: Annotated[float, Field(gt=0, strict=True)] = 1.0
-    backoff_max_seconds: Annotated[float, Field(gt=0, strict=True)] = 60.0
-    backoff_jitter_ratio: Annotated[float, Field(ge=0, lt=1, strict=True)] = 0.2
+    token_refresh_interval: PositiveDuration = 60.0
+    tls_ca_file: Str | None = None
+    tls_insecure_skip_verify: Bool = False
+    # Connection to the API server: the `kubernetes:` section's keys and types.
+    in_cluster: InCluster = None
+    kubeconfig: OptionalName | None = None
+    context: OptionalName | None = None
+    watch_timeout_seconds: Annotated[int, PlainValidator(partial(_number, positive=True, whole=True)),
+                                     WithJsonSchema({"type": "integer", "exclusiveMinimum": 0})] = 300
+    request_timeout_seconds: Seconds = 10.0
+    resync_seconds: Annotated[float, PlainValidator(_number), WithJsonSchema({"type": "number", "minimum": 0})] = 1800.0
+    backoff_initial_seconds: Seconds = 1.0
+    backoff_max_seconds: Seconds = 60.0
+    backoff_jitter_ratio: Annotated[float, PlainValidator(partial(_number, below_one=True)), WithJsonSchema(
+        {"type": "number", "minimum": 0, "exclusiveMaximum": 1})] = 0.2
 
-    @field_validator("namespaces")
-    @classmethod
-    def _namespaces(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [ns for ns in value if len(ns) > 63 or not _DNS1123_LABEL.match(ns)]
-        if bad:
-            raise ValueError(f"{bad[0]!r} is not a valid namespace name (DNS-1123 label)")
-        dup = sorted({ns for ns in value if value.count(ns) > 1})
-        if dup:
-            raise ValueError(f"{dup[0]!r} is listed twice")
-        return value
-
-    @field_validator("label_selector")
-    @classmethod
-    def _selector(cls, value: str) -> str:
-        # An empty selector would make every Service of the cluster a target: never silently.
-        if not valid_label_selector(value):
-            raise ValueError(f"{value!r} is not a valid, non-empty label selector")
-        return value.strip()
-
-    @field_validator("port_name")
-    @classmethod
-    def _port_name(cls, value: str) -> str:
-        return check_port_name(value)
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        return check_path(value)
-
-    @field_validator("token_secret")
-    @classmethod
-    def _token_secret(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_secret_ref(value)
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DiscoveryConfig:
-        if self.in_cluster is True and (self.kubeconfig or self.context):
-            raise ValueError("in_cluster: cannot be true together with kubeconfig or context")
+    def cross_check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.in_cluster is True:
+            problems += [(key, "cannot be set together with in_cluster: true")
+                         for key in ("kubeconfig", "context") if getattr(self, key) is not None]
         if self.backoff_initial_seconds > self.backoff_max_seconds:
-            raise ValueError(f"backoff_max_seconds: must be >= backoff_initial_seconds ({self.backoff_initial_seconds:g})")
+            problems.append(("backoff_max_seconds",
+                             f"must be >= backoff_initial_seconds ({self.backoff_initial_seconds:g})"))
         if self.role == "pod" and self.address != "dns":
-            raise ValueError("address: applies to role: service only (pods are probed on their IP)")
-        return self
+            problems.append(("address", "applies to role: service only (pods are probed on their IP)"))
+        return problems
 
     @property
     def default_secret(self) -> tuple[str, str] | None:
         return parse_secret_ref(self.token_secret) if self.token_secret else None
 
 
-def _message(error: Any) -> str:  # a pydantic ErrorDetails
-    if error["type"] == "extra_forbidden":
-        return f"unknown key (allowed: {', '.join(sorted(DiscoveryConfig.model_fields))})"
-    message = error["msg"]
-    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-
-
-def _location(where: str, loc: tuple[Any, ...]) -> str:
-    out = where
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
 def parse_discovery_config(raw: Any, where: str = "discovery") -> tuple[DiscoveryConfig | None, list[str]]:
     """Validate the raw mapping; the config (None when invalid) and every problem, located."""
-    if not isinstance(raw, dict):
-        return None, [f"{where}: must be a mapping"]
-    try:
-        return DiscoveryConfig.model_validate(raw), []
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc, message = tuple(error["loc"]), _message(error)
-            # The cross-field checks name their key first ("in_cluster: ..."): locate them there.
-            key, sep, rest = message.partition(": ")
-            if not loc and sep and key in DiscoveryConfig.model_fields:
-                loc, message = (key,), rest
-            problems.append(f"{_location(where, loc)}: {message}")
+    problems: list[str] = []
+    config = validate(DiscoveryConfig, raw, where, problems)
+    if config is None or problems or not cross_check(config, where, problems):
         return None, problems
+    return config, []
