@@ -93,11 +93,12 @@ async def raw_path(url: str, n: int) -> None:
 async def probe_client_path(url: str, n: int) -> None:
     from exporter.probes import http_get
     from exporter.probes.base import ProbeRun
+    from exporter.probes.prober_state import ProberState
     from exporter.secrets import Redactor
     redactor = Redactor()
     headers = {"User-Agent": "openclaw-slo-exporter", "Accept": "application/json, */*;q=0.1"}
     for _ in range(n):
-        run = ProbeRun("bench", "readiness", redactor)
+        run = ProbeRun("bench", "readiness", redactor, None, ProberState())
         resp = await http_get.get(url, headers, run, max_body=1 << 20)
         assert resp.status == 200 and resp.body, resp.status
 

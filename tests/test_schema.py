@@ -25,6 +25,7 @@ from exporter.kube.collector import KubeCollector
 from exporter.kube.state import KubeState, parse_time
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeRun
+from exporter.probes.prober_state import ProberState
 from exporter.runner import run_probe
 from exporter.secrets import Redactor
 from exporter.state import ProbeState
@@ -106,7 +107,7 @@ def test_vocabularies_are_what_the_probers_produce():
 
 
 def test_a_prober_cannot_record_an_undeclared_or_mistyped_metric():
-    run = ProbeRun(target="gw", module="readiness", redactor=Redactor())
+    run = ProbeRun(target="gw", module="readiness", redactor=Redactor(), session=None, prober_state=ProberState())
     run.gauge(names.GATEWAY_READY, 1.0)
     assert run.gauges[0].help == names.GATEWAY_READY.help
     with pytest.raises(TypeError):

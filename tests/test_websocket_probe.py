@@ -52,12 +52,13 @@ async def test_real_gateway_hello_lists_its_methods_when_asked(real_gateway, tok
     # The probe never reads hello-ok's method list (466 names), so it is parsed only on demand.
     from exporter.http_client import make_session
     from exporter.probes.base import ProbeRun
+    from exporter.probes.prober_state import ProberState
     from exporter.probes.gateway_client import GatewayClient
     from exporter.secrets import Redactor
 
     target = ws_config(real_gateway.url).targets[0]
     session = make_session()
-    run = ProbeRun(target.name, "websocket", Redactor(), session)
+    run = ProbeRun(target.name, "websocket", Redactor(), session, ProberState())
     try:
         client = await GatewayClient.open(target, target.modules["websocket"].settings, run)
         await client.close()

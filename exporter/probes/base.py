@@ -84,13 +84,12 @@ class ProbeOutcome:
 
 class ProbeRun:
     """The context a prober runs in: phase clock, debug log and gauge sink, and what its owner
-    keeps between runs (``prober_state``: exporter/probes/prober_state.py's ProberState, which
-    the runner always passes; typed Any because that module imports the probers, which import
+    keeps between runs (``prober_state``: exporter/probes/prober_state.py's ProberState, always
+    passed by the owner; typed Any because that module imports the probers, which import
     this one, and tests/test_architecture.py allows no cycle, type-only ones included)."""
 
     def __init__(self, target: str, module: str, redactor: "Redactor",
-                 session: aiohttp.ClientSession | None = None,
-                 prober_state: Any = None) -> None:
+                 session: aiohttp.ClientSession | None, prober_state: Any) -> None:
         self.target = target
         self.module = module
         self.redactor = redactor
