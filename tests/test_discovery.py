@@ -406,7 +406,7 @@ async def test_reloads_keep_the_watch_when_discovery_is_unchanged_and_stop_it_wh
         assert ex.exporter.discovery is None and not any(t.is_alive() for t in watcher._threads)
         samples = await ex.samples()
         assert value(samples, c.DISCOVERY_TARGETS) is None
-        assert [t.name for t in ex.exporter.targets()] == [TARGET]
+        assert [t.name for t in ex.exporter.targets] == [TARGET]
 
 
 async def test_a_bad_discovery_section_on_reload_keeps_the_running_discovery(api, gateways, tmp_path):
