@@ -115,6 +115,11 @@ async def test_discovered_targets_are_split_across_replicas_and_follow_the_servi
         timings["3 replicas started, every target probed once"] = time.monotonic() - started
         for ordinal, probed in three.items():
             assert probed == {n for n in names if owners(n, 3, 1) == (int(ordinal),)}
+            # Its own gauges say the same: the whole fleet discovered, its share probed.
+            metric = replicas[int(ordinal)].metric
+            assert await run(metric, c.DISCOVERY_TARGETS) == len(names)
+            assert await run(metric, c.EXPORTER_TARGETS) == len(names)
+            assert await run(metric, c.EXPORTER_SHARD_TARGETS) == len(probed)
         assert all(0.7 < len(s) / (len(names) / 3) < 1.3 for s in three.values()), {k: len(v) for k, v in three.items()}
 
         # /probe on a replica that does not own the target: probed on request, owners named.
