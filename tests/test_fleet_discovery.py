@@ -26,9 +26,10 @@ import urllib.error
 from pathlib import Path
 
 import pytest
-from exporterhelpers import parse_samples, value
+from conftest import wait_for
+from exporterhelpers import parse_samples, running_exporter, value
 from kube_api_server import FakeKubeApi
-from test_discovery import kubeconfig, secret, service
+from test_discovery import FakeGateways, attempts, exporter_doc, kubeconfig, secret, service
 
 from openclaw_schema import names as c
 from exporter.sharding import owners
@@ -185,3 +186,35 @@ async def test_discovered_targets_are_split_across_replicas_and_follow_the_servi
         print(f"\n[fleet discovery] {len(names)} Services / {NAMESPACES + 1} namespaces, interval {INTERVAL:g}s: "
               + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
               + f"; moved 3->4: {len(moved)} of {len(kept)}; token Secret GETs: {secret_reads}")
+
+
+async def test_a_reload_that_restarts_discovery_keeps_the_shards_discovered_targets_probed(api, tmp_path):
+    """A changed `defaults:` rebuilds every discovered target (a new watcher): the replica's
+    share must not leave /metrics meanwhile (counters reset, status page history lost, absent
+    alerts) while the new watcher lists the Services and reads their Secrets."""
+    gateway = FakeGateways()
+    await gateway.start(1)
+    try:
+        names = []
+        for i in range(20):
+            namespace = f"tenant-{i:02d}"
+            api.put("secrets", secret(token=f"token-{namespace}", namespace=namespace))
+            api.put("services", service(namespace=namespace, port=gateway.ports[0]))
+            names.append(f"{namespace}/openclaw-gateway")
+        mine = {n for n in names if owners(n, 2, 1) == (0,)}
+        doc = exporter_doc(tmp_path, api)
+        doc["sharding"] = {"replicas": 2, "ordinal": 0}
+        async with running_exporter(doc, tmp_path) as ex:
+            async def all_probed():
+                samples = await ex.samples()
+                counts = {n: value(samples, c.PROBE_ATTEMPTS_TOTAL, **attempts(target=n)) for n in mine}
+                return counts if all(counts.values()) else None
+            before = await wait_for(all_probed, timeout=10)
+            doc["defaults"]["readiness"]["timeout"] = "200ms"
+            ex.write_config(doc)
+            assert await ex.post("/-/reload") == (200, "reloaded\n")
+            assert {t.name for t in ex.exporter.targets} == mine
+            samples = await ex.samples()
+            assert all(value(samples, c.PROBE_ATTEMPTS_TOTAL, **attempts(target=n)) >= before[n] for n in mine)
+    finally:
+        await gateway.close()
