@@ -32,6 +32,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: this checkout's mixin/ (the generated files' names)
 POD_PREFIX = "openclaw-slo-exporter-"  # the StatefulSet's pod names (deploy/overlays/fleet)
 TOKEN = "fleet-bench-token"
 
@@ -202,9 +203,15 @@ def wait_converged(replicas: list[Replica], names: list[str], copies: int, timeo
 def prometheus_config(replicas: list[Replica], interval: str, own_port: int) -> dict[str, Any]:
     """A scrape job per replica, labelled like a PodMonitor labels them (`pod`), the production
     rules, and Prometheus scraping itself (its rule evaluation times are its own metrics)."""
-    rules = [str(ROOT / "alerts" / "slo-rules.yml"), str(ROOT / "alerts" / "openclaw-alerts.yml")]
+    from mixin.pipeline import ALERTS, RULES  # the generated files' names, defined once
+
+    rules = [ROOT / RULES, ROOT / ALERTS]
+    # Prometheus reads rule_files as globs: a missing file would silently mean no rules at all.
+    missing = [str(r) for r in rules if not r.is_file()]
+    if missing:
+        raise FileNotFoundError(f"rule files missing (run `python -m exporter generate`): {', '.join(missing)}")
     return {"global": {"scrape_interval": interval, "evaluation_interval": interval},
-            "rule_files": rules,
+            "rule_files": [str(r) for r in rules],
             "scrape_configs": [{"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{own_port}"]}]},
                                {"job_name": "openclaw-slo-exporter", "static_configs": [
                 {"targets": [f"127.0.0.1:{r.port}"], "labels": {"pod": f"{POD_PREFIX}{r.ordinal}",

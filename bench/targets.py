@@ -12,7 +12,8 @@ Paths (``<name>`` is any single segment)::
     /fixed/<ms>/<name>/readyz        readiness JSON after a fixed delay
     /lognorm/<seed>/<name>/readyz    delay drawn from a seeded log-normal (median 15 ms, P99 120 ms)
     any path + WebSocket upgrade     the gateway's protocol v4 (challenge, connect, health)
-    /_stats                          requests served, by client product (User-Agent)
+    /_stats                          requests served, by client product (User-Agent);
+                                     readiness requests by target <name> ("targets")
     anything else                    HTML with status 200, like the gateway's control UI
 
     python bench/targets.py --port 0 --token TOKEN     # prints "listening <port>" when ready
@@ -71,6 +72,7 @@ class TargetServer:
         self.token = token
         self.started = time.monotonic()
         self.readyz = Counter()
+        self.by_target: Counter[str] = Counter()  # which targets are still probed (a deleted one: no more)
         self.ws_sessions = Counter()
         self.rngs: dict[str, random.Random] = {}
 
@@ -84,7 +86,8 @@ class TargetServer:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self.websocket(request)
         if request.path == "/_stats":
-            return web.json_response({"readyz": dict(self.readyz), "ws": dict(self.ws_sessions)})
+            return web.json_response({"readyz": dict(self.readyz), "ws": dict(self.ws_sessions),
+                                      "targets": dict(self.by_target)})
         segments = request.path.strip("/").split("/")
         delay = parse_delay(segments, self.rngs) if segments[-1] == "readyz" else None
         if delay is None:
@@ -92,6 +95,7 @@ class TargetServer:
         if delay > 0:
             await asyncio.sleep(delay)
         self.readyz[client_product(request.headers.get("User-Agent", ""))] += 1
+        self.by_target[segments[-2]] += 1
         return web.json_response(self.readiness_body())
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:

@@ -205,7 +205,10 @@ class Exporter:
             await asyncio.sleep(interval)
 
     # -- discovery ----------------------------------------------------------------------------
-    async def _start_discovery(self, config: Config) -> None:
+    async def _start_discovery(self, config: Config, replacing: bool = False) -> None:
+        """``replacing``: a reload restarts discovery; wait (bounded) for the new watcher's first
+        list and token reads, so the update that follows does not stop the discovered targets'
+        probes and drop their series until the new watcher has found them again."""
         if config.discovery is None:
             return
         from exporter.discovery.watcher import DiscoveryWatcher  # only fleets pay the kubernetes import
@@ -218,7 +221,20 @@ class Exporter:
             loop.call_soon_threadsafe(self._discovery_changed)
         watcher.targets.subscribe(changed)
         await asyncio.to_thread(watcher.start)  # reads kubeconfig/service-account files
+        if replacing:
+            await self._first_sync(watcher, 2 * config.discovery.request_timeout_seconds)
         self.discovery = watcher
+
+    @staticmethod
+    async def _first_sync(watcher: Any, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not watcher.synced():
+            if loop.time() > deadline:  # the API server is slow or away: its targets come as they resolve
+                log.warning("discovery not synced within the reload; its targets follow as they are found",
+                            extra={"timeout_seconds": timeout})
+                return
+            await asyncio.sleep(0.02)
 
     def _discovery_changed(self) -> None:
         # Many events in a burst (a re-list, a namespace created) make one update, not one each.
@@ -320,7 +336,7 @@ class Exporter:
             if (new.discovery, new.defaults, new.device) != old_discovery:
                 await self._stop_discovery()
                 undo.append(lambda: self._restart_discovery(old))
-                await self._start_discovery(new)
+                await self._start_discovery(new, replacing=old is not None and old.discovery is not None)
             elif self.discovery is not None:
                 self.discovery.targets.set_static({t.name: f"targets[{i}]" for i, t in enumerate(new.targets)})
             if old is None or (new.slo_spec, new.slo_state_file) != (old.slo_spec, old.slo_state_file):

@@ -278,14 +278,15 @@ EXPORTER_RELOAD_SUCCESS = Metric("openclaw_exporter_config_last_reload_successfu
 EXPORTER_RELOAD_TIMESTAMP = Metric("openclaw_exporter_config_last_reload_success_timestamp_seconds", _T.GAUGE,
                                    "Unix time of the last successful configuration load.", unit="seconds")
 EXPORTER_PROBES_IN_FLIGHT = Metric("openclaw_exporter_probes_in_flight", _T.GAUGE, "Probes running right now.")
-EXPORTER_TARGETS = Metric("openclaw_exporter_targets", _T.GAUGE, "Configured targets.")
+EXPORTER_TARGETS = Metric("openclaw_exporter_targets", _T.GAUGE,
+                          "Targets of the whole fleet, configured and discovered, before sharding.")
 # Sharding (exporter/sharding.py, docs/fleet.md): this replica's place in the fleet and its share.
 EXPORTER_SHARD_INFO = Metric(
     "openclaw_exporter_shard_info", _T.INFO,
     "This replica's shard: its ordinal, the replica count and how many replicas probe each target.",
     (LABEL_ORDINAL, LABEL_REPLICAS, LABEL_REPLICATION))
 EXPORTER_SHARD_TARGETS = Metric("openclaw_exporter_shard_targets", _T.GAUGE,
-                                "Targets this replica probes (its shard of the configured targets).")
+                                "Targets this replica probes (its shard of the configured and discovered targets).")
 
 # --- readiness module (from the gateway's /readyz body) ------------------------------------------
 GATEWAY_READY = Metric("openclaw_gateway_ready", _T.GAUGE, "Whether the gateway reports itself ready (1) or not (0).",
@@ -394,7 +395,8 @@ KUBE_LAST_SYNC = Metric("openclaw_kube_last_sync_timestamp_seconds", _T.GAUGE,
                         "When the list/watch last heard from the API server.", (LABEL_RESOURCE,), unit="seconds")
 
 # --- fleet discovery: Services/Pods as targets, their token Secrets (docs/fleet-discovery.md) ----
-DISCOVERY_TARGETS = Metric("openclaw_discovery_targets", _T.GAUGE, "Discovered targets being probed now.")
+DISCOVERY_TARGETS = Metric("openclaw_discovery_targets", _T.GAUGE,
+                           "Discovered targets now, before sharding (every replica counts the whole fleet).")
 DISCOVERY_OBJECTS_REJECTED = Metric("openclaw_discovery_objects_rejected", _T.GAUGE,
                                     "Selected Services/Pods that are not targets, by reason.", (LABEL_REASON,))
 # bad_annotation: an openclaw.ai/* annotation is invalid; no_port: no port of that name;

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +141,7 @@ class DiscoveredTargets:
         # (scope, namespace, name) -> the object's target or why it is not one
         self._entries: dict[tuple[str, str, str], Any] = {}
         self._static: dict[str, str] = {}  # static target name -> where it is configured
+        self._listed: set[str] = set()  # scopes listed at least once
         self._listeners: list[Callable[[], None]] = []
         self._logged: set[str] = set()
 
@@ -184,6 +185,15 @@ class DiscoveredTargets:
                 if not isinstance(e, Rejected) and e.name in static]
         return sorted(out)
 
+    def synced(self, scopes: Iterable[str]) -> bool:
+        """Every scope listed at least once and every listed target's token read at least once
+        (a value or an error): ``current()`` is then the cluster's whole fleet, not a part of it."""
+        with self._lock:
+            if not set(scopes) <= self._listed:
+                return False
+            keys = [e.token.key for e in self._entries.values() if not isinstance(e, Rejected) and e.token]
+        return all(self.tokens.resolved(key) for key in keys)
+
     def unreadable_tokens(self) -> int:
         bad = self.tokens.unreadable()
         return sum(1 for t in self.current().values() if t.token is not None and t.token.key in bad)
@@ -208,6 +218,7 @@ class DiscoveredTargets:
                     self._entries.pop(key, None)
                 else:
                     self._entries[key] = entry
+            self._listed.add(scope)
         self._changed()
 
     def apply(self, scope: str, etype: str, obj: dict) -> None:

@@ -51,6 +51,10 @@ class DiscoveryWatcher(ListWatcher):
         super().start()
         self._spawn("kube-discovery tokens", self.tokens.run)
 
+    def synced(self) -> bool:
+        """Every list/watch has listed once and every token Secret they reference was read once."""
+        return self.targets.synced(self.config.namespaces or ("*",))
+
     def stop(self, timeout: float = 5) -> bool:
         self.tokens.close()
         return super().stop(timeout)
