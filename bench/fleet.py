@@ -202,7 +202,12 @@ def wait_converged(replicas: list[Replica], names: list[str], copies: int, timeo
 def prometheus_config(replicas: list[Replica], interval: str, own_port: int) -> dict[str, Any]:
     """A scrape job per replica, labelled like a PodMonitor labels them (`pod`), the production
     rules, and Prometheus scraping itself (its rule evaluation times are its own metrics)."""
-    rules = [str(ROOT / "alerts" / "slo-rules.yml"), str(ROOT / "alerts" / "openclaw-alerts.yml")]
+    # The generated files (`python -m exporter generate`). rule_files are globs: a missing file
+    # loads nothing, silently, so the caller checks that rules were loaded.
+    rules = [str(ROOT / "alerts" / "prometheus_rules.yaml"), str(ROOT / "alerts" / "prometheus_alerts.yaml")]
+    missing = [r for r in rules if not Path(r).is_file()]
+    if missing:
+        raise FileNotFoundError(f"rule files not found: {', '.join(missing)}")
     return {"global": {"scrape_interval": interval, "evaluation_interval": interval},
             "rule_files": rules,
             "scrape_configs": [{"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{own_port}"]}]},
