@@ -1,8 +1,8 @@
 """The fleet dashboard: hundreds of tenants' gateways at a glance, the worst error-budget burn first.
 
 The tenant tables read the SLO recording rules (``slo:*``) grouped by ``target``: one row per
-tenant gateway and SLO when the rules keep the target label (per-tenant SLOs), one fleet-wide
-row (empty target) when they aggregate over the fleet. The fleet panels read the probe series,
+tenant gateway and SLO, as the shipped rules keep the target label (``slo_group_by``); one
+fleet-wide row (empty target) with ``slo_group_by: []``. The fleet panels read the probe series,
 deduplicated over replicas (with replication 2 each target is probed, and exported, twice),
 and the exporter replicas' shard metrics (docs/fleet.md).
 """

@@ -1,7 +1,9 @@
 """The SLO dashboard: per SLO, objective, SLI, error budget, burn rates and the alerts firing.
 
 Each number reads the SLO recording rules (``slo:*``) and falls back to the exporter's live
-SLO gauges (``openclaw_slo_*``), so the dashboard works with either in Prometheus.
+SLO gauges (``openclaw_slo_*``), so the dashboard works with either in Prometheus. The rules
+are per target (tenant gateway): with several targets selected, each panel shows the worst
+one (highest error ratio and burn, least budget left).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from slo.monitoring import Monitoring
 
 UID = catalog.SLO
 ON_SLO = s.var(c.LABEL_SLO)
+ON_TARGET = s.var(c.LABEL_TARGET)  # the rules' series only: the live gauges have no target
 PER_SLO = (c.LABEL_SLO,)
 BY_SLO = s.legend("{}", c.LABEL_SLO)
 BUDGET_STEPS = s.steps(s.RED, (0, s.ORANGE), (0.25, s.YELLOW), (0.5, s.GREEN))
@@ -30,18 +33,21 @@ def objective() -> str:
 
 
 def sli(window: str = th.SLO_PERIOD) -> str:
-    errors = s.sel(c.RULE_SLI_ERROR_RATIO.format(window=window), ON_SLO)
+    errors = s.sel(c.RULE_SLI_ERROR_RATIO.format(window=window), ON_SLO, ON_TARGET)
     live = s.sel(c.SLO_SLI_RATIO, ON_SLO, _window(window))
     return f"1 - max {s.by(*PER_SLO)} ({errors}) or max {s.by(*PER_SLO)} ({live})"
 
 
 def budget_remaining() -> str:
-    return s.either(s.sel(c.RULE_BUDGET_REMAINING, ON_SLO), s.sel(c.SLO_BUDGET_REMAINING, ON_SLO), PER_SLO)
+    """The least budget left among the selected targets."""
+    per = s.by(*PER_SLO)
+    return (f"min {per} ({s.sel(c.RULE_BUDGET_REMAINING, ON_SLO, ON_TARGET)}) "
+            f"or min {per} ({s.sel(c.SLO_BUDGET_REMAINING, ON_SLO)})")
 
 
 def burn_rate(window: str) -> str:
     """Error ratio over ``window`` divided by the error budget (1 - objective)."""
-    errors = s.sel(c.RULE_SLI_ERROR_RATIO.format(window=window), ON_SLO)
+    errors = s.sel(c.RULE_SLI_ERROR_RATIO.format(window=window), ON_SLO, ON_TARGET)
     budget = s.sel(c.RULE_ERROR_BUDGET, ON_SLO)
     live = s.sel(c.SLO_BURN_RATE, ON_SLO, _window(window))
     per = s.by(*PER_SLO)
@@ -125,6 +131,8 @@ def build(config: Monitoring) -> g.Dashboard:
         "Service level objectives of the OpenClaw gateway: objective, SLI, error budget, multiwindow burn "
         "rates against their alert thresholds, and the OpenClaw alerts firing.",
         [*alert_panels(config.runbook_base_url), *slo_panels()],
-        [s.query_variable(c.LABEL_SLO, "SLO", f"label_values({c.LABEL_SLO})")],
+        [s.query_variable(c.LABEL_SLO, "SLO", f"label_values({c.LABEL_SLO})"),
+         s.query_variable(c.LABEL_TARGET, "Target",
+                          s.label_values(c.RULE_SLI_ERROR_RATIO.format(window=th.BURN_WINDOWS[0].short), c.LABEL_TARGET))],
         time_from="now-24h",
     )

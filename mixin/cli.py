@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser,
                         help="SLO spec (openclaw-slo/v1 or OpenSLO v1); default: slo/specs/openclaw-gateway.yml")
     parser.add_argument("--alerts-config", metavar="FILE",
                         help="a partial copy of slo/specs/alerts.yml merged over it (thresholds, selectors, "
-                             "aggregation_labels); default: none")
+                             "aggregation_labels, slo_group_by); default: none")
     parser.add_argument("--out", default=".", metavar="ROOT",
                         help="repository root the files go under: alerts/, deploy/, dashboards/dashboards_out/ "
                              "(default: the current directory)")

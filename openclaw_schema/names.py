@@ -17,6 +17,8 @@ NAMESPACE = "openclaw"
 
 # --- labels -------------------------------------------------------------------------------
 LABEL_TARGET = "target"
+# The external label of Thanos/Mimir multi-cluster setups (the default aggregation label).
+LABEL_CLUSTER = "cluster"
 LABEL_MODULE = "module"
 LABEL_PHASE = "phase"
 LABEL_RESULT = "result"

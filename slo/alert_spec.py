@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from openclaw_schema import duration, names, yamlfile
 from slo import matchers
-from slo.promql import DEFAULT_AGGREGATION_LABELS
+from slo.promql import DEFAULT_AGGREGATION_LABELS, DEFAULT_SLO_GROUP_BY
 from slo.model import SpecError
 from slo.checks import Errors
 
@@ -81,6 +81,8 @@ class AlertsConfig:
     # Labels every aggregation and vector match of the generated rules keeps (slo/promql.py):
     # `cluster` by default, the external label of Thanos/Mimir multi-cluster setups.
     aggregation_labels: tuple[str, ...] = DEFAULT_AGGREGATION_LABELS
+    # Labels the SLO rules keep besides those: `target`, one SLO per tenant gateway.
+    slo_group_by: tuple[str, ...] = DEFAULT_SLO_GROUP_BY
 
 
 def _duration(err: Errors, value: Any, path: str, zero: bool = False) -> str:
@@ -167,10 +169,10 @@ def _selectors(err: Errors, raw: Any) -> Selectors:
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-def _aggregation_labels(err: Errors, raw: Any) -> tuple[str, ...]:
+def _label_list(err: Errors, raw: Any, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(v, str) and _LABEL_NAME.match(v) for v in raw):
-        err.add("aggregation_labels", "must be a list of Prometheus label names, e.g. [cluster] ([] for none)")
-        return DEFAULT_AGGREGATION_LABELS
+        err.add(key, f"must be a list of Prometheus label names, e.g. [{', '.join(default)}] ([] for none)")
+        return default
     return tuple(dict.fromkeys(raw))
 
 
@@ -178,7 +180,7 @@ def parse(document: Any, source: str, parameters: Parameters) -> AlertsConfig:
     """Validate one parsed document against `parameters` (alert entry -> the keys it takes
     besides `severity` and `for`); raise SpecError listing every problem."""
     err = Errors()
-    top = ("apiVersion", "runbook_base_url", "labels", "aggregation_labels", "selectors", "alerts")
+    top = ("apiVersion", "runbook_base_url", "labels", "aggregation_labels", "slo_group_by", "selectors", "alerts")
     body = err.mapping(document, "", top, top)
     if "apiVersion" in body and body["apiVersion"] != API_VERSION:
         err.add("apiVersion", f"must be {API_VERSION}")
@@ -188,14 +190,16 @@ def parse(document: Any, source: str, parameters: Parameters) -> AlertsConfig:
         url = ""
     labels = err.labels(body.get("labels"), "labels")
     selectors = _selectors(err, body.get("selectors", {})) if "selectors" in body else Selectors("", "", "")
-    aggregation = (_aggregation_labels(err, body["aggregation_labels"]) if "aggregation_labels" in body
-                   else DEFAULT_AGGREGATION_LABELS)
+    aggregation = (_label_list(err, body["aggregation_labels"], "aggregation_labels", DEFAULT_AGGREGATION_LABELS)
+                   if "aggregation_labels" in body else DEFAULT_AGGREGATION_LABELS)
+    group_by = (_label_list(err, body["slo_group_by"], "slo_group_by", DEFAULT_SLO_GROUP_BY)
+                if "slo_group_by" in body else DEFAULT_SLO_GROUP_BY)
     keys = tuple(parameters)
     raw_alerts = err.mapping(body.get("alerts", {}), "alerts", keys, keys) if "alerts" in body else {}
     alerts = {key: _alert(err, key, parameters[key], raw_alerts[key], f"alerts.{key}") for key in keys if key in raw_alerts}
     if err.items:
         raise SpecError(err.items)
-    return AlertsConfig(source, str(url).rstrip("/"), labels, selectors, alerts, aggregation)
+    return AlertsConfig(source, str(url).rstrip("/"), labels, selectors, alerts, aggregation, group_by)
 
 
 def merge(base: Any, override: Any) -> Any:

@@ -34,7 +34,8 @@ class Monitoring:
         return self.alerts.runbook_base_url
 
     def slo_rules(self) -> tuple[rules.RuleGroup, ...]:
-        return rules.generate(self.slos, self.alerts.selectors.exporter_selector, self.alerts.aggregation_labels)
+        return rules.generate(self.slos, self.alerts.selectors.exporter_selector, self.alerts.aggregation_labels,
+                              self.alerts.slo_group_by)
 
     def alert_rules(self) -> tuple[rules.RuleGroup, ...]:
         return alert_rules.generate(self.alerts)

@@ -23,7 +23,12 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any
 
-DEFAULT_AGGREGATION_LABELS: tuple[str, ...] = ("cluster",)
+from openclaw_schema import names
+
+DEFAULT_AGGREGATION_LABELS: tuple[str, ...] = (names.LABEL_CLUSTER,)
+# What one SLO is about, kept by the SLO rules on top of the aggregation labels: each target
+# (tenant gateway) has its own SLI, error budget and pages. () for one SLO over all targets.
+DEFAULT_SLO_GROUP_BY: tuple[str, ...] = (names.LABEL_TARGET,)
 
 # A quoted PromQL string (skipped: a label value may contain "by(") or a by()/on() clause.
 _CLAUSE = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|\b(by|on)\s*\(([^()]*)\)')

@@ -8,6 +8,10 @@ Per SLO, one rule group, evaluated top to bottom so alerts read fresh recordings
      (labels `long`/`short`, as Pyrra does), each guarded by a minimum number of events in its
      long window, and an input-missing alert.
 
+Every SLI keeps `target` (`slo_group_by` in slo/specs/alerts.yml) besides the aggregation
+labels: each tenant gateway has its own SLI, error budget and pages, and one tenant's outage
+pages for that tenant only. Replicas' duplicate probes still sum into one ratio per target.
+
 The exporter's probe series are selected by `gateway_pod=""` (the exporter's own label, never
 set by Prometheus or the Operator: per-pod diagnostics stay out), the spec's target when it
 names one, and the exporter's scrape job (`exporter_selector`), so the Operator's target labels
@@ -101,8 +105,8 @@ def _counted_matchers(sli: AvailabilitySLI | LatencySLI, exporter_selector: str)
 
 
 def _sum(expr: str, keep: tuple[str, ...]) -> str:
-    """Sum over targets and exporter replicas (duplicate probes add to both sides of a ratio
-    alike), per aggregation label (`cluster`): clusters never merge."""
+    """Sum over exporter replicas (duplicate probes add to both sides of a ratio alike), per
+    value of the `keep` labels (`cluster`, `target`): clusters and tenants never merge."""
     return f"sum by({', '.join(keep)}) ({expr})" if keep else f"sum({expr})"
 
 
@@ -127,7 +131,7 @@ def sli_error_expr(sli: SLI, window: str, exporter_selector: str = DEFAULT_EXPOR
         total = _selector(names.PROBE_ATTEMPTS_TOTAL, counted)
         # The exporter pre-creates every failure series at 0; the `or` still covers an exporter
         # that has not (an older version), where absent means zero: 0 * the total, not
-        # vector(0), so each cluster without failures gets its own zero.
+        # vector(0), so each cluster and target without failures gets its own zero.
         zero = "vector(0)" if not keep else f"0 * {_sum(f'rate({total}[{window}])', keep)}"
         return (f"({_sum(f'rate({bad}[{window}])', keep)} or {zero})\n/\n"
                 f"{_sum(f'rate({total}[{window}])', keep)}")
@@ -164,21 +168,31 @@ def _series(record: str, slo: SLO, window: str | None = None) -> str:
     return _selector(record, matchers)
 
 
-def _remaining_query() -> str:
-    # Go template: look the remaining budget up when the alert is rendered.
+def _remaining_query(keep: tuple[str, ...]) -> str:
+    # Go template: look the remaining budget up when the alert is rendered, the alert's own
+    # (its target's, its cluster's) among the many; an absent label is "" on both sides.
+    labels = (names.LABEL_SLO, *keep)
+    matchers = ",".join(f'{label}="%s"' for label in labels)
+    args = " ".join(f"$labels.{label}" for label in labels)
     return (
-        '{{ with printf `' + names.RULE_BUDGET_REMAINING + '{' + names.LABEL_SLO + '="%s"}` $labels.slo | query }}'
+        '{{ with printf `' + names.RULE_BUDGET_REMAINING + '{' + matchers + '}` ' + args + ' | query }}'
         "{{ . | first | value | humanizePercentage }}{{ else }}unknown{{ end }}"
     )
+
+
+def _whose(group_by: tuple[str, ...]) -> str:
+    """` of target {{ $labels.target }}` for the summary: which tenant burns."""
+    return "".join(f" of {label} {{{{ $labels.{label} }}}}" for label in group_by)
 
 
 def _severity(slo: SLO, action: str) -> str:
     return slo.alerting.page_severity if action == "page" else slo.alerting.ticket_severity
 
 
-def _burn_alert(slo: SLO, row: slomath.BurnWindow) -> AlertingRule:
-    """One alert per window pair (Pyrra's shape): its `long`/`short` labels never change while
-    it fires, so Alertmanager sees one stable alert per pair and inhibits on `slo` alone."""
+def _burn_alert(slo: SLO, row: slomath.BurnWindow, keep: tuple[str, ...], group_by: tuple[str, ...]) -> AlertingRule:
+    """One alert per window pair (Pyrra's shape) and per target: its `long`/`short` labels
+    never change while it fires, so Alertmanager sees one stable alert per pair and target and
+    inhibits on `slo` and `target`."""
     period = slo.period_seconds
     long_w, short_w = slomath.format_duration(row.long_seconds), slomath.format_duration(row.short_seconds)
     factor = _num(row.factor(period))
@@ -201,12 +215,12 @@ def _burn_alert(slo: SLO, row: slomath.BurnWindow) -> AlertingRule:
         labels={**slo.labels, **extra, names.LABEL_SEVERITY: _severity(slo, row.action),
                 names.LABEL_LONG_WINDOW: long_w, names.LABEL_SHORT_WINDOW: short_w},
         annotations={
-            "summary": f"SLO {slo.name} is burning its error budget {{{{ printf \"%.1f\" $value }}}}x too fast",
+            "summary": f"SLO {slo.name}{_whose(group_by)} is burning its error budget {{{{ printf \"%.1f\" $value }}}}x too fast",
             "description": (
                 f"{(slo.description or slo.name).rstrip('.')} (objective {_num(slo.objective * 100)}% over {slo.window}). "
                 f"Burn rate {{{{ printf \"%.2f\" $value }}}} over {long_w}, and over {short_w} too, both above {factor}x "
                 f"(at that rate {round(row.budget_share * 100)}% of the budget goes in {long_w}). "
-                f"Error budget remaining over {slo.window}: {_remaining_query()}."
+                f"Error budget remaining over {slo.window}: {_remaining_query(keep)}."
             ),
             "runbook_url": f"{slo.alerting.runbook_base_url}/{alert}.md",
         },
@@ -214,7 +228,11 @@ def _burn_alert(slo: SLO, row: slomath.BurnWindow) -> AlertingRule:
 
 
 def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR,
-              keep: tuple[str, ...] = promql.DEFAULT_AGGREGATION_LABELS) -> RuleGroup:
+              aggregation_labels: tuple[str, ...] = promql.DEFAULT_AGGREGATION_LABELS,
+              group_by: tuple[str, ...] = promql.DEFAULT_SLO_GROUP_BY) -> RuleGroup:
+    # Every SLI sum keeps both: one SLI, budget and page per cluster and target. The constant
+    # objective and budget series stay one per SLO (nothing to keep: they are per-SLO numbers).
+    keep = tuple(dict.fromkeys((*aggregation_labels, *group_by)))
     period = slo.period_seconds
     # The budget as a number, not a join with slo:error_budget:ratio: that constant series has
     # no `cluster`, and dividing by the literal keeps every cluster's series apart.
@@ -258,7 +276,7 @@ def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR,
         )
         for w in windows
     ]
-    rules += [_burn_alert(slo, row) for row in table]
+    rules += [_burn_alert(slo, row, keep, group_by) for row in table]
     rules.append(
         AlertingRule(
             alert=names.ALERT_SLI_ABSENT,
@@ -285,8 +303,10 @@ def slo_group(slo: SLO, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR,
 
 
 def generate(spec: Spec, exporter_selector: str = DEFAULT_EXPORTER_SELECTOR,
-             aggregation_labels: tuple[str, ...] = promql.DEFAULT_AGGREGATION_LABELS) -> tuple[RuleGroup, ...]:
+             aggregation_labels: tuple[str, ...] = promql.DEFAULT_AGGREGATION_LABELS,
+             group_by: tuple[str, ...] = promql.DEFAULT_SLO_GROUP_BY) -> tuple[RuleGroup, ...]:
     """Rule groups of every SLO of `spec`; `exporter_selector` is a PromQL matcher string
     (e.g. 'job="openclaw-slo-exporter"') picking the exporter's own scrape, "" for none;
-    every aggregation keeps `aggregation_labels` (slo/promql.py)."""
-    return tuple(slo_group(slo, exporter_selector, aggregation_labels) for slo in spec.slos)
+    every aggregation keeps `aggregation_labels` (slo/promql.py) and `group_by` (`target`:
+    one SLO per tenant gateway; () for one SLO over all targets)."""
+    return tuple(slo_group(slo, exporter_selector, aggregation_labels, group_by) for slo in spec.slos)

@@ -22,9 +22,11 @@ def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
 
 
 def promtool_test_rules(
-    tmp_path: Path, rules: dict, input_series: list[dict], checks: list[tuple[str, str, list]], interval: str = "1m"
+    tmp_path: Path, rules: dict, input_series: list[dict], checks: list[tuple[str, str, list]], interval: str = "1m",
+    exprs: list[tuple[str, str, list]] = (),
 ) -> None:
-    """`promtool test rules` of `rules` (a parsed rule file): checks are (eval_time, alertname, exp_alerts).
+    """`promtool test rules` of `rules` (a parsed rule file): checks are (eval_time, alertname, exp_alerts),
+    exprs PromQL over the rules' output: (expr, eval_time, exp_samples).
 
     Rules are evaluated every minute; `interval` is the spacing of the input samples.
     """
@@ -37,6 +39,7 @@ def promtool_test_rules(
             "interval": interval,
             "input_series": input_series,
             "alert_rule_test": [{"eval_time": at, "alertname": alert, "exp_alerts": exp} for at, alert, exp in checks],
+            "promql_expr_test": [{"expr": e, "eval_time": at, "exp_samples": exp} for e, at, exp in exprs],
         }],
     }
     (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))

@@ -1,6 +1,6 @@
 """alerts/alertmanager.example.yml: amtool accepts it, it routes critical (page), warning
 (ticket) and info apart, and a real Alertmanager inhibits symptom alerts while the SLO page for
-the same service fires."""
+the same gateway (target) fires, and only that gateway's."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_amtool_check_config_passes():
     amtool = require("amtool")
     done = run([amtool, "check-config", str(CONFIG)])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS" in done.stdout and "2 inhibit rules" in done.stdout and "3 receivers" in done.stdout
+    assert "SUCCESS" in done.stdout and "3 inhibit rules" in done.stdout and "3 receivers" in done.stdout
     # One receiver per severity; info's has no integrations: it notifies no one.
     receivers = {r["name"]: r for r in yaml.safe_load(CONFIG.read_text())["receivers"]}
     assert set(receivers) == {"page", "ticket", "info"} and set(receivers["info"]) == {"name"}
@@ -75,13 +75,18 @@ def test_critical_warning_and_info_go_to_different_receivers():
 def test_inhibition_rules_name_only_alerts_that_exist():
     config = yaml.safe_load(CONFIG.read_text())
     existing = set(generated_alerts())
-    symptoms_rule = config["inhibit_rules"][0]
-    source = re.search(r'alertname=~"(.+)"', symptoms_rule["source_matchers"][1]).group(1)
-    target = re.search(r'alertname=~"(.+)"', symptoms_rule["target_matchers"][0]).group(1)
-    assert {a for a in existing if re.fullmatch(target, a)} == set(SYMPTOMS)
-    pages = {a for a in existing if re.fullmatch(source, a)}
-    assert pages and all(generated_alerts()[a]["severity"] == "critical" for a in pages)
-    assert symptoms_rule["equal"] == [names.LABEL_SERVICE]
+    # The gateway's symptoms (per target), then its pods' (no target): together every symptom.
+    per_target, pods = config["inhibit_rules"][0], config["inhibit_rules"][1]
+    inhibited = set()
+    for rule in (per_target, pods):
+        source = re.search(r'alertname=~"(.+)"', rule["source_matchers"][1]).group(1)
+        target = re.search(r'alertname=~"(.+)"', rule["target_matchers"][0]).group(1)
+        inhibited |= {a for a in existing if re.fullmatch(target, a)}
+        pages = {a for a in existing if re.fullmatch(source, a)}
+        assert pages and all(generated_alerts()[a]["severity"] == "critical" for a in pages)
+    assert inhibited == set(SYMPTOMS)
+    assert per_target["equal"] == [names.LABEL_SERVICE, names.LABEL_TARGET, names.LABEL_CLUSTER]
+    assert pods["equal"] == [names.LABEL_SERVICE, names.LABEL_CLUSTER]
     assert all(generated_alerts()[a][names.LABEL_SERVICE] == "openclaw-gateway" for a in pages | set(SYMPTOMS))
 
 
@@ -123,14 +128,18 @@ def _states(port: int) -> dict[str, dict]:
 def test_symptoms_are_inhibited_while_the_slo_page_fires(alertmanager):
     port = alertmanager
     # Before the page: the symptom alert is active and would notify.
+    # Two tenant gateways, gw and t2, each with its own SLO alerts (the rules keep `target`).
+    ticket = {"severity": "warning", "slo": "websocket-availability", "long": "1d", "short": "2h"}
     _api(port, "alerts", [_alert(names.ALERT_GATEWAY_NOT_READY, severity="warning", target="gw"),
-                          _alert(SLO_TICKET, severity="warning", slo="websocket-availability", long="1d", short="2h")])
+                          _alert(SLO_TICKET, target="gw", **ticket),
+                          _alert(names.ALERT_GATEWAY_NOT_READY, severity="warning", target="t2"),
+                          _alert(SLO_TICKET, target="t2", **ticket)])
     states = _states(port)
     assert states[f"{names.ALERT_GATEWAY_NOT_READY}/gw"]["state"] == "active"
-    assert states[f"{SLO_TICKET}/openclaw-gateway"]["state"] == "active"
+    assert states[f"{SLO_TICKET}/gw"]["state"] == "active"
 
-    # The page as the rules send it: one alert per window pair, with long/short labels.
-    page = _alert(SLO_PAGE, severity="critical", slo="websocket-availability", long="1h", short="5m")
+    # gw's page as the rules send it: one alert per window pair, with long/short labels.
+    page = _alert(SLO_PAGE, severity="critical", slo="websocket-availability", long="1h", short="5m", target="gw")
     other_service = _alert(names.ALERT_WEBSOCKET_FAILING, severity="warning", target="other", result="timeout")
     other_service["labels"]["service"] = "some-other-gateway"
     _api(port, "alerts", [
@@ -146,11 +155,14 @@ def test_symptoms_are_inhibited_while_the_slo_page_fires(alertmanager):
         if states[f"{names.ALERT_GATEWAY_NOT_READY}/gw"]["state"] == "suppressed" or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert states[f"{SLO_PAGE}/openclaw-gateway"]["state"] == "active"
+    assert states[f"{SLO_PAGE}/gw"]["state"] == "active"
     for symptom in (f"{names.ALERT_GATEWAY_NOT_READY}/gw", f"{names.ALERT_WEBSOCKET_FAILING}/gw",
-                    f"{names.ALERT_CRASH_LOOP}/openclaw-gateway", f"{SLO_TICKET}/openclaw-gateway"):
+                    f"{names.ALERT_CRASH_LOOP}/openclaw-gateway", f"{SLO_TICKET}/gw"):
         assert states[symptom]["state"] == "suppressed", (symptom, states[symptom])
         assert states[symptom]["inhibitedBy"], symptom
     # Not a symptom (its own page), and a symptom of another service: both still notify.
     assert states[f"{names.ALERT_MEMORY_HIGH}/openclaw-gateway"]["state"] == "active"
     assert states[f"{names.ALERT_WEBSOCKET_FAILING}/other"]["state"] == "active"
+    # The other tenant's symptom and ticket: gw's page says nothing about t2.
+    assert states[f"{names.ALERT_GATEWAY_NOT_READY}/t2"]["state"] == "active"
+    assert states[f"{SLO_TICKET}/t2"]["state"] == "active"

@@ -14,11 +14,13 @@ import time
 from typing import Callable, Iterable
 
 import pytest
+import yaml
 
 from dashboardhelpers import content_panels, dashboards, substitute, variable_values
 from dashboards import catalog
 from openclaw_schema import names as c
 from promhelpers import backfill, running_prometheus
+from slohelpers import RULES_FILE, promtool_test_rules
 
 pytestmark = pytest.mark.prometheus
 
@@ -111,10 +113,12 @@ def model_series(s: Samples) -> None:
 
 
 def slo_series(s: Samples) -> None:
-    """One SLO only in the recording rules, another only in the exporter's live gauges."""
+    """One SLO only in the recording rules, another only in the exporter's live gauges. The
+    rules' SLI series are per target (slo_group_by); objective and budget are per SLO."""
     rules = {c.LABEL_SLO: SLO_RULES}
     s.add(c.RULE_OBJECTIVE, rules, const(0.999))
     s.add(c.RULE_ERROR_BUDGET, rules, const(0.001))
+    rules = {**rules, c.LABEL_TARGET: "gateway"}
     s.add(c.RULE_BUDGET_REMAINING, rules, const(0.6))
     live = {c.LABEL_SLO: SLO_LIVE}
     s.add(c.SLO_OBJECTIVE, live, const(0.999))
@@ -127,8 +131,8 @@ def slo_series(s: Samples) -> None:
                      c.LABEL_ALERTSTATE: c.ALERT_STATE_FIRING, c.LABEL_SLO: SLO_RULES}, const(1))
 
 
-# Per-tenant SLO rule series (rules that keep `target`): (error ratio 1h, budget left) per tenant,
-# below the fleet-wide series' 0.0005 so the SLO overview's numbers stay as they are.
+# More tenants' SLO rule series: (error ratio 1h, budget left) per tenant, below gateway's
+# 0.0005 so the SLO overview's burn rates (the worst target's) stay as they are.
 TENANTS = {"tenant-b/openclaw-gateway": (0.0001, 0.9), "tenant-a/openclaw-gateway": (0.0004, 0.2),
            "tenant-c/openclaw-gateway": (0.0002, 0.5)}
 
@@ -288,10 +292,10 @@ def test_fleet_tables_rank_tenants_by_burn_and_budget_left(results):
         return {series["metric"].get(c.LABEL_TARGET, ""): float(series["value"][1])
                 for series in results[catalog.FLEET, title, "A"] if series["metric"].get(c.LABEL_SLO) == SLO_RULES}
     burn = rows("Tenants by error-budget burn (1h), fastest first")
-    # error ratio / error budget (0.001); the fleet-wide rule series is the row without a target.
-    assert burn == pytest.approx({"": 0.5, **{t: ratio / 0.001 for t, (ratio, _) in TENANTS.items()}})
+    # error ratio / error budget (0.001), one row per target.
+    assert burn == pytest.approx({"gateway": 0.5, **{t: ratio / 0.001 for t, (ratio, _) in TENANTS.items()}})
     left = rows("Tenants by error budget left (30d), least first")
-    assert left == pytest.approx({"": 0.6, **{t: budget for t, (_, budget) in TENANTS.items()}})
+    assert left == pytest.approx({"gateway": 0.6, **{t: budget for t, (_, budget) in TENANTS.items()}})
     shares = {s["metric"][c.LABEL_POD]: float(s["values"][-1][1])
               for s in results[catalog.FLEET, "Gateways per exporter replica", "A"]}
     assert shares == {"openclaw-slo-exporter-0": 340, "openclaw-slo-exporter-1": 327}
@@ -299,3 +303,41 @@ def test_fleet_tables_rank_tenants_by_burn_and_budget_left(results):
     tables = {p["title"]: p["options"]["sortBy"] for p in content_panels(dashboards()[catalog.FLEET]) if p["type"] == "table"}
     assert tables == {"Tenants by error-budget burn (1h), fastest first": [{"displayName": "Value", "desc": True}],
                       "Tenants by error budget left (30d), least first": [{"displayName": "Value", "desc": False}]}
+
+
+# Two exporter replicas (replication 2) probing three tenants, 20 probes a minute each (a whole
+# number of failures); the share of failed probes per tenant, constant over the 90 minutes.
+REPLICA_INSTANCES = ("10.1.2.3:9115", "10.1.2.4:9115")
+TENANT_ERRORS = {"tenant-a/gw": 0.1, "tenant-b/gw": 0.0, "tenant-c/gw": 0.05}
+
+
+def test_fleet_tables_show_one_row_per_tenant_from_the_generated_rules(tmp_path):
+    """The shipped SLO rules (alerts/prometheus_rules.yaml), evaluated by promtool over the raw
+    probe counters, then the fleet tables' own queries: one row per tenant, each its own burn
+    and budget. With rules summed over the fleet it was one row without a target."""
+    series = []
+    for instance in REPLICA_INSTANCES:
+        for tenant, errors in TENANT_ERRORS.items():
+            labels = (f'job="openclaw-slo-exporter",instance="{instance}",target="{tenant}",'
+                      f'module="{c.Module.WEBSOCKET}"')
+            bad = 20 * errors
+            series.append({"series": f'{c.PROBE_ATTEMPTS_TOTAL}{{{labels},result="{c.Result.SUCCESS}"}}',
+                           "values": f"0+{20 - bad:g}x90"})
+            series.append({"series": f'{c.PROBE_ATTEMPTS_TOTAL}{{{labels},result="timeout"}}',
+                           "values": f"0+{bad:g}x90"})
+    fleet = dashboards()[catalog.FLEET]
+    values = variable_values(fleet)
+    queries = {p["title"]: substitute(p["targets"][0]["expr"], values)
+               for p in content_panels(fleet) if p["type"] == "table"}
+    burn = queries["Tenants by error-budget burn (1h), fastest first"]
+    left = queries["Tenants by error budget left (30d), least first"]
+
+    def rows(value_of) -> list[dict]:
+        return [{"labels": f'{{slo="{SLO_RULES}",target="{t}"}}', "value": value_of(e)}
+                for t, e in TENANT_ERRORS.items()]
+
+    # Burn = error ratio / 0.001; budget left = 1 - error ratio / 0.001 (all 90 minutes count).
+    promtool_test_rules(tmp_path, yaml.safe_load(RULES_FILE.read_text()), series, [], exprs=[
+        (f"round({burn})", "90m", rows(lambda e: round(e / 0.001))),
+        (f"round({left})", "90m", rows(lambda e: round(1 - e / 0.001))),
+    ])

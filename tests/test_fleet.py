@@ -56,11 +56,15 @@ def prometheus_sees_each_target_twice(replicas: list, names: list[str], work: Pa
         assert float(share["value"][1]) == 2
         (failures,) = fleet.query(prom, "sum(prometheus_rule_evaluation_failures_total)")
         assert float(failures["value"][1]) == 0
-        # The SLO rules evaluate over the three replicas' series (once a rate has two samples):
-        # every readiness probe succeeded, so the error ratio is 0.
-        (ratio,) = fleet.wait_until(lambda: fleet.query(prom, 'slo:sli_error:ratio_rate5m{slo="readiness-availability"}'),
-                                    60, "the readiness SLO's 5m error ratio recorded")
-        assert float(ratio["value"][1]) == 0
+        # The SLO rules evaluate over the three replicas' series: one error ratio per target
+        # (per-tenant SLOs), each 0, as every readiness probe succeeded. A target whose counter
+        # has not moved between its first scraped samples reads 0/0 (NaN) until it does.
+        def every_target_recorded():
+            ratios = fleet.query(prom, 'slo:sli_error:ratio_rate5m{slo="readiness-availability"} >= 0')
+            return ratios if len(ratios) == len(names) else None
+        ratios = fleet.wait_until(every_target_recorded, 60, "the readiness SLO's 5m error ratio of every target")
+        assert sorted(s["metric"]["target"] for s in ratios) == sorted(names)
+        assert {float(s["value"][1]) for s in ratios} == {0}
 
 
 def test_three_replicas_split_the_targets_exactly_and_a_fourth_takes_a_quarter(gateways, tmp_path):

@@ -4,7 +4,9 @@
   twice (instance/pod differ). The SLI ratios and the alerts must be those of one replica.
 - Multi-cluster (Thanos/Mimir): series carry an external `cluster` label; every aggregation
   keeps it (aggregation_labels in slo/specs/alerts.yml), so clusters never merge or mis-join.
-- Per tenant: one target's outage alerts for that target only, once, whichever replica saw it.
+- Per tenant: every SLO rule keeps `target` (slo_group_by in slo/specs/alerts.yml), so each
+  gateway has its own SLI, error budget, minimum-events guard and pages: one target's outage
+  pages (and alerts) for that target only, once, whichever replica saw it.
 Annotations are stripped from the copy under test (promtool compares them verbatim; their
 templates are checked by `promtool check rules` in test_alert_rules/test_slo_rules).
 """
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.prometheus
 SLO = "websocket-availability"
 SLO_LABELS = {"service": "openclaw-gateway", "slo": SLO}
 PAGE = "OpenClawWebsocketAvailabilityBurnRatePage"
-PAGED_1H = {**SLO_LABELS, "team": "gateway", "severity": "critical", "long": "1h", "short": "5m"}
+PAGED_1H = {**SLO_LABELS, "team": "gateway", "severity": "critical", "long": "1h", "short": "5m", "target": "gw"}
 # The Prometheus Operator's target labels of each exporter replica (a StatefulSet's pods).
 REPLICAS = [
     {"job": "openclaw-slo-exporter", "namespace": "monitoring", "pod": f"openclaw-slo-exporter-{i}",
@@ -76,8 +78,9 @@ def permille(expr: str) -> str:
 
 
 def ratio(window: str, per_mille: int, slo_labels: dict[str, str] = SLO_LABELS, **labels: str) -> dict:
-    """An expected sample of permille(error ratio): its labels (the name is gone) and value."""
-    merged = sorted({**slo_labels, "window": window, **labels}.items())
+    """An expected sample of permille(error ratio) of target gw unless `labels` say otherwise:
+    its labels (the name is gone) and value."""
+    merged = sorted({**slo_labels, "window": window, "target": "gw", **labels}.items())
     return {"labels": "{" + ",".join(f'{k}="{v}"' for k, v in merged) + "}", "value": per_mille}
 
 
@@ -175,3 +178,38 @@ def test_one_clusters_tenant_alerts_in_that_cluster_only(tmp_path):
         ("25m", names.ALERT_WEBSOCKET_FAILING, [{"exp_labels": {**for_tenant, "result": "refused"}}]),
         ("25m", names.ALERT_GATEWAY_NOT_READY, [{"exp_labels": for_tenant}]),
     ])
+
+
+def test_one_tenants_outage_pages_for_that_tenant_only(tmp_path):
+    # Two tenants probed by both replicas; t1 refuses every handshake from minute 60, t2 stays
+    # healthy. Before, the SLO was one sum over the fleet: t1's outage read as a 50 % error
+    # ratio of "the" gateway and paged without `target`, for every tenant at once.
+    probes = []
+    for replica in REPLICAS:
+        probes += websocket_probes(replica, "0+2x60 120x60", "0x60 0+2x60", target="t1")
+        probes += websocket_probes(replica, "0+2x120", "0x120", target="t2")
+    budget = f'slo:period_error_budget_remaining:ratio{{slo="{SLO}",target="t2"}}'
+    t2 = "{" + f'service="openclaw-gateway",slo="{SLO}",target="t2"' + "}"
+    # Two replicas meet the 6h pair's guard early too (see the test above): both pairs, t1 only.
+    paged = [{"exp_labels": {**PAGED_1H, "target": "t1"}}, {"exp_labels": {**PAGED_1H, "long": "6h", "short": "30m", "target": "t1"}}]
+    promtool(tmp_path, SLO_RULES, probes, exprs=[
+        (permille(error_ratio("5m")), "90m", [ratio("5m", 1000, target="t1"), ratio("5m", 0, target="t2")]),
+        # t2's own error budget: untouched by t1's outage.
+        (permille(budget), "90m", [{"labels": t2, "value": 1000}]),
+    ], alerts=[
+        ("59m", PAGE, []),
+        ("62m", PAGE, paged),
+        ("90m", PAGE, paged),
+    ])
+
+
+def test_the_minimum_events_guard_counts_each_tenants_own_probes(tmp_path):
+    # t3 is probed once every 2 minutes (30 probes an hour) and fails them all; t2, probed
+    # every 30 s, is healthy. The 1h page needs 70 events of the tenant's own (one failure
+    # alone never pages): t3 has 30, so no page, whatever t2 adds. Summed over the fleet,
+    # t3's failures read as a 20 % error ratio over 150 events and paged for everyone.
+    probes = websocket_probes(REPLICAS[0], "0+2x120", "0x120", target="t2")
+    probes += websocket_probes(REPLICAS[0], "0x120", "0+0.5x120", target="t3")
+    promtool(tmp_path, SLO_RULES, probes,
+             exprs=[(permille(error_ratio("1h")), "90m", [ratio("1h", 0, target="t2"), ratio("1h", 1000, target="t3")])],
+             alerts=[("90m", PAGE, [])])

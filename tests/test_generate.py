@@ -136,10 +136,26 @@ def test_generated_exprs_keep_the_cluster_label_and_none_keeps_nothing_extra(tmp
         for rule in group.rules:
             promql.check(rule.expr, "shipped", ("cluster",))
     overrides = tmp_path / "none.yml"
-    overrides.write_text("aggregation_labels: []\n")
+    overrides.write_text("aggregation_labels: []\nslo_group_by: []\n")
     bare = monitoring.load(alerts_overrides=str(overrides))
     exprs = [r.expr for g in (*bare.slo_rules(), *bare.alert_rules()) for r in g.rules]
     assert not any("cluster" in e for e in exprs)
     with pytest.raises(PromQLError, match="aggregates away cluster"):
         for e in exprs:
             promql.check(e, "bare", ("cluster",))
+
+
+def test_slo_rules_keep_target_by_default_and_one_fleet_slo_keeps_none(tmp_path):
+    config = monitoring.load()
+    assert config.alerts.slo_group_by == ("target",)
+    for group in config.slo_rules():
+        for rule in group.rules:
+            promql.check(rule.expr, "shipped", ("cluster", "target"))
+    overrides = tmp_path / "fleet.yml"
+    overrides.write_text("slo_group_by: []\n")
+    fleet = monitoring.load(alerts_overrides=str(overrides))
+    exprs = [r.expr for g in fleet.slo_rules() for r in g.rules]
+    assert any("sum by(cluster) (" in e for e in exprs) and not any("target)" in e for e in exprs)
+    with pytest.raises(PromQLError, match="drops target"):
+        for e in exprs:
+            promql.check(e, "fleet", ("cluster", "target"))

@@ -241,7 +241,7 @@ def test_the_opt_in_message_latency_slo_counts_warm_turns_over_5s_only(tmp_path)
         "interval": "1m", "input_series": series,
         "promql_expr_test": [{"expr": 'round(slo:sli_error:ratio_rate1h{slo="message-latency"} * 1000)',
                               "eval_time": "90m",
-                              "exp_samples": [{"labels": '{service="openclaw-gateway", slo="message-latency", window="1h"}',
+                              "exp_samples": [{"labels": '{service="openclaw-gateway", slo="message-latency", target="gw", window="1h"}',
                                                "value": 20}]}]}]}
     (tmp_path / "test.yml").write_text(yaml.safe_dump(test, sort_keys=False))
     done = run([require("promtool"), "test", "rules", "test.yml"], cwd=tmp_path)

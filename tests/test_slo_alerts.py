@@ -20,7 +20,8 @@ pytestmark = pytest.mark.prometheus
 
 PAGE = "OpenClawWebsocketAvailabilityBurnRatePage"
 TICKET = "OpenClawWebsocketAvailabilityBurnRateTicket"
-SLO_LABELS = {"service": "openclaw-gateway", "slo": "websocket-availability", "team": "gateway"}
+# The SLO rules keep `target` (slo_group_by): each alert names the gateway that burns.
+SLO_LABELS = {"service": "openclaw-gateway", "slo": "websocket-availability", "team": "gateway", "target": "gw"}
 PAGED_1H = {**SLO_LABELS, "severity": "critical", "long": "1h", "short": "5m"}
 PAGED_6H = {**SLO_LABELS, "severity": "critical", "long": "6h", "short": "30m"}
 TICKETED_1D = {**SLO_LABELS, "severity": "warning", "long": "1d", "short": "2h"}
@@ -172,7 +173,12 @@ def test_probe_auth_failures_never_page_or_ticket_an_slo(tmp_path):
 
 
 def test_page_tells_the_burn_rate_and_the_remaining_budget(tmp_path):
-    series = failing_from_minute_60("refused")
+    # Another gateway, healthy, its budget untouched (100 %): the page quotes gw's own budget.
+    # It sorts first, where a lookup by `slo` alone would find it.
+    series = failing_from_minute_60("refused") + [
+        {"series": attempts("success", target="a-healthy"), "values": "0+2x62"},
+        {"series": attempts("refused", target="a-healthy"), "values": "0x62"},
+    ]
     # 4 of the hour's 120 probes failed: 3.33 % errors, 33.3x the 0.1 % budget (exact now that
     # the refused series exists at 0 before the outage). An hour of history only: the 30d ratio
     # is that of the data there is, 32x the budget spent.
@@ -184,7 +190,7 @@ def test_page_tells_the_burn_rate_and_the_remaining_budget(tmp_path):
     promtool_test(tmp_path, series, [("62m", PAGE, [{
         "exp_labels": PAGED_1H,
         "exp_annotations": {
-            "summary": "SLO websocket-availability is burning its error budget 33.3x too fast",
+            "summary": "SLO websocket-availability of target gw is burning its error budget 33.3x too fast",
             "description": description,
             "runbook_url": "https://github.com/openclaw/openclaw-slo-exporter/blob/main/docs/runbooks/" + PAGE + ".md",
         },
