@@ -69,3 +69,16 @@ async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
             return value
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+
+
+@pytest.fixture
+async def api():
+    """The local Kubernetes API server (tests/kube_api_server.py), started and stopped around a test."""
+    from kube_api_server import FakeKubeApi
+
+    server = FakeKubeApi()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()

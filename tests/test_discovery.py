@@ -102,16 +102,6 @@ def exporter_doc(tmp_path: Path, api: FakeKubeApi, targets: list | None = None, 
 
 
 @pytest.fixture
-async def api():
-    server = FakeKubeApi()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
-@pytest.fixture
 async def gateways():
     gw = FakeGateways()
     await gw.start(3)

@@ -85,16 +85,6 @@ def probe(replica: fleet.Replica, target: str) -> tuple[int, dict[str, str], str
 
 
 @pytest.fixture
-async def api():
-    server = FakeKubeApi()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
-@pytest.fixture
 def gateways():
     with fleet.gateways() as base:
         yield base

@@ -12,22 +12,11 @@ from openclaw_schema import names as c
 from exporter.kube.config import DEFAULT_BACKUP_LABEL_SELECTOR, Selector, parse_kubernetes_config
 from exporter.kube.state import parse_time
 from exporter.kube.watcher import PodWatcher
-from kube_api_server import FakeKubeApi
 from kubehelpers import Metrics, api_client, eventually, fixture, kube_config
 
 NS = "openclaw"
 CRONJOB = "openclaw-workspace-backup"
 BACKUPS = (Selector(NS, DEFAULT_BACKUP_LABEL_SELECTOR),)
-
-
-@pytest.fixture
-async def api():
-    server = FakeKubeApi()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 @pytest.fixture

@@ -31,16 +31,6 @@ READY_POD = "openclaw-gateway-5b7a6f9d8c-h7j8k"
 
 
 @pytest.fixture
-async def api():
-    server = FakeKubeApi()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
-@pytest.fixture
 async def start_watcher(api):
     """start_watcher(clock=..., **config) -> a running PodWatcher; all are stopped at teardown."""
     started: list[tuple[PodWatcher, object]] = []

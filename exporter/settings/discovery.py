@@ -23,6 +23,7 @@ from exporter.settings.kubernetes import (
     _label_selector,
     _namespace,
     _number,
+    connection_problems,
 )
 
 # Per-object annotations (all optional), one prefix so `kubectl get svc -o yaml` shows them together.
@@ -145,13 +146,7 @@ class DiscoveryConfig(Section):
         {"type": "number", "minimum": 0, "exclusiveMaximum": 1})] = 0.2
 
     def cross_check(self) -> list[tuple[str, str]]:
-        problems = []
-        if self.in_cluster is True:
-            problems += [(key, "cannot be set together with in_cluster: true")
-                         for key in ("kubeconfig", "context") if getattr(self, key) is not None]
-        if self.backoff_initial_seconds > self.backoff_max_seconds:
-            problems.append(("backoff_max_seconds",
-                             f"must be >= backoff_initial_seconds ({self.backoff_initial_seconds:g})"))
+        problems = connection_problems(self)
         if self.role == "pod" and self.address != "dns":
             problems.append(("address", "applies to role: service only (pods are probed on their IP)"))
         return problems

@@ -154,12 +154,17 @@ class KubernetesConfig(Section):
         return tuple(dict.fromkeys(s.namespace for s in self.selectors))
 
     def cross_check(self) -> list[tuple[str, str]]:
-        problems = []
-        if self.in_cluster is True:
-            problems += [(key, "cannot be set together with in_cluster: true")
-                         for key in ("kubeconfig", "context") if getattr(self, key) is not None]
-        if self.backoff_initial_seconds > self.backoff_max_seconds:
-            problems.append(("backoff_max_seconds",
-                             f"must be >= backoff_initial_seconds ({self.backoff_initial_seconds:g})"))
-        return problems
+        return connection_problems(self)
+
+
+def connection_problems(section: Any) -> list[tuple[str, str]]:
+    """The API-connection keys' rules, shared by `kubernetes:` and `discovery:`."""
+    problems = []
+    if section.in_cluster is True:
+        problems += [(key, "cannot be set together with in_cluster: true")
+                     for key in ("kubeconfig", "context") if getattr(section, key) is not None]
+    if section.backoff_initial_seconds > section.backoff_max_seconds:
+        problems.append(("backoff_max_seconds",
+                         f"must be >= backoff_initial_seconds ({section.backoff_initial_seconds:g})"))
+    return problems
 
