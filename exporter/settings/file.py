@@ -21,7 +21,17 @@ from exporter.settings.modules import (
 )
 
 
-class TargetSection(Section):
+class ModuleSections(Section):
+    """One optional section per probe module (MODULES), as a target and `defaults:` hold them."""
+
+    readiness: ReadinessSettings | None = None
+    websocket: WebSocketSettings | None = None
+    model: ModelSettings | None = None
+    message: MessageSettings | None = None
+    storage: StorageSettings | None = None
+
+
+class TargetSection(ModuleSections):
     """One gateway. Its module sections are validated with ``defaults.<module>`` merged in."""
 
     name: Str
@@ -31,11 +41,6 @@ class TargetSection(Section):
     token_env: Str | None = None
     tls_ca_file: Str | None = None
     tls_insecure_skip_verify: Bool = False
-    readiness: ReadinessSettings | None = None
-    websocket: WebSocketSettings | None = None
-    model: ModelSettings | None = None
-    message: MessageSettings | None = None
-    storage: StorageSettings | None = None
 
     @classmethod
     def listed_keys(cls) -> Iterable[str]:
@@ -52,14 +57,8 @@ class TargetSection(Section):
         return []
 
 
-class Defaults(Section):
+class Defaults(ModuleSections):
     """Values every target's module section starts from (only the target's section enables)."""
-
-    readiness: ReadinessSettings | None = None
-    websocket: WebSocketSettings | None = None
-    model: ModelSettings | None = None
-    message: MessageSettings | None = None
-    storage: StorageSettings | None = None
 
     @classmethod
     def unknown_key(cls, key: Any) -> str:
