@@ -215,7 +215,7 @@ async def ws_raw_path(url: str, n: int) -> None:
 
 PATHS = {"aiohttp": aiohttp_path, "httpx": httpx_path, "raw protocol + httptools": raw_path,
          "the readiness probe's client (http_get.py)": probe_client_path}
-WS_PATHS = {"the WebSocket probe (run_probe; aiohttp)": ws_probe_path, "aiohttp ws_connect": ws_aiohttp_path,
+WS_PATHS = {"the WebSocket probe (run_probe; ws_transport.py)": ws_probe_path, "aiohttp ws_connect": ws_aiohttp_path,
             "raw protocol": ws_raw_path}
 
 

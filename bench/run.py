@@ -165,6 +165,12 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # The systems under test
+def exporter_config_text(targets: list[dict], defaults: dict) -> str:
+    """The exporter's YAML config: the modules ``defaults`` names, every other one disabled."""
+    defaults = {str(m): {"enabled": False} for m in PROBERS if m not in defaults} | defaults
+    return yaml.safe_dump({"defaults": defaults, "targets": targets}, sort_keys=False)
+
+
 class Bench:
     def __init__(self, workdir: Path, quick: bool) -> None:
         self.workdir = workdir
@@ -216,9 +222,8 @@ class Bench:
     def start_exporter(self, name: str, targets: list[dict], defaults: dict, env: dict | None = None,
                        ) -> tuple[subprocess.Popen, str]:
         """Run the exporter with only the modules ``defaults`` names enabled (others are off)."""
-        defaults = {m: {"enabled": False} for m in PROBERS if m not in defaults} | defaults
         cfg = self.path(f"{name}.yml")
-        cfg.write_text(yaml.safe_dump({"defaults": defaults, "targets": targets}, sort_keys=False))
+        cfg.write_text(exporter_config_text(targets, defaults))
         port = free_port()
         proc = self.procs.start(name, [sys.executable, str(ROOT / "bench" / "exporter_tap.py"), "run",
                                        "--config.file", str(cfg), "--web.listen-address", f"127.0.0.1:{port}",

@@ -133,3 +133,19 @@ def test_make_bench_keeps_the_fleet_section_written_from_bench_fleet():
     assert run.with_fleet_section("# Benchmarks\n\nnew table\n", previous) == \
         "# Benchmarks\n\nnew table\n\n## Fleet\n\nfleet numbers\n"
     assert run.with_fleet_section("# Benchmarks\n\nnew table\n", "") == "# Benchmarks\n\nnew table\n"
+
+
+def test_the_harness_writes_an_exporter_config_the_exporter_accepts(tmp_path):
+    # The modules the harness disables are the prober table's keys (a StrEnum): the YAML must
+    # still be plain strings, and the exporter's own loader must take the file.
+    import run
+    from exporter.config import load_config
+
+    text = run.exporter_config_text([{"name": "t0", "url": "http://127.0.0.1:9/"}],
+                                    {"readiness": {"interval": "15s", "timeout": "5s"}})
+    path = tmp_path / "bench.yml"
+    path.write_text(text)
+    config = load_config(str(path))
+    assert [t.name for t in config.targets] == ["t0"]
+    assert config.targets[0].modules["readiness"].enabled
+    assert not config.targets[0].modules["websocket"].enabled

@@ -20,11 +20,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-from yarl import URL
+from urllib.parse import urljoin, urlsplit
 
 from exporter import __version__
+from exporter.probes import ws_transport
 from exporter.probes.base import ProbeFailure, ProbeRun
+from exporter.http_client import USER_AGENT
 from exporter.state_dir import STATE_DIR_ENV, default_state_dir  # noqa: F401 (message.py reads them here)
 from exporter.settings.modules import MessageSettings, WebSocketSettings
 from exporter.settings.resolved import TargetConfig
@@ -199,32 +200,12 @@ class _InferredAuthFailure(ProbeFailure):
     """auth_failed concluded from silence, not said by the gateway: never recorded as a rejection."""
 
 
-_REDIRECTS = (301, 302, 303, 307, 308)  # the statuses aiohttp would follow
-
-
-class _Redirected(Exception):
-    def __init__(self, status: int, location: str) -> None:
-        super().__init__(status, location)
-        self.status, self.location = status, location
-
-
-async def _refuse_redirects(request: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
-    """Client middleware: a 3xx answer to the upgrade ends it before aiohttp follows it, so the
-    next hop never sees a connection, and `connect` (with the token) never leaves for it."""
-    response = await handler(request)
-    if response.status in _REDIRECTS:
-        location = response.headers.get("Location", "")
-        response.release()
-        raise _Redirected(response.status, location)
-    return response
-
-
 def _origin(base: str, location: str) -> str:
     """scheme://host:port of a Location (relative ones resolved): never its path or query."""
     try:
-        url = URL(base).join(URL(location))
-        return str(url.origin()) if url.host else "an unparsable Location"
-    except (ValueError, TypeError):
+        parts = urlsplit(urljoin(base, location))
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.hostname else "an unparsable Location"
+    except ValueError:
         return "an unparsable Location"
 
 
@@ -296,12 +277,11 @@ def classify_error(error: Any, during_connect: bool) -> tuple[str, str]:
 class GatewayClient:
     """One WebSocket session with the gateway."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, run: ProbeRun, max_frame_bytes: int) -> None:
+    def __init__(self, ws: ws_transport.WebSocketProtocol, run: ProbeRun, max_frame_bytes: int) -> None:
         self._ws = ws
         self._run = run
         self._max = max_frame_bytes
         self._ids = itertools.count(1)
-        self._pong_at: float | None = None  # loop time of the last pong (pings are answered by _frame)
         self.hello: Hello | None = None
 
     @classmethod
@@ -351,28 +331,18 @@ class GatewayClient:
 
     @classmethod
     async def _open(cls, target: TargetConfig, settings: ClientSettings, run: ProbeRun, signature_version: int) -> "GatewayClient":
-        assert run.session is not None
         run.log("connecting", url=target.ws_url)
-        # ws_connect has no allow_redirects: a session of its own, on the shared connector,
-        # carries the middleware that refuses them (the token must never follow a redirect).
-        session = aiohttp.ClientSession(
-            connector=run.session.connector, connector_owner=False, middlewares=(_refuse_redirects,),
-            headers=run.session.headers, timeout=aiohttp.ClientTimeout(total=None),
-        )
         with run.phase("connect"):
             try:
-                ws = await session.ws_connect(
-                    target.ws_url, ssl=target.ssl_context, max_msg_size=settings.max_frame_bytes,
-                    autoping=False, heartbeat=None,  # _frame answers pings and notes pongs
-                )
-            except _Redirected as exc:
+                ws = await ws_transport.connect(target.ws_url, {"User-Agent": USER_AGENT}, ssl_setting=target.ssl_context,
+                                                max_msg_size=settings.max_frame_bytes)
+            except ws_transport.Redirected as exc:
                 where = _origin(target.ws_url, exc.location) if exc.location else "no Location"
                 raise ProbeFailure("redirect", f"HTTP {exc.status} redirect to {where} instead of 101 Switching "
                                    "Protocols; redirects are never followed (the token would go along)") from None
-            except aiohttp.WSServerHandshakeError as exc:
-                raise ProbeFailure("upgrade_rejected", f"HTTP {exc.status} instead of 101 Switching Protocols") from None
-            finally:
-                await session.close()  # detaches only: the connector is the shared session's
+            except ws_transport.UpgradeRejected as exc:
+                why = f" ({exc.why})" if exc.why else ""
+                raise ProbeFailure("upgrade_rejected", f"HTTP {exc.status}{why} instead of 101 Switching Protocols") from None
         client = cls(ws, run, settings.max_frame_bytes)
         try:
             await client._handshake(target, settings, signature_version)
@@ -483,11 +453,8 @@ class GatewayClient:
         loop = asyncio.get_running_loop()
         request_id = await self._send("connect", params, connect=True)
         sent_at = loop.time()
-        self._pong_at = None
-        try:
-            await self._ws.ping(b"openclaw-exporter")
-        except (ConnectionError, RuntimeError):  # closing already: the answer says why
-            pass
+        self._ws.last_pong = None
+        self._ws.ping(b"openclaw-exporter")  # a no-op when closing already: the answer says why
         run.timeout_verdict = lambda: self._auth_verdict(memory, target, token, sent_at)
         answer = asyncio.ensure_future(self._response(request_id, "connect", connect=True))
         try:
@@ -530,43 +497,39 @@ class GatewayClient:
         if memory.was_rejected(target, token):
             return "auth_failed", ("no answer to connect before the timeout; the gateway rejected this token before "
                                    "and throttles repeated failed authentication")
-        if self._pong_at is not None and self._pong_at >= sent_at and not memory.was_accepted(target, token):
+        pong_at = self._ws.last_pong
+        if pong_at is not None and pong_at >= sent_at and not memory.was_accepted(target, token):
             return "auth_failed", ("no answer to connect before the timeout, while the gateway answered a ping at once: "
                                    "it holds back the answer as it throttles repeated failed authentication, and this "
                                    "token was never accepted by this target")
         return None
 
     async def _frame(self) -> dict[str, Any]:
-        """Next frame as a dict, or ProbeFailure for anything that is not a protocol frame."""
+        """Next frame as a dict, or ProbeFailure for anything that is not a protocol frame
+        (pings were answered and pongs noted by the transport)."""
         msg = await self._ws.receive()
-        while msg.type in (aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG):
-            if msg.type == aiohttp.WSMsgType.PING:
-                await self._ws.pong(msg.data)
-            else:
-                self._pong_at = asyncio.get_running_loop().time()
-            msg = await self._ws.receive()
-        if msg.type == aiohttp.WSMsgType.TEXT:
-            if len(msg.data) > self._max:
-                raise ProbeFailure("invalid_frame", f"frame of {len(msg.data)} bytes exceeds {self._max}")
+        kind = msg.kind
+        if kind is ws_transport.Kind.TEXT:
             try:
-                frame = json.loads(msg.data)
+                frame = json.loads(msg.data.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ProbeFailure("invalid_frame", f"text frame that is not UTF-8 ({len(msg.data)} bytes)") from None
             except ValueError:
                 raise ProbeFailure("invalid_frame", f"non-JSON text frame ({len(msg.data)} bytes)") from None
             if not isinstance(frame, dict) or frame.get("type") not in ("req", "res", "event"):
                 raise ProbeFailure("invalid_frame", "JSON frame without type req/res/event")
             return frame
-        if msg.type == aiohttp.WSMsgType.BINARY:
+        if kind is ws_transport.Kind.BINARY:
             raise ProbeFailure("invalid_frame", "unexpected binary frame")
-        if msg.type == aiohttp.WSMsgType.ERROR:
-            exc = msg.data
-            code = getattr(exc, "code", None)
-            if code == 1009 or "size" in str(exc).lower():
-                raise ProbeFailure("invalid_frame", f"oversized frame (limit {self._max} bytes)")
-            raise ProbeFailure("closed", f"WebSocket error: {exc}")
-        # CLOSE / CLOSING / CLOSED
-        code = self._ws.close_code if msg.type != aiohttp.WSMsgType.CLOSE else msg.data
-        reason = _CLOSE_REASONS.get(code, "closed") if isinstance(code, int) else "closed"
-        extra = f" ({msg.extra})" if isinstance(msg.extra, str) and msg.extra else ""
+        if kind is ws_transport.Kind.ERROR:
+            if msg.code == 1009:
+                raise ProbeFailure("invalid_frame", f"oversized frame: {msg.reason}")
+            raise ProbeFailure("invalid_frame", f"WebSocket protocol error: {msg.reason}")
+        if kind is ws_transport.Kind.CLOSED:
+            raise ProbeFailure("closed", "connection closed without a close frame" + (f": {msg.reason}" if msg.reason else ""))
+        code = msg.code
+        reason = _CLOSE_REASONS.get(code, "closed") if code is not None else "closed"
+        extra = f" ({msg.reason[:200]})" if msg.reason else ""
         raise ProbeFailure(reason, f"socket closed with code {code}{extra}")
 
     async def call(self, method: str, params: dict[str, Any] | None = None, connect: bool = False) -> Any:
@@ -584,7 +547,7 @@ class GatewayClient:
 
     async def _send(self, method: str, params: dict[str, Any] | None, connect: bool = False) -> str:
         request_id = f"{'c' if connect else 'r'}{next(self._ids)}"
-        await self._ws.send_str(json.dumps({"type": "req", "id": request_id, "method": method, "params": params or {}}))
+        self._ws.send_text(json.dumps({"type": "req", "id": request_id, "method": method, "params": params or {}}))
         return request_id
 
     async def _response(self, request_id: str, method: str, connect: bool = False) -> Any:

@@ -38,7 +38,7 @@ _PATH_SAFE = "/?:@!$&'()*+,;=%~-._"
 _default_tls: ssl.SSLContext | None = None
 
 
-def _tls_context(ssl_setting: ssl.SSLContext | bool) -> ssl.SSLContext:
+def tls_context(ssl_setting: ssl.SSLContext | bool) -> ssl.SSLContext:
     """The target's context, or one shared default one (building it reads the trust store:
     milliseconds, too much per probe)."""
     global _default_tls
@@ -147,21 +147,30 @@ def _decode(body: bytes, encoding: str, max_body: int) -> bytes:
     return plain
 
 
-async def get(url: str, headers: dict[str, str], run: ProbeRun, *,
-              ssl_setting: ssl.SSLContext | bool = True, max_body: int) -> Response:
-    """GET ``url`` on a new connection (closed afterwards); sets run.phases connect/first_byte
-    and run.current_phase as it goes, so a timeout names the phase it interrupted."""
+def split_url(url: str, secure_scheme: str = "https") -> tuple[bool, str, int, str, str]:
+    """(tls, host, port, Host header, request target) of a URL; userinfo is never sent, and what
+    may not appear in a request line is percent-encoded (existing %XX escapes stay as they are)."""
     parts = urlsplit(url)
-    tls = parts.scheme == "https"
-    host = parts.hostname or ""
+    tls = parts.scheme == secure_scheme
     port = parts.port or (443 if tls else 80)
-    netloc = parts.netloc.rpartition("@")[2]  # never send userinfo in Host
-    # Percent-encode what may not appear in a request line (existing %XX escapes stay as they are).
+    netloc = parts.netloc.rpartition("@")[2]
     target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_PATH_SAFE)
+    return tls, parts.hostname or "", port, netloc, target
+
+
+def check_header_values(headers: dict[str, str]) -> None:
     for value in headers.values():
         if "\r" in value or "\n" in value:  # it would end the header and start another
             raise ProbeFailure("config_error", "a request header value (the token?) contains a line break; "
                                "nothing was sent")
+
+
+async def get(url: str, headers: dict[str, str], run: ProbeRun, *,
+              ssl_setting: ssl.SSLContext | bool = True, max_body: int) -> Response:
+    """GET ``url`` on a new connection (closed afterwards); sets run.phases connect/first_byte
+    and run.current_phase as it goes, so a timeout names the phase it interrupted."""
+    tls, host, port, netloc, target = split_url(url)
+    check_header_values(headers)
     lines = [f"GET {target} HTTP/1.1", f"Host: {netloc}"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     lines.append("Connection: close")
@@ -173,7 +182,7 @@ async def get(url: str, headers: dict[str, str], run: ProbeRun, *,
     start = time.perf_counter()
     transport, _ = await loop.create_connection(
         lambda: reader, host, port,
-        ssl=_tls_context(ssl_setting) if tls else None, server_hostname=host if tls else None,
+        ssl=tls_context(ssl_setting) if tls else None, server_hostname=host if tls else None,
     )
     try:
         sent = time.perf_counter()
