@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from exporter.collectors import ExporterCollector
 from exporter.config import Config, ConfigError, ModuleConfig, TargetConfig, discovered_modules, load_config
 from exporter.http_client import make_session
+from exporter.prerender import Prerenderer
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeOutcome
 from exporter.probes.prober_state import ProberState
@@ -63,6 +64,8 @@ class Exporter:
         self.config: Config | None = None
         self._owned: tuple[Any, tuple[TargetConfig, ...]] = (None, ())  # (what it was cut from, the cut)
         self.state = ProbeState()
+        self.prerenderer = Prerenderer(self.state)
+        self._prerender_task: asyncio.Task | None = None
         self.registry = CollectorRegistry(auto_describe=False)
         self.reload_ok = True
         self.reload_time = 0.0
@@ -119,8 +122,11 @@ class Exporter:
         await self._start_discovery(self.config)
         await self._start_slo(self.config)
         self._start_jobs()
+        self._prerender_task = asyncio.create_task(self.prerenderer.run(), name="prerender")
 
     async def close(self) -> None:
+        if self._prerender_task is not None:
+            self._prerender_task.cancel()
         if self.scheduler:
             await self.scheduler.stop()
         await self._stop_watcher()

@@ -171,6 +171,18 @@ def cmd_device_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def settle_heap() -> None:
+    """Move what start-up (or a reload) allocated for good (modules, the config and its
+    validators) out of the garbage collector's sight: a full collection then scans only the
+    probe state, not ~50,000 start-up objects (a 14-56 ms pause, each one a /metrics scrape or a
+    probe waiting for the loop)."""
+    import gc
+
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(exporter: Exporter, listen: str, stop: asyncio.Event, enable_lifecycle: bool = False,
                 web_config: WebConfig | None = None) -> None:
     from aiohttp import web
@@ -184,6 +196,8 @@ async def serve(exporter: Exporter, listen: str, stop: asyncio.Event, enable_lif
                        ssl_context=web_config.ssl_context if web_config else None)
     await site.start()
     from exporter import event_loop
+
+    settle_heap()
 
     log.info("listening", extra={"address": listen, "version": __version__, "event_loop": event_loop.running_loop_name()})
     try:

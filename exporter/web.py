@@ -14,6 +14,7 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from exporter.app import Exporter
 from exporter.config import ModuleConfig
 from exporter.exposition import iter_families, render_state
+from exporter.prerender import render_stale
 from exporter.probes import PROBERS
 from exporter.sharding import owners
 from exporter.state import ProbeState
@@ -57,6 +58,9 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     GC, SLO, Kubernetes). Written family by family, gzip-compressed on the fly when the
     client accepts gzip (Prometheus does), OpenMetrics when the client asks for it."""
     exporter = request.app[EXPORTER_KEY]
+    exporter.prerenderer.scraped(asyncio.get_running_loop().time())
+    # What the last sweep left (series probed since), rendered with the loop free between slices.
+    await render_stale(list(exporter.state.series.values()))
     om = wants_openmetrics(request.headers.get(hdrs.ACCEPT, ""))
     response = web.StreamResponse(headers={
         "Content-Type": openmetrics.CONTENT_TYPE_LATEST if om else CONTENT_TYPE_LATEST})
