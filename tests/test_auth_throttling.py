@@ -225,13 +225,35 @@ async def test_alive_gateway_silent_to_a_never_accepted_token_is_auth_failed(mem
 async def test_the_runner_deadline_asks_the_same_question(memory, monkeypatch):
     """Even if the loop is so late that the runner's deadline fires before the client's early
     stop, the classification is the same: it never depends on which timer runs first."""
-    monkeypatch.setattr(gateway_client, "MIN_STOP_MARGIN", -10.0)  # the early stop never comes first
+    monkeypatch.setattr(gateway_client, "MIN_STOP_MARGIN", -10.0)  # the early stop never comes first,
+    monkeypatch.setattr(gateway_client, "LAG_FACTOR", 0.0)  # not even by a margin from measured lag
     monkeypatch.setenv("GW_TOKEN", "token-rejected-before")
     memory.rejected("gw", "token-rejected-before")
     async with fake_gateway(holding_back(answer_first=False)) as (url, _):
         outcome = await probe_once(config_for(url, token_env="GW_TOKEN", websocket={"timeout": "500ms"}), "websocket")
     assert outcome.result == "auth_failed", outcome.message
     assert "rejected this token before" in outcome.message
+
+
+async def test_an_early_stop_just_before_the_deadline_is_not_lost_to_a_slow_close(memory, monkeypatch):
+    """The early stop ends the handshake a few ms before the runner's deadline; closing the
+    socket then must not wait for a gateway that does not answer the close frame, or the
+    deadline fires in the close and the verdict reads as a timeout."""
+    monkeypatch.setattr(gateway_client, "MIN_STOP_MARGIN", 0.005)
+    monkeypatch.setattr(gateway_client, "LAG_FACTOR", 0.0)
+    monkeypatch.setenv("GW_TOKEN", "token-rejected-before-deaf")
+    memory.rejected("gw", "token-rejected-before-deaf")
+
+    async def deaf(ws, rec):  # reads `connect`, then nothing: a close frame is never answered
+        await send_challenge(ws)
+        await rec.next_request(ws)
+        await asyncio.sleep(5)
+
+    for _ in range(3):
+        async with fake_gateway(deaf) as (url, _):
+            outcome = await probe_once(config_for(url, token_env="GW_TOKEN", websocket={"timeout": "400ms"}), "websocket")
+        assert outcome.result == "auth_failed", outcome.message
+        assert any("early stop" in line for line in outcome.logs), outcome.logs
 
 
 async def test_the_early_stop_margin_grows_with_measured_loop_lag(memory, monkeypatch):

@@ -308,7 +308,7 @@ class GatewayClient:
         try:
             client._require(need_scopes, device, scopes_setting)
         except BaseException:
-            await client.close()
+            client.abort()
             raise
         return client
 
@@ -347,7 +347,7 @@ class GatewayClient:
         try:
             await client._handshake(target, settings, signature_version)
         except BaseException:
-            await client.close()
+            client.abort()
             raise
         return client
 
@@ -442,8 +442,9 @@ class GatewayClient:
     async def _connect(self, target: str, token: str | None, params: dict[str, Any]) -> Any:
         """Send `connect`; keep the gateway's auth throttling from reading as an outage.
 
-        While waiting for the answer the client pings the gateway: a pong proves it is alive
-        and reading this connection, just not answering `connect` yet. If the answer is still
+        While waiting for the answer the client pings the gateway (unless this target accepted
+        this token before): a pong proves it is alive and reading this connection, just not
+        answering `connect` yet. If the answer is still
         missing near the runner's deadline, `_auth_verdict` decides from what the gateway said
         (now and before) whether that silence is auth throttling; the runner asks the same
         question should its deadline fire first (run.timeout_verdict), so the result never
@@ -454,30 +455,32 @@ class GatewayClient:
         request_id = await self._send("connect", params, connect=True)
         sent_at = loop.time()
         self._ws.last_pong = None
-        self._ws.ping(b"openclaw-exporter")  # a no-op when closing already: the answer says why
+        if not memory.was_accepted(target, token):
+            # Only the verdict on a token never accepted here reads the pong: a token this target
+            # accepted before skips the ping (a frame each way less per probe).
+            self._ws.ping(b"openclaw-exporter")  # a no-op when closing already: the answer says why
         run.timeout_verdict = lambda: self._auth_verdict(memory, target, token, sent_at)
-        answer = asyncio.ensure_future(self._response(request_id, "connect", connect=True))
         try:
-            payload = await self._wait_answer(answer)
+            payload = await self._wait_answer(request_id)
         except ProbeFailure as exc:
             run.timeout_verdict = None  # answered (or decided): nothing left for the runner to ask
             said = not isinstance(exc, _InferredAuthFailure)
             if said and exc.reason == "auth_failed" and memory.rejected(target, token):
                 await memory.save()
             raise
-        finally:  # on the runner's timeout the verdict stays set: the runner asks it
-            if not answer.done():
-                answer.cancel()
+        # on the runner's timeout the verdict stays set: the runner asks it
         run.timeout_verdict = None
         if memory.accepted(target, token):
             await memory.save()
         return payload
 
-    async def _wait_answer(self, answer: "asyncio.Future[Any]") -> Any:
-        """The answer, or ProbeFailure(auth_failed) at the early stop if the verdict says so."""
+    async def _wait_answer(self, request_id: str) -> Any:
+        """The answer to `connect`, or ProbeFailure(auth_failed) at the early stop if the verdict
+        says so. Waits in slices (to measure the loop's lag) on this task itself: a slice that
+        ends leaves any unread frame queued in the transport for the next one."""
         run, loop = self._run, asyncio.get_running_loop()
         lag = 0.0
-        while run.deadline is not None and not answer.done():
+        while run.deadline is not None:
             margin = max(MIN_STOP_MARGIN, LAG_FACTOR * lag)
             step = min(_WAIT_SLICE, run.deadline - margin - loop.time())
             if step <= 0:
@@ -487,10 +490,12 @@ class GatewayClient:
                     raise _InferredAuthFailure(*verdict)
                 break  # no reason to call it anything but a timeout: wait for the runner's deadline
             started = loop.time()
-            await asyncio.wait({answer}, timeout=step)
-            if not answer.done():
+            try:
+                async with asyncio.timeout(step):
+                    return await self._response(request_id, "connect", connect=True)
+            except TimeoutError:
                 lag = max(lag, loop.time() - started - step)
-        return await answer
+        return await self._response(request_id, "connect", connect=True)
 
     def _auth_verdict(self, memory: "AuthMemory", target: str, token: str | None, sent_at: float) -> tuple[str, str] | None:
         """Why a missing answer to `connect` is auth throttling, or None (then it is a timeout)."""
@@ -567,6 +572,12 @@ class GatewayClient:
                     self._run.log("unrecognised error code", method=method, error=message)
                 raise ProbeFailure(reason, f"{method}: {message}")
             raise ProbeFailure("invalid_frame", f"response to {method} without a boolean ok")
+
+    def abort(self) -> None:
+        """Close without waiting for the gateway's answer: a handshake that failed must not
+        spend what is left of the probe's time on politeness (an auth_failed concluded just
+        before the deadline would turn into a timeout)."""
+        self._ws.abort()
 
     async def close(self, timeout: float = 0.25) -> None:
         """Close politely, but never wait long: a peer that ignores the close frame (or the

@@ -301,6 +301,14 @@ class WebSocketProtocol(asyncio.Protocol):
         if not self.close_sent:
             self._write(encode_frame(9, data[:125]))
 
+    def abort(self, code: int = 1000) -> None:
+        """Send a close frame and drop the connection at once, without waiting for the answer."""
+        if not self.close_sent:
+            self.close_sent = True
+            self._write(encode_frame(8, _close_payload(code)))
+        if self.transport is not None:
+            self.transport.close()  # the close frame still goes out first
+
     async def close(self, code: int = 1000) -> None:
         """Send a close frame and wait for the server's (bounded by the caller), then drop the connection."""
         try:
