@@ -96,7 +96,9 @@ async def test_upgrade_request_and_a_fragmented_message_with_a_ping_inside():
         ws = await open_ws(url)
         message = await ws.receive()
         ws.send_text('{"type":"req"}')
-        await asyncio.wait_for(ws.close(), 5)
+        ws.close()
+        assert (await asyncio.wait_for(ws.receive(), 5)).kind is Kind.CLOSE  # the server's answer
+        assert ws.transport.is_closing()  # ... ends the connection without waiting for its EOF
     assert message == ws_transport.Message(Kind.TEXT, b'{"a": 1}')
     assert seen["request"].startswith("GET /ws?x=1 HTTP/1.1\r\n")
     assert "Sec-WebSocket-Version: 13" in seen["request"] and "Upgrade: websocket" in seen["request"]
@@ -232,6 +234,20 @@ async def test_not_http_and_a_hang_up_before_the_answer():
         finally:
             server.close()
             await server.wait_closed()
+
+
+async def test_a_close_the_server_never_answers_is_cut_after_the_linger():
+    async def deaf(reader, writer, seen):
+        seen["close"] = await read_client_frame(reader)
+        await asyncio.sleep(5)
+
+    async with raw_server(deaf) as (url, seen):
+        ws = await open_ws(url)
+        ws.close(linger=0.1)  # returns at once: nobody waits for the handshake
+        assert not ws.transport.is_closing()
+        message = await asyncio.wait_for(ws.receive(), 2)
+        assert message.kind is Kind.CLOSED and ws.transport.is_closing()
+    assert seen["close"] == (8, struct.pack("!H", 1000))
 
 
 def test_mask_is_its_own_inverse_and_matches_the_rfc_example():

@@ -111,7 +111,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self._fragment_size = 0
         self._ended = False  # a close, an error or the end of the connection was queued: nothing after it
         self.close_sent = False
-        self.close_received: asyncio.Future[None] = loop.create_future()
+        self._linger: asyncio.TimerHandle | None = None
         self.last_pong: float | None = None
 
     # asyncio.Protocol
@@ -132,8 +132,8 @@ class WebSocketProtocol(asyncio.Protocol):
             self.upgrade.set_exception(exc if exc is not None else ProbeFailure(
                 "closed", "connection closed before the answer to the upgrade"))
         self._end(Message(Kind.CLOSED, reason=str(exc) if exc else ""))
-        if not self.close_received.done():
-            self.close_received.set_result(None)
+        if self._linger is not None:
+            self._linger.cancel()
 
     # the upgrade's response
     def _read_upgrade(self) -> None:
@@ -241,8 +241,8 @@ class WebSocketProtocol(asyncio.Protocol):
             if not self.close_sent:  # echo it, as the closing handshake asks
                 self.close_sent = True
                 self._write(encode_frame(8, payload[:2]))
-            if not self.close_received.done():
-                self.close_received.set_result(None)
+            elif self.transport is not None:  # the answer to ours: the handshake is complete
+                self.transport.close()
             self._end(Message(Kind.CLOSE, code=code if code is not None else 1005, reason=reason))
         elif fin and not self._fragment_opcode:
             self._push(Message(Kind(opcode), payload))
@@ -309,16 +309,20 @@ class WebSocketProtocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()  # the close frame still goes out first
 
-    async def close(self, code: int = 1000) -> None:
-        """Send a close frame and wait for the server's (bounded by the caller), then drop the connection."""
-        try:
-            if not self.close_sent:
-                self.close_sent = True
-                self._write(encode_frame(8, _close_payload(code)))
-            await self.close_received
-        finally:
-            if self.transport is not None:
-                self.transport.close()
+    def close(self, code: int = 1000, linger: float = 1.0) -> None:
+        """Start the closing handshake without waiting for it: the connection ends when the
+        server's close frame arrives (data_received), or ``linger`` seconds from now at the
+        latest. Nobody waits: the probe's result is known, and a slow or silent peer must not
+        turn it into a timeout."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        if not self.close_sent:
+            self.close_sent = True
+            self._write(encode_frame(8, _close_payload(code)))
+        elif self._ended:  # the server closed first and was answered: nothing more will come
+            self.transport.close()
+            return
+        self._linger = self._loop.call_later(linger, self.transport.abort)
 
 
 async def connect(url: str, headers: dict[str, str], *, ssl_setting: ssl.SSLContext | bool = True,
