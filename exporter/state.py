@@ -6,6 +6,8 @@ every update of one series happens without an ``await`` in between.
 
 from __future__ import annotations
 
+import struct
+import sys
 import time
 from bisect import bisect_left
 from collections import Counter, deque
@@ -19,21 +21,32 @@ HISTORY = 100
 # Log lines are kept for the newest few history entries only: at 1,000 targets the full
 # history with logs would hold ~100,000 log lists in memory.
 HISTORY_WITH_LOGS = 10
+# Each distinct tuple of phase names once (a module's phases, or a prefix of them when a
+# probe stops early): a handful in all, shared by every history entry.
+_PHASE_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 class HistoryEntry:
-    """A compact copy of one probe outcome for the status page's history."""
+    """A compact copy of one probe outcome for the status page's history. At 1,000 targets the
+    full history is 100,000 entries, so each byte here is 100 KB: the phase names are shared by
+    every entry with the same phases, the start time and the phase durations are packed doubles
+    in one bytes object (not a float object each), and equal failure messages are one string."""
 
-    __slots__ = ("started", "result", "message", "timeout_phase", "_names", "_values", "logs")
+    __slots__ = ("result", "message", "timeout_phase", "_names", "_numbers", "logs")
 
     def __init__(self, outcome: ProbeOutcome) -> None:
-        self.started = outcome.started
         self.result = outcome.result
-        self.message = outcome.message
+        message = outcome.message
+        self.message = sys.intern(message) if type(message) is str else message
         self.timeout_phase = outcome.timeout_phase
-        self._names = tuple(outcome.phases)
-        self._values = tuple(outcome.phases.values())
+        names = tuple(outcome.phases)
+        self._names = _PHASE_NAMES.setdefault(names, names)
+        self._numbers = struct.pack(f"{len(names) + 1}d", outcome.started, *outcome.phases.values())
         self.logs: tuple[str, ...] = tuple(outcome.logs)
+
+    @property
+    def started(self) -> float:
+        return struct.unpack_from("d", self._numbers)[0]
 
     @property
     def success(self) -> bool:
@@ -41,10 +54,10 @@ class HistoryEntry:
 
     @property
     def phases(self) -> dict[str, float]:
-        return dict(zip(self._names, self._values))
+        return dict(zip(self._names, struct.unpack_from(f"{len(self._names)}d", self._numbers, 8)))
 
 
-@dataclass
+@dataclass(slots=True)
 class Histogram:
     buckets: tuple[float, ...]
     counts: list[int] = field(default_factory=list)
@@ -69,7 +82,7 @@ class Histogram:
         return out
 
 
-@dataclass
+@dataclass(slots=True)  # one per (target, module): no per-instance __dict__ (~350 B each)
 class SeriesState:
     """Everything known about one (target, module) pair."""
 
