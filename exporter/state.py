@@ -10,7 +10,7 @@ import struct
 import sys
 import time
 from bisect import bisect_left
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 
 from exporter.probes.base import Gauge, ProbeOutcome
@@ -82,7 +82,7 @@ class Histogram:
         return out
 
 
-@dataclass(slots=True)  # one per (target, module): no per-instance __dict__ (~350 B each)
+@dataclass(slots=True)  # one per (target, module, pod): no per-instance __dict__
 class SeriesState:
     """Everything known about one (target, module) pair."""
 
@@ -103,7 +103,9 @@ class SeriesState:
     windows: dict[str, SlidingQuantiles] = field(default_factory=dict)
     # (phase, threshold) -> count of successful probes whose phase took <= threshold
     latency_good: Counter = field(default_factory=Counter)
-    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    # Oldest first, at most HISTORY. A list: a deque's first block alone is ~600 B, a young
+    # series' list a few pointers (1,000 targets).
+    history: list[HistoryEntry] = field(default_factory=list)
     # This series' exposition lines by family (exporter/exposition.py); None = render again.
     cache: dict[str, str] | None = None
     # The label part of its histogram lines by phase, which never changes (exporter/exposition.py).
@@ -168,9 +170,12 @@ class ProbeState:
         state.last = outcome
         state.last_time = now
         state.gauges = outcome.gauges
-        state.history.append(HistoryEntry(outcome))
-        if len(state.history) > HISTORY_WITH_LOGS:
-            state.history[-HISTORY_WITH_LOGS - 1].logs = ()
+        history = state.history
+        history.append(HistoryEntry(outcome))
+        if len(history) > HISTORY:
+            del history[0]
+        if len(history) > HISTORY_WITH_LOGS:
+            history[-HISTORY_WITH_LOGS - 1].logs = ()
         if not outcome.success:
             # Latency describes successful probes; a refused connect in 0.1 ms or a timeout
             # would drag the percentiles around. Failures are counted in `attempts`.

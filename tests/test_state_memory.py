@@ -52,3 +52,26 @@ def test_a_history_entry_reads_back_what_the_probe_said():
     assert entry.phases == {"connect": 0.007, "first_byte": 0.014, "total": 0.021}
     assert list(entry.phases) == ["connect", "first_byte", "total"] and not entry.success
     assert entry.logs == ("     0.1ms GET url=http://gw:18789/readyz",)
+
+
+def test_a_young_series_costs_under_2_8_kb():
+    """A fleet's first minute: 1,000 series with a few probes each (the bench's RSS window).
+    It was ~3.7 KB: a deque's first block (~600 B) and a dict per SeriesState."""
+    from exporter.probes import PROBERS
+
+    prober = PROBERS["readiness"]
+    targets = [f"gw{n}" for n in range(50)]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        state = ProbeState()
+        for target in targets:
+            state.ensure(target, "readiness", prober.buckets, results=prober.results)
+        for i in range(3):
+            for target in targets:
+                state.record(_outcome(target, i), prober.buckets, now=1_000_000.0 + i)
+        gc.collect()
+        per_series = tracemalloc.get_traced_memory()[0] / len(targets)
+    finally:
+        tracemalloc.stop()
+    assert per_series < 2800, per_series
