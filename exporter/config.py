@@ -68,6 +68,7 @@ class Shared:
 
     def __init__(self) -> None:
         self._seen: dict[Any, Any] = {}
+        self._mappings: dict[tuple[tuple[str, int], ...], dict[str, Any]] = {}
 
     def __call__(self, value: Any) -> Any:
         try:
@@ -75,6 +76,10 @@ class Shared:
         except TypeError:  # an unhashable leaf (a set in a mapping setting): kept as it is
             return value
         return self._seen.setdefault(key, value)
+
+    def mapping(self, values: dict[str, Any]) -> dict[str, Any]:
+        """One dict for equal dicts of shared values (a target's modules; read, never written)."""
+        return self._mappings.setdefault(tuple((k, id(v)) for k, v in values.items()), values)
 
 
 def _split_url(url: str, where: str, problems: Problems) -> SplitResult | None:
@@ -166,6 +171,7 @@ def _parse_target(raw: Any, defaults: dict[str, Any], where: str, problems: Prob
         name: _parse_module(name, raw.get(name), defaults.get(name), f"{where}.{name}", problems, shared)
         for name in PROBERS
     }
+    modules = shared.mapping(modules)
     return TargetConfig(
         name=spec.name, http_url=http_url, ws_url=ws_url, token=spec.token,
         tls_ca_file=spec.tls_ca_file, tls_insecure_skip_verify=spec.tls_insecure_skip_verify, modules=modules,

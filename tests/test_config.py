@@ -138,5 +138,6 @@ def test_targets_share_equal_module_settings_but_keep_their_own():
     assert first.modules["readiness"].settings.path == "/readyz" and first.modules["readiness"].interval == 15.0
     assert own.modules["readiness"].settings.path == "/healthz" and own.modules["readiness"].interval == 15.0
     assert own.modules["model"] is first.modules["model"]
+    assert second.modules is first.modules and own.modules is not first.modules
     assert first.modules["websocket"].settings.rpc_params == {"probe": 1}
     assert own.modules["websocket"].settings.rpc_params["probe"] is True
