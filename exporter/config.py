@@ -45,20 +45,26 @@ class ConfigError(Exception):
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _fingerprint(value: Any) -> Any:
     """A hashable key equal only for interchangeable values: same types all the way down (1,
     1.0 and True compare equal but are not the same setting); TypeError for what it cannot key."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind, value)
     if isinstance(value, BaseModel):
-        return (type(value), tuple((k, _fingerprint(v)) for k, v in value.__dict__.items()),
+        return (kind, tuple((k, _fingerprint(v)) for k, v in value.__dict__.items()),
                 frozenset(value.model_fields_set))
-    if is_dataclass(value) and not isinstance(value, type):
-        return (type(value), tuple(_fingerprint(getattr(value, f.name)) for f in fields(value)))
     if isinstance(value, dict):
         return (dict, tuple((_fingerprint(k), _fingerprint(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
-        return (type(value), tuple(_fingerprint(v) for v in value))
+        return (kind, tuple(_fingerprint(v) for v in value))
+    if is_dataclass(value) and not isinstance(value, type):
+        return (kind, tuple(_fingerprint(getattr(value, f.name)) for f in fields(value)))
     hash(value)
-    return (type(value), value)
+    return (kind, value)
 
 
 class Shared:
@@ -70,9 +76,10 @@ class Shared:
         self._seen: dict[Any, Any] = {}
         self._mappings: dict[tuple[tuple[str, int], ...], dict[str, Any]] = {}
 
-    def __call__(self, value: Any) -> Any:
+    def __call__(self, value: Any, key: Any = None) -> Any:
+        """``value``'s shared copy; ``key``, when given, stands for its fingerprint."""
         try:
-            key = _fingerprint(value)
+            key = _fingerprint(value) if key is None else key
         except TypeError:  # an unhashable leaf (a set in a mapping setting): kept as it is
             return value
         return self._seen.setdefault(key, value)
@@ -155,8 +162,12 @@ def _parse_module(name: str, raw: Any, defaults: Any, where: str, problems: Prob
             problems.add(where, message)
     detail = settings.detail if settings.detail is not None else prober.detail_by_default
     shared = shared or Shared()
-    return shared(ModuleConfig(name=name, enabled=enabled, interval=interval, timeout=timeout,
-                               settings=shared(settings), detail=detail))
+    settings = shared(settings)
+    # The settings are shared already: the same object is the same settings (it stays alive in `shared`).
+    key = (ModuleConfig, name, _fingerprint(enabled), _fingerprint(interval), _fingerprint(timeout), id(settings),
+           _fingerprint(detail))
+    return shared(ModuleConfig(name=name, enabled=enabled, interval=interval, timeout=timeout, settings=settings,
+                               detail=detail), key)
 
 
 def _parse_target(raw: Any, defaults: dict[str, Any], where: str, problems: Problems,
