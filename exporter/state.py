@@ -30,9 +30,10 @@ class HistoryEntry:
     """A compact copy of one probe outcome for the status page's history. At 1,000 targets the
     full history is 100,000 entries, so each byte here is 100 KB: the phase names are shared by
     every entry with the same phases, the start time and the phase durations are packed doubles
-    in one bytes object (not a float object each), and equal failure messages are one string."""
+    in one bytes object (not a float object each), equal failure messages are one string, and
+    once an entry is no longer the newest its log lines are one string (``compact``)."""
 
-    __slots__ = ("result", "message", "timeout_phase", "_names", "_numbers", "logs")
+    __slots__ = ("result", "message", "timeout_phase", "_names", "_numbers", "_logs")
 
     def __init__(self, outcome: ProbeOutcome) -> None:
         self.result = outcome.result
@@ -42,7 +43,24 @@ class HistoryEntry:
         names = tuple(outcome.phases)
         self._names = _PHASE_NAMES.setdefault(names, names)
         self._numbers = struct.pack(f"{len(names) + 1}d", outcome.started, *outcome.phases.values())
-        self.logs: tuple[str, ...] = tuple(outcome.logs)
+        # The newest entry shares its lines with the series' last outcome: joined only later.
+        self._logs: tuple[str, ...] | str = tuple(outcome.logs)
+
+    @property
+    def logs(self) -> tuple[str, ...]:
+        logs = self._logs
+        return tuple(logs.split("\n")) if isinstance(logs, str) else logs
+
+    @logs.setter
+    def logs(self, lines: tuple[str, ...]) -> None:
+        self._logs = lines
+
+    def compact(self) -> None:
+        """The log lines as one string (~50 B less a line, and no tuple); lines that hold a
+        newline themselves stay as they are."""
+        logs = self._logs
+        if isinstance(logs, tuple) and logs and not any("\n" in line for line in logs):
+            self._logs = "\n".join(logs)
 
     @property
     def started(self) -> float:
@@ -171,6 +189,8 @@ class ProbeState:
         state.last_time = now
         state.gauges = outcome.gauges
         history = state.history
+        if history:
+            history[-1].compact()  # no longer the newest: its outcome and its lines' list are gone
         history.append(HistoryEntry(outcome))
         if len(history) > HISTORY:
             del history[0]
