@@ -6,9 +6,11 @@ every update of one series happens without an ``await`` in between.
 
 from __future__ import annotations
 
+import struct
+import sys
 import time
 from bisect import bisect_left
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 
 from exporter.probes.base import Gauge, ProbeOutcome
@@ -19,21 +21,50 @@ HISTORY = 100
 # Log lines are kept for the newest few history entries only: at 1,000 targets the full
 # history with logs would hold ~100,000 log lists in memory.
 HISTORY_WITH_LOGS = 10
+# Each distinct tuple of phase names once (a module's phases, or a prefix of them when a
+# probe stops early): a handful in all, shared by every history entry.
+_PHASE_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 class HistoryEntry:
-    """A compact copy of one probe outcome for the status page's history."""
+    """A compact copy of one probe outcome for the status page's history. At 1,000 targets the
+    full history is 100,000 entries, so each byte here is 100 KB: the phase names are shared by
+    every entry with the same phases, the start time and the phase durations are packed doubles
+    in one bytes object (not a float object each), equal failure messages are one string, and
+    once an entry is no longer the newest its log lines are one string (``compact``)."""
 
-    __slots__ = ("started", "result", "message", "timeout_phase", "_names", "_values", "logs")
+    __slots__ = ("result", "message", "timeout_phase", "_names", "_numbers", "_logs")
 
     def __init__(self, outcome: ProbeOutcome) -> None:
-        self.started = outcome.started
         self.result = outcome.result
-        self.message = outcome.message
+        message = outcome.message
+        self.message = sys.intern(message) if type(message) is str else message
         self.timeout_phase = outcome.timeout_phase
-        self._names = tuple(outcome.phases)
-        self._values = tuple(outcome.phases.values())
-        self.logs: tuple[str, ...] = tuple(outcome.logs)
+        names = tuple(outcome.phases)
+        self._names = _PHASE_NAMES.setdefault(names, names)
+        self._numbers = struct.pack(f"{len(names) + 1}d", outcome.started, *outcome.phases.values())
+        # The newest entry shares its lines with the series' last outcome: joined only later.
+        self._logs: tuple[str, ...] | str = tuple(outcome.logs)
+
+    @property
+    def logs(self) -> tuple[str, ...]:
+        logs = self._logs
+        return tuple(logs.split("\n")) if isinstance(logs, str) else logs
+
+    @logs.setter
+    def logs(self, lines: tuple[str, ...]) -> None:
+        self._logs = lines
+
+    def compact(self) -> None:
+        """The log lines as one string (~50 B less a line, and no tuple); lines that hold a
+        newline themselves stay as they are."""
+        logs = self._logs
+        if isinstance(logs, tuple) and logs and not any("\n" in line for line in logs):
+            self._logs = "\n".join(logs)
+
+    @property
+    def started(self) -> float:
+        return struct.unpack_from("d", self._numbers)[0]
 
     @property
     def success(self) -> bool:
@@ -41,10 +72,10 @@ class HistoryEntry:
 
     @property
     def phases(self) -> dict[str, float]:
-        return dict(zip(self._names, self._values))
+        return dict(zip(self._names, struct.unpack_from(f"{len(self._names)}d", self._numbers, 8)))
 
 
-@dataclass
+@dataclass(slots=True)
 class Histogram:
     buckets: tuple[float, ...]
     counts: list[int] = field(default_factory=list)
@@ -69,7 +100,7 @@ class Histogram:
         return out
 
 
-@dataclass
+@dataclass(slots=True)  # one per (target, module, pod): no per-instance __dict__
 class SeriesState:
     """Everything known about one (target, module) pair."""
 
@@ -90,7 +121,9 @@ class SeriesState:
     windows: dict[str, SlidingQuantiles] = field(default_factory=dict)
     # (phase, threshold) -> count of successful probes whose phase took <= threshold
     latency_good: Counter = field(default_factory=Counter)
-    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    # Oldest first, at most HISTORY. A list: a deque's first block alone is ~600 B, a young
+    # series' list a few pointers (1,000 targets).
+    history: list[HistoryEntry] = field(default_factory=list)
     # This series' exposition lines by family (exporter/exposition.py); None = render again.
     cache: dict[str, str] | None = None
     # The label part of its histogram lines by phase, which never changes (exporter/exposition.py).
@@ -155,9 +188,14 @@ class ProbeState:
         state.last = outcome
         state.last_time = now
         state.gauges = outcome.gauges
-        state.history.append(HistoryEntry(outcome))
-        if len(state.history) > HISTORY_WITH_LOGS:
-            state.history[-HISTORY_WITH_LOGS - 1].logs = ()
+        history = state.history
+        if history:
+            history[-1].compact()  # no longer the newest: its outcome and its lines' list are gone
+        history.append(HistoryEntry(outcome))
+        if len(history) > HISTORY:
+            del history[0]
+        if len(history) > HISTORY_WITH_LOGS:
+            history[-HISTORY_WITH_LOGS - 1].logs = ()
         if not outcome.success:
             # Latency describes successful probes; a refused connect in 0.1 ms or a timeout
             # would drag the percentiles around. Failures are counted in `attempts`.

@@ -31,7 +31,6 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-import bcrypt
 import yaml
 from aiohttp import web
 
@@ -90,6 +89,8 @@ class WebConfig:
                           hashlib.sha256).digest()
         if hashed is not None and any(hmac.compare_digest(digest, g) for g in self._good):
             return True
+        import bcrypt  # only a config with users pays for it (~0.3 MB of RSS)
+
         ok = await asyncio.to_thread(bcrypt.checkpw, password.encode(), hashed or self._dummy)
         if ok and hashed is not None:
             if len(self._good) > 1000:
@@ -227,6 +228,8 @@ def parse_web_config(raw: Any, source: str, base: str = ".") -> WebConfig:
     if problems:
         raise WebConfigError(source, problems)
     if config.users:
+        import bcrypt
+
         cost = max(int(h[4:6]) for h in config.users.values())
         config._dummy = bcrypt.hashpw(os.urandom(16).hex().encode(), bcrypt.gensalt(rounds=cost))
     return config

@@ -29,16 +29,19 @@ import bisect
 import logging
 import os
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily
 
 from openclaw_schema import names
 from slo import math as slomath
 from slo.model import SLO, AvailabilitySLI, LatencySLI, Spec
+
+if TYPE_CHECKING:
+    import sqlite3  # imported where a state file is opened: without one, no SQLite (~1 MB of RSS)
 
 log = logging.getLogger("exporter.slo")
 
@@ -212,6 +215,8 @@ class LiveBudget:
             self._started_ok = self._open(db_path, time.time() if now is None else now)
 
     def _connect(self, db_path: str, now: float) -> None:
+        import sqlite3
+
         self._db = sqlite3.connect(db_path, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")  # a commit survives kill -9 of the process
         self._db.execute(_SCHEMA)
@@ -219,6 +224,8 @@ class LiveBudget:
 
     def _open(self, db_path: str, now: float) -> bool:
         """Open and load the state file; never raises for a bad file. True when it was usable."""
+        import sqlite3
+
         try:
             self._connect(db_path, now)
             return True
@@ -247,6 +254,8 @@ class LiveBudget:
 
     def _drop_db(self) -> None:
         if self._db is not None:
+            import sqlite3
+
             try:
                 self._db.close()
             except sqlite3.Error:
@@ -293,6 +302,8 @@ class LiveBudget:
                 tracked.expire(oldest)
                 expiry.append((name, oldest))
         if self._db is not None:
+            import sqlite3
+
             try:
                 with self._db:  # one transaction: all of a flush or none of it
                     self._db.executemany("INSERT OR REPLACE INTO slo_buckets VALUES (?, ?, ?, ?)", rows)

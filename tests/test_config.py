@@ -121,3 +121,23 @@ def test_null_means_unset():
                                         "readiness": {"path": None, "timeout": None}}]}).targets[0]
     assert (target.ws_url, target.modules["readiness"].settings.path, target.modules["readiness"].timeout) == (
         "ws://a:18789/", "/readyz", 5.0)
+
+
+def test_targets_share_equal_module_settings_but_keep_their_own():
+    # 1,000 targets that take their modules from defaults: hold one settings object per module
+    # (a fleet's RSS), while a target's own section, even one equal but for a value's type, stays its own.
+    config = parse_config({
+        "defaults": {"readiness": {"interval": "15s"}, "websocket": {"rpc_params": {"probe": 1}}},
+        "targets": [{"name": f"gw{i}", "url": f"http://10.0.0.{i}:18789"} for i in range(3)]
+        + [{"name": "own", "url": "http://10.0.0.9:18789", "readiness": {"path": "/healthz"},
+            "websocket": {"rpc_params": {"probe": True}}}],
+    })
+    first, second, third, own = config.targets
+    for name in ("readiness", "websocket", "model", "message", "storage"):
+        assert second.modules[name] is first.modules[name] and third.modules[name] is first.modules[name]
+    assert first.modules["readiness"].settings.path == "/readyz" and first.modules["readiness"].interval == 15.0
+    assert own.modules["readiness"].settings.path == "/healthz" and own.modules["readiness"].interval == 15.0
+    assert own.modules["model"] is first.modules["model"]
+    assert second.modules is first.modules and own.modules is not first.modules
+    assert first.modules["websocket"].settings.rpc_params == {"probe": 1}
+    assert own.modules["websocket"].settings.rpc_params["probe"] is True

@@ -51,6 +51,8 @@ def test_run_imports_neither_kubernetes_nor_grafanalib(tmp_path):
     assert "grafanalib" not in modules
     assert "promql_parser" not in modules  # generation only (slo/promql.py imports it when checking)
     assert "httpx" not in modules  # the model probe's and `slo report`'s client (~2 MB of RSS)
+    assert "bcrypt" not in modules  # only a web config with basic_auth_users checks passwords (~0.3 MB)
+    assert "sqlite3" not in modules  # the live SLO budget without slo.state_file stays in memory (~1 MB)
 
 
 def test_probers_and_app_leave_httpx_to_a_model_probe_that_runs():
@@ -132,3 +134,20 @@ def test_check_with_the_watcher_on_but_no_kubernetes_client_names_the_extra(tmp_
                                       "kubernetes": {"enabled": True}}))
     assert main(["check", "--config.file", str(config)]) == 2
     assert "pip install 'openclaw-slo-exporter[kubernetes]'" in capsys.readouterr().err
+
+
+def test_run_loads_sqlite_for_a_state_file_and_bcrypt_for_basic_auth_users(tmp_path):
+    """What `run` leaves out by default, it still loads when the config asks for it."""
+    config = tmp_path / "exporter.yml"
+    config.write_text(yaml.safe_dump({"targets": [{"name": "gw", "url": "http://127.0.0.1:9"}],
+                                      "slo": {"state_file": str(tmp_path / "slo.db")}}))
+    code = SCRIPT.replace("print(json.dumps", "from exporter.web_config import parse_web_config\n"
+                          "parse_web_config({'basic_auth_users': {'u': BCRYPT_HASH}}, 'web.yml', '.')\n"
+                          "print(json.dumps")
+    hashed = "$2b$04$" + "C" * 53  # cost 4: a valid hash, quick to check against
+    code = code.replace("BCRYPT_HASH", repr(hashed))
+    proc = subprocess.run([sys.executable, "-c", code, str(config)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert {"sqlite3", "bcrypt"} <= modules
+    assert (tmp_path / "slo.db").is_file()

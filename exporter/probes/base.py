@@ -51,7 +51,7 @@ class ProbeFailure(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gauge:
     """One module-specific sample a probe produced (replaced on the target's next run)."""
 
@@ -64,7 +64,7 @@ class Gauge:
     kind: str = "gauge"
 
 
-@dataclass
+@dataclass(slots=True)  # every series keeps its newest one: no per-instance __dict__ (1,000 targets)
 class ProbeOutcome:
     target: str
     module: str
