@@ -255,9 +255,9 @@ async def test_https_with_skip_verify_succeeds(cert):
 def test_ssl_default_context_is_shared():
     # Building a default context reads the system trust store (milliseconds): never per probe.
     from exporter.probes import http_get
-    assert http_get._tls_context(True) is http_get._tls_context(True)
+    assert http_get.tls_context(True) is http_get.tls_context(True)
     own = ssl.create_default_context()
-    assert http_get._tls_context(own) is own
+    assert http_get.tls_context(own) is own
 
 
 async def test_token_with_a_line_break_is_config_error_and_nothing_is_sent(tmp_path):
