@@ -24,12 +24,14 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / CLOCK_TICKS
 
 
-def rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of /proc/<pid>/status in bytes: VmRSS (what the rows judge), or its
+    RssAnon part (the heap, without the shared libraries' pages)."""
     with open(f"/proc/{pid}/status", encoding="ascii") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
-    raise ValueError(f"no VmRSS for pid {pid}")
+    raise ValueError(f"no {field} for pid {pid}")
 
 
 @dataclass(frozen=True)

@@ -428,7 +428,7 @@ def row_scale(b: Bench, report: Report, n: int) -> dict:
     exp, url = b.start_exporter(f"scale-{n}-exporter", targets, {"readiness": {"interval": "15s", "timeout": "5s"}},
                                 env={"BENCH_TAP": str(tap), "BENCH_TAP_PREFIX": "fixed-"})
     scrape_s: list[float] = []
-    share, rss, probes = [], [], []
+    share, rss, anon, probes = [], [], [], []
     window_s = b.scale(15)
     try:
         time.sleep(b.scale(7))  # the start jitter spreads first runs over <= 5 s
@@ -442,6 +442,7 @@ def row_scale(b: Bench, report: Report, n: int) -> dict:
             c1, t1 = cpu_seconds(exp.pid), time.monotonic()
             share.append((c1 - c0) / (t1 - t0))
             rss.append(rss_bytes(exp.pid))
+            anon.append(rss_bytes(exp.pid, "RssAnon"))
         n1, r1 = attempts(url, "readiness")
         t_end = time.time()
         metrics_bytes, series = len(body), sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
@@ -489,7 +490,9 @@ def row_scale(b: Bench, report: Report, n: int) -> dict:
     report.add(Row(f"3.{n}b", f"Scale {n} targets: RSS (VmRSS)", "local targets", fmt_spread(mb, "MB", 1),
                    "<= 60 MB" if is_1000 else "-", verdict(max(mb) <= 60) if is_1000 else "-",
                    note="read at the end of each 15 s window and after the scrape-latency GETs"
-                        + ("; the verdict is on the peak, since a memory limit is" if is_1000 else "")))
+                        + ("; the verdict is on the peak, since a memory limit is" if is_1000 else "")
+                        + f"; of which anonymous (RssAnon, the heap without shared libraries' pages) "
+                          f"{max(anon) / 2**20:.1f} MB at most"))
     p50, p99 = percentile(scrape_s, 0.5) * 1000, percentile(scrape_s, 0.99) * 1000
     report.add(Row(f"3.{n}c", f"Scale {n} targets: /metrics scrape latency P50 / P99", "local targets",
                    f"{p50:.1f} / {p99:.1f} ms (n={len(scrape_s)})", "P99 <= 30 ms" if is_1000 else "-",
@@ -910,18 +913,22 @@ def findings(report: Report) -> list[str]:
     ws = raw.get("cpu_websocket_2")
     if ws and ws.get("ms_per_probe"):
         out.append(f"- Row 2: {statistics.median(ws['ms_per_probe']):.2f} ms per WebSocket probe with nobody scraping: "
-                   f"against the real gateway's frame sizes (hello-ok ~15 KB, replayed by the stand-in): aiohttp's "
-                   f"ws_connect (HTTP upgrade), the socket writes of ~5 frames each way (each a syscall that "
-                   f"delivers to the peer on loopback), JSON decoding of the frames and asyncio scheduling share "
-                   f"the time; see the WebSocket profile and the WebSocket client-path table.")
+                   f"against the real gateway's frame sizes (hello-ok ~15 KB, replayed by the stand-in), on the probe's "
+                   f"own WebSocket client (exporter/probes/ws_transport.py): the connect and the socket calls of "
+                   f"~4 frames each way (each write a syscall that delivers to the peer on loopback), the loop's "
+                   f"wake-ups between them, JSON decoding of the frames and the probe's bookkeeping share the "
+                   f"time; see the WebSocket profile and the WebSocket client-path table.")
     if out:
         out.append("- Done in this version: only the `total` histogram by default (per-phase histograms and "
                    "percentiles behind `detail: true`), recording in O(1) (percentiles sorted when read, a "
                    "series rendered by the first scrape after its probe), /metrics streamed family by family "
                    "(gzip when asked), kubernetes, grafanalib and httpx not imported by `run`, the readiness GET "
                    "on its own asyncio protocol + httptools and uvloop when installed (see Client paths), "
-                   "hello-ok's method list no longer checked on every WebSocket handshake. Still open: the "
-                   "WebSocket probe's transport (aiohttp), `ProbeRun.log` formatting when debug output is off.")
+                   "hello-ok's method list no longer checked on every WebSocket handshake, the WebSocket probes on "
+                   "their own RFC 6455 client (exporter/probes/ws_transport.py; no ping once a token is known "
+                   "good, no wait for the closing handshake), series rendered ahead of the scrape in slices "
+                   "(exporter/prerender.py), start-up objects frozen out of the collector's scans, equal "
+                   "module settings shared between targets and a compact probe history.")
     return out
 
 
@@ -971,10 +978,12 @@ def markdown(info: dict, report: Report, wall: float) -> str:
                   "protocol parsing with httptools) with the phases, TLS (system trust, tls_ca_file, skip-verify), "
                   "no redirects followed, body/header limits and a reason for every framing fault; plus uvloop "
                   "when installed (the `fast` extra; the image has it). Its cost is the bare protocol's plus the "
-                  "probe's bookkeeping. The WebSocket probe stays on aiohttp: a bare protocol is cheaper, but the "
-                  "probe's frame path (pings for auth throttling, close codes, frame limits, the message probe's "
-                  "event stream) would all move with it; the probe's own overhead over a bare ws_connect is the "
-                  "difference between those two rows. httpx costs several times aiohttp (it is the model probe's "
+                  "probe's bookkeeping. Adopted for the WebSocket probes (websocket, message, the model probe's "
+                  "gateway catalog): their own RFC 6455 client (exporter/probes/ws_transport.py: upgrade with "
+                  "Sec-WebSocket-Accept checked, redirects reported and never followed, masking, fragments, "
+                  "pings answered and pongs timed for the auth-throttling check, frame limits with close 1009, "
+                  "close codes, protocol errors with close 1002); its cost over the bare protocol is the probe's "
+                  "own work (phases, log, token, JSON of hello-ok). httpx costs several times aiohttp (it is the model probe's "
                   "client, where a call is a provider request of a second or more)."]
     lines += ["", "## Native histograms", "", NATIVE_HISTOGRAMS.strip()]
     lines += ["", "## How it is measured", "", METHOD.strip(), ""]
