@@ -6,11 +6,12 @@ every update of one series happens without an ``await`` in between.
 
 from __future__ import annotations
 
-import struct
 import sys
 import time
+from array import array
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from exporter.probes.base import Gauge, ProbeOutcome
@@ -21,58 +22,110 @@ HISTORY = 100
 # Log lines are kept for the newest few history entries only: at 1,000 targets the full
 # history with logs would hold ~100,000 log lists in memory.
 HISTORY_WITH_LOGS = 10
-# Each distinct tuple of phase names once (a module's phases, or a prefix of them when a
-# probe stops early): a handful in all, shared by every history entry.
-_PHASE_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+# What an entry is besides its numbers and message: (result, timeout phase, phase names), a
+# few dozen distinct values in a whole fleet, each numbered once and shared by every entry.
+_KINDS: dict[tuple[str, str | None, tuple[str, ...]], int] = {}
+_KIND_LIST: list[tuple[str, str | None, tuple[str, ...]]] = []
+_NAN = float("nan")
 
 
 class HistoryEntry:
-    """A compact copy of one probe outcome for the status page's history. At 1,000 targets the
-    full history is 100,000 entries, so each byte here is 100 KB: the phase names are shared by
-    every entry with the same phases, the start time and the phase durations are packed doubles
-    in one bytes object (not a float object each), equal failure messages are one string, and
-    once an entry is no longer the newest its log lines are one string (``compact``)."""
+    """One probe of a series' history, as the status page reads it (made when read)."""
 
-    __slots__ = ("result", "message", "timeout_phase", "_names", "_numbers", "_logs")
+    __slots__ = ("started", "result", "message", "timeout_phase", "phases", "logs")
 
-    def __init__(self, outcome: ProbeOutcome) -> None:
-        self.result = outcome.result
-        message = outcome.message
-        self.message = sys.intern(message) if type(message) is str else message
-        self.timeout_phase = outcome.timeout_phase
-        names = tuple(outcome.phases)
-        self._names = _PHASE_NAMES.setdefault(names, names)
-        self._numbers = struct.pack(f"{len(names) + 1}d", outcome.started, *outcome.phases.values())
-        # The newest entry shares its lines with the series' last outcome: joined only later.
-        self._logs: tuple[str, ...] | str = tuple(outcome.logs)
-
-    @property
-    def logs(self) -> tuple[str, ...]:
-        logs = self._logs
-        return tuple(logs.split("\n")) if isinstance(logs, str) else logs
-
-    @logs.setter
-    def logs(self, lines: tuple[str, ...]) -> None:
-        self._logs = lines
-
-    def compact(self) -> None:
-        """The log lines as one string (~50 B less a line, and no tuple); lines that hold a
-        newline themselves stay as they are."""
-        logs = self._logs
-        if isinstance(logs, tuple) and logs and not any("\n" in line for line in logs):
-            self._logs = "\n".join(logs)
-
-    @property
-    def started(self) -> float:
-        return struct.unpack_from("d", self._numbers)[0]
+    def __init__(self, started: float, result: str, message: str, timeout_phase: str | None,
+                 phases: dict[str, float], logs: tuple[str, ...]) -> None:
+        self.started = started
+        self.result = result
+        self.message = message
+        self.timeout_phase = timeout_phase
+        self.phases = phases
+        self.logs = logs
 
     @property
     def success(self) -> bool:
         return self.result == "success"
 
-    @property
-    def phases(self) -> dict[str, float]:
-        return dict(zip(self._names, struct.unpack_from(f"{len(self._names)}d", self._numbers, 8)))
+
+class History:
+    """A series' last HISTORY probes, oldest first, packed: at 1,000 targets the full history is
+    100,000 entries, so each byte of an entry is 100 KB. The start time and phase durations are
+    doubles in one array (a fixed stride per series, NaN-padded when a probe stopped early), the
+    result, timeout phase and phase names one number of a shared table, the message a pointer
+    to a shared string; log lines only for the newest HISTORY_WITH_LOGS entries, joined into
+    one string once an entry is no longer the newest. ~60 B an entry (an object per entry
+    was ~165 B: ~16 MB at 1,000 targets). Iterating yields HistoryEntry views."""
+
+    __slots__ = ("_numbers", "_kinds", "_messages", "_logs", "_stride")
+
+    def __init__(self) -> None:
+        self._numbers = array("d")
+        self._kinds = array("I")
+        self._messages: list[str] = []
+        self._logs: list[tuple[str, ...] | str] = []
+        self._stride = 0
+
+    def append(self, outcome: ProbeOutcome) -> None:
+        names = tuple(outcome.phases)
+        key = (outcome.result, outcome.timeout_phase, names)
+        kind = _KINDS.get(key)
+        if kind is None:
+            kind = _KINDS[key] = len(_KIND_LIST)
+            _KIND_LIST.append(key)
+        if len(names) + 1 > self._stride:
+            self._restride(len(names) + 1)
+        numbers = self._numbers
+        numbers.append(outcome.started)
+        numbers.extend(outcome.phases.values())
+        for _ in range(self._stride - 1 - len(names)):
+            numbers.append(_NAN)
+        self._kinds.append(kind)
+        message = outcome.message
+        self._messages.append(sys.intern(message) if type(message) is str else message)
+        logs = self._logs
+        if logs:
+            newest = logs[-1]
+            # No longer the newest: its lines' list goes (lines holding a newline stay a tuple).
+            if isinstance(newest, tuple) and newest and not any("\n" in line for line in newest):
+                logs[-1] = "\n".join(newest)
+        logs.append(tuple(outcome.logs))
+        if len(logs) > HISTORY_WITH_LOGS:
+            del logs[0]
+        if len(self._kinds) > HISTORY:
+            del numbers[:self._stride]
+            del self._kinds[0]
+            del self._messages[0]
+
+    def _restride(self, stride: int) -> None:
+        old, numbers = self._stride, array("d")
+        for i in range(0, len(self._numbers) if old else 0, old or 1):
+            numbers.extend(self._numbers[i:i + old])
+            numbers.extend([_NAN] * (stride - old))
+        self._numbers, self._stride = numbers, stride
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def __getitem__(self, index: int) -> HistoryEntry:
+        count = len(self._kinds)
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise IndexError("history index out of range")
+        result, timeout_phase, names = _KIND_LIST[self._kinds[index]]
+        at = index * self._stride
+        values = self._numbers[at + 1:at + 1 + len(names)]
+        log_at = index - (count - len(self._logs))
+        logs = self._logs[log_at] if log_at >= 0 else ()
+        return HistoryEntry(self._numbers[at], result, self._messages[index], timeout_phase,
+                            dict(zip(names, values)), tuple(logs.split("\n")) if isinstance(logs, str) else logs)
+
+    def __iter__(self) -> Iterator[HistoryEntry]:
+        return (self[i] for i in range(len(self._kinds)))
+
+    def __reversed__(self) -> Iterator[HistoryEntry]:
+        return (self[i] for i in range(len(self._kinds) - 1, -1, -1))
 
 
 @dataclass(slots=True)
@@ -121,9 +174,8 @@ class SeriesState:
     windows: dict[str, SlidingQuantiles] = field(default_factory=dict)
     # (phase, threshold) -> count of successful probes whose phase took <= threshold
     latency_good: Counter = field(default_factory=Counter)
-    # Oldest first, at most HISTORY. A list: a deque's first block alone is ~600 B, a young
-    # series' list a few pointers (1,000 targets).
-    history: list[HistoryEntry] = field(default_factory=list)
+    # The status page's last HISTORY probes, oldest first, packed (History).
+    history: History = field(default_factory=History)
     # This series' exposition lines by family (exporter/exposition.py); None = render again.
     cache: dict[str, str] | None = None
     # The label part of its histogram lines by phase, which never changes (exporter/exposition.py).
@@ -188,14 +240,7 @@ class ProbeState:
         state.last = outcome
         state.last_time = now
         state.gauges = outcome.gauges
-        history = state.history
-        if history:
-            history[-1].compact()  # no longer the newest: its outcome and its lines' list are gone
-        history.append(HistoryEntry(outcome))
-        if len(history) > HISTORY:
-            del history[0]
-        if len(history) > HISTORY_WITH_LOGS:
-            history[-HISTORY_WITH_LOGS - 1].logs = ()
+        state.history.append(outcome)
         if not outcome.success:
             # Latency describes successful probes; a refused connect in 0.1 ms or a timeout
             # would drag the percentiles around. Failures are counted in `attempts`.

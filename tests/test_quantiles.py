@@ -48,3 +48,17 @@ def test_old_samples_leave_the_window_and_capacity_bounds_memory():
     assert got[("1m", 0.5)] == pytest.approx(statistics.median(range(939, 1000)))
     # An hour later with no samples, every window is empty and nothing is reported.
     assert sq.compute(999.0 + 3601) == {}
+
+
+def test_a_full_window_keeps_few_dead_samples():
+    """At 15 s the 1 h window holds 240 samples; the buffer may keep a dead prefix of at most a
+    quarter of them (it was up to 256 more: ~3 MB at 1,000 targets) and still reads exactly."""
+    window = SlidingQuantiles()
+    biggest = 0
+    for k in range(2000):
+        window.add(1_000_000.0 + 15 * k, float(k % 97))
+        biggest = max(biggest, len(window._times))
+    assert len(window) == 241  # the 1 h window's edge is inclusive
+    assert biggest <= 241 + 241 // 4 + 1, biggest
+    last = [float(k % 97) for k in range(2000 - 241, 2000)]
+    assert window.cached[("1h", 0.5)] == sorted(last)[120]

@@ -7,7 +7,7 @@ import gc
 import tracemalloc
 
 from exporter.probes.base import ProbeOutcome
-from exporter.state import HISTORY, HistoryEntry, ProbeState
+from exporter.state import HISTORY, HISTORY_WITH_LOGS, History, ProbeState
 
 BUCKETS = (0.1, 1.0)
 
@@ -21,7 +21,7 @@ def _outcome(target: str, i: int, logs: bool = False) -> ProbeOutcome:
                         started=1_000_000.0 + i, logs=lines)
 
 
-def test_a_full_history_costs_under_200_bytes_per_entry():
+def test_a_full_history_costs_under_64_bytes_per_entry():
     targets = [f"gw{n}" for n in range(50)]  # enough entries that the interpreter's free lists do not matter
     gc.collect()
     tracemalloc.start()
@@ -39,16 +39,19 @@ def test_a_full_history_costs_under_200_bytes_per_entry():
     finally:
         tracemalloc.stop()
     assert len(state.series[("gw0", "readiness", "")].history) == HISTORY
-    # 1,000 targets' full history in ~16 MB (it was ~390 B an entry, ~39 MB: a float object per
-    # phase, a tuple of names per entry, a copy of each failure message).
-    assert per_entry < 200, per_entry
+    # 1,000 targets' full history in ~5 MB: four packed doubles, a kind number and a message
+    # pointer an entry. It was ~165 B (an object per entry holding a bytes object: ~16 MB), and
+    # before that ~390 B (a float object per phase, a tuple of names, a copy of each message).
+    assert per_entry < 64, per_entry
 
 
 def test_a_history_entry_reads_back_what_the_probe_said():
     outcome = _outcome("gw", 7)
     outcome.timeout_phase = "connect"
     outcome.logs = ["     0.1ms GET url=http://gw:18789/readyz"]
-    entry = HistoryEntry(outcome)
+    history = History()
+    history.append(outcome)
+    entry = history[0]
     assert (entry.started, entry.result, entry.message, entry.timeout_phase) == (1_000_007.0, "refused",
                                                                                "connection refused", "connect")
     assert entry.phases == {"connect": 0.007, "first_byte": 0.014, "total": 0.021}
@@ -66,6 +69,44 @@ def test_older_entries_keep_their_log_lines():
         outcome.logs = list(logs)
         state.record(outcome, BUCKETS, now=1_000_000.0 + i)
     assert [entry.logs for entry in state.series[("gw", "readiness", "")].history] == [tuple(x) for x in lines]
+
+
+def test_the_history_keeps_the_newest_entries_each_with_its_own_phases():
+    """Probes that stopped early (fewer phases) and a later probe with more phases (the stride
+    grows) read back as recorded; the oldest go at HISTORY, log lines after HISTORY_WITH_LOGS."""
+    history = History()
+    short = _outcome("gw", 1)
+    short.phases = {"connect": 0.5}
+    short.timeout_phase = "first_byte"
+    history.append(short)
+    for i in range(2, HISTORY + 3):
+        outcome = _outcome("gw", i)
+        outcome.logs = [f"line {i}"]
+        if i == 3:
+            outcome.phases = dict(outcome.phases, body=0.25)
+        history.append(outcome)
+    assert len(history) == HISTORY
+    entries = list(history)
+    assert [e.started for e in entries] == [1_000_000.0 + i for i in range(3, HISTORY + 3)]
+    assert entries[0].phases == {"connect": 0.001 * 3, "first_byte": 0.002 * 3, "total": 0.003 * 3, "body": 0.25}
+    assert entries[1].phases == {"connect": 0.001 * 4, "first_byte": 0.002 * 4, "total": 0.003 * 4}
+    assert [e.logs for e in entries[-HISTORY_WITH_LOGS:]] == [(f"line {i}",) for i in range(HISTORY + 3 - HISTORY_WITH_LOGS, HISTORY + 3)]
+    assert all(e.logs == () for e in entries[:-HISTORY_WITH_LOGS])
+    assert [e.started for e in reversed(history)] == [e.started for e in entries][::-1]
+    assert history[-1].started == entries[-1].started
+
+
+def test_an_early_stop_reads_back_only_its_phases():
+    history = History()
+    history.append(_outcome("gw", 1))
+    short = _outcome("gw", 2)
+    short.phases = {"connect": 0.5}
+    short.timeout_phase = "first_byte"
+    short.result = "timeout"
+    history.append(short)
+    assert history[1].phases == {"connect": 0.5}
+    assert (history[1].result, history[1].timeout_phase) == ("timeout", "first_byte")
+    assert history[0].phases == {"connect": 0.001, "first_byte": 0.002, "total": 0.003}
 
 
 def test_a_young_series_costs_under_3200_bytes():
