@@ -149,3 +149,30 @@ def test_the_harness_writes_an_exporter_config_the_exporter_accepts(tmp_path):
     assert [t.name for t in config.targets] == ["t0"]
     assert config.targets[0].modules["readiness"].enabled
     assert not config.targets[0].modules["websocket"].enabled
+
+
+async def test_the_prefill_starts_every_pair_an_hour_old(target_server, tmp_path, monkeypatch):
+    """Row 3's RSS is read at steady state: before the first scheduled probe each pair holds an
+    hour of probes (full history, full 1 h window), copies of one real probe of the module."""
+    import exporter_tap
+    import run
+    from exporter.state import HISTORY
+
+    path = tmp_path / "bench.yml"
+    path.write_text(run.exporter_config_text(
+        [{"name": f"t{i}", "url": f"{target_server}/t/t{i}"} for i in range(3)],
+        {"readiness": {"interval": "15s", "timeout": "5s"}}))
+    monkeypatch.setenv("BENCH_PREFILL_SECONDS", str(run.STEADY_STATE_SECONDS))
+    exporter = exporter_tap.TappedExporter(str(path))
+    await exporter.start()
+    try:
+        for i in range(3):
+            series = exporter.state.series[(f"t{i}", "readiness", "")]
+            assert len(series.history) == HISTORY
+            assert series.attempts["success"] == run.STEADY_STATE_SECONDS // 15
+            assert len(series.windows["total"]) == run.STEADY_STATE_SECONDS // 15
+            newest = series.history[-1]
+            assert newest.success and newest.logs and set(newest.phases) >= {"connect", "total"}
+            assert series.gauges  # the readiness body's gauges, as a real probe leaves them
+    finally:
+        await exporter.close()
