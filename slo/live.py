@@ -320,10 +320,15 @@ class LiveBudget:
         return len(rows)
 
     async def flush_periodically(self, interval: float = 15.0) -> None:
-        """Run `flush` off the event loop every `interval` seconds until cancelled."""
+        """Run `flush` every `interval` seconds until cancelled: off the event loop when it
+        writes the state file; without one it only drops expired buckets, on the loop (a
+        thread hand-off would cost more than the work)."""
         while True:
             await asyncio.sleep(interval)
-            await asyncio.to_thread(self.flush)
+            if self._db is None:
+                self.flush()
+            else:
+                await asyncio.to_thread(self.flush)
 
     def families(self, now: float | None = None) -> list[GaugeMetricFamily]:
         """Gauges computed from memory only (safe inside a scrape)."""

@@ -304,3 +304,31 @@ def test_a_refresh_reads_only_the_buckets_that_left_a_window_not_the_whole_perio
         assert _CountingDict.reads <= 8 * len(live._tracked), _CountingDict.reads
     assert sample(families, "openclaw_slo_sli_ratio", slo="websocket-availability", window="30d") == pytest.approx(
         (59 * (43_200 - 61) + 60) / (60 * (43_200 - 61) + 60))
+
+
+async def test_an_exporter_without_a_state_file_wakes_no_thread_for_its_slos(monkeypatch):
+    """Without a state file a flush only drops expired buckets and a refresh reads running
+    sums (~50 us): a thread hand-off every 5 and 10 s cost more than that work, on every
+    exporter, probing or not. Only the state file's writes go to a thread."""
+    live = LiveBudget(spec.load(), None)
+    live.record("gw", "readiness", "success", {}, time.time())
+    handed: list = []
+
+    async def no_thread(func, *args, **kwargs):
+        handed.append(func)
+        return func(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", no_thread)
+    exporter = Exporter("/dev/null")
+    exporter.live_budget = live
+    tasks = [asyncio.create_task(live.flush_periodically(0.01)),
+             asyncio.create_task(exporter._refresh_slo_families(0.01))]
+    try:
+        await asyncio.sleep(0.2)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        live.close()
+    assert any(f.name == "openclaw_slo_objective_ratio" and f.samples for f in exporter._slo_families)
+    assert handed == []
