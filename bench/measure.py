@@ -119,3 +119,30 @@ def spread(values: list[float]) -> tuple[float, float, float]:
 
 def percentile(values: list[float], q: float) -> float:
     return exact_quantiles(sorted(values), (q,))[q]
+
+
+WAKEUP_PROBE = """
+import sys, time
+pause, count = float(sys.argv[1]), int(sys.argv[2])
+start = time.process_time()
+for _ in range(count):
+    time.sleep(pause)
+print(time.process_time() - start)
+"""
+
+
+def wakeup_cost(pause: float, count: int = 10, runs: int = 3) -> list[float]:
+    """CPU seconds this machine charges a process for waking from a ``pause``-second sleep
+    (a bare ``time.sleep`` loop in a child, one figure per run). On bare metal it is a few
+    microseconds; on a VM that charges the host's rescheduling of its vCPU to the task that
+    runs next, it can be milliseconds, and every figure of CPU per probe carries it once per
+    wakeup a probe needs (ours and blackbox_exporter's alike)."""
+    import subprocess
+    import sys
+
+    out = []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-c", WAKEUP_PROBE, repr(pause), str(count)],
+                              capture_output=True, text=True, check=True, timeout=60 + pause * count)
+        out.append(float(done.stdout) / count)
+    return out

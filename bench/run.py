@@ -38,7 +38,7 @@ os.environ.setdefault("OPENCLAW_CACHE", str(ROOT / ".cache" / "openclaw"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from measure import (  # noqa: E402
-    cpu_seconds, exact_quantiles, histogram_quantile, parse_exposition, percentile, rss_bytes, spread,
+    cpu_seconds, exact_quantiles, histogram_quantile, parse_exposition, percentile, rss_bytes, spread, wakeup_cost,
 )
 
 from exporter import __version__ as EXPORTER_VERSION  # noqa: E402
@@ -943,6 +943,18 @@ def table(rows: list[Row]) -> str:
     return "\n".join("  ".join(x[i][:widths[i]].ljust(widths[i]) for i in range(len(head))) for x in cells)
 
 
+def wakeup_lines(info: dict) -> list[str]:
+    cost = info.get("wakeup_cost")
+    if not cost:
+        return []
+    shown = "; ".join(f"{fmt_spread([x * 1000 for x in runs], 'ms', 3)} after a {pause} s sleep"
+                      for pause, runs in cost.items())
+    return [f"- CPU this machine charges a process per wakeup from idle (bench/measure.py wakeup_cost, a bare "
+            f"sleep loop): {shown}. Every CPU-per-probe figure below carries it once per wakeup the probe "
+            f"needs, ours and blackbox_exporter's alike (a WebSocket probe waits for ~5 answers, a readiness "
+            f"GET for ~2); on bare metal it is microseconds."]
+
+
 def markdown(info: dict, report: Report, wall: float) -> str:
     lines = [
         "# Benchmarks",
@@ -955,6 +967,7 @@ def markdown(info: dict, report: Report, wall: float) -> str:
         f"httptools {info['httptools']}, prometheus_client {info['prometheus_client']}; event loop {info['loop']}",
         f"- {info['blackbox_exporter']}; {info['prometheus']}",
         f"- Real gateway: openclaw {report.raw.get('gateway_version', 'not run')}",
+        *wakeup_lines(info),
         "",
         "Against: *local targets* = bench/targets.py (one aiohttp process, its own CPU not counted); "
         "*real gateway* = scripts/gateway.py; *in-process* = exporter code timed inside the harness; "
@@ -1073,6 +1086,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(workdir, args.quick)
     report = Report()
     info = machine_info()
+    info["wakeup_cost"] = {pause: wakeup_cost(pause) for pause in (0.05, 0.5)}
     print(f"bench: work directory {workdir}", flush=True)
     alone: list[float] = []
     busy: dict[int, list[float]] = {}

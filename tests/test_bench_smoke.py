@@ -176,3 +176,11 @@ async def test_the_prefill_starts_every_pair_an_hour_old(target_server, tmp_path
             assert series.gauges  # the readiness body's gauges, as a real probe leaves them
     finally:
         await exporter.close()
+
+
+def test_the_wakeup_calibration_reports_cpu_per_wakeup():
+    runs = measure.wakeup_cost(0.001, count=3, runs=2)
+    assert len(runs) == 2 and all(0 <= x < 1.0 for x in runs)
+    import run
+    line = run.wakeup_lines({"wakeup_cost": {0.05: [0.0015, 0.0012, 0.002]}})[0]
+    assert "1.500 ms (1.200-2.000, n=3) after a 0.05 s sleep" in line
