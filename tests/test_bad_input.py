@@ -158,26 +158,13 @@ def test_secret_file_bounds_name_the_file_never_the_value(tmp_path):
 async def test_a_stuck_secret_read_gives_up_without_blocking_the_loop(tmp_path, monkeypatch):
     """A read that hangs in the kernel (a hung network mount) cannot be made here, so a slow
     read is simulated: the probe gets a config_error after the bound, and the loop kept running."""
-    import asyncio
-
     from exporter.secrets import Redactor, SecretError, SecretRef
+    from support.loop import LoopTurns
 
     monkeypatch.setattr(SecretRef, "_read_file", lambda self: time.sleep(3) or "never")
-    ticks = 0
-
-    async def ticker():
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    task = asyncio.create_task(ticker())
     started = time.monotonic()
-    try:
-        with pytest.raises(SecretError) as err:
-            await SecretRef(file=str(tmp_path / "token")).aread(Redactor(), timeout=0.3)
-    finally:
-        task.cancel()
+    with LoopTurns(0.01) as ticks, pytest.raises(SecretError) as err:
+        await SecretRef(file=str(tmp_path / "token")).aread(Redactor(), timeout=0.3)
     assert str(err.value) == f"reading secret from file {tmp_path / 'token'} took longer than 0.3s"
     assert time.monotonic() - started < 1.0
-    assert ticks >= 10  # the event loop ran throughout
+    assert ticks.count >= 10  # the event loop ran throughout

@@ -11,6 +11,7 @@ from exporter.prerender import Prerenderer, render_stale
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeOutcome
 from exporter.state import ProbeState
+from support.loop import LoopTurns
 
 BUCKETS = PROBERS["readiness"].buckets
 
@@ -24,20 +25,11 @@ def recorded_state(n: int) -> ProbeState:
 
 async def test_render_stale_renders_each_changed_series_once_and_yields_between_slices():
     state = recorded_state(3 * prerender.BATCH + 1)
-    turns = 0
-
-    async def count_turns():
-        nonlocal turns
-        while True:
-            await asyncio.sleep(0)
-            turns += 1
-
-    counter = asyncio.ensure_future(count_turns())
-    await asyncio.sleep(0)
-    before = turns
-    assert await render_stale(list(state.series.values())) == 3 * prerender.BATCH + 1
-    counter.cancel()
-    assert turns - before >= 3, "the loop ran other tasks between slices"
+    with LoopTurns() as turns:
+        await asyncio.sleep(0)
+        before = turns.count
+        assert await render_stale(list(state.series.values())) == 3 * prerender.BATCH + 1
+    assert turns.count - before >= 3, "the loop ran other tasks between slices"
     assert all(s.cache is not None for s in state.series.values())
     assert await render_stale(list(state.series.values())) == 0  # nothing changed: nothing rendered
     text = render_state(state)
