@@ -1,8 +1,9 @@
 """Secrets by reference only, and the redactor that keeps them out of every output.
 
 A secret is read when a probe needs it (so a rotated Kubernetes Secret file is picked up
-without a reload) and every value ever read is registered with the redactor, which the log
-formatter and the probe debug output pass their text through.
+without a reload; a file's value is shared for FILE_FRESH_SECONDS) and every value ever read
+is registered with the redactor, which the log formatter and the probe debug output pass
+their text through.
 
 Reading a file can stall (a FIFO nobody writes to, a hung network mount, /dev/zero), so a
 secret file must be a regular file, is opened without blocking, read up to a size bound, and
@@ -23,6 +24,11 @@ REDACTED = "<redacted>"
 MAX_SECRET_BYTES = 64 * 1024
 # How long a secret file may take to read before the probe gives up (the loop never waits).
 SECRET_READ_TIMEOUT = 5.0
+# A file's value read less than this long ago is used again, and a read under way is waited
+# for rather than repeated: 1,000 targets sharing one mounted Secret start one reading thread
+# every few seconds, not one per probe. Kubernetes updates a mounted Secret a minute or so
+# after it changes; a few seconds more go unseen.
+FILE_FRESH_SECONDS = 5.0
 
 
 class SecretError(Exception):
@@ -117,11 +123,34 @@ class SecretRef:
         return value
 
     async def aread(self, redactor: Redactor, timeout: float = SECRET_READ_TIMEOUT) -> str:
-        """Read the secret without blocking the event loop, giving up after ``timeout`` seconds."""
+        """Read the secret without blocking the event loop, giving up after ``timeout`` seconds.
+        A file is read on a thread, shared with every reference to the same path: a value
+        read less than FILE_FRESH_SECONDS ago is used again, a read under way is waited for
+        (a failed read is not kept; a read stuck longer than ``timeout`` is not waited for)."""
         if not self.file:
             return self.read(redactor)
         loop = asyncio.get_running_loop()
+        now = loop.time()
+        entry = _FILE_READS.get(self.file)
+        if entry is not None and entry[1].get_loop() is loop and (
+                now - entry[0] < timeout if not entry[1].done()
+                else now - entry[0] < FILE_FRESH_SECONDS and not entry[1].cancelled() and entry[1].exception() is None):
+            future = entry[1]
+        else:
+            future = self._read_on_thread(loop, redactor)
+            _FILE_READS[self.file] = (now, future)
+        try:
+            async with asyncio.timeout(timeout):
+                value = await asyncio.shield(future)  # one waiter giving up leaves the read to the others
+        except TimeoutError:
+            raise SecretError(f"reading secret from {self.describe()} took longer than {timeout:g}s") from None
+        redactor.register(value)
+        return value
+
+    def _read_on_thread(self, loop: asyncio.AbstractEventLoop, redactor: Redactor) -> "asyncio.Future[str]":
         future: asyncio.Future[str] = loop.create_future()
+        # Retrieved here: when every waiter gave up, a late failure must not be logged as unretrieved.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
         def settle(value: str | None, error: BaseException | None) -> None:
             if future.done():
@@ -144,8 +173,8 @@ class SecretRef:
         # A daemon thread rather than the loop's executor: a read stuck in the kernel (a hung
         # mount) must neither hold a pool worker nor keep the process from exiting on SIGTERM.
         threading.Thread(target=work, name="secret-read", daemon=True).start()
-        try:
-            async with asyncio.timeout(timeout):
-                return await future
-        except TimeoutError:
-            raise SecretError(f"reading secret from {self.describe()} took longer than {timeout:g}s") from None
+        return future
+
+
+# path -> (loop time the read started, its future): the shared file reads of SecretRef.aread.
+_FILE_READS: dict[str, tuple[float, "asyncio.Future[str]"]] = {}
