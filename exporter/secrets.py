@@ -132,9 +132,7 @@ class SecretRef:
         loop = asyncio.get_running_loop()
         now = loop.time()
         entry = _FILE_READS.get(self.file)
-        if entry is not None and entry[1].get_loop() is loop and (
-                now - entry[0] < timeout if not entry[1].done()
-                else now - entry[0] < FILE_FRESH_SECONDS and not entry[1].cancelled() and entry[1].exception() is None):
+        if entry is not None and _shareable(*entry, loop, now, timeout):
             future = entry[1]
         else:
             future = self._read_on_thread(loop, redactor)
@@ -178,3 +176,14 @@ class SecretRef:
 
 # path -> (loop time the read started, its future): the shared file reads of SecretRef.aread.
 _FILE_READS: dict[str, tuple[float, "asyncio.Future[str]"]] = {}
+
+
+def _shareable(started: float, future: "asyncio.Future[str]", loop: asyncio.AbstractEventLoop, now: float,
+               timeout: float) -> bool:
+    """A read to share: on this loop, and under way for less than ``timeout`` or done with a
+    value less than FILE_FRESH_SECONDS ago."""
+    if future.get_loop() is not loop:
+        return False
+    if not future.done():
+        return now - started < timeout
+    return now - started < FILE_FRESH_SECONDS and not future.cancelled() and future.exception() is None

@@ -20,10 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from urllib.parse import urljoin, urlsplit
-
 from exporter import __version__
-from exporter.probes import ws_transport
+from exporter.probes import http_get, ws_transport
 from exporter.probes.base import ProbeFailure, ProbeRun
 from exporter.http_client import USER_AGENT
 from exporter.state_dir import STATE_DIR_ENV, default_state_dir  # noqa: F401 (message.py reads them here)
@@ -200,15 +198,6 @@ class _InferredAuthFailure(ProbeFailure):
     """auth_failed concluded from silence, not said by the gateway: never recorded as a rejection."""
 
 
-def _origin(base: str, location: str) -> str:
-    """scheme://host:port of a Location (relative ones resolved): never its path or query."""
-    try:
-        parts = urlsplit(urljoin(base, location))
-        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.hostname else "an unparsable Location"
-    except ValueError:
-        return "an unparsable Location"
-
-
 @dataclass(frozen=True)
 class Hello:
     protocol: int | None
@@ -337,7 +326,7 @@ class GatewayClient:
                 ws = await ws_transport.connect(target.ws_url, {"User-Agent": USER_AGENT}, ssl_setting=target.ssl_context,
                                                 max_msg_size=settings.max_frame_bytes)
             except ws_transport.Redirected as exc:
-                where = _origin(target.ws_url, exc.location) if exc.location else "no Location"
+                where = http_get.redirect_origin(target.ws_url, exc.location)
                 raise ProbeFailure("redirect", f"HTTP {exc.status} redirect to {where} instead of 101 Switching "
                                    "Protocols; redirects are never followed (the token would go along)") from None
             except ws_transport.UpgradeRejected as exc:

@@ -24,7 +24,7 @@ import ssl
 import time
 import zlib
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httptools
 
@@ -156,6 +156,23 @@ def split_url(url: str, secure_scheme: str = "https") -> tuple[bool, str, int, s
     netloc = parts.netloc.rpartition("@")[2]
     target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_PATH_SAFE)
     return tls, parts.hostname or "", port, netloc, target
+
+
+# The statuses a client would follow; the probes report them and never follow (the token would go along).
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def redirect_origin(base: str, location: str) -> str:
+    """scheme://host:port of a Location (relative ones resolved): never its path, query or userinfo."""
+    if not location:
+        return "no Location"
+    try:
+        parts = urlsplit(urljoin(base, location))
+        port = f":{parts.port}" if parts.port else ""
+        host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    except ValueError:
+        return "an unparsable Location"
+    return f"{parts.scheme}://{host}{port}" if host else "an unparsable Location"
 
 
 def check_header_values(headers: dict[str, str]) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from exporter.http_client import USER_AGENT
 from exporter.probes import http_get
@@ -27,7 +26,6 @@ from openclaw_schema import names as c
 MAX_BODY_BYTES = 1 << 20
 # This prober's failure reasons, besides the common ones.
 RESULTS = COMMON_RESULTS + ("invalid_body", "http_error", "not_ready", "redirect")
-REDIRECTS = (301, 302, 303, 307, 308)
 
 
 # Body field -> (metric, scale to base units)
@@ -53,19 +51,6 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
-
-
-def _origin(base: str, location: str) -> str:
-    """scheme://host:port of a Location (relative ones resolved): never its path, query or userinfo."""
-    if not location:
-        return "no Location"
-    try:
-        parts = urlsplit(urljoin(base, location))
-        port = f":{parts.port}" if parts.port else ""
-        host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
-    except ValueError:
-        return "an unparsable Location"
-    return f"{parts.scheme}://{host}{port}" if host else "an unparsable Location"
 
 
 def _record_body(run: ProbeRun, body: dict[str, Any]) -> None:
@@ -97,9 +82,9 @@ async def probe(target: TargetConfig, settings: ReadinessSettings, run: ProbeRun
     resp = await http_get.get(url, headers, run, ssl_setting=target.ssl_context, max_body=MAX_BODY_BYTES)
     raw, ctype = resp.body, resp.headers.get("content-type", "")
     run.log("response", status=resp.status, content_type=ctype.split(";")[0], bytes=len(raw))
-    if resp.status in REDIRECTS:
+    if resp.status in http_get.REDIRECTS:
         # Never followed: the token would go along to wherever the Location points.
-        where = _origin(url, resp.headers.get("location", ""))
+        where = http_get.redirect_origin(url, resp.headers.get("location", ""))
         raise ProbeFailure("redirect", f"HTTP {resp.status} redirect to {where}; redirects are never followed "
                            f"(the token would go along): set the target's url to where {settings.path} is served")
     body: Any = None

@@ -33,10 +33,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from exporter.probes.base import ProbeFailure
-from exporter.probes.http_get import MAX_HEADER_BYTES, check_header_values, split_url, tls_context
+from exporter.probes.http_get import MAX_HEADER_BYTES, REDIRECTS, check_header_values, split_url, tls_context
 
 _ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
-REDIRECTS = (301, 302, 303, 307, 308)
 
 
 class Kind(enum.Enum):
