@@ -4,6 +4,11 @@ One asyncio task per pair: a start jitter spreads the first runs, a run never ov
 previous run of the same pair, ticks missed while a run was still going are counted as
 skipped (never queued), and a global semaphore bounds how many probes run at once.
 
+The pairs share one timer (``Wakeups``): a run due shortly after another's wakeup starts with
+it, up to 2 % of its interval (at most 25 ms) early, instead of waking the process again. A
+wakeup from idle is most of what a probe costs on a virtual machine (docs/benchmarks.md); the
+schedule itself never drifts, as each pair's next tick is counted from its own.
+
 A config reload calls ``update``: a pair whose probe would run exactly as before keeps its
 task and its schedule; only changed pairs are restarted, new ones started, removed ones stopped.
 """
@@ -11,6 +16,8 @@ task and its schedule; only changed pairs are restarted, new ones started, remov
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import random
 import time
@@ -25,6 +32,57 @@ RunFunc = Callable[[TargetConfig, ModuleConfig], Awaitable[ProbeOutcome]]
 OnResult = Callable[[ProbeOutcome], None]
 OnSkip = Callable[[TargetConfig, ModuleConfig, int], None]
 Job = tuple[TargetConfig, ModuleConfig]
+
+# How early a run may start to share another run's wakeup: a share of its interval, capped.
+SLACK_SHARE = 0.02
+SLACK_MAX_SECONDS = 0.025
+
+
+class Wakeups:
+    """One timer for many sleepers: ``sleep_until(t, slack)`` returns at t, or up to ``slack``
+    earlier when the timer fires then for another sleeper (its wakeup shared)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, float, asyncio.Future]] = []
+        self._order = itertools.count()
+        self._handle: asyncio.TimerHandle | None = None
+        self._handle_at = float("inf")
+
+    async def sleep_until(self, deadline: float, slack: float = 0.0) -> None:
+        """Sleep until ``deadline`` on ``time.monotonic()``'s clock (``slack`` <= SLACK_MAX_SECONDS)."""
+        loop = asyncio.get_running_loop()
+        at = loop.time() + (deadline - time.monotonic())
+        future = loop.create_future()
+        heapq.heappush(self._heap, (at, next(self._order), at - min(slack, SLACK_MAX_SECONDS), future))
+        if at < self._handle_at:
+            if self._handle is not None:
+                self._handle.cancel()
+            self._arm(loop, at)
+        await future  # a cancelled sleeper's entry is dropped when it comes up
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        self._handle = loop.call_at(at, self._fire, loop)
+        self._handle_at = at
+
+    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The loop's clock may read a little before the deadline it fired for (uvloop counts
+        # whole milliseconds): the entry the timer was armed for is due whatever it reads.
+        now = max(loop.time(), self._handle_at)
+        heap = self._heap
+        later = []
+        while heap and heap[0][0] <= now + SLACK_MAX_SECONDS:
+            entry = heapq.heappop(heap)
+            if entry[3].done():
+                continue
+            if entry[2] <= now:
+                entry[3].set_result(None)
+            else:
+                later.append(entry)
+        for entry in later:
+            heapq.heappush(heap, entry)
+        self._handle, self._handle_at = None, float("inf")
+        if heap:
+            self._arm(loop, heap[0][0])
 
 
 def probe_inputs(target: TargetConfig, module: ModuleConfig) -> tuple:
@@ -51,6 +109,7 @@ class Scheduler:
         self._tasks: dict[tuple[str, str, str], asyncio.Task] = {}
         self._jobs: dict[tuple[str, str, str], Job] = {}
         self._jitter = jitter
+        self._wakeups = Wakeups()
         self.in_flight = 0
 
     def jobs(self, config: Config) -> list[tuple[TargetConfig, ModuleConfig]]:
@@ -114,9 +173,11 @@ class Scheduler:
 
     async def _loop(self, target: TargetConfig, module: ModuleConfig) -> None:
         interval = module.interval
-        if self._jitter:
-            await asyncio.sleep(random.uniform(0, min(interval, 5.0)))
+        slack = interval * SLACK_SHARE
         next_tick = time.monotonic()
+        if self._jitter:
+            next_tick += random.uniform(0, min(interval, 5.0))
+            await self._wakeups.sleep_until(next_tick, slack)
         while True:
             try:
                 async with self._semaphore:
@@ -136,5 +197,5 @@ class Scheduler:
                 missed = int((now - next_tick) // interval) + 1
                 next_tick += missed * interval
                 self._on_skip(target, module, missed)
-            await asyncio.sleep(max(0.0, next_tick - now))
+            await self._wakeups.sleep_until(next_tick, slack)
 

@@ -1,0 +1,109 @@
+"""The scheduler's shared timer: runs due close together share one wakeup, none starts later
+than its tick or earlier than its slack allows, and a cancelled sleeper leaves no trace.
+
+Assertions count timer callbacks rather than timing wakeups, so a loaded machine that runs
+the loop late cannot make them fail (a late loop wakes every due sleeper in one callback)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import uvloop
+
+from exporter.scheduler import Wakeups
+
+LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+
+
+def run(loop_name: str, main):
+    loop = LOOPS[loop_name]()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+class CountedWakeups(Wakeups):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fires = 0
+
+    def _fire(self, loop) -> None:
+        self.fires += 1
+        super()._fire(loop)
+
+
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_a_run_due_within_its_slack_shares_the_earlier_runs_wakeup(loop_name):
+    async def main():
+        wakeups = CountedWakeups()
+        now = time.monotonic()
+        woke = {}
+
+        async def sleeper(name, deadline, slack):
+            await wakeups.sleep_until(deadline, slack)
+            woke[name] = time.monotonic()
+
+        await asyncio.gather(sleeper("a", now + 0.05, 0.0), sleeper("b", now + 0.06, 0.02))
+        return wakeups, woke, now
+
+    wakeups, woke, now = run(loop_name, main)
+    assert set(woke) == {"a", "b"}
+    assert wakeups.fires == 1  # b started with a instead of waking the loop 10 ms later
+    assert woke["a"] >= now + 0.05 - 0.002  # a never early (uvloop counts whole milliseconds)
+
+
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_a_run_is_never_started_earlier_than_its_slack(loop_name):
+    async def main():
+        wakeups = CountedWakeups()
+        now = time.monotonic()
+        woke = {}
+
+        async def sleeper(name, deadline, slack):
+            await wakeups.sleep_until(deadline, slack)
+            woke[name] = time.monotonic()
+
+        # b is 30 ms after a with a 10 ms slack, c 5 ms after a with none: each waits for its own tick.
+        await asyncio.gather(sleeper("a", now + 0.05, 0.02), sleeper("b", now + 0.08, 0.01),
+                             sleeper("c", now + 0.055, 0.0))
+        return wakeups, woke, now
+
+    wakeups, woke, now = run(loop_name, main)
+    assert woke["b"] >= now + 0.08 - 0.01 - 0.002
+    assert woke["c"] >= now + 0.055 - 0.002
+    assert wakeups.fires >= 2
+
+
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_a_sleeper_wakes_on_the_first_callback_whatever_the_loops_clock_reads(loop_name):
+    """uvloop's clock counts whole milliseconds: a timer may fire while loop.time() still reads
+    a little before its deadline. The sleeper it fired for must wake then, not re-arm the timer
+    and spin the loop until the clock catches up."""
+    async def main():
+        wakeups = CountedWakeups()
+        for _ in range(20):
+            await wakeups.sleep_until(time.monotonic() + 0.0032, 0.0)  # rounds down to 3 ms
+        return wakeups
+
+    assert run(loop_name, main).fires == 20
+
+
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_a_cancelled_sleeper_neither_wakes_nor_delays_the_others(loop_name):
+    async def main():
+        wakeups = CountedWakeups()
+        now = time.monotonic()
+        early = asyncio.ensure_future(wakeups.sleep_until(now + 0.03, 0.0))
+        late = asyncio.ensure_future(wakeups.sleep_until(now + 0.06, 0.0))
+        await asyncio.sleep(0)
+        early.cancel()
+        await late
+        return wakeups, early, time.monotonic() - now
+
+    wakeups, early, elapsed = run(loop_name, main)
+    assert early.cancelled()
+    assert elapsed >= 0.06 - 0.002
+    assert wakeups._heap == []  # the cancelled entry went when it came up
