@@ -47,10 +47,14 @@ class Wakeups:
         self._order = itertools.count()
         self._handle: asyncio.TimerHandle | None = None
         self._handle_at = float("inf")
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def sleep_until(self, deadline: float, slack: float = 0.0) -> None:
         """Sleep until ``deadline`` on ``time.monotonic()``'s clock (``slack`` <= SLACK_MAX_SECONDS)."""
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # another loop (a restart): the old one's sleepers and timer are gone
+            self._heap.clear()
+            self._handle, self._handle_at, self._loop = None, float("inf"), loop
         at = loop.time() + (deadline - time.monotonic())
         future = loop.create_future()
         heapq.heappush(self._heap, (at, next(self._order), at - min(slack, SLACK_MAX_SECONDS), future))

@@ -107,3 +107,23 @@ def test_a_cancelled_sleeper_neither_wakes_nor_delays_the_others(loop_name):
     assert early.cancelled()
     assert elapsed >= 0.06 - 0.002
     assert wakeups._heap == []  # the cancelled entry went when it came up
+
+
+def test_one_timer_serves_a_second_event_loop_after_the_first_is_gone():
+    """A sleeper on a new loop must not wait for a timer that was armed on a closed one."""
+    wakeups = Wakeups()
+
+    async def sleep_for(seconds):
+        await wakeups.sleep_until(time.monotonic() + seconds)
+
+    first = asyncio.new_event_loop()
+    pending = first.create_task(sleep_for(0.02))  # armed on `first`, which stops before it fires
+    first.run_until_complete(asyncio.sleep(0))
+    pending.cancel()
+    first.run_until_complete(asyncio.gather(pending, return_exceptions=True))
+    first.close()
+    second = asyncio.new_event_loop()
+    try:
+        second.run_until_complete(asyncio.wait_for(sleep_for(0.05), 5.0))  # later than the dead timer
+    finally:
+        second.close()
