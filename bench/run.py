@@ -932,7 +932,9 @@ def findings(report: Report) -> list[str]:
                    "their own RFC 6455 client (exporter/probes/ws_transport.py; no ping once a token is known "
                    "good, no wait for the closing handshake), series rendered ahead of the scrape in slices "
                    "(exporter/prerender.py), start-up objects frozen out of the collector's scans, equal "
-                   "module settings shared between targets and a compact probe history.")
+                   "module settings shared between targets, a compact probe history, and runs due within "
+                   "2 % of their interval (at most 25 ms) of each other started on one wakeup "
+                   "(exporter/scheduler.py Wakeups).")
     return out
 
 
