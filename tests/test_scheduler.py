@@ -35,21 +35,27 @@ class CountedWakeups(Wakeups):
         super()._fire(loop)
 
 
-@pytest.mark.parametrize("loop_name", LOOPS)
-def test_a_run_due_within_its_slack_shares_the_earlier_runs_wakeup(loop_name):
+def sleepers(loop_name: str, plan: dict[str, tuple[float, float]]):
+    """Sleep each name until now + its offset with its slack, on one CountedWakeups; returns
+    the wakeups, each name's wake time and the start time (time.monotonic())."""
     async def main():
         wakeups = CountedWakeups()
         now = time.monotonic()
         woke = {}
 
-        async def sleeper(name, deadline, slack):
-            await wakeups.sleep_until(deadline, slack)
+        async def sleeper(name, offset, slack):
+            await wakeups.sleep_until(now + offset, slack)
             woke[name] = time.monotonic()
 
-        await asyncio.gather(sleeper("a", now + 0.05, 0.0), sleeper("b", now + 0.06, 0.02))
+        await asyncio.gather(*(sleeper(name, offset, slack) for name, (offset, slack) in plan.items()))
         return wakeups, woke, now
 
-    wakeups, woke, now = run(loop_name, main)
+    return run(loop_name, main)
+
+
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_a_run_due_within_its_slack_shares_the_earlier_runs_wakeup(loop_name):
+    wakeups, woke, now = sleepers(loop_name, {"a": (0.05, 0.0), "b": (0.06, 0.02)})
     assert set(woke) == {"a", "b"}
     assert wakeups.fires == 1  # b started with a instead of waking the loop 10 ms later
     assert woke["a"] >= now + 0.05 - 0.002  # a never early (uvloop counts whole milliseconds)
@@ -57,21 +63,8 @@ def test_a_run_due_within_its_slack_shares_the_earlier_runs_wakeup(loop_name):
 
 @pytest.mark.parametrize("loop_name", LOOPS)
 def test_a_run_is_never_started_earlier_than_its_slack(loop_name):
-    async def main():
-        wakeups = CountedWakeups()
-        now = time.monotonic()
-        woke = {}
-
-        async def sleeper(name, deadline, slack):
-            await wakeups.sleep_until(deadline, slack)
-            woke[name] = time.monotonic()
-
-        # b is 30 ms after a with a 10 ms slack, c 5 ms after a with none: each waits for its own tick.
-        await asyncio.gather(sleeper("a", now + 0.05, 0.02), sleeper("b", now + 0.08, 0.01),
-                             sleeper("c", now + 0.055, 0.0))
-        return wakeups, woke, now
-
-    wakeups, woke, now = run(loop_name, main)
+    # b is 30 ms after a with a 10 ms slack, c 5 ms after a with none: each waits for its own tick.
+    wakeups, woke, now = sleepers(loop_name, {"a": (0.05, 0.02), "b": (0.08, 0.01), "c": (0.055, 0.0)})
     assert woke["b"] >= now + 0.08 - 0.01 - 0.002
     assert woke["c"] >= now + 0.055 - 0.002
     assert wakeups.fires >= 2
