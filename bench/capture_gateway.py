@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import secrets
-import socket
 import sys
 from pathlib import Path
 
@@ -63,10 +62,8 @@ async def capture(url: str, token: str) -> dict:
 
 def main() -> int:
     from gateway import Gateway
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    from ports import free_port
+    port = free_port()
     token = "bench-" + secrets.token_hex(16)
     gw = Gateway(port, token)
     try:

@@ -33,6 +33,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: this checkout's mixin/ (the generated files' names)
+sys.path.insert(0, str(ROOT / "scripts"))
+from ports import free_port  # noqa: E402 - scripts/ports.py, below the ephemeral range
 POD_PREFIX = "openclaw-slo-exporter-"  # the StatefulSet's pod names (deploy/overlays/fleet)
 TOKEN = "fleet-bench-token"
 
@@ -40,13 +42,6 @@ TOKEN = "fleet-bench-token"
 def target_names(count: int) -> list[str]:
     """`<namespace>/<service>` names, as discovery names them: one tenant per namespace."""
     return [f"tenant-{i:04d}/openclaw-gateway" for i in range(count)]
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -19,7 +19,6 @@ import os
 import resource
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,15 +31,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from gateway import Gateway  # noqa: E402
+from ports import free_port  # noqa: E402
 from stub_provider import StubProvider  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_self() -> float:
@@ -81,13 +75,13 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.2, help="the stub provider's answer delay")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="bench-message-")
-    stub_port = _port()
+    stub_port = free_port()
     stub = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "stub_provider.py"), "--port", str(stub_port),
                              "--delay", str(args.delay)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     token = secrets.token_hex(16)
     config = StubProvider(port=stub_port).gateway_config()  # the config only; this process serves nothing
-    gw = Gateway(_port(), token, home=os.path.join(work, "home"), config=config)
+    gw = Gateway(free_port(), token, home=os.path.join(work, "home"), config=config)
     os.environ["BENCH_GATEWAY_TOKEN"] = token
     os.environ.setdefault("OPENCLAW_EXPORTER_STATE_DIR", work)
     try:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import threading
 import time
 from typing import Any
 
 from aiohttp import web
+
+from ports import free_port
 
 MODEL = "probe-model"
 MODES = ("ok", "model_not_found", "rate_limited", "server_error", "hang", "stopped")
@@ -32,7 +33,7 @@ class StubProvider:
         # host: the address to listen on; loopback unless a test's gateway runs in a network
         # namespace and must reach the stub on the host end of the veth pair (tests/netns.py).
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self.delay = delay
         self.model = model
         self.mode = "ok"
@@ -161,12 +162,6 @@ class StubProvider:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway import Gateway
-from support.ports import free_port  # noqa: F401 - for tests that still import it from here
+from ports import free_port  # noqa: F401 - for tests that still import it from here
 from support.tools import require_gateway
 
 # tests/, scripts/, bench/ and the checkout are importable by pyproject's [tool.pytest.ini_options] pythonpath.

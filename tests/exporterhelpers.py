@@ -11,7 +11,7 @@ import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.ports import free_port
+from ports import free_port
 from exporter.app import Exporter
 from exporter.web import make_app
 

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from support.ports import free_port
+from ports import free_port
 from operator_scrape import (DiscoveredPod, check_namespaces, endpoints_target, node_endpoints_target,
                              scrape_config_for_file_sd, service_monitor_scrape_configs)
 

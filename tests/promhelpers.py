@@ -14,7 +14,7 @@ from typing import Iterator
 import yaml
 
 from support.daemons import prometheus, running
-from support.ports import free_port
+from ports import free_port
 from support.tools import require
 
 

@@ -16,7 +16,7 @@ import yaml
 from openclaw_schema import names
 from slohelpers import ALERTS, run
 from support.daemons import alertmanager as alertmanager_daemon, running
-from support.ports import free_port
+from ports import free_port
 from support.tools import require
 
 pytestmark = pytest.mark.prometheus

@@ -21,7 +21,7 @@ from mixin import cli
 from slo import alert_rules
 from slohelpers import ALERTS
 from support.daemons import alertmanager, prometheus, running
-from support.ports import free_port
+from ports import free_port
 
 pytestmark = pytest.mark.prometheus
 

@@ -26,7 +26,7 @@ import aiohttp
 import pytest
 
 from support.daemons import exporter, running
-from support.ports import free_port
+from ports import free_port
 from openclaw_schema import names as c
 from exporter.probes import gateway_client
 from exporter.probes.gateway_client import AuthMemory

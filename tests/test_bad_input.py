@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from conftest import ROOT
-from support.ports import free_port
+from ports import free_port
 from openclaw_schema import names as c
 from exporterhelpers import parse_samples, value
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from support.ports import free_port
+from ports import free_port
 
 
 def run_cli(*args: str, env_token: str | None = None, tmp_path=None) -> subprocess.CompletedProcess:

@@ -18,7 +18,7 @@ import yaml
 from aiohttp import web
 
 from conftest import wait_for
-from support.ports import free_port
+from ports import free_port
 from dashboardhelpers import (content_panels, dashboards, metric_names, panel_queries, substitute,
                               variable_queries, variable_values)
 from dashboards import catalog

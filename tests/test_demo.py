@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support.ports import free_port
+from ports import free_port
 from gateway import CACHE
 from support.tools import require_gateway
 

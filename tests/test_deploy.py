@@ -245,7 +245,7 @@ async def test_a_configmap_update_reaches_the_exporter_through_the_directory_mou
     from conftest import wait_for
     from localservers import fixed, serve
     from support.daemons import exporter
-    from support.ports import free_port
+    from ports import free_port
 
     mount = tmp_path / "etc-openclaw-exporter"
     mount.mkdir()

@@ -33,7 +33,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from support.ports import free_port
+from ports import free_port
 from gateway import Gateway
 from kube_prometheus import KubePrometheusStandIn, kube_prometheus_scrapes
 from operator_scrape import shipped_exporter_pod, shipped_exporter_scrape

@@ -10,7 +10,7 @@ import sys
 import time
 
 from conftest import wait_for
-from support.ports import free_port
+from ports import free_port
 from openclaw_schema import names as c
 from exporterhelpers import running_exporter, value
 from gateway import Gateway

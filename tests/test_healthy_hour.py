@@ -29,7 +29,7 @@ from pathlib import Path
 import yaml
 
 from conftest import wait_for
-from support.ports import free_port
+from ports import free_port
 from kube_prometheus import KubePrometheusStandIn, kube_prometheus_scrapes
 from operator_scrape import shipped_exporter_scrape
 from promhelpers import get_json

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from support.ports import free_port
+from ports import free_port
 from openclaw_schema import names as c
 from exporter.config import ConfigError, parse_config
 from exporter.probes import message

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support.ports import free_port
+from ports import free_port
 from openclaw_schema import names as c
 from exporter.cli import main
 from exporter.config import parse_config

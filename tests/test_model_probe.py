@@ -19,7 +19,7 @@ import pytest
 import respx
 from aiohttp import web
 
-from support.ports import free_port
+from ports import free_port
 from openclaw_schema import names as c
 from exporter.exposition import render_state
 from exporterhelpers import parse_samples, value

@@ -10,7 +10,7 @@ import secrets
 import pytest
 from aiohttp import web
 
-from support.ports import free_port
+from ports import free_port
 from localservers import serve
 from probehelpers import config_for, probe_once
 from tlshelpers import self_signed, serve_https

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import wait_for
-from support.ports import free_port
+from ports import free_port
 from exporterhelpers import running_exporter
 from kube_api_server import FakeKubeApi
 from kube_prometheus import GATEWAY_CONTAINER, GATEWAY_NAMESPACE, GATEWAY_POD, KubePrometheusStandIn, kube_prometheus_scrapes

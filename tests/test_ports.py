@@ -1,11 +1,11 @@
-"""The tests' port picker stays out of the range outgoing connections take their local ports
+"""The port picker (scripts/ports.py) stays out of the range outgoing connections take their local ports
 from, so a daemon's port cannot be taken between the pick and its bind."""
 
 from __future__ import annotations
 
 import socket
 
-from support.ports import LOWEST, ephemeral_start, free_port
+from ports import LOWEST, ephemeral_start, free_port
 
 
 def test_picked_ports_are_below_the_ephemeral_range_and_bindable():

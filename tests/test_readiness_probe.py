@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.ports import free_port
+from ports import free_port
 from openclaw_schema import names as c
 from localservers import fixed, serve, tarpit
 from probehelpers import config_for, gauges, probe_once

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from browser import Chromium, require_chromium
 from conftest import wait_for
-from support.ports import free_port
+from ports import free_port
 from openclaw_schema import names as c
 from exporterhelpers import parse_samples, running_exporter, value
 from localservers import serve, tarpit

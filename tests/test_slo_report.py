@@ -19,7 +19,7 @@ from openclaw_schema import names
 from slo import cli, report, spec
 from slohelpers import run
 from support.daemons import prometheus, running
-from support.ports import free_port
+from ports import free_port
 from support.tools import require
 
 DAY_MIN = 24 * 60

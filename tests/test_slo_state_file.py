@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from support.daemons import exporter, running
-from support.ports import free_port
+from ports import free_port
 from openclaw_schema import names as c
 from exporterhelpers import parse_samples, value
 from slo import spec

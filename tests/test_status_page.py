@@ -11,7 +11,7 @@ import pytest
 
 from browser import Chromium, require_chromium
 from conftest import ROOT, wait_for
-from support.ports import free_port
+from ports import free_port
 from exporter import __version__
 from openclaw_schema import names as c
 from exporter.app import Exporter

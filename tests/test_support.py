@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from support.daemons import Daemon, running
-from support.ports import free_port
+from ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

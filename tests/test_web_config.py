@@ -16,7 +16,7 @@ import bcrypt
 import pytest
 import yaml
 
-from support.ports import free_port
+from ports import free_port
 from tlshelpers import self_signed
 
 PASSWORD = "correct horse battery staple"

@@ -8,7 +8,7 @@ import json
 import jsonschema
 import pytest
 
-from support.ports import free_port
+from ports import free_port
 from gateway import CACHE
 from openclaw_schema import names as c
 from fakegateway import Recorder, fake_gateway, handshake, send_challenge

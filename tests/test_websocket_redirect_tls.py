@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import pytest
 from aiohttp import web
 
-from support.ports import free_port
+from ports import free_port
 from fakegateway import Recorder, handshake
 from probehelpers import config_for, probe_once
 

@@ -11,7 +11,7 @@ from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
-from support.ports import free_port
+from ports import free_port
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""One free loopback port, from below the kernel's range for outgoing connections.
+"""One free port, from below the kernel's range for outgoing connections: the tests', the
+benchmarks' and the scripts' daemons all take theirs from here.
 
 A port the OS picks for ``bind(0)`` comes from the ephemeral range, the same range every
 outgoing connection takes its local port from: between the pick and the daemon's bind, a probe,
@@ -25,8 +26,8 @@ def ephemeral_start() -> int:
         return 32768
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now, not handed out before by this process (the
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now, not handed out before by this process (the
     caller binds it soon after)."""
     top = ephemeral_start()
     for _ in range(200):
@@ -35,10 +36,10 @@ def free_port() -> int:
             continue
         with socket.socket() as sock:
             try:
-                sock.bind(("127.0.0.1", port))
+                sock.bind((host, port))
             except OSError:
                 continue
             port = sock.getsockname()[1]
         _given.add(port)
         return port
-    raise RuntimeError(f"no free loopback port found in {LOWEST}-{top - 1}")
+    raise RuntimeError(f"no free port on {host} found in {LOWEST}-{top - 1}")
