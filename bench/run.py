@@ -17,7 +17,6 @@ import os
 import platform
 import pstats
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from measure import (  # noqa: E402
 )
 
 from exporter import __version__ as EXPORTER_VERSION  # noqa: E402
+from ports import free_port  # noqa: E402 - scripts/ports.py, below the ephemeral range
 from openclaw_schema import names as c  # noqa: E402
 from exporter.probes import PROBERS  # noqa: E402
 
@@ -98,12 +98,6 @@ def fmt_spread(values: list[float], unit: str, digits: int = 3) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Processes
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Processes:
     """Every child the harness starts, stopped by pid (SIGTERM, then SIGKILL) in reverse order."""
 
@@ -850,6 +844,34 @@ def row_clients(report: Report) -> None:
     report.raw["clients"] = table_lines
 
 
+def row_memory(report: Report) -> None:
+    """RSS of `exporter run`'s imports, layer by layer (bench/memory.py, in its own interpreters)."""
+    import memory
+    report.raw["memory"] = memory.measure(3)
+
+
+def memory_section(raw: dict) -> list[str]:
+    """The import layers' table, and the scale rows' RSS split into a fixed part and a part per target."""
+    import memory
+    result = raw.get("memory")
+    if not result:
+        return []
+    lines = ["", "## Where the memory goes (`python bench/memory.py`)", "",
+             "RSS each layer of `exporter run`'s imports adds, in the order they load, in a fresh interpreter "
+             "(medians of 3); a module shared by two layers counts in the first.", "", *memory.table(result)]
+    small, big = raw.get("scale_100", {}).get("rss"), raw.get("scale_1000", {}).get("rss")
+    if small and big:
+        mb = 2 ** 20
+        per_target = (statistics.median(big) - statistics.median(small)) / 900
+        fixed = statistics.median(small) - 100 * per_target
+        lines += ["", f"Running, at steady state (rows 3.100b and 3.1000b, medians): {statistics.median(small) / mb:.1f} MB "
+                      f"at 100 targets, {statistics.median(big) / mb:.1f} MB at 1,000, so {per_target / 1024:.1f} KB per "
+                      f"target (its history, percentile window, histogram, rendered series, schedule) on top of "
+                      f"{fixed / mb:.1f} MB with none, of which the imports above are {result['total_rss'] / mb:.1f} MB. "
+                      f"At 1,000 targets the imports are {result['total_rss'] / statistics.median(big):.0%} of the RSS."]
+    return lines
+
+
 def machine_info() -> dict:
     cpu = "?"
     try:
@@ -1004,6 +1026,7 @@ def markdown(info: dict, report: Report, wall: float) -> str:
                   "close codes, protocol errors with close 1002); its cost over the bare protocol is the probe's "
                   "own work (phases, log, token, JSON of hello-ok). httpx costs several times aiohttp (it is the model probe's "
                   "client, where a call is a provider request of a second or more)."]
+    lines += memory_section(report.raw)
     lines += ["", "## Native histograms", "", NATIVE_HISTOGRAMS.strip()]
     lines += ["", "## How it is measured", "", METHOD.strip(), ""]
     if report.profiles:
@@ -1107,6 +1130,7 @@ def main(argv: list[str] | None = None) -> int:
          if "websocket" in PROBERS else None),
         (15, "profile: scrape", lambda: profile_scrape(report)),
         (40, "client paths", lambda: row_clients(report)),
+        (10, "memory: imports", lambda: row_memory(report)),
     ]
     try:
         bench.start_shared()

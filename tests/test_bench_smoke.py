@@ -135,6 +135,29 @@ def test_make_bench_keeps_the_fleet_section_written_from_bench_fleet():
     assert run.with_fleet_section("# Benchmarks\n\nnew table\n", "") == "# Benchmarks\n\nnew table\n"
 
 
+def test_the_memory_ledger_covers_what_a_running_exporter_loads_and_adds_up(tmp_path):
+    import memory  # bench/memory.py: "Where the memory goes" in docs/benchmarks.md
+    import yaml
+
+    from support.imports import modules_of_a_running_exporter, top_level_modules
+
+    config = tmp_path / "exporter.yml"
+    config.write_text(yaml.safe_dump({"targets": [{"name": "gw", "url": "http://127.0.0.1:9"}]}))
+    layers = [name for _, modules in memory.LAYERS for name in modules]
+    loaded = top_level_modules("import importlib, json, sys\n"
+                               f"for name in {layers!r}: importlib.import_module(name)\n"
+                               "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    # A module `run` loads that no layer imports would be memory the table does not show.
+    assert modules_of_a_running_exporter(config) <= loaded
+
+    result = memory.measure(1)
+    added = [layer["rss"] for layer in result["layers"]]
+    assert sum(added) == result["total_rss"]  # each layer is what it adds: one run adds up exactly
+    assert added[0] > 5 * 2**20 and result["total_rss"] > added[0] and result["modules"] > 100
+    table = memory.table(result)
+    assert len(table) == len(memory.LAYERS) + 3 and "aiohttp" in table[5]
+
+
 def test_the_harness_writes_an_exporter_config_the_exporter_accepts(tmp_path):
     # The modules the harness disables are the prober table's keys (a StrEnum): the YAML must
     # still be plain strings, and the exporter's own loader must take the file.

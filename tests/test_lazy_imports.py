@@ -12,40 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.imports import modules_of_a_running_exporter
+
 ROOT = Path(__file__).resolve().parent.parent
-
-SCRIPT = """
-import asyncio, json, sys
-from exporter import cli
-from exporter.app import Exporter
-from exporter.web import make_app
-from aiohttp import web
-
-try:
-    cli.main(["run", "--help"])
-except SystemExit:
-    pass
-
-async def main():
-    exporter = Exporter(sys.argv[1], jitter=False)
-    await exporter.start()
-    runner = web.AppRunner(make_app(exporter))
-    await runner.setup()
-    await asyncio.sleep(0.3)
-    await exporter.close()
-    await runner.cleanup()
-
-asyncio.run(main())
-print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
-"""
 
 
 def test_run_imports_neither_kubernetes_nor_grafanalib(tmp_path):
     config = tmp_path / "exporter.yml"
     config.write_text(yaml.safe_dump({"targets": [{"name": "gw", "url": "http://127.0.0.1:9"}]}))
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(config)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    modules = modules_of_a_running_exporter(config)
     assert "exporter" in modules and "aiohttp" in modules
     assert "kubernetes" not in modules
     assert "grafanalib" not in modules
@@ -94,10 +69,7 @@ def test_help_imports_no_http_stack_kubernetes_grafanalib_or_generator():
 
 
 def test_run_with_the_example_config_imports_neither_kubernetes_nor_grafanalib():
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT / "examples" / "exporter.yml")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    modules = modules_of_a_running_exporter(ROOT / "examples" / "exporter.yml")
     assert "exporter" in modules and "aiohttp" in modules
     assert not modules & {"kubernetes", "grafanalib", "dashboards"}
 
@@ -141,13 +113,8 @@ def test_run_loads_sqlite_for_a_state_file_and_bcrypt_for_basic_auth_users(tmp_p
     config = tmp_path / "exporter.yml"
     config.write_text(yaml.safe_dump({"targets": [{"name": "gw", "url": "http://127.0.0.1:9"}],
                                       "slo": {"state_file": str(tmp_path / "slo.db")}}))
-    code = SCRIPT.replace("print(json.dumps", "from exporter.web_config import parse_web_config\n"
-                          "parse_web_config({'basic_auth_users': {'u': BCRYPT_HASH}}, 'web.yml', '.')\n"
-                          "print(json.dumps")
     hashed = "$2b$04$" + "C" * 53  # cost 4: a valid hash, quick to check against
-    code = code.replace("BCRYPT_HASH", repr(hashed))
-    proc = subprocess.run([sys.executable, "-c", code, str(config)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    modules = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    modules = modules_of_a_running_exporter(config, then="from exporter.web_config import parse_web_config\n"
+                                            f"parse_web_config({{'basic_auth_users': {{'u': {hashed!r}}}}}, 'web.yml', '.')")
     assert {"sqlite3", "bcrypt"} <= modules
     assert (tmp_path / "slo.db").is_file()
