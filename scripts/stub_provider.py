@@ -148,13 +148,24 @@ class StubProvider:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
+    async def _cancel_handlers(self) -> None:
+        # A request still held (mode `hang`) outlives the runner's cleanup: ended here, not left
+        # pending on a loop that stops ("Task was destroyed but it is pending" at exit).
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def stop(self) -> None:
         if self._loop is None:
             return
         self._call(self._stop_site())
+        self._call(self._cancel_handlers())
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(5)
+            if not self._thread.is_alive():
+                self._loop.close()
         self._loop = None
 
     def __enter__(self) -> "StubProvider":

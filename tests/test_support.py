@@ -1,12 +1,15 @@
 """The test support package's rule for a missing tool: under CI the test fails naming the tool
 and how to install it; elsewhere it is skipped with the same words, never silently. Checked by
-running a tiny test file in a pytest subprocess whose PATH holds no tools at all."""
+running a tiny test file in a pytest subprocess whose PATH holds no tools at all. And the
+helpers' daemons stop, by pid, even while they hold a request."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,23 @@ def test_a_daemon_that_exits_is_reported_with_its_log_and_one_that_runs_is_stopp
         proc = daemon.proc
         assert proc.poll() is None
     assert proc.poll() is not None and server.proc is None
+
+
+def test_the_stub_provider_stops_while_it_holds_a_request():
+    from stub_provider import StubProvider  # scripts/: the message and model tests' provider
+
+    stub = StubProvider().start()
+    stub.set_mode("hang")
+    client = socket.create_connection(("127.0.0.1", stub.port), timeout=5)
+    try:
+        client.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: stub\r\nContent-Length: 2\r\n\r\n{}")
+        deadline = time.monotonic() + 5
+        while stub.calls == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stub.calls == 1  # held by the handler
+        loop = stub._loop
+        stub.stop()
+        assert loop is not None and loop.is_closed()  # nothing left pending on it
+        assert client.recv(4096) == b""  # the held connection was closed, not left hanging
+    finally:
+        client.close()
