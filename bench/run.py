@@ -858,7 +858,7 @@ def memory_section(raw: dict) -> list[str]:
         return []
     lines = ["", "## Where the memory goes (`python bench/memory.py`)", "",
              "RSS each layer of `exporter run`'s imports adds, in the order they load, in a fresh interpreter "
-             "(medians of 3); a module shared by two layers counts in the first.", "", *memory.table(result)]
+             f"(medians of {result['repeats']}); a module shared by two layers counts in the first.", "", *memory.table(result)]
     small, big = raw.get("scale_100", {}).get("rss"), raw.get("scale_1000", {}).get("rss")
     if small and big:
         mb = 2 ** 20
