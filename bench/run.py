@@ -40,6 +40,7 @@ from measure import (  # noqa: E402
     cpu_seconds, exact_quantiles, histogram_quantile, parse_exposition, percentile, rss_bytes, spread, wakeup_cost,
 )
 
+import memory  # noqa: E402 - bench/memory.py
 from exporter import __version__ as EXPORTER_VERSION  # noqa: E402
 from ports import free_port  # noqa: E402 - scripts/ports.py, below the ephemeral range
 from openclaw_schema import names as c  # noqa: E402
@@ -846,13 +847,11 @@ def row_clients(report: Report) -> None:
 
 def row_memory(report: Report) -> None:
     """RSS of `exporter run`'s imports, layer by layer (bench/memory.py, in its own interpreters)."""
-    import memory
     report.raw["memory"] = memory.measure(3)
 
 
 def memory_section(raw: dict) -> list[str]:
     """The import layers' table, and the scale rows' RSS split into a fixed part and a part per target."""
-    import memory
     result = raw.get("memory")
     if not result:
         return []
