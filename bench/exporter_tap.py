@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from exporter import app, cli  # noqa: E402
 from exporter.app import Exporter  # noqa: E402
-from exporter.config import Config, load_config  # noqa: E402
+from exporter.config_child import load_config  # noqa: E402 (as `run` loads it: pydantic stays out)
+from exporter.settings.resolved import Config  # noqa: E402
 from exporter.http_client import make_session  # noqa: E402
 from exporter.probes import PROBERS  # noqa: E402
 from exporter.probes.base import ProbeOutcome  # noqa: E402

@@ -28,12 +28,11 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("aiohttp (the HTTP server; the model probe's client)", ["aiohttp", "aiohttp.web"]),
     ("prometheus_client (process and GC collectors, exposition formats)", ["prometheus_client"]),
     ("PyYAML", ["yaml"]),
-    ("pydantic", ["pydantic", "pydantic.main"]),
-    ("the config's models (exporter/settings/: pydantic builds a validator per model)",
-     ["exporter.settings.file", "exporter.settings.resolved"]),
+    ("the config's settings (exporter/settings/: plain dataclasses; pydantic validates them in a child process)",
+     ["exporter.settings.modules", "exporter.settings.resolved"]),
     ("the probers (exporter/probes/, with httptools)", ["exporter.probes"]),
-    ("the rest of the exporter (config loading, scheduler, state, web, status page)",
-     ["exporter.config", "exporter.cli", "exporter.app", "exporter.event_loop", "exporter.logs", "exporter.web_config"]),
+    ("the rest of the exporter (scheduler, state, web, status page, the config loader's parent side)",
+     ["exporter.config_child", "exporter.cli", "exporter.app", "exporter.web", "exporter.event_loop", "exporter.logs", "exporter.web_config"]),
 ]
 
 _CHILD = r"""

@@ -17,7 +17,7 @@ from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTO
 from prometheus_client.registry import Collector
 
 from exporter.collectors import ExporterCollector
-from exporter.config import Config, ConfigError, ModuleConfig, TargetConfig, discovered_modules, load_config
+from exporter.config_child import aload_config, load_config
 from exporter.http_client import make_session
 from exporter.prerender import Prerenderer
 from exporter.probes import PROBERS
@@ -26,6 +26,7 @@ from exporter.probes.prober_state import ProberState
 from exporter.runner import run_probe
 from exporter.scheduler import Scheduler
 from exporter.secrets import Redactor
+from exporter.settings.resolved import Config, ConfigError, ModuleConfig, TargetConfig
 from exporter.sharding import SINGLE, owned_targets
 from exporter.state import ProbeState
 from exporter.status_sources import pod_rows, slo_rows
@@ -219,6 +220,7 @@ class Exporter:
         probes and drop their series until the new watcher has found them again."""
         if config.discovery is None:
             return
+        from exporter.config import discovered_modules  # pydantic validates what the annotations ask for
         from exporter.discovery.watcher import DiscoveryWatcher  # only fleets pay the kubernetes import
 
         modules_for = functools.partial(discovered_modules, config.defaults, where="openclaw.ai/modules")
@@ -376,7 +378,7 @@ class Exporter:
         sets the reload metric to 0 and returns the reason; it never raises."""
         async with self._reload_lock:
             try:
-                new = await asyncio.to_thread(load_config, self.config_path)
+                new = await aload_config(self.config_path)
                 await self._apply(new)
             except ConfigError as exc:
                 return self._reload_failed("; ".join(exc.problems), exc.source)

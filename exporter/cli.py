@@ -214,7 +214,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from exporter import event_loop
     from exporter.app import Exporter
-    from exporter.config import ConfigError
+    from exporter.settings.resolved import ConfigError
     from exporter.logs import setup_logging
     from exporter.secrets import Redactor
     from exporter.web_config import WebConfigError, load_web_config

@@ -3,6 +3,9 @@
 The types live in exporter/settings/ (a leaf the probers are typed against); this module
 reads the file, merges ``defaults``, applies each prober's defaults and checks, and collects
 every problem with its location. Nothing is half-loaded.
+
+It imports pydantic: ``exporter check`` and ``probe`` run it in-process, ``exporter run`` in a
+child process (exporter/config_child.py), so the running exporter holds no pydantic.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from exporter.probes import PROBERS
 from exporter.settings.base import cross_check, validate
 from exporter.settings.file import ConfigFile, Defaults, DeviceSection, SloSection, TargetSection
 from exporter.settings.modules import MODULES
-from exporter.settings.resolved import Config, ModuleConfig, TargetConfig
+from exporter.settings.resolved import Config, ConfigError, ModuleConfig, TargetConfig
 from exporter.sharding import SINGLE
 
 __all__ = ["Config", "ConfigError", "ModuleConfig", "TargetConfig", "load_config", "parse_config"]
@@ -34,15 +37,6 @@ class Problems(list):
 
     def add(self, where: str, message: str) -> None:
         self.append(f"{where}: {message}")
-
-
-class ConfigError(Exception):
-    """The config is invalid; ``problems`` lists every problem as ``path: message``."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        super().__init__(f"{source}: " + "; ".join(problems))
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

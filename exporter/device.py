@@ -277,6 +277,11 @@ class DeviceConfig:
     token_file: str
     tokens: DeviceTokenStore
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str, None]]:
+        """Pickled as where it is loaded from (exporter/config_child.py): the private key never
+        leaves the process that read it, the receiving one reads the file again."""
+        return load_device_config, (self.identity_file, self.token_file, None)
+
 
 def tokens_path(token_file: str | None, state_file: str | None) -> tuple[str, bool]:
     """device.token_file, else beside slo.state_file, else the default state dir (made if missing)."""

@@ -12,7 +12,7 @@ import time
 
 import aiohttp
 
-from exporter.config import ModuleConfig, TargetConfig
+from exporter.settings.resolved import ModuleConfig, TargetConfig
 from openclaw_schema.names import Phase, Result
 from exporter.probes import PROBERS
 from exporter.probes.base import ProbeFailure, ProbeOutcome, ProbeRun, classify_exception

@@ -23,7 +23,7 @@ import random
 import time
 from typing import Awaitable, Callable
 
-from exporter.config import Config, ModuleConfig, TargetConfig
+from exporter.settings.resolved import Config, ModuleConfig, TargetConfig
 from exporter.probes.base import ProbeOutcome
 
 log = logging.getLogger("exporter.scheduler")

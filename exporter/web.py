@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics
 
 from exporter.app import Exporter
-from exporter.config import ModuleConfig
+from exporter.settings.resolved import ModuleConfig
 from exporter.exposition import iter_families, render_state
 from exporter.prerender import render_stale
 from exporter.probes import PROBERS

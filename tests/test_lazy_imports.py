@@ -1,6 +1,7 @@
 """`openclaw-exporter run` does not import what it does not use: the kubernetes client only
 when the pod watcher is configured, grafanalib only for `generate` (together
-~26 MB of RSS and a slower start at every pod restart)."""
+~26 MB of RSS and a slower start at every pod restart), pydantic only in the child process
+that validates the config (~10 MB)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def test_run_imports_neither_kubernetes_nor_grafanalib(tmp_path):
     assert "httpx" not in modules  # the model probe's and `slo report`'s client (~2 MB of RSS)
     assert "bcrypt" not in modules  # only a web config with basic_auth_users checks passwords (~0.3 MB)
     assert "sqlite3" not in modules  # the live SLO budget without slo.state_file stays in memory (~1 MB)
+    # The config is validated in a child process (exporter/config_child.py): ~10 MB of RSS.
+    assert not modules & {"pydantic", "pydantic_core"}
 
 
 def test_probers_and_app_leave_httpx_to_a_model_probe_that_runs():
@@ -71,7 +74,7 @@ def test_help_imports_no_http_stack_kubernetes_grafanalib_or_generator():
 def test_run_with_the_example_config_imports_neither_kubernetes_nor_grafanalib():
     modules = modules_of_a_running_exporter(ROOT / "examples" / "exporter.yml")
     assert "exporter" in modules and "aiohttp" in modules
-    assert not modules & {"kubernetes", "grafanalib", "dashboards"}
+    assert not modules & {"kubernetes", "grafanalib", "dashboards", "pydantic", "pydantic_core"}
 
 
 def _without_kubernetes(monkeypatch) -> None:

@@ -129,7 +129,7 @@ class DiscoveredTargets:
 
     def __init__(self, config: dc.DiscoveryConfig, modules_for: ModulesFor, tokens: TokenStore,
                  device: Any = None) -> None:
-        from exporter.config import TargetConfig  # the target type the scheduler runs
+        from exporter.settings.resolved import TargetConfig  # the target type the scheduler runs
 
         self._target_type = TargetConfig
         self.config = config

@@ -1,9 +1,12 @@
 """The exporter's config types: a leaf (it imports nothing from probes, app or config loading).
 
-- base.py: the field types (Str, Duration, PositiveInt...) whose errors are the messages users
-  read, the ``Section`` base (unknown keys are errors, null means unset) and the translation of
-  pydantic's errors into ``targets[1].readiness.timeout: must be > 0``.
-- modules.py: one settings type per probe module (what each prober is typed against).
+- fields.py: the field types (Str, Duration, PositiveInt...) whose errors are the messages users
+  read, and how a section words its problems (``Rules``); imports no pydantic.
+- base.py: the pydantic ``Section`` base (unknown keys are errors, null means unset), validating
+  a section and the translation of pydantic's errors into ``targets[1].readiness.timeout: must be > 0``.
+- modules.py: one settings type per probe module (what each prober is typed against): frozen
+  dataclasses (``Record``), so the running exporter holds its settings without pydantic
+  (``run`` validates in a child process: exporter/config_child.py).
 - kubernetes.py, file.py: the other sections and the file's top level (``ConfigFile``, the
   model the JSON Schema in exporter/config.schema.json is generated from).
 - resolved.py: the config as the runtime uses it (targets with their modules resolved).
@@ -27,5 +30,5 @@ Adding a section, e.g. ``discovery:``::
     #     discovery = validate(DiscoverySettings, raw.get("discovery"), "discovery", problems)
     #     if discovery is not None: cross_check(discovery, "discovery", problems)
 
-then regenerate the schema (``python -m exporter.config_schema``) and document the keys in README.
+then regenerate the schema (``python -m exporter.settings.schema``) and document the keys in README.
 """

@@ -14,7 +14,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import PlainValidator, WithJsonSchema
 
-from exporter.settings.base import Bool, PositiveDuration, Section, Str, cross_check, fail, one_of, validate
+from exporter.settings.base import Section, cross_check, validate
+from exporter.settings.fields import Bool, PositiveDuration, Str, fail, one_of
 from exporter.settings.kubernetes import (
     DEFAULT_LABEL_SELECTOR,
     InCluster,
@@ -97,9 +98,9 @@ def _secret_ref(value: str) -> str:
     return value
 
 
-Role = Annotated[str, one_of("service", "pod"), WithJsonSchema({"enum": ["service", "pod"]})]
-Address = Annotated[str, one_of("dns", "cluster_ip"), WithJsonSchema({"enum": ["dns", "cluster_ip"]})]
-Scheme = Annotated[str, one_of("http", "https"), WithJsonSchema({"enum": ["http", "https"]})]
+Role = Annotated[str, one_of("service", "pod")]
+Address = Annotated[str, one_of("dns", "cluster_ip")]
+Scheme = Annotated[str, one_of("http", "https")]
 Namespaces = Annotated[tuple[str, ...], PlainValidator(_namespaces),
                        WithJsonSchema({"type": "array", "items": {"type": "string"}, "uniqueItems": True})]
 LabelSelector = Annotated[str, PlainValidator(_label_selector), WithJsonSchema({"type": "string", "minLength": 1})]

@@ -7,7 +7,8 @@ from typing import Any, Iterable
 from pydantic import ConfigDict, Field
 
 from exporter.secrets import SecretRef
-from exporter.settings.base import Bool, PositiveDuration, PositiveInt, Section, Str
+from exporter.settings.base import Section
+from exporter.settings.fields import Bool, PositiveDuration, PositiveInt, Str
 from exporter.settings.discovery import DiscoveryConfig
 from exporter.settings.kubernetes import KubernetesConfig
 from exporter.settings.sharding import ShardingConfig

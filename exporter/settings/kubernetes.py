@@ -8,7 +8,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import PlainValidator, ValidationError, WithJsonSchema, WrapValidator
 
-from exporter.settings.base import Bool, Loc, Section, explain, fail, fail_many
+from exporter.settings.base import Section, explain
+from exporter.settings.fields import Bool, Loc, fail, fail_many
 
 DEFAULT_NAMESPACE = "openclaw"
 DEFAULT_LABEL_SELECTOR = "app=openclaw-gateway"

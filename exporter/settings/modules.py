@@ -2,36 +2,41 @@
 
 ``MODULES`` is the table of module kinds the config accepts; the prober table
 (exporter/probes/__init__.py) must hold exactly these names, in this order.
+
+They are what the running exporter holds, so they are plain frozen dataclasses (``Record``)
+that import without pydantic; pydantic validates them while the config loads
+(exporter/settings/fields.py). Rules that fill in derived values go in ``__post_init__``.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from typing import Annotated, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
-
 from exporter.secrets import SecretRef
-from exporter.settings.base import (
+from exporter.settings.fields import (
     Bool,
     Mapping,
     PositiveDuration,
     PositiveInt,
-    Section,
+    Record,
     Str,
     StrList,
     fail,
     one_of,
+    string,
 )
 
 # Client modes the protocol schema (@openclaw/gateway-protocol) accepts.
 CLIENT_MODES = ("webchat", "cli", "ui", "backend", "node", "worker", "probe", "test")
-ClientMode = Annotated[str, one_of(*CLIENT_MODES), WithJsonSchema({"enum": list(CLIENT_MODES)})]
+ClientMode = Annotated[str, one_of(*CLIENT_MODES)]
 DEFAULT_SESSION_KEY = "agent:main:openclaw-exporter-probe"
 
 
-class ModuleSettings(Section):
+@dataclass(frozen=True)
+class ModuleSettings(Record):
     """Keys every module has; None means the prober's own default (exporter/probes/base.py)."""
 
     enabled: Bool | None = None
@@ -47,13 +52,15 @@ def _absolute_path(value: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
 class ReadinessSettings(ModuleSettings):
     """The readiness module: GET <url><path> and read the gateway's readiness body (README "What it measures")."""
 
-    path: Annotated[Str, AfterValidator(_absolute_path)] = "/readyz"
+    path: Annotated[str, string(_absolute_path)] = "/readyz"
     send_token: Bool = True
 
 
+@dataclass(frozen=True)
 class WebSocketSettings(ModuleSettings):
     """The websocket module: connect, handshake and one RPC over the gateway protocol."""
 
@@ -63,7 +70,7 @@ class WebSocketSettings(ModuleSettings):
     client_mode: ClientMode = "backend"
     scopes: StrList = ("operator.read",)
     rpc_method: Str = "health"
-    rpc_params: Mapping = Field(default_factory=dict)
+    rpc_params: Mapping = field(default_factory=dict)
     challenge_timeout: PositiveDuration = 2.0
     max_frame_bytes: PositiveInt = 4 << 20
 
@@ -77,11 +84,12 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+@dataclass(frozen=True)
 class ModelSettings(ModuleSettings):
     """The model module: the provider's catalog, the gateway's catalog and a capped completion (docs/model-probe.md)."""
 
     provider: Str | None = None
-    base_url: Annotated[Str, AfterValidator(_http_url)] | None = None
+    base_url: Annotated[str, string(_http_url)] | None = None
     api_key_file: Str | None = None
     api_key_env: Str | None = None
     models: StrList = ()
@@ -93,17 +101,15 @@ class ModelSettings(ModuleSettings):
     completion_interval: PositiveDuration = 300.0
     completion_daily_cap: PositiveInt = 100
     completion_prompt: Str = "Reply with the single word: ok"
-    completion_extra_body: Mapping = Field(default_factory=dict)
+    completion_extra_body: Mapping = field(default_factory=dict)
     tls_ca_file: Str | None = None  # PEM CA bundle for an https base_url (default: the system's)
 
-    @model_validator(mode="after")
-    def _derived_defaults(self) -> "ModelSettings":
+    def __post_init__(self) -> None:
         # Frozen: the derived defaults are written once, here, before anyone can see the object.
         if self.completion_model is None and self.models:
             object.__setattr__(self, "completion_model", self.models[0])
         if self.gateway_model is None and self.provider and self.models:
             object.__setattr__(self, "gateway_model", f"{self.provider}/{self.models[0]}")
-        return self
 
     @property
     def api_key(self) -> SecretRef | None:
@@ -140,6 +146,7 @@ class ModelSettings(ModuleSettings):
         return [("", "; ".join(problems))] if problems else []
 
 
+@dataclass(frozen=True)
 class MessageSettings(ModuleSettings):
     """The message module: one real agent turn through the gateway, capped per day (docs/message-probe.md)."""
 
@@ -156,6 +163,7 @@ class MessageSettings(ModuleSettings):
     max_frame_bytes: PositiveInt = 4 << 20
 
 
+@dataclass(frozen=True)
 class StorageSettings(ModuleSettings):
     """The storage module: write, fsync and read a canary in the gateway's volume (docs/storage.md)."""
 
@@ -165,11 +173,9 @@ class StorageSettings(ModuleSettings):
 
     max_canary_bytes: ClassVar[int] = 1 << 20
 
-    @model_validator(mode="after")
-    def _normalise(self) -> "StorageSettings":
+    def __post_init__(self) -> None:
         if self.path is not None and os.path.isabs(self.path):
             object.__setattr__(self, "path", os.path.normpath(self.path))
-        return self
 
     def cross_check(self) -> list[tuple[str, str]]:
         if self.path is not None and not os.path.isabs(self.path):

@@ -10,13 +10,22 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from exporter.secrets import SecretRef
-from exporter.settings.discovery import DiscoveryConfig
-from exporter.settings.kubernetes import KubernetesConfig
 from exporter.settings.modules import ModuleSettings
 from exporter.sharding import SINGLE, Shard
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydantic sections: loaded only when the config has them
     from exporter.device import DeviceConfig
+    from exporter.settings.discovery import DiscoveryConfig
+    from exporter.settings.kubernetes import KubernetesConfig
+
+
+class ConfigError(Exception):
+    """The config is invalid; ``problems`` lists every problem as ``path: message``."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(f"{source}: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ class Config:
     slo_state_file: str | None = None
     slo_flush_interval: float = 10.0
     slo_spec: Any = None  # slo.model.Spec: the SLOs the exporter tracks live and counts thresholds for
-    kubernetes: KubernetesConfig | None = None
+    kubernetes: "KubernetesConfig | None" = None
     device: "DeviceConfig | None" = None  # the identity every target's WebSocket signs with
     source: str = "<memory>"
     discovery: "DiscoveryConfig | None" = None  # targets from the Kubernetes API (docs/fleet-discovery.md)

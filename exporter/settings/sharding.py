@@ -18,7 +18,8 @@ import re
 import socket
 from typing import Any, ClassVar, Mapping
 
-from exporter.settings.base import NonNegativeInt, PositiveInt, Section, cross_check, validate
+from exporter.settings.base import Section, cross_check, validate
+from exporter.settings.fields import NonNegativeInt, PositiveInt
 from exporter.sharding import Shard
 
 POD_NAME_ENV = "POD_NAME"
