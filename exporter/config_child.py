@@ -54,12 +54,16 @@ def _result(path: str, returncode: int, stdout: bytes, stderr: bytes) -> Config:
     raise ConfigError(path, [f"the config loader failed: {last[0][:500]}"])
 
 
+def _timed_out(path: str) -> ConfigError:
+    return ConfigError(path, [f"the config loader did not answer within {TIMEOUT_SECONDS:g}s"])
+
+
 def load_config(path: str) -> Config:
     """``exporter.config.load_config(path)``, run in a child interpreter."""
     try:
         proc = subprocess.run(_command(path), env=_environment(), capture_output=True, timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
-        raise ConfigError(path, [f"the config loader did not answer within {TIMEOUT_SECONDS:g}s"]) from None
+        raise _timed_out(path) from None
     return _result(path, proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -72,7 +76,7 @@ async def aload_config(path: str) -> Config:
     except asyncio.TimeoutError:
         proc.kill()
         await proc.wait()
-        raise ConfigError(path, [f"the config loader did not answer within {TIMEOUT_SECONDS:g}s"]) from None
+        raise _timed_out(path) from None
     except asyncio.CancelledError:
         if proc.returncode is None:
             proc.kill()

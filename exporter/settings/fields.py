@@ -141,9 +141,9 @@ def one_of(*choices: str) -> Check:
     return Check(check, {"enum": list(choices)})
 
 
-def string(*steps: Callable[[Any], Any], schema: dict[str, Any] | None = None) -> Check:
+def string(*steps: Callable[[Any], Any]) -> Check:
     """A non-empty string, then ``steps`` (each returns the value or raises ``fail``)."""
-    return Check(_str, schema or _STR_SCHEMA, *steps)
+    return Check(_str, _STR_SCHEMA, *steps)
 
 
 class Rules:
