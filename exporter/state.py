@@ -27,6 +27,22 @@ HISTORY_WITH_LOGS = 10
 _KINDS: dict[tuple[str, str | None, tuple[str, ...]], int] = {}
 _KIND_LIST: list[tuple[str, str | None, tuple[str, ...]]] = []
 _NAN = float("nan")
+_ABSENT = 0xFFFFFFFF  # no such phase in this entry (or a NaN)
+_MAX_MICROS = _ABSENT - 1
+
+
+def _changed(kinds: array) -> int:
+    """The top bit of a kinds array's items: set on an entry whose message differs from the one before."""
+    return 1 << (kinds.itemsize * 8 - 1)
+
+
+def _micros(seconds: float) -> int:
+    """A duration as the history keeps it: whole microseconds, clamped to what a uint32 holds."""
+    if seconds != seconds:
+        return _ABSENT
+    if seconds <= 0:
+        return 0
+    return _MAX_MICROS if seconds >= _MAX_MICROS / 1e6 else round(seconds * 1e6)
 
 
 class HistoryEntry:
@@ -50,19 +66,22 @@ class HistoryEntry:
 
 class History:
     """A series' last HISTORY probes, oldest first, packed: at 1,000 targets the full history is
-    100,000 entries, so each byte of an entry is 100 KB. The start time and phase durations are
-    doubles in one array (a fixed stride per series, NaN-padded when a probe stopped early), the
-    result, timeout phase and phase names one number of a shared table, the message a pointer
-    to a shared string; log lines only for the newest HISTORY_WITH_LOGS entries, joined into
-    one string once an entry is no longer the newest. ~60 B an entry (an object per entry
-    was ~165 B: ~16 MB at 1,000 targets). Iterating yields HistoryEntry views."""
+    100,000 entries, so each byte of an entry is 100 KB. The start time is a double; the phase
+    durations whole microseconds (uint32, up to 71 minutes) in one array (a fixed stride per
+    series, padded when a probe stopped early; the status page shows tenths of a millisecond);
+    the result, timeout phase and phase names one number of a shared table, its
+    top bit set where the message differs from the entry before; the messages one pointer per
+    such change (a healthy series says "ok" 100 times: one pointer); log lines only for the newest HISTORY_WITH_LOGS entries, joined into one string once
+    an entry is no longer the newest. ~22 B an entry (it was ~60 with doubles and a pointer per
+    message; an object per entry was ~165 B). Iterating yields HistoryEntry views."""
 
-    __slots__ = ("_numbers", "_kinds", "_messages", "_logs", "_stride")
+    __slots__ = ("_started", "_durations", "_kinds", "_messages", "_logs", "_stride")
 
     def __init__(self) -> None:
-        self._numbers = array("d")
-        self._kinds = array("I")
-        self._messages: list[str] = []
+        self._started = array("d")
+        self._durations = array("I")  # microseconds; _ABSENT pads
+        self._kinds = array("H")  # kind number | _changed(): a new message starts here
+        self._messages: list[str] = []  # one per entry whose kind has the top bit set
         self._logs: list[tuple[str, ...] | str] = []
         self._stride = 0
 
@@ -73,16 +92,22 @@ class History:
         if kind is None:
             kind = _KINDS[key] = len(_KIND_LIST)
             _KIND_LIST.append(key)
-        if len(names) + 1 > self._stride:
-            self._restride(len(names) + 1)
-        numbers = self._numbers
-        numbers.append(outcome.started)
-        numbers.extend(outcome.phases.values())
-        for _ in range(self._stride - 1 - len(names)):
-            numbers.append(_NAN)
-        self._kinds.append(kind)
-        message = outcome.message
-        self._messages.append(sys.intern(message) if type(message) is str else message)
+        if kind >= _changed(self._kinds) and self._kinds.typecode == "H":
+            self._kinds = array("I", [(k & 0x7FFF) | ((k & 0x8000) << 16) for k in self._kinds])
+        if len(names) > self._stride:
+            self._restride(len(names))
+        self._started.append(outcome.started)
+        durations = self._durations
+        for seconds in outcome.phases.values():
+            durations.append(_micros(seconds))
+        for _ in range(self._stride - len(names)):
+            durations.append(_ABSENT)
+        kinds, message, messages = self._kinds, outcome.message, self._messages
+        if messages and (messages[-1] is message or messages[-1] == message):
+            kinds.append(kind)
+        else:
+            kinds.append(kind | _changed(kinds))
+            messages.append(sys.intern(message) if type(message) is str else message)
         logs = self._logs
         if logs:
             newest = logs[-1]
@@ -93,16 +118,38 @@ class History:
         if len(logs) > HISTORY_WITH_LOGS:
             del logs[0]
         if len(self._kinds) > HISTORY:
-            del numbers[:self._stride]
-            del self._kinds[0]
-            del self._messages[0]
+            del self._started[0]
+            del durations[:self._stride]
+            # The oldest goes; its message stays with the next entry unless that one has its own.
+            changed = _changed(kinds)
+            if kinds[1] & changed:
+                del messages[0]
+            else:
+                kinds[1] |= changed
+            del kinds[0]
 
     def _restride(self, stride: int) -> None:
-        old, numbers = self._stride, array("d")
-        for i in range(0, len(self._numbers) if old else 0, old or 1):
-            numbers.extend(self._numbers[i:i + old])
-            numbers.extend([_NAN] * (stride - old))
-        self._numbers, self._stride = numbers, stride
+        old, durations = self._stride, array("I")
+        for i in range(len(self._kinds)):
+            durations.extend(self._durations[i * old:(i + 1) * old])
+            durations.extend([_ABSENT] * (stride - old))
+        self._durations, self._stride = durations, stride
+
+    def _entry(self, index: int, message: str, count: int) -> HistoryEntry:
+        result, timeout_phase, names = _KIND_LIST[self._kinds[index] & ~_changed(self._kinds)]
+        at = index * self._stride
+        values = [_NAN if v == _ABSENT else v / 1e6 for v in self._durations[at:at + len(names)]]
+        log_at = index - (count - len(self._logs))
+        logs = self._logs[log_at] if log_at >= 0 else ()
+        return HistoryEntry(self._started[index], result, message, timeout_phase,
+                            dict(zip(names, values)), tuple(logs.split("\n")) if isinstance(logs, str) else logs)
+
+    def _each_message(self) -> list[str]:
+        changed, at, out = _changed(self._kinds), -1, []
+        for kind in self._kinds:
+            at += bool(kind & changed)
+            out.append(self._messages[at])
+        return out
 
     def __len__(self) -> int:
         return len(self._kinds)
@@ -113,19 +160,17 @@ class History:
             index += count
         if not 0 <= index < count:
             raise IndexError("history index out of range")
-        result, timeout_phase, names = _KIND_LIST[self._kinds[index]]
-        at = index * self._stride
-        values = self._numbers[at + 1:at + 1 + len(names)]
-        log_at = index - (count - len(self._logs))
-        logs = self._logs[log_at] if log_at >= 0 else ()
-        return HistoryEntry(self._numbers[at], result, self._messages[index], timeout_phase,
-                            dict(zip(names, values)), tuple(logs.split("\n")) if isinstance(logs, str) else logs)
+        changed = _changed(self._kinds)
+        at = sum(1 for kind in self._kinds[:index + 1] if kind & changed) - 1
+        return self._entry(index, self._messages[at], count)
 
     def __iter__(self) -> Iterator[HistoryEntry]:
-        return (self[i] for i in range(len(self._kinds)))
+        count = len(self._kinds)
+        return (self._entry(i, message, count) for i, message in enumerate(self._each_message()))
 
     def __reversed__(self) -> Iterator[HistoryEntry]:
-        return (self[i] for i in range(len(self._kinds) - 1, -1, -1))
+        count, messages = len(self._kinds), self._each_message()
+        return (self._entry(i, messages[i], count) for i in range(count - 1, -1, -1))
 
 
 @dataclass(slots=True)

@@ -3,6 +3,7 @@ real promtool read it, hostile label values stay escaped, and a series renders o
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import time
 
@@ -65,6 +66,11 @@ def test_each_family_header_appears_once_and_cache_is_reused():
     assert cached is not None and render_state(state) == text and series.cache is cached
 
 
+def f32(value: float) -> float:
+    """A sample as the percentile window stores it (float32)."""
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
 def test_recording_renders_nothing_and_sorts_nothing_until_read():
     """A probe only marks its series stale: the scrape renders it once, percentiles are
     computed when read (detail) and cached until the next sample."""
@@ -76,7 +82,7 @@ def test_recording_renders_nothing_and_sorts_nothing_until_read():
     text = render_state(state)
     assert series.cache is not None and series.windows["total"]._cached is not None
     assert value(parse_samples(text), c.PROBE_LATENCY, target="gw", module="readiness", phase="total",
-                 window="1m", quantile="0.5") == 0.012 + (0.03 - 0.012) * 0.5  # exact median of the two
+                 window="1m", quantile="0.5") == f32(0.012) + (f32(0.03) - f32(0.012)) * 0.5  # exact median of the two as stored
 
 
 def test_detail_off_keeps_only_the_total_phase():

@@ -39,10 +39,11 @@ def test_a_full_history_costs_under_64_bytes_per_entry():
     finally:
         tracemalloc.stop()
     assert len(state.series[("gw0", "readiness", "")].history) == HISTORY
-    # 1,000 targets' full history in ~5 MB: four packed doubles, a kind number and a message
-    # pointer an entry. It was ~165 B (an object per entry holding a bytes object: ~16 MB), and
-    # before that ~390 B (a float object per phase, a tuple of names, a copy of each message).
-    assert per_entry < 64, per_entry
+    # 1,000 targets' full history in ~2.5 MB: a double, three uint32 microsecond durations and a
+    # 16-bit kind number an entry, a message pointer only where the message changes. It was ~60 B
+    # (doubles, a pointer per message), ~165 B (an object per entry holding a bytes object:
+    # ~16 MB), and before that ~390 B (a float object per phase, a tuple of names, a copy of each message).
+    assert per_entry < 26, per_entry
 
 
 def test_a_history_entry_reads_back_what_the_probe_said():
@@ -88,8 +89,9 @@ def test_the_history_keeps_the_newest_entries_each_with_its_own_phases():
     assert len(history) == HISTORY
     entries = list(history)
     assert [e.started for e in entries] == [1_000_000.0 + i for i in range(3, HISTORY + 3)]
-    assert entries[0].phases == {"connect": 0.001 * 3, "first_byte": 0.002 * 3, "total": 0.003 * 3, "body": 0.25}
-    assert entries[1].phases == {"connect": 0.001 * 4, "first_byte": 0.002 * 4, "total": 0.003 * 4}
+    # Durations are kept in whole microseconds.
+    assert entries[0].phases == {"connect": 0.003, "first_byte": 0.006, "total": 0.009, "body": 0.25}
+    assert entries[1].phases == {"connect": 0.004, "first_byte": 0.008, "total": 0.012}
     assert [e.logs for e in entries[-HISTORY_WITH_LOGS:]] == [(f"line {i}",) for i in range(HISTORY + 3 - HISTORY_WITH_LOGS, HISTORY + 3)]
     assert all(e.logs == () for e in entries[:-HISTORY_WITH_LOGS])
     assert [e.started for e in reversed(history)] == [e.started for e in entries][::-1]
@@ -131,3 +133,47 @@ def test_a_young_series_costs_under_3200_bytes():
     finally:
         tracemalloc.stop()
     assert per_series < 3200, per_series
+
+
+def test_messages_are_kept_per_change_and_survive_the_oldest_going():
+    """A message is stored where it differs from the entry before; when the entry that carried it
+    goes, the next entry takes it over."""
+    history = History()
+    said = []
+    for i in range(HISTORY + 40):
+        outcome = _outcome("gw", i)
+        outcome.message = "ok" if (i // 7) % 3 else f"refused {i // 7}"  # runs of 7 equal messages
+        said.append(outcome.message)
+        history.append(outcome)
+    assert [e.message for e in history] == said[-HISTORY:]
+    assert [e.message for e in reversed(history)] == said[-HISTORY:][::-1]
+    assert [history[i].message for i in (0, 1, 50, -1)] == [said[-HISTORY], said[-HISTORY + 1], said[-HISTORY + 50], said[-1]]
+    assert len(history._messages) <= HISTORY // 7 + 2
+
+
+def test_durations_are_microseconds_clamped_to_what_32_bits_hold():
+    history = History()
+    outcome = _outcome("gw", 1)
+    outcome.phases = {"connect": 1.2345674, "first_byte": -0.5, "total": 1e12, "tls": float("nan")}
+    history.append(outcome)
+    phases = history[0].phases
+    assert phases["connect"] == 1.234567 and phases["first_byte"] == 0.0 and phases["total"] == (2**32 - 2) / 1e6
+    assert phases["tls"] != phases["tls"]  # NaN stays NaN
+
+
+def test_a_fleet_with_more_kinds_than_16_bits_keeps_reading_right(monkeypatch):
+    """Kind numbers are 15 bits (the top bit marks a new message) until one does not fit."""
+    import exporter.state as state_module
+
+    history = History()
+    first = _outcome("gw", 1)
+    history.append(first)
+    filler = [("x", None, (str(n),)) for n in range(0x8000)]
+    monkeypatch.setattr(state_module, "_KIND_LIST", list(state_module._KIND_LIST) + filler)
+    monkeypatch.setattr(state_module, "_KINDS", {**state_module._KINDS,
+                                                 **{key: len(state_module._KIND_LIST) - len(filler) + n for n, key in enumerate(filler)}})
+    late = _outcome("gw", 2)
+    late.result, late.message = "timeout", "slow"
+    history.append(late)
+    assert history._kinds.typecode == "I"
+    assert [(e.result, e.message) for e in history] == [("refused", "connection refused"), ("timeout", "slow")]
