@@ -27,7 +27,6 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("uvloop (the `fast` extra)", ["uvloop"]),
     ("aiohttp (the HTTP server; the model probe's client)", ["aiohttp", "aiohttp.web"]),
     ("prometheus_client (process and GC collectors, exposition formats)", ["prometheus_client"]),
-    ("PyYAML", ["yaml"]),
     ("the config's settings (exporter/settings/: plain dataclasses; pydantic validates them in a child process)",
      ["exporter.settings.modules", "exporter.settings.resolved"]),
     ("the probers (exporter/probes/, with httptools)", ["exporter.probes"]),

@@ -77,8 +77,8 @@ def render_series(series: SeriesState) -> dict[str, str]:
         labels = f"{base},{extra}" if extra else base
         out.setdefault(family, []).append(f"{sample}{{{labels}}} {_value(value)}\n")
 
-    if series.last is not None:
-        add(c.PROBE_SUCCESS, c.PROBE_SUCCESS, "", 1.0 if series.last.success else 0.0)
+    if series.last_result is not None:
+        add(c.PROBE_SUCCESS, c.PROBE_SUCCESS, "", 1.0 if series.last_result == c.Result.SUCCESS else 0.0)
         add(c.PROBE_LAST_TIMESTAMP, c.PROBE_LAST_TIMESTAMP, "", series.last_time)
     for result, n in sorted(series.attempts.items()):
         add(c.PROBE_ATTEMPTS_TOTAL, c.PROBE_ATTEMPTS_TOTAL, _labels([(c.LABEL_RESULT, result)]), n)

@@ -6,6 +6,7 @@ every update of one series happens without an ``await`` in between.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from array import array
@@ -27,6 +28,11 @@ HISTORY_WITH_LOGS = 10
 _KINDS: dict[tuple[str, str | None, tuple[str, ...]], int] = {}
 _KIND_LIST: list[tuple[str, str | None, tuple[str, ...]]] = []
 _NAN = float("nan")
+# A log line as ProbeRun.log writes it: f"{elapsed_ms:8.1f}ms {text}". Kept as the text (shared
+# with the entry before when equal: a healthy probe logs the same lines every time) and the
+# elapsed time in tenths of a millisecond; a line in any other form is kept whole (_WHOLE).
+_LOG_LINE = re.compile(r" *(0|[1-9][0-9]*)\.([0-9])ms (.*)", re.S)
+_WHOLE = 0xFFFFFFFF
 _ABSENT = 0xFFFFFFFF  # no such phase in this entry (or a NaN)
 _MAX_MICROS = _ABSENT - 1
 
@@ -71,18 +77,20 @@ class History:
     series, padded when a probe stopped early; the status page shows tenths of a millisecond);
     the result, timeout phase and phase names one number of a shared table, its
     top bit set where the message differs from the entry before; the messages one pointer per
-    such change (a healthy series says "ok" 100 times: one pointer); log lines only for the newest HISTORY_WITH_LOGS entries, joined into one string once
-    an entry is no longer the newest. ~22 B an entry (it was ~60 with doubles and a pointer per
+    such change (a healthy series says "ok" 100 times: one pointer); log lines only for the
+    newest HISTORY_WITH_LOGS entries, each line's text shared with the entry before when equal
+    and its elapsed time a number (_append_logs). ~24 B an entry (it was ~60 with doubles and a pointer per
     message; an object per entry was ~165 B). Iterating yields HistoryEntry views."""
 
-    __slots__ = ("_started", "_durations", "_kinds", "_messages", "_logs", "_stride")
+    __slots__ = ("_started", "_durations", "_kinds", "_messages", "_logs", "_log_times", "_stride")
 
     def __init__(self) -> None:
         self._started = array("d")
         self._durations = array("I")  # microseconds; _ABSENT pads
         self._kinds = array("H")  # kind number | _changed(): a new message starts here
         self._messages: list[str] = []  # one per entry whose kind has the top bit set
-        self._logs: list[tuple[str, ...] | str] = []
+        self._logs: list[tuple[str, ...]] = []  # the newest entries' log texts...
+        self._log_times = array("I")  # ... and each line's elapsed tenths of a ms, all entries in order
         self._stride = 0
 
     def append(self, outcome: ProbeOutcome) -> None:
@@ -108,15 +116,7 @@ class History:
         else:
             kinds.append(kind | _changed(kinds))
             messages.append(sys.intern(message) if type(message) is str else message)
-        logs = self._logs
-        if logs:
-            newest = logs[-1]
-            # No longer the newest: its lines' list goes (lines holding a newline stay a tuple).
-            if isinstance(newest, tuple) and newest and not any("\n" in line for line in newest):
-                logs[-1] = "\n".join(newest)
-        logs.append(tuple(outcome.logs))
-        if len(logs) > HISTORY_WITH_LOGS:
-            del logs[0]
+        self._append_logs(outcome.logs)
         if len(self._kinds) > HISTORY:
             del self._started[0]
             del durations[:self._stride]
@@ -127,6 +127,34 @@ class History:
             else:
                 kinds[1] |= changed
             del kinds[0]
+
+    def _append_logs(self, lines: list[str]) -> None:
+        logs, times = self._logs, self._log_times
+        previous = logs[-1] if logs else ()
+        texts = []
+        for line in lines:
+            match = _LOG_LINE.fullmatch(line)
+            # Kept apart only when formatting it again gives the same line back.
+            if match is not None and match.start(1) == max(0, 6 - len(match[1])) and len(match[1]) < 9:
+                times.append(int(match[1]) * 10 + int(match[2]))
+                texts.append(match[3])
+            else:
+                times.append(_WHOLE)
+                texts.append(line)
+        if len(texts) == len(previous) and all(a == b for a, b in zip(texts, previous)):
+            logs.append(previous)  # the usual case: one tuple for all of a healthy series' entries
+        else:
+            logs.append(tuple(previous[i] if i < len(previous) and previous[i] == text else text
+                              for i, text in enumerate(texts)))
+        if len(logs) > HISTORY_WITH_LOGS:
+            del times[:len(logs[0])]
+            del logs[0]
+
+    def _log_lines(self, at: int) -> tuple[str, ...]:
+        """The log lines of the at-th entry of _logs, as the probe wrote them."""
+        first = sum(len(texts) for texts in self._logs[:at])
+        return tuple(text if tenths == _WHOLE else f"{tenths / 10:8.1f}ms {text}"
+                     for text, tenths in zip(self._logs[at], self._log_times[first:first + len(self._logs[at])]))
 
     def _restride(self, stride: int) -> None:
         old, durations = self._stride, array("I")
@@ -140,9 +168,9 @@ class History:
         at = index * self._stride
         values = [_NAN if v == _ABSENT else v / 1e6 for v in self._durations[at:at + len(names)]]
         log_at = index - (count - len(self._logs))
-        logs = self._logs[log_at] if log_at >= 0 else ()
+        logs = self._log_lines(log_at) if log_at >= 0 else ()
         return HistoryEntry(self._started[index], result, message, timeout_phase,
-                            dict(zip(names, values)), tuple(logs.split("\n")) if isinstance(logs, str) else logs)
+                            dict(zip(names, values)), logs)
 
     def _each_message(self) -> list[str]:
         changed, at, out = _changed(self._kinds), -1, []
@@ -212,7 +240,8 @@ class SeriesState:
     attempts: Counter = field(default_factory=Counter)
     timeouts: Counter = field(default_factory=Counter)
     skipped: int = 0
-    last: ProbeOutcome | None = None
+    # The newest probe's result (None: not probed yet); the rest of it is history[-1].
+    last_result: str | None = None
     last_time: float = 0.0
     gauges: list[Gauge] = field(default_factory=list)
     histograms: dict[str, Histogram] = field(default_factory=dict)
@@ -282,7 +311,7 @@ class ProbeState:
         state.attempts[outcome.result] += 1
         if outcome.timeout_phase:
             state.timeouts[outcome.timeout_phase] += 1
-        state.last = outcome
+        state.last_result = outcome.result
         state.last_time = now
         state.gauges = outcome.gauges
         state.history.append(outcome)

@@ -232,7 +232,7 @@ def _probe_row(exporter: "Exporter", key: tuple[str, str], now: float, classifie
     series = exporter.state.series.get((target_name, module_name, ""))
     target = exporter.target(target_name)
     module = target.modules.get(module_name) if target else None
-    last = series.last if series else None
+    last = series.history[-1] if series and series.last_result is not None else None
     window = series.windows.get(c.Phase.TOTAL) if series else None
     cached = window.cached if window else {}
     return {

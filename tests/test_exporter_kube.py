@@ -44,7 +44,7 @@ async def test_pod_probing_labels_each_ready_pod_and_forgets_deleted_ones(tmp_pa
                 await wait_for(pod_probed, timeout=15)
                 # Per-pod probes are diagnostics: the live SLO counts the service's probes only.
                 series = ex.exporter.state.series
-                assert series[("gw", "readiness", name)].last.gateway_pod == name
+                assert series[("gw", "readiness", name)].gateway_pod == name
                 api.delete("pods", pod["metadata"]["namespace"], name)
 
                 async def forgotten():

@@ -29,6 +29,7 @@ def test_run_imports_neither_kubernetes_nor_grafanalib(tmp_path):
     assert "httpx" not in modules  # the model probe's and `slo report`'s client (~2 MB of RSS)
     assert "bcrypt" not in modules  # only a web config with basic_auth_users checks passwords (~0.3 MB)
     assert "sqlite3" not in modules  # the live SLO budget without slo.state_file stays in memory (~1 MB)
+    assert "yaml" not in modules  # the config is read by the child; a web config file imports it (~0.9 MB)
     # The config is validated in a child process (exporter/config_child.py): ~10 MB of RSS.
     assert not modules & {"pydantic", "pydantic_core"}
 

@@ -177,3 +177,60 @@ def test_a_fleet_with_more_kinds_than_16_bits_keeps_reading_right(monkeypatch):
     history.append(late)
     assert history._kinds.typecode == "I"
     assert [(e.result, e.message) for e in history] == [("refused", "connection refused"), ("timeout", "slow")]
+
+
+def test_log_lines_read_back_exactly_as_written():
+    """Lines in ProbeRun.log's form are kept as text plus elapsed tenths of a ms and formatted
+    again on reading; anything else (another width, a number that would not format back) whole."""
+    from exporter.probes.base import ProbeRun
+    from exporter.secrets import Redactor
+
+    run = ProbeRun("gw", "readiness", Redactor(), None, None)
+    run.log("GET", url="http://gw:18789/readyz")
+    run.log("error", text="two\nlines")
+    run._t0 -= 123.4567  # a slow probe: the elapsed time outgrows the 8-character field
+    run.log("result", result="timeout", detail=repr("took long"))
+    written = list(run.logs) + ["line 3", "  05.0ms leading zero", "0.25ms two decimals", "     0.1msno space",
+                                "   99999999.9ms widest kept apart", "   999999999.9ms too wide for 32 bits", ""]
+    history = History()
+    for i in range(3):
+        outcome = _outcome("gw", i)
+        outcome.logs = written if i != 1 else written[:2]
+        history.append(outcome)
+    assert [entry.logs for entry in history] == [tuple(written), tuple(written[:2]), tuple(written)]
+    assert run.logs[2].startswith("123") and history[2].logs[2] == run.logs[2]
+
+
+def test_a_healthy_series_keeps_one_copy_of_its_log_texts():
+    """Ten entries whose lines differ only in their elapsed times share their texts: the newest
+    ten entries' four lines cost well under 1 KB a series (a joined string per entry was ~2.5 KB)."""
+    def lines(target: str, i: int) -> list[str]:
+        return [f"{0.1 * (i % 9):8.1f}ms GET url=http://{target}.example:18789/readyz",
+                f"{0.9 + 0.1 * (i % 5):8.1f}ms response status=200 content_type=application/json bytes=118",
+                f"{1.0 + 0.1 * (i % 5):8.1f}ms ready",
+                f"{1.1 + 0.1 * (i % 5):8.1f}ms result result=success detail='ok'"]
+
+    def per_series(with_lines: bool) -> tuple[float, ProbeState]:
+        targets = [f"gw{n}" for n in range(50)]
+        gc.collect()
+        tracemalloc.start()
+        try:
+            state = ProbeState()
+            for i in range(HISTORY):
+                for target in targets:
+                    outcome = _outcome(target, i)
+                    outcome.logs = lines(target, i) if with_lines else []
+                    state.record(outcome, BUCKETS, now=1_000_000.0 + i)
+            outcome = None
+            gc.collect()
+            return tracemalloc.get_traced_memory()[0] / len(targets), state
+        finally:
+            tracemalloc.stop()
+
+    without, _ = per_series(False)
+    with_lines, state = per_series(True)
+    history = state.series[("gw0", "readiness", "")].history
+    assert history[-1].logs == tuple(lines("gw0", HISTORY - 1))
+    assert history[-HISTORY_WITH_LOGS].logs == tuple(lines("gw0", HISTORY - HISTORY_WITH_LOGS))
+    assert len({id(texts) for texts in history._logs}) == 1
+    assert with_lines - without < 800, (with_lines, without)
