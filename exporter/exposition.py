@@ -26,7 +26,9 @@ Operator sets that target label on every series it scrapes).
 
 from __future__ import annotations
 
+import itertools
 import math
+from array import array
 from typing import Iterable, Iterator
 
 from exporter.state import ProbeState, SeriesState
@@ -67,6 +69,48 @@ def _le_suffixes(buckets: tuple[float, ...]) -> list[str]:
     return out
 
 
+_COMMON_RANK = {name: rank for rank, (name, _, _) in enumerate(COMMON_FAMILIES)}
+# Every distinct list of family names a rendered series has (a handful per process), shared.
+_LAYOUTS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _family_order(name: str) -> tuple[int, str]:
+    """Exposition order: the common families as listed, then the module families by name."""
+    rank = _COMMON_RANK.get(name)
+    return (rank, "") if rank is not None else (len(_COMMON_RANK), name)
+
+
+class Rendered:
+    """A series' exposition lines: all its families in exposition order in one string, where
+    each ends in a uint32 array, their names a tuple shared by every series with the same ones.
+    A dict of a string per family was ~0.6 KB more a series (0.6 MB at 1,000 targets, all of
+    them rendered at once ahead of a scrape)."""
+
+    __slots__ = ("text", "families", "ends")
+
+    def __init__(self, by_family: dict[str, str]) -> None:
+        names = tuple(sorted(by_family, key=_family_order))
+        self.families = _LAYOUTS.setdefault(names, names)
+        self.text = "".join(by_family[name] for name in names)
+        self.ends = array("I", itertools.accumulate(len(by_family[name]) for name in names))
+
+    def part(self, index: int) -> str:
+        return self.text[self.ends[index - 1] if index else 0:self.ends[index]]
+
+    def get(self, family: str, default: str | None = None) -> str | None:
+        return self.part(self.families.index(family)) if family in self.families else default
+
+    def __getitem__(self, family: str) -> str:
+        if family not in self.families:
+            raise KeyError(family)
+        return self.part(self.families.index(family))
+
+
+def render(series: SeriesState) -> Rendered:
+    """What a series keeps until it changes (``SeriesState.cache``)."""
+    return Rendered(render_series(series))
+
+
 def render_series(series: SeriesState) -> dict[str, str]:
     """Lines of one series grouped by exposed family name (module families included)."""
     base = _labels([(c.LABEL_TARGET, series.target), (c.LABEL_MODULE, series.module)]
@@ -87,11 +131,9 @@ def render_series(series: SeriesState) -> dict[str, str]:
     if series.skipped:  # rare (a probe longer than its interval): not a series per pair until it happens
         add(c.PROBE_SKIPPED_TOTAL, c.PROBE_SKIPPED_TOTAL, "", series.skipped)
     for phase, hist in sorted(series.histograms.items()):
-        # The label part of a histogram's lines never changes: one string per series and phase,
-        # the `le` parts shared by every series with the same buckets; only counts are formatted.
-        labels = series.prefixes.get(phase)
-        if labels is None:
-            labels = series.prefixes[phase] = f"{base},{_labels([(c.LABEL_PHASE, phase)])}"
+        # The label part of a histogram's lines is built once per render, the `le` parts are
+        # shared by every series with the same buckets; only counts are formatted per line.
+        labels = f'{base},{c.LABEL_PHASE}="{_escape(phase)}"'
         suffixes = _le_suffixes(hist.buckets)
         lines = out.setdefault(c.PROBE_DURATION, [])
         acc = 0
@@ -139,7 +181,7 @@ def iter_families(state: ProbeState, openmetrics: bool = False) -> Iterator[str]
     chunks = []
     for series in state.series.values():
         if series.cache is None:
-            series.cache = render_series(series)
+            series.cache = render(series)
         chunks.append(series.cache)
     families = list(COMMON_FAMILIES) + [(name, typ, help) for name, (typ, help) in sorted(module_family_meta(state).items())]
     return _families(chunks, families, openmetrics)
@@ -151,12 +193,18 @@ def iter_families(state: ProbeState, openmetrics: bool = False) -> Iterator[str]
 PIECE_CHARS = 64 * 1024
 
 
-def _families(chunks: list[dict[str, str]], families: list[tuple[str, str, str]], openmetrics: bool) -> Iterator[str]:
+def _families(chunks: list[Rendered], families: list[tuple[str, str, str]], openmetrics: bool) -> Iterator[str]:
+    # Each chunk's families are in the same order as ``families``: a cursor per chunk finds them.
+    cursors = [0] * len(chunks)
     for name, typ, help in families:
         family = _om_family(name, typ) if openmetrics else name
         piece, size = [f"# HELP {family} {help}\n# TYPE {family} {typ}\n"], 0
-        for chunk in chunks:
-            text = chunk.get(name)
+        for k, chunk in enumerate(chunks):
+            at = cursors[k]
+            if at >= len(chunk.families) or chunk.families[at] != name:
+                continue
+            cursors[k] = at + 1
+            text = chunk.part(at)
             if text:
                 piece.append(text)
                 size += len(text)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from exporter.exposition import render_series
+from exporter.exposition import render
 from exporter.state import ProbeState, SeriesState
 
 BATCH = 32  # ~1 ms of rendering between two turns of the event loop
@@ -31,7 +31,7 @@ async def render_stale(series: Iterable[SeriesState]) -> int:
     for start in range(0, len(stale), BATCH):
         for s in stale[start:start + BATCH]:
             if s.cache is None:  # a probe may have recorded (and a scrape rendered) meanwhile
-                s.cache = render_series(s)
+                s.cache = render(s)
         if start + BATCH < len(stale):
             await asyncio.sleep(0)
     return len(stale)

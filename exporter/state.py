@@ -14,6 +14,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from exporter.probes.base import Gauge, ProbeOutcome
 from exporter.quantiles import SlidingQuantiles
@@ -250,10 +251,9 @@ class SeriesState:
     latency_good: Counter = field(default_factory=Counter)
     # The status page's last HISTORY probes, oldest first, packed (History).
     history: History = field(default_factory=History)
-    # This series' exposition lines by family (exporter/exposition.py); None = render again.
-    cache: dict[str, str] | None = None
-    # The label part of its histogram lines by phase, which never changes (exporter/exposition.py).
-    prefixes: dict = field(default_factory=dict)
+    # This series' exposition lines, an exporter.exposition.Rendered (a module that imports this
+    # one, hence Any); None = render again.
+    cache: Any = None
 
 
 class ProbeState:

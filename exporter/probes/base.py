@@ -136,7 +136,7 @@ class ProbeRun:
     def _record(self, metric: Metric, kind: MetricType, value: float, labels: dict[str, str]) -> None:
         if getattr(metric, "type", None) is not kind:  # a bug of the prober: the schema says otherwise
             raise TypeError(f"{metric!s} is not declared as a {kind} in openclaw_schema")
-        self.gauges.append(Gauge(metric, metric.help, tuple(sorted(labels.items())), float(value), kind=str(kind)))
+        self.gauges.append(Gauge(metric, metric.help, tuple(sorted(labels.items())), float(value), kind=kind.value))
 
 
 ProbeFunc = Callable[[TargetConfig, Any, ProbeRun], Awaitable[None]]
