@@ -35,6 +35,7 @@ _NAN = float("nan")
 _LOG_LINE = re.compile(r" *(0|[1-9][0-9]*)\.([0-9])ms (.*)", re.S)
 _WHOLE = 0xFFFFFFFF
 _ABSENT = 0xFFFFFFFF  # no such phase in this entry (or a NaN)
+_MAX_STAMP = 0xFFFFFFFF
 _MAX_MICROS = _ABSENT - 1
 
 
@@ -73,20 +74,24 @@ class HistoryEntry:
 
 class History:
     """A series' last HISTORY probes, oldest first, packed: at 1,000 targets the full history is
-    100,000 entries, so each byte of an entry is 100 KB. The start time is a double; the phase
-    durations whole microseconds (uint32, up to 71 minutes) in one array (a fixed stride per
-    series, padded when a probe stopped early; the status page shows tenths of a millisecond);
-    the result, timeout phase and phase names one number of a shared table, its
-    top bit set where the message differs from the entry before; the messages one pointer per
-    such change (a healthy series says "ok" 100 times: one pointer); log lines only for the
-    newest HISTORY_WITH_LOGS entries, each line's text shared with the entry before when equal
-    and its elapsed time a number (_append_logs). ~24 B an entry (it was ~60 with doubles and a pointer per
-    message; an object per entry was ~165 B). Iterating yields HistoryEntry views."""
+    100,000 entries, so each byte of an entry is 100 KB. The start time is whole milliseconds
+    (uint32, after a base; doubles for a history longer than 49 days); the phase durations whole
+    microseconds (uint32, up to 71 minutes) in one array (a fixed stride per series, padded
+    when a probe stopped early; the status page shows tenths of a millisecond); the result,
+    timeout phase and phase names one number of a shared table, its top bit set where the
+    message differs from the entry before; the messages one pointer per such change (a healthy
+    series says "ok" 100 times: one pointer); log lines only for the newest HISTORY_WITH_LOGS
+    entries, each line's text shared with the entry before when equal and its elapsed time a
+    number (_append_logs). ~20 B an entry (it was ~60 with doubles and a pointer per message;
+    an object per entry was ~165 B). Iterating yields HistoryEntry views."""
 
-    __slots__ = ("_started", "_durations", "_kinds", "_messages", "_logs", "_log_times", "_stride")
+    __slots__ = ("_started", "_base", "_durations", "_kinds", "_messages", "_logs", "_log_times", "_stride")
 
     def __init__(self) -> None:
-        self._started = array("d")
+        # Start times in milliseconds after _base (uint32: 49 days); doubles (typecode "d") for
+        # a history that spans longer (an interval over ~12 hours) or a clock set far back.
+        self._started = array("I")
+        self._base = 0.0
         self._durations = array("I")  # microseconds; _ABSENT pads
         self._kinds = array("H")  # kind number | _changed(): a new message starts here
         self._messages: list[str] = []  # one per entry whose kind has the top bit set
@@ -105,7 +110,8 @@ class History:
             self._kinds = array("I", [(k & 0x7FFF) | ((k & 0x8000) << 16) for k in self._kinds])
         if len(names) > self._stride:
             self._restride(len(names))
-        self._started.append(outcome.started)
+        stamp = self._stamp(outcome.started)  # first: it may replace the array
+        self._started.append(stamp)
         durations = self._durations
         for seconds in outcome.phases.values():
             durations.append(_micros(seconds))
@@ -128,6 +134,24 @@ class History:
             else:
                 kinds[1] |= changed
             del kinds[0]
+
+    def _stamp(self, when: float) -> float | int:
+        """``when`` as _started keeps it (re-based, or turned into doubles, when it does not fit)."""
+        started = self._started
+        if started.typecode == "d":
+            return when
+        if not started:
+            self._base = when
+        stamp = round((when - self._base) * 1000.0)
+        if 0 <= stamp <= _MAX_STAMP:
+            return stamp
+        times = [self._base + t / 1000.0 for t in started] + [when]
+        if max(times) - min(times) > _MAX_STAMP / 1000.0:
+            self._started = array("d", times[:-1])
+            return when
+        self._base = min(times)
+        self._started = array("I", [round((t - self._base) * 1000.0) for t in times[:-1]])
+        return round((when - self._base) * 1000.0)
 
     def _append_logs(self, lines: list[str]) -> None:
         logs, times = self._logs, self._log_times
@@ -170,7 +194,10 @@ class History:
         values = [_NAN if v == _ABSENT else v / 1e6 for v in self._durations[at:at + len(names)]]
         log_at = index - (count - len(self._logs))
         logs = self._log_lines(log_at) if log_at >= 0 else ()
-        return HistoryEntry(self._started[index], result, message, timeout_phase,
+        started = self._started[index]
+        if self._started.typecode == "I":
+            started = self._base + started / 1000.0
+        return HistoryEntry(started, result, message, timeout_phase,
                             dict(zip(names, values)), logs)
 
     def _each_message(self) -> list[str]:

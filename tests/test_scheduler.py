@@ -93,8 +93,11 @@ def test_a_cancelled_sleeper_neither_wakes_nor_delays_the_others(loop_name):
     async def main():
         wakeups = CountedWakeups()
         now = time.monotonic()
-        early = asyncio.ensure_future(wakeups.sleep_until(now + 0.03, 0.0))
-        late = asyncio.ensure_future(wakeups.sleep_until(now + 0.06, 0.0))
+        async def sleeper(at):  # as a pair's task sleeps: cancelling the task cancels its future
+            await wakeups.sleep_until(at, 0.0)
+
+        early = asyncio.ensure_future(sleeper(now + 0.03))
+        late = asyncio.ensure_future(sleeper(now + 0.06))
         await asyncio.sleep(0)
         early.cancel()
         await late

@@ -39,11 +39,12 @@ def test_a_full_history_costs_under_64_bytes_per_entry():
     finally:
         tracemalloc.stop()
     assert len(state.series[("gw0", "readiness", "")].history) == HISTORY
-    # 1,000 targets' full history in ~2.5 MB: a double, three uint32 microsecond durations and a
-    # 16-bit kind number an entry, a message pointer only where the message changes. It was ~60 B
-    # (doubles, a pointer per message), ~165 B (an object per entry holding a bytes object:
-    # ~16 MB), and before that ~390 B (a float object per phase, a tuple of names, a copy of each message).
-    assert per_entry < 26, per_entry
+    # 1,000 targets' full history in ~2 MB: a uint32 millisecond start, three uint32 microsecond
+    # durations and a 16-bit kind number an entry, a message pointer only where the message
+    # changes (~20 B). It was ~60 B (doubles, a pointer per message), ~165 B (an object per entry
+    # holding a bytes object: ~16 MB), and before that ~390 B (a float object per phase, a tuple
+    # of names, a copy of each message).
+    assert per_entry < 22, per_entry
 
 
 def test_a_history_entry_reads_back_what_the_probe_said():
@@ -234,3 +235,29 @@ def test_a_healthy_series_keeps_one_copy_of_its_log_texts():
     assert history[-HISTORY_WITH_LOGS].logs == tuple(lines("gw0", HISTORY - HISTORY_WITH_LOGS))
     assert len({id(texts) for texts in history._logs}) == 1
     assert with_lines - without < 800, (with_lines, without)
+
+
+def test_start_times_are_kept_to_the_millisecond_whatever_the_clock_does():
+    """Start times are milliseconds after a base in 32 bits: a clock set back re-bases, and a
+    history spanning more than 49 days (an interval over ~12 hours) keeps doubles instead."""
+    history = History()
+    at = [1_800_000_000.0, 1_800_000_015.25, 1_800_000_030.5]
+    for when in at:
+        outcome = _outcome("gw", 0)
+        outcome.started = when
+        history.append(outcome)
+    outcome = _outcome("gw", 0)
+    outcome.started = 1_800_000_000.0 - 3600.125  # the clock was set back an hour
+    history.append(outcome)
+    at.append(outcome.started)
+    assert history._started.typecode == "I" and [e.started for e in history] == at
+    outcome = _outcome("gw", 0)
+    outcome.started = 1_800_000_000.0 + 60 * 86400.0  # 60 days on: the span no longer fits
+    history.append(outcome)
+    at.append(outcome.started)
+    assert history._started.typecode == "d" and [e.started for e in history] == at
+    for i in range(HISTORY):
+        outcome = _outcome("gw", i)
+        outcome.started = 1_805_184_000.0 + i * 86400.0
+        history.append(outcome)
+    assert [e.started for e in history] == [1_805_184_000.0 + i * 86400.0 for i in range(HISTORY)]
