@@ -151,10 +151,9 @@ def render_series(series: SeriesState) -> dict[str, str]:
             _labels([(c.LABEL_PHASE, phase), (c.LABEL_THRESHOLD, c.threshold_label(threshold))]), n)
     # Module gauges are labelled by target (and gateway_pod), not module: they describe the gateway.
     target_labels = [(c.LABEL_TARGET, series.target)] + ([(c.LABEL_GATEWAY_POD, series.gateway_pod)] if series.gateway_pod else [])
-    for g in series.gauges:
-        name = g.name + "_total" if g.kind == "counter" and not g.name.endswith("_total") else g.name
-        labels = _labels(target_labels + list(g.labels))
-        out.setdefault(name, []).append(f"{name}{{{labels}}} {_value(g.value)}\n")
+    for (name, _, pairs, kind), value in zip(series.gauge_kinds, series.gauge_values or ()):
+        name = name + "_total" if kind == "counter" and not name.endswith("_total") else name
+        out.setdefault(name, []).append(f"{name}{{{_labels(target_labels + list(pairs))}}} {_value(value)}\n")
     return {family: "".join(lines) for family, lines in out.items()}
 
 
@@ -162,9 +161,9 @@ def module_family_meta(state: ProbeState) -> dict[str, tuple[str, str]]:
     """Exposed name -> (type, help) of every module family present now."""
     meta: dict[str, tuple[str, str]] = {}
     for series in state.series.values():
-        for g in series.gauges:
-            name = g.name + "_total" if g.kind == "counter" and not g.name.endswith("_total") else g.name
-            meta.setdefault(name, ("counter" if g.kind == "counter" else "gauge", g.help))
+        for name, help, _, kind in series.gauge_kinds:
+            name = name + "_total" if kind == "counter" and not name.endswith("_total") else name
+            meta.setdefault(name, ("counter" if kind == "counter" else "gauge", help))
     return meta
 
 

@@ -90,7 +90,7 @@ class History:
     def __init__(self) -> None:
         # Start times in milliseconds after _base (uint32: 49 days); doubles (typecode "d") for
         # a history that spans longer (an interval over ~12 hours) or a clock set far back.
-        self._started = array("I")
+        self._started: array[Any] = array("I")
         self._base = 0.0
         self._durations = array("I")  # microseconds; _ABSENT pads
         self._kinds = array("H")  # kind number | _changed(): a new message starts here
@@ -194,7 +194,7 @@ class History:
         values = [_NAN if v == _ABSENT else v / 1e6 for v in self._durations[at:at + len(names)]]
         log_at = index - (count - len(self._logs))
         logs = self._log_lines(log_at) if log_at >= 0 else ()
-        started = self._started[index]
+        started: float = self._started[index]
         if self._started.typecode == "I":
             started = self._base + started / 1000.0
         return HistoryEntry(started, result, message, timeout_phase,
@@ -271,7 +271,10 @@ class SeriesState:
     # The newest probe's result (None: not probed yet); the rest of it is history[-1].
     last_result: str | None = None
     last_time: float = 0.0
-    gauges: list[Gauge] = field(default_factory=list)
+    # The newest probe's module gauges (``gauges``): what each is, a Gauge without its value,
+    # shared by every series reporting the same ones; their values in a double array.
+    gauge_kinds: tuple[tuple[str, str, tuple[tuple[str, str], ...], str], ...] = ()
+    gauge_values: Any = None
     histograms: dict[str, Histogram] = field(default_factory=dict)
     windows: dict[str, SlidingQuantiles] = field(default_factory=dict)
     # (phase, threshold) -> count of successful probes whose phase took <= threshold
@@ -281,6 +284,34 @@ class SeriesState:
     # This series' exposition lines, an exporter.exposition.Rendered (a module that imports this
     # one, hence Any); None = render again.
     cache: Any = None
+
+    @property
+    def gauges(self) -> list[Gauge]:
+        return [Gauge(name, help, labels, value, kind)
+                for (name, help, labels, kind), value in zip(self.gauge_kinds, self.gauge_values or ())]
+
+    @gauges.setter
+    def gauges(self, gauges: list[Gauge]) -> None:
+        kinds = tuple(_shared(_GAUGE_KINDS, (g.name, g.help, g.labels, g.kind)) for g in gauges)
+        self.gauge_kinds = _shared(_GAUGE_LISTS, kinds)
+        self.gauge_values = array("d", [g.value for g in gauges]) if gauges else None
+
+
+# Module gauges as series keep them (SeriesState.gauges): a list of Gauge objects was ~0.6 KB a
+# series. What a gauge is (name, help, labels, kind) and each list of those are shared, up to
+# _SHARED_AT_MOST of each (label values come from the gateway: past that, each series keeps its own).
+_GAUGE_KINDS: dict[tuple, tuple] = {}
+_GAUGE_LISTS: dict[tuple, tuple] = {}
+_SHARED_AT_MOST = 10_000
+
+
+def _shared(table: dict[tuple, tuple], key: tuple) -> tuple:
+    shared = table.get(key)
+    if shared is None:
+        if len(table) >= _SHARED_AT_MOST:
+            return key
+        shared = table[key] = key
+    return shared
 
 
 class ProbeState:

@@ -261,3 +261,39 @@ def test_start_times_are_kept_to_the_millisecond_whatever_the_clock_does():
         outcome.started = 1_805_184_000.0 + i * 86400.0
         history.append(outcome)
     assert [e.started for e in history] == [1_805_184_000.0 + i * 86400.0 for i in range(HISTORY)]
+
+
+def test_module_gauges_cost_little_more_than_their_values_and_read_back():
+    """A series keeps its newest probe's gauges as values in a double array, what each gauge is
+    shared between series: ~110 B a series for the readiness body's five (a list of Gauge
+    objects was ~0.6 KB)."""
+    from exporter.probes.base import Gauge
+
+    def gauges(i: int) -> list[Gauge]:  # fresh objects and floats, as a probe makes them
+        return [Gauge("openclaw_gateway_event_loop_delay_p99_seconds", "p99", (), float(i) / 1000),
+                Gauge("openclaw_gateway_event_loop_utilization_ratio", "util", (), float(i) / 100),
+                Gauge("openclaw_gateway_uptime_seconds", "up", (), float(i) * 15),
+                Gauge("openclaw_gateway_info", "info", (("version", "2026.11.2"),), 1.0),
+                Gauge("openclaw_gateway_reconnects", "reconnects", (), float(i), kind="counter")]
+
+    def per_series(with_gauges: bool) -> tuple[float, ProbeState]:
+        targets = [f"gw{n}" for n in range(50)]
+        gc.collect()
+        tracemalloc.start()
+        try:
+            state = ProbeState()
+            for i in range(3):
+                for target in targets:
+                    outcome = _outcome(target, i)
+                    outcome.gauges = gauges(i) if with_gauges else []
+                    state.record(outcome, BUCKETS, now=1_000_000.0 + i)
+            outcome = None
+            gc.collect()
+            return tracemalloc.get_traced_memory()[0] / len(targets), state
+        finally:
+            tracemalloc.stop()
+
+    without, _ = per_series(False)
+    with_gauges, state = per_series(True)
+    assert state.series[("gw7", "readiness", "")].gauges == gauges(2)
+    assert with_gauges - without < 200, (with_gauges, without)
