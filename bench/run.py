@@ -927,7 +927,7 @@ def findings(report: Report) -> list[str]:
         shown = ", ".join(f"{k} {v:.0f}" for k, v in per_family.items())
         out.append(f"- Row 3 at 1,000 targets: {big['series']} samples ({big['metrics_bytes'] / 2**20:.1f} MiB) per scrape; "
                    f"samples per target by family: {shown}. A scrape renders only the series probed since the "
-                   f"last one (cached label prefixes, ~10 us per series) and writes the families one by one; "
+                   f"last one (its text kept as one string until it changes) and writes the families one by one; "
                    f"the timed GETs share the event loop with ~67 probes/s, so on a loaded machine their "
                    f"latency is mostly waiting for the loop and the CPU (see the in-process figure below).")
     ip = raw.get("in_process")
