@@ -21,6 +21,26 @@ def _outcome(target: str, i: int, logs: bool = False) -> ProbeOutcome:
                         started=1_000_000.0 + i, logs=lines)
 
 
+def _traced_per_series(probes: int, dress=lambda outcome, i: None) -> tuple[float, ProbeState]:
+    """Bytes traced per series after ``probes`` probes of 50 series, each outcome changed by
+    ``dress(outcome, i)`` first (log lines, gauges); and the state."""
+    targets = [f"gw{n}" for n in range(50)]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        state = ProbeState()
+        for i in range(probes):
+            for target in targets:
+                outcome = _outcome(target, i)
+                dress(outcome, i)
+                state.record(outcome, BUCKETS, now=1_000_000.0 + i)
+        outcome = None
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] / len(targets), state
+    finally:
+        tracemalloc.stop()
+
+
 def test_a_full_history_costs_under_64_bytes_per_entry():
     targets = [f"gw{n}" for n in range(50)]  # enough entries that the interpreter's free lists do not matter
     gc.collect()
@@ -211,25 +231,11 @@ def test_a_healthy_series_keeps_one_copy_of_its_log_texts():
                 f"{1.0 + 0.1 * (i % 5):8.1f}ms ready",
                 f"{1.1 + 0.1 * (i % 5):8.1f}ms result result=success detail='ok'"]
 
-    def per_series(with_lines: bool) -> tuple[float, ProbeState]:
-        targets = [f"gw{n}" for n in range(50)]
-        gc.collect()
-        tracemalloc.start()
-        try:
-            state = ProbeState()
-            for i in range(HISTORY):
-                for target in targets:
-                    outcome = _outcome(target, i)
-                    outcome.logs = lines(target, i) if with_lines else []
-                    state.record(outcome, BUCKETS, now=1_000_000.0 + i)
-            outcome = None
-            gc.collect()
-            return tracemalloc.get_traced_memory()[0] / len(targets), state
-        finally:
-            tracemalloc.stop()
+    def give_lines(outcome: ProbeOutcome, i: int) -> None:
+        outcome.logs = lines(outcome.target, i)
 
-    without, _ = per_series(False)
-    with_lines, state = per_series(True)
+    without, _ = _traced_per_series(HISTORY)
+    with_lines, state = _traced_per_series(HISTORY, give_lines)
     history = state.series[("gw0", "readiness", "")].history
     assert history[-1].logs == tuple(lines("gw0", HISTORY - 1))
     assert history[-HISTORY_WITH_LOGS].logs == tuple(lines("gw0", HISTORY - HISTORY_WITH_LOGS))
@@ -276,24 +282,10 @@ def test_module_gauges_cost_little_more_than_their_values_and_read_back():
                 Gauge("openclaw_gateway_info", "info", (("version", "2026.11.2"),), 1.0),
                 Gauge("openclaw_gateway_reconnects", "reconnects", (), float(i), kind="counter")]
 
-    def per_series(with_gauges: bool) -> tuple[float, ProbeState]:
-        targets = [f"gw{n}" for n in range(50)]
-        gc.collect()
-        tracemalloc.start()
-        try:
-            state = ProbeState()
-            for i in range(3):
-                for target in targets:
-                    outcome = _outcome(target, i)
-                    outcome.gauges = gauges(i) if with_gauges else []
-                    state.record(outcome, BUCKETS, now=1_000_000.0 + i)
-            outcome = None
-            gc.collect()
-            return tracemalloc.get_traced_memory()[0] / len(targets), state
-        finally:
-            tracemalloc.stop()
+    def give_gauges(outcome: ProbeOutcome, i: int) -> None:
+        outcome.gauges = gauges(i)
 
-    without, _ = per_series(False)
-    with_gauges, state = per_series(True)
+    without, _ = _traced_per_series(3)
+    with_gauges, state = _traced_per_series(3, give_gauges)
     assert state.series[("gw7", "readiness", "")].gauges == gauges(2)
     assert with_gauges - without < 200, (with_gauges, without)
