@@ -98,12 +98,13 @@ class Rendered:
         return self.text[self.ends[index - 1] if index else 0:self.ends[index]]
 
     def get(self, family: str, default: str | None = None) -> str | None:
-        return self.part(self.families.index(family)) if family in self.families else default
+        return self[family] if family in self.families else default
 
     def __getitem__(self, family: str) -> str:
-        if family not in self.families:
-            raise KeyError(family)
-        return self.part(self.families.index(family))
+        try:
+            return self.part(self.families.index(family))
+        except ValueError:
+            raise KeyError(family) from None
 
 
 def render(series: SeriesState) -> Rendered:

@@ -1,10 +1,11 @@
 """Exact latency percentiles over sliding time windows.
 
 A probe produces one sample per interval (240 an hour at 15 s), few enough to keep them all:
-the percentiles are then exact (over the samples as stored, float32: within 6e-8), where ``histogram_quantile`` over fixed buckets is
-12-25 % off for the article's latency shapes. Samples live in one time-ordered buffer per
-series; every window is a suffix of it, so one buffer serves 1m, 5m and 1h. A capacity bound
-keeps memory flat for very short intervals (the oldest samples go first).
+the percentiles are then exact (over the samples as stored, float32: within 6e-8), where
+``histogram_quantile`` over fixed buckets is 12-25 % off for the article's latency shapes.
+Samples live in one time-ordered buffer per series; every window is a suffix of it, so one
+buffer serves 1m, 5m and 1h. A capacity bound keeps memory flat for very short intervals (the
+oldest samples go first).
 
 Quantiles use linear interpolation between closest ranks (numpy's default, "type 7").
 
@@ -23,7 +24,7 @@ from openclaw_schema.names import LATENCY_QUANTILES as QUANTILES
 from openclaw_schema.names import LATENCY_WINDOWS as WINDOWS
 
 DEFAULT_CAPACITY = 4096
-_MAX_STAMP = 2**32 - 1  # the largest time an 'I' array holds: ~49.7 days of milliseconds
+UINT32_MAX = 0xFFFFFFFF  # the largest item of an 'I' array: ~49.7 days of milliseconds
 
 
 def quantile(sorted_values: list[float] | array, q: float) -> float:
@@ -71,7 +72,7 @@ class SlidingQuantiles:
         if not len(self._times):
             self._base = now
         stamp = self._ms(now)
-        if not 0 <= stamp <= _MAX_STAMP:
+        if not 0 <= stamp <= UINT32_MAX:
             self._rebase(now)
             stamp = self._ms(now)
         self._times.append(stamp)
@@ -86,7 +87,7 @@ class SlidingQuantiles:
         live = [(self._base + t / 1000.0, v) for t, v in zip(self._times[self._start:], self._values[self._start:])
                 if self._base + t / 1000.0 >= now - self._max_window]
         self._base = min([now] + [t for t, _ in live])
-        kept = [(self._ms(t), v) for t, v in live if self._ms(t) <= _MAX_STAMP]
+        kept = [(self._ms(t), v) for t, v in live if self._ms(t) <= UINT32_MAX]
         self._times = array("I", [t for t, _ in kept])
         self._values = array("f", [v for _, v in kept])
         self._start = 0

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.probes.base import Gauge, ProbeOutcome
-from exporter.quantiles import SlidingQuantiles
+from exporter.quantiles import UINT32_MAX, SlidingQuantiles
 from openclaw_schema.names import Phase
 
 HISTORY = 100
@@ -33,9 +33,8 @@ _NAN = float("nan")
 # with the entry before when equal: a healthy probe logs the same lines every time) and the
 # elapsed time in tenths of a millisecond; a line in any other form is kept whole (_WHOLE).
 _LOG_LINE = re.compile(r" *(0|[1-9][0-9]*)\.([0-9])ms (.*)", re.S)
-_WHOLE = 0xFFFFFFFF
-_ABSENT = 0xFFFFFFFF  # no such phase in this entry (or a NaN)
-_MAX_STAMP = 0xFFFFFFFF
+_WHOLE = UINT32_MAX
+_ABSENT = UINT32_MAX  # no such phase in this entry (or a NaN)
 _MAX_MICROS = _ABSENT - 1
 
 
@@ -143,10 +142,10 @@ class History:
         if not started:
             self._base = when
         stamp = round((when - self._base) * 1000.0)
-        if 0 <= stamp <= _MAX_STAMP:
+        if 0 <= stamp <= UINT32_MAX:
             return stamp
         times = [self._base + t / 1000.0 for t in started] + [when]
-        if max(times) - min(times) > _MAX_STAMP / 1000.0:
+        if max(times) - min(times) > UINT32_MAX / 1000.0:
             self._started = array("d", times[:-1])
             return when
         self._base = min(times)
